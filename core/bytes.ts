@@ -1,0 +1,31 @@
+// Byte helpers for a core that may not use Buffer: UTF-8 via the standard TextEncoder/Decoder and a
+// base64 encoder (ZooKeeper's digest ids are base64 of SHA-1).
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: false });
+
+export const utf8 = (text: string): Uint8Array => encoder.encode(text);
+export const fromUtf8 = (bytes: Uint8Array): string => decoder.decode(bytes);
+export const emptyBytes: Uint8Array = new Uint8Array(0);
+
+const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+export function base64(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const b0 = bytes[i]!;
+    const b1 = i + 1 < bytes.length ? bytes[i + 1]! : 0;
+    const b2 = i + 2 < bytes.length ? bytes[i + 2]! : 0;
+    const triple = (b0 << 16) | (b1 << 8) | b2;
+    out += base64Alphabet[(triple >> 18) & 63]! + base64Alphabet[(triple >> 12) & 63]!;
+    out += i + 1 < bytes.length ? base64Alphabet[(triple >> 6) & 63]! : "=";
+    out += i + 2 < bytes.length ? base64Alphabet[triple & 63]! : "=";
+  }
+  return out;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

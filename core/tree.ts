@@ -1,0 +1,301 @@
+// The znode tree: a map from path to node, changed only by applying committed txns (see database.ts).
+// It keeps the indexes ZooKeeper's DataTree keeps (ephemerals per session, containers, TTL nodes) and
+// an incremental digest: the sum over nodes of a 64-bit node hash, so two replicas that applied the
+// same txns agree on it and a replay can be proven equal without comparing trees.
+
+import { assert } from "./assert.ts";
+import { emptyBytes } from "./bytes.ts";
+import { childName, configPath, parentPath, procPath, quotaPath, rootPath } from "./path.ts";
+import { ephemeralKind, openAclUnsafe, readAclUnsafe, zxid } from "./types.ts";
+import type { Acl, SessionId, Stat, Zxid } from "./types.ts";
+
+export interface ZNode {
+  data: Uint8Array;
+  acl: readonly Acl[];
+  czxid: Zxid;
+  mzxid: Zxid;
+  pzxid: Zxid;
+  ctime: number;
+  mtime: number;
+  version: number;
+  cversion: number;
+  aversion: number;
+  ephemeralOwner: bigint;
+  /** Child names in insertion order; null for a leaf (saves a Set per node at a million nodes). */
+  children: Set<string> | null;
+  /** This node's contribution to the tree digest, two 32-bit lanes. */
+  hashHigh: number;
+  hashLow: number;
+}
+
+export type WatchEventType = "NodeCreated" | "NodeDeleted" | "NodeDataChanged" | "NodeChildrenChanged";
+
+/** A change a txn made, as data: the watch manager (replicated core) turns these into notifications. */
+export interface WatchTrigger {
+  type: WatchEventType;
+  path: string;
+}
+
+const zeroZxid = zxid(0n);
+
+export function statOf(node: ZNode): Stat {
+  return {
+    czxid: node.czxid,
+    mzxid: node.mzxid,
+    ctime: node.ctime,
+    mtime: node.mtime,
+    version: node.version,
+    cversion: node.cversion,
+    aversion: node.aversion,
+    ephemeralOwner: node.ephemeralOwner,
+    dataLength: node.data.length,
+    numChildren: node.children === null ? 0 : node.children.size,
+    pzxid: node.pzxid,
+  };
+}
+
+export interface TreeOptions {
+  extendedTypesEnabled: boolean;
+}
+
+export class DataTree {
+  readonly nodes = new Map<string, ZNode>();
+  /** Paths of each session's ephemerals, in creation order. */
+  readonly ephemerals = new Map<SessionId, Set<string>>();
+  readonly containers = new Set<string>();
+  readonly ttls = new Set<string>();
+  private digestHigh = 0;
+  private digestLow = 0;
+  private readonly aclCache = new Map<string, readonly Acl[]>();
+
+  constructor(readonly options: TreeOptions) {
+    // ZooKeeper's fresh tree: /, /zookeeper, /zookeeper/quota (open ACL) and /zookeeper/config
+    // (world-readable only), all with zeroed stats and no cversion change for these children.
+    this.insertSystemNode(rootPath, openAclUnsafe);
+    this.insertSystemNode(procPath, openAclUnsafe);
+    this.insertSystemNode(quotaPath, openAclUnsafe);
+    this.insertSystemNode(configPath, readAclUnsafe);
+  }
+
+  private insertSystemNode(path: string, acl: readonly Acl[]): void {
+    const node = this.newNode(emptyBytes, acl, zeroZxid, 0, 0n);
+    node.pzxid = zeroZxid;
+    if (path !== rootPath) this.addChild(this.mustGet(parentPath(path)), childName(path));
+    this.nodes.set(path, node);
+    this.rehash(path, node);
+  }
+
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  get(path: string): ZNode | undefined {
+    return this.nodes.get(path);
+  }
+
+  mustGet(path: string): ZNode {
+    const node = this.nodes.get(path);
+    assert(node !== undefined, `node ${path} exists`);
+    return node;
+  }
+
+  /** The tree digest as a 64-bit value; equal trees have equal digests. */
+  digest(): bigint {
+    return (BigInt(this.digestHigh >>> 0) << 32n) | BigInt(this.digestLow >>> 0);
+  }
+
+  /** Shares identical ACL lists between nodes, as ZooKeeper's ReferenceCountedACLCache does. */
+  internAcl(acl: readonly Acl[]): readonly Acl[] {
+    const key = acl.map((a) => `${a.perms},${a.id.scheme},${a.id.id}`).join("\n");
+    let interned = this.aclCache.get(key);
+    if (interned === undefined) {
+      interned = Object.freeze(acl.map((a) => Object.freeze({ perms: a.perms, id: Object.freeze({ ...a.id }) })));
+      this.aclCache.set(key, interned);
+    }
+    return interned;
+  }
+
+  private newNode(data: Uint8Array, acl: readonly Acl[], z: Zxid, timeMs: number, owner: bigint): ZNode {
+    return {
+      data,
+      acl: this.internAcl(acl),
+      czxid: z,
+      mzxid: z,
+      pzxid: z,
+      ctime: timeMs,
+      mtime: timeMs,
+      version: 0,
+      cversion: 0,
+      aversion: 0,
+      ephemeralOwner: owner,
+      children: null,
+      hashHigh: 0,
+      hashLow: 0,
+    };
+  }
+
+  private addChild(parent: ZNode, name: string): void {
+    if (parent.children === null) parent.children = new Set();
+    parent.children.add(name);
+  }
+
+  /** Creates a node (DataTree.createNode); the parent's cversion only moves forward. */
+  createNode(args: {
+    path: string;
+    data: Uint8Array;
+    acl: readonly Acl[];
+    ephemeralOwner: bigint;
+    parentCversion: number;
+    zxid: Zxid;
+    timeMs: number;
+  }): WatchTrigger[] {
+    const parentName = parentPath(args.path);
+    const parent = this.mustGet(parentName);
+    const name = childName(args.path);
+    assert(!this.nodes.has(args.path), `create ${args.path}: node is new`);
+    assert(parent.children === null || !parent.children.has(name), "child is new");
+    if (args.parentCversion > parent.cversion) {
+      parent.cversion = args.parentCversion;
+      parent.pzxid = args.zxid;
+    }
+    this.addChild(parent, name);
+    this.rehash(parentName, parent);
+    const node = this.newNode(args.data, args.acl, args.zxid, args.timeMs, args.ephemeralOwner);
+    this.nodes.set(args.path, node);
+    this.rehash(args.path, node);
+    this.indexOwner(args.path, args.ephemeralOwner, true);
+    return [
+      { type: "NodeCreated", path: args.path },
+      { type: "NodeChildrenChanged", path: parentName },
+    ];
+  }
+
+  /** Deletes a node (DataTree.deleteNode): the parent's pzxid moves, its cversion does not. */
+  deleteNode(path: string, z: Zxid): WatchTrigger[] {
+    const node = this.mustGet(path);
+    assert(node.children === null || node.children.size === 0, `delete ${path}: node has no children`);
+    const parentName = parentPath(path);
+    const parent = this.mustGet(parentName);
+    assert(parent.children !== null && parent.children.delete(childName(path)), "child was listed");
+    if (z > parent.pzxid) parent.pzxid = z;
+    this.rehash(parentName, parent);
+    this.unhash(node);
+    this.nodes.delete(path);
+    this.indexOwner(path, node.ephemeralOwner, false);
+    return [
+      { type: "NodeDeleted", path },
+      { type: "NodeChildrenChanged", path: parentName },
+    ];
+  }
+
+  setData(path: string, data: Uint8Array, version: number, z: Zxid, timeMs: number): WatchTrigger[] {
+    const node = this.mustGet(path);
+    node.data = data;
+    node.version = version;
+    node.mzxid = z;
+    node.mtime = timeMs;
+    this.rehash(path, node);
+    return [{ type: "NodeDataChanged", path }];
+  }
+
+  setAcl(path: string, acl: readonly Acl[], aversion: number): void {
+    const node = this.mustGet(path);
+    node.acl = this.internAcl(acl);
+    node.aversion = aversion;
+    this.rehash(path, node);
+  }
+
+  private indexOwner(path: string, owner: bigint, add: boolean): void {
+    const kind = ephemeralKind(owner, this.options.extendedTypesEnabled);
+    if (kind === "container") {
+      if (add) this.containers.add(path);
+      else this.containers.delete(path);
+    } else if (kind === "ttl") {
+      if (add) this.ttls.add(path);
+      else this.ttls.delete(path);
+    } else if (kind === "session") {
+      const sessionIdValue = owner as SessionId;
+      let paths = this.ephemerals.get(sessionIdValue);
+      if (add) {
+        if (paths === undefined) this.ephemerals.set(sessionIdValue, (paths = new Set()));
+        paths.add(path);
+      } else if (paths !== undefined) {
+        paths.delete(path);
+        if (paths.size === 0) this.ephemerals.delete(sessionIdValue);
+      }
+    }
+  }
+
+  private unhash(node: ZNode): void {
+    this.digestHigh = (this.digestHigh - node.hashHigh) | 0;
+    this.digestLow = (this.digestLow - node.hashLow) | 0;
+  }
+
+  private rehash(path: string, node: ZNode): void {
+    this.unhash(node);
+    hashNode(path, node);
+    this.digestHigh = (this.digestHigh + node.hashHigh) | 0;
+    this.digestLow = (this.digestLow + node.hashLow) | 0;
+  }
+
+  /** Recomputes the digest from scratch; equal to digest() unless the incremental upkeep is wrong. */
+  recomputeDigest(): bigint {
+    let high = 0;
+    let low = 0;
+    for (const [path, node] of this.nodes) {
+      const saved = [node.hashHigh, node.hashLow] as const;
+      hashNode(path, node);
+      assert(node.hashHigh === saved[0] && node.hashLow === saved[1], `cached hash of ${path} is current`);
+      high = (high + node.hashHigh) | 0;
+      low = (low + node.hashLow) | 0;
+    }
+    return (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
+  }
+}
+
+// Two independent 32-bit FNV-1a style lanes (different offsets, multiply-xorshift finalizer):
+// cheap, deterministic, and enough to tell replicas apart; not a cryptographic commitment.
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ (v & 0xffff), 0x01000193);
+  return Math.imul(h ^ (v >>> 16), 0x01000193);
+}
+
+function mixBig(h: number, v: bigint): number {
+  const u = BigInt.asUintN(64, v);
+  return mix(mix(h, Number(u & 0xffffffffn)), Number(u >> 32n));
+}
+
+function finalize(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+function hashNode(path: string, node: ZNode): void {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193);
+  }
+  const data = node.data;
+  for (let i = 0; i < data.length; i++) {
+    a = Math.imul(a ^ data[i]!, 0x01000193);
+    b = Math.imul(b ^ data[i]!, 0x01000193);
+  }
+  for (const v of [node.czxid, node.mzxid, node.pzxid, node.ephemeralOwner]) {
+    a = mixBig(a, v);
+    b = mixBig(b, v);
+  }
+  for (const v of [node.ctime, node.mtime, node.version, node.cversion, node.aversion, data.length]) {
+    const lo = v % 4294967296;
+    const hi = Math.floor(v / 4294967296);
+    a = mix(mix(a, lo), hi);
+    b = mix(mix(b ^ 0x5bd1e995, lo), hi);
+  }
+  node.hashHigh = finalize(a);
+  node.hashLow = finalize(b ^ 0x27d4eb2f);
+}
