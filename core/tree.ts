@@ -188,6 +188,26 @@ export class DataTree {
     ];
   }
 
+  /**
+   * Puts a node back exactly as a snapshot recorded it (stat included). Snapshots list parents before
+   * children, so the parent is always there; system nodes already exist and are overwritten in place.
+   */
+  restoreNode(path: string, fields: Omit<ZNode, "children" | "hashHigh" | "hashLow">): void {
+    const existing = this.nodes.get(path);
+    if (existing !== undefined) {
+      Object.assign(existing, fields, { acl: this.internAcl(fields.acl) });
+      this.rehash(path, existing);
+      return;
+    }
+    assert(path !== rootPath, "the root always exists");
+    const parentName = parentPath(path);
+    this.addChild(this.mustGet(parentName), childName(path));
+    const node: ZNode = { ...fields, acl: this.internAcl(fields.acl), children: null, hashHigh: 0, hashLow: 0 };
+    this.nodes.set(path, node);
+    this.rehash(path, node);
+    this.indexOwner(path, node.ephemeralOwner, true);
+  }
+
   setData(path: string, data: Uint8Array, version: number, z: Zxid, timeMs: number): WatchTrigger[] {
     const node = this.mustGet(path);
     node.data = data;
