@@ -64,7 +64,8 @@ export class StandaloneServer {
     this.db = new Database({ extendedTypesEnabled: config.extendedTypesEnabled });
   }
 
-  private nextZxid(): Zxid {
+  /** The next zxid of this server's epoch (benchmarks feed txns straight to applyTxn with it). */
+  allocateZxid(): Zxid {
     this.counter++;
     return makeZxid(this.epoch, this.counter);
   }
@@ -87,14 +88,14 @@ export class StandaloneServer {
     const timeoutMs = Math.min(Math.max(requestedTimeoutMs, this.config.minSessionTimeoutMs), this.config.maxSessionTimeoutMs);
     this.nextSessionId ??= initialSessionId(this.config.serverId, nowMs);
     const id = sessionId(this.nextSessionId++);
-    this.commit({ zxid: this.nextZxid(), sessionId: id, cxid: 0, timeMs: nowMs, body: { type: "createSession", timeoutMs } });
+    this.commit({ zxid: this.allocateZxid(), sessionId: id, cxid: 0, timeMs: nowMs, body: { type: "createSession", timeoutMs } });
     return { sessionId: id, timeoutMs };
   }
 
   closeSession(session: SessionId, nowMs: number): Reply {
     if (!this.db.sessions.has(session)) return { err: Err.SESSIONEXPIRED, zxid: this.db.lastZxid };
     const ctx: RequestContext = { sessionId: session, cxid: 0, authIds: [] };
-    const txn = prepareCloseSession({ db: this.db, pending: this.pending, config: this.config, ctx, zxid: this.nextZxid(), nowMs });
+    const txn = prepareCloseSession({ db: this.db, pending: this.pending, config: this.config, ctx, zxid: this.allocateZxid(), nowMs });
     this.commit(txn);
     return { err: Err.OK, zxid: txn.zxid };
   }
@@ -103,7 +104,7 @@ export class StandaloneServer {
     if (request.op === "sync") return { err: Err.OK, zxid: this.db.lastZxid, path: request.path };
     if (!isWriteRequest(request)) return executeRead(this.db, ctx, request);
     const txn = prepareTxn(
-      { db: this.db, pending: this.pending, config: this.config, ctx, sessionValid: this.db.sessions.has(ctx.sessionId), zxid: this.nextZxid(), nowMs },
+      { db: this.db, pending: this.pending, config: this.config, ctx, sessionValid: this.db.sessions.has(ctx.sessionId), zxid: this.allocateZxid(), nowMs },
       request,
     );
     const { result } = this.commit(txn);
@@ -115,7 +116,7 @@ export class StandaloneServer {
     const deleted: string[] = [];
     const ctx: RequestContext = { sessionId: sessionId(0n), cxid: 0, authIds: [] };
     for (const path of expiredNodeCandidates(this.db.tree, nowMs, reaperDeletesPerPassMax)) {
-      const txn = prepareDeleteContainer({ db: this.db, pending: this.pending, config: this.config, ctx, zxid: this.nextZxid(), nowMs }, path);
+      const txn = prepareDeleteContainer({ db: this.db, pending: this.pending, config: this.config, ctx, zxid: this.allocateZxid(), nowMs }, path);
       this.commit(txn);
       if (txn.body.type === "delete") deleted.push(path);
     }
