@@ -31,8 +31,11 @@ export interface PrepInput {
   pending: PendingChanges;
   config: PrepConfig;
   ctx: RequestContext;
-  /** Whether the session is live and not closing (ZooKeeper's sessionTracker.checkSession). */
-  sessionValid: boolean;
+  /**
+   * OK when the session is live, not closing and owned by the asking server; else SESSIONEXPIRED or
+   * SESSIONMOVED (ZooKeeper's sessionTracker.checkSession).
+   */
+  sessionError: number;
   zxid: Zxid;
   nowMs: number;
 }
@@ -99,7 +102,7 @@ function prepareMulti(input: PrepInput, request: MultiRequest): TxnBody {
 }
 
 function checkSession(input: PrepInput): void {
-  if (!input.sessionValid) reject(Err.SESSIONEXPIRED);
+  if (input.sessionError !== Err.OK) reject(input.sessionError);
 }
 
 function record(input: PrepInput, path: string): ChangeRecord {
@@ -214,7 +217,7 @@ function prepareCheck(input: PrepInput, request: CheckRequest): TxnBody {
  * Closing or expiring a session: one txn that deletes every ephemeral the session will own once the
  * pending txns apply (ZooKeeper scans outstandingChanges for the same reason).
  */
-export function prepareCloseSession(input: Omit<PrepInput, "sessionValid">): Txn {
+export function prepareCloseSession(input: Omit<PrepInput, "sessionError">): Txn {
   const owner = input.ctx.sessionId;
   const paths = new Set(input.db.tree.ephemerals.get(owner) ?? []);
   for (const change of input.pending.entries()) {
@@ -240,12 +243,12 @@ export function prepareCloseSession(input: Omit<PrepInput, "sessionValid">): Txn
  * The leader's reaper deleting an empty container or an expired TTL node (ZooKeeper's
  * deleteContainer): no session or ACL check, but it must still be empty and not a session's ephemeral.
  */
-export function prepareDeleteContainer(input: Omit<PrepInput, "sessionValid">, path: string): Txn {
+export function prepareDeleteContainer(input: Omit<PrepInput, "sessionError">, path: string): Txn {
   const header = { zxid: input.zxid, sessionId: input.ctx.sessionId, cxid: input.ctx.cxid, timeMs: input.nowMs };
   try {
     if (path.lastIndexOf("/") === -1 || path.includes("\0") || isSpecialPath(path)) reject(Err.BADARGUMENTS);
-    const parent = record({ ...input, sessionValid: true }, parentPath(path));
-    const node = record({ ...input, sessionValid: true }, path);
+    const parent = record({ ...input, sessionError: Err.OK }, parentPath(path));
+    const node = record({ ...input, sessionError: Err.OK }, path);
     if (node.childCount > 0) reject(Err.NOTEMPTY);
     if (ephemeralKind(node.ephemeralOwner, input.config.extendedTypesEnabled) === "session") {
       reject(Err.BADVERSION);

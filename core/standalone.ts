@@ -88,7 +88,7 @@ export class StandaloneServer {
     const timeoutMs = Math.min(Math.max(requestedTimeoutMs, this.config.minSessionTimeoutMs), this.config.maxSessionTimeoutMs);
     this.nextSessionId ??= initialSessionId(this.config.serverId, nowMs);
     const id = sessionId(this.nextSessionId++);
-    this.commit({ zxid: this.allocateZxid(), sessionId: id, cxid: 0, timeMs: nowMs, body: { type: "createSession", timeoutMs } });
+    this.commit({ zxid: this.allocateZxid(), sessionId: id, cxid: 0, timeMs: nowMs, body: { type: "createSession", timeoutMs, originServer: this.config.serverId, originTag: 0 } });
     return { sessionId: id, timeoutMs };
   }
 
@@ -104,7 +104,7 @@ export class StandaloneServer {
     if (request.op === "sync") return { err: Err.OK, zxid: this.db.lastZxid, path: request.path };
     if (!isWriteRequest(request)) return executeRead(this.db, ctx, request);
     const txn = prepareTxn(
-      { db: this.db, pending: this.pending, config: this.config, ctx, sessionValid: this.db.sessions.has(ctx.sessionId), zxid: this.allocateZxid(), nowMs },
+      { db: this.db, pending: this.pending, config: this.config, ctx, sessionError: this.db.sessions.has(ctx.sessionId) ? Err.OK : Err.SESSIONEXPIRED, zxid: this.allocateZxid(), nowMs },
       request,
     );
     const { result } = this.commit(txn);

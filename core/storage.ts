@@ -60,7 +60,7 @@ function writeBody(w: ByteWriter, body: TxnBody): void {
       for (const op of body.ops) writeBody(w, op);
       return;
     case "createSession":
-      w.u32(body.timeoutMs);
+      w.u32(body.timeoutMs).i32(body.originServer).i32(body.originTag);
       return;
     case "closeSession":
       w.u32(body.ephemerals.length);
@@ -93,7 +93,7 @@ function readBody(r: ByteReader, depth: number): TxnBody {
       return { type, ops };
     }
     case "createSession":
-      return { type, timeoutMs: r.u32() };
+      return { type, timeoutMs: r.u32(), originServer: r.i32(), originTag: r.i32() };
     case "closeSession": {
       const count = r.u32();
       if (count > r.remaining) throw new DecodeError("ephemeral count exceeds record");

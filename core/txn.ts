@@ -22,7 +22,8 @@ export type TxnBody =
   /** A write that failed validation still takes a zxid, as in ZooKeeper (ErrorTxn). */
   | { type: "error"; err: number }
   | { type: "multi"; ops: readonly TxnBody[] }
-  | { type: "createSession"; timeoutMs: number }
+  /** `origin` names the server and its connection tag waiting for the session, to answer it. */
+  | { type: "createSession"; timeoutMs: number; originServer: number; originTag: number }
   /** Closes a session (client close or expiry) and deletes the ephemerals listed. */
   | { type: "closeSession"; ephemerals: readonly string[] };
 

@@ -1,0 +1,59 @@
+// Applying committed txns at a replica: the tree changes, watches fire, waiting clients get their
+// replies (after the watch events, so a client sees an event before data that reflects it), the
+// leader's speculative view and session table follow, and snapshots are taken every so often.
+
+import { assert } from "../assert.ts";
+import { encodeSnapshot } from "../storage.ts";
+import type { Txn } from "../txn.ts";
+import type { Zxid } from "../types.ts";
+import { emit, logAfter, persist } from "./base.ts";
+import { completeTxn } from "./clients.ts";
+import type { ReplicaState } from "./state.ts";
+
+/** Applies every logged txn up to `z`, in order; they are committed. */
+export function applyUpTo(s: ReplicaState, z: Zxid): void {
+  if (z <= s.db.lastZxid) return;
+  for (const txn of logAfter(s, s.db.lastZxid)) {
+    if (txn.zxid > z) break;
+    applyOne(s, txn);
+  }
+  if (s.db.lastZxid > s.committedZxid) s.committedZxid = s.db.lastZxid;
+  maybeSnapshot(s);
+}
+
+function applyOne(s: ReplicaState, txn: Txn): void {
+  const outcome = s.db.applyTxn(txn);
+  s.appliedSinceSnapshot++;
+  if (s.role === "leading") leaderAfterApply(s, txn);
+  for (const event of s.watches.trigger(outcome.triggers, txn.zxid)) {
+    const connId = s.clients.bySession.get(event.sessionId);
+    if (connId !== undefined) emit(s, { type: "watchEvent", connId, event });
+  }
+  completeTxn(s, txn, outcome.result);
+}
+
+function leaderAfterApply(s: ReplicaState, txn: Txn): void {
+  const leader = s.leader!;
+  leader.pending.prune(txn.zxid);
+  if (txn.body.type === "closeSession") leader.sessions.delete(txn.sessionId);
+  if (txn.body.type === "createSession" && !leader.sessions.has(txn.sessionId)) {
+    const timeoutMs = txn.body.timeoutMs;
+    leader.sessions.set(txn.sessionId, { timeoutMs, expiresAtMs: s.nowMs + timeoutMs, owner: txn.body.originServer, closing: false });
+  }
+}
+
+/** A consistent snapshot every `snapshotEveryTxns` applied txns; the in-memory log keeps a tail for DIFFs. */
+function maybeSnapshot(s: ReplicaState): void {
+  if (s.appliedSinceSnapshot < s.config.snapshotEveryTxns) return;
+  s.appliedSinceSnapshot = 0;
+  s.lastSnapshotZxid = s.db.lastZxid;
+  persist(s, [{ kind: "snapshot", zxid: s.db.lastZxid, bytes: encodeSnapshot(s.db), replaceLog: false }], [{ kind: "snapshot", zxid: s.db.lastZxid }]);
+  const appliedCount = s.log.findIndex((t) => t.zxid > s.db.lastZxid);
+  const applied = appliedCount === -1 ? s.log.length : appliedCount;
+  const drop = Math.max(0, applied - s.config.commitLogKeep);
+  if (drop > 0) {
+    s.logBaseZxid = s.log[drop - 1]!.zxid;
+    s.log.splice(0, drop);
+  }
+  assert(s.logBaseZxid <= s.db.lastZxid, "the log keeps every unapplied txn");
+}

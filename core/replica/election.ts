@@ -1,0 +1,106 @@
+// Fast leader election (ZooKeeper's FastLeaderElection, simplified): votes are ordered by epoch,
+// then last logged zxid, then server id; a server adopts any better vote it hears, decides once a
+// quorum agrees with it and no better vote arrives within electionFinalizeMs, and joins an
+// established leader that a quorum of non-looking servers report.
+// Safety does not rest on the election: discovery (leader.ts) refuses to lead a quorum that holds a
+// longer history. The election only has to pick a good candidate most of the time.
+
+import { sendToAll, send } from "./base.ts";
+import type { NodeId, PeerMessage, ServerState, Vote } from "./messages.ts";
+import { becomeFollower, becomeLeader } from "./roles.ts";
+import type { ReplicaState } from "./state.ts";
+import { lastLoggedZxid, quorumSize } from "./state.ts";
+
+export function voteIsBetter(a: Vote, b: Vote): boolean {
+  if (a.epoch !== b.epoch) return a.epoch > b.epoch;
+  if (a.zxid !== b.zxid) return a.zxid > b.zxid;
+  return a.leader > b.leader;
+}
+
+const sameVote = (a: Vote, b: Vote) => a.leader === b.leader && a.epoch === b.epoch && a.zxid === b.zxid;
+
+function selfVote(s: ReplicaState): Vote {
+  return { leader: s.config.id, epoch: s.currentEpoch, zxid: lastLoggedZxid(s) };
+}
+
+function notify(s: ReplicaState, to?: NodeId): void {
+  const message: PeerMessage = { type: "NOTIFICATION", vote: currentVote(s), round: s.election.round, state: s.role };
+  if (to === undefined) sendToAll(s, message);
+  else send(s, to, message);
+}
+
+/** While following or leading, a server's vote is its leader, so latecomers find it. */
+function currentVote(s: ReplicaState): Vote {
+  if (s.role === "following") return { ...s.election.vote, leader: s.follower!.leader };
+  if (s.role === "leading") return { ...s.election.vote, leader: s.config.id };
+  return s.election.vote;
+}
+
+export function onNotification(s: ReplicaState, from: NodeId, m: Extract<PeerMessage, { type: "NOTIFICATION" }>): void {
+  if (s.role !== "looking") {
+    if (m.state === "looking") notify(s, from);
+    return;
+  }
+  const e = s.election;
+  if (m.state !== "looking") {
+    e.received.set(from, { vote: m.vote, round: m.round, state: m.state });
+    joinEstablishedLeader(s, m.vote.leader);
+    return;
+  }
+  if (m.round > e.round) {
+    e.round = m.round;
+    e.received.clear();
+    e.vote = voteIsBetter(m.vote, selfVote(s)) ? m.vote : selfVote(s);
+    e.decideAtMs = undefined;
+    notify(s);
+  } else if (m.round < e.round) {
+    notify(s, from);
+    return;
+  } else if (voteIsBetter(m.vote, e.vote)) {
+    e.vote = m.vote;
+    e.decideAtMs = undefined;
+    notify(s);
+  }
+  e.received.set(from, { vote: m.vote, round: m.round, state: m.state });
+  if (e.decideAtMs === undefined && agreeingCount(s) >= quorumSize(s.config)) {
+    e.decideAtMs = s.nowMs + s.config.electionFinalizeMs;
+  }
+}
+
+function agreeingCount(s: ReplicaState): number {
+  let count = 1; // our own vote
+  for (const [, r] of s.election.received) {
+    if (r.state === "looking" && r.round === s.election.round && sameVote(r.vote, s.election.vote)) count++;
+  }
+  return count;
+}
+
+/** A quorum of servers outside the election back `leader`, and the leader itself says it leads. */
+function joinEstablishedLeader(s: ReplicaState, leader: NodeId): void {
+  if (leader === s.config.id) return;
+  const leaderSays = s.election.received.get(leader);
+  if (leaderSays?.state !== "leading" || leaderSays.vote.leader !== leader) return;
+  let backers = 1; // counting ourselves as the joiner
+  for (const [, r] of s.election.received) if (r.state !== "looking" && r.vote.leader === leader) backers++;
+  if (backers >= quorumSize(s.config)) becomeFollower(s, leader);
+}
+
+/** On tick: decide if the finalize wait has passed; otherwise re-announce (messages may be lost). */
+export function electionTick(s: ReplicaState): void {
+  const e = s.election;
+  if (e.decideAtMs !== undefined && s.nowMs >= e.decideAtMs) {
+    if (agreeingCount(s) >= quorumSize(s.config)) {
+      if (e.vote.leader === s.config.id) becomeLeader(s);
+      else becomeFollower(s, e.vote.leader);
+      return;
+    }
+    e.decideAtMs = undefined;
+  }
+  notify(s);
+}
+
+export function onPeerUpWhileLooking(s: ReplicaState, peer: NodeId): void {
+  notify(s, peer);
+}
+
+export type { ServerState };

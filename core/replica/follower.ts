@@ -1,0 +1,142 @@
+// The follower's side of Zab: report its accepted epoch and history, accept the leader's epoch,
+// take the leader's history (TRUNC, DIFF or SNAP), acknowledge NEWLEADER once it is durable, then
+// log proposals, ACK them once durable and apply what the leader commits.
+
+import { assert } from "../assert.ts";
+import { decodeSnapshot } from "../storage.ts";
+import { applyUpTo } from "./apply.ts";
+import { appendToLog, persist, send, truncateLog } from "./base.ts";
+import type { NodeId, PeerMessage } from "./messages.ts";
+import { becomeLooking } from "./roles.ts";
+import type { FollowerState, ReplicaState } from "./state.ts";
+import { lastLoggedZxid } from "./state.ts";
+import { completeForwardReply, dropSessionConnection } from "./clients.ts";
+
+type Msg<T extends PeerMessage["type"]> = Extract<PeerMessage, { type: T }>;
+
+export function followerOf(s: ReplicaState): FollowerState {
+  assert(s.role === "following" && s.follower !== undefined, "follower state exists while following");
+  return s.follower;
+}
+
+/** Handles a message from the leader we follow; anything from another server is stale and ignored. */
+export function onLeaderMessage(s: ReplicaState, from: NodeId, m: PeerMessage): void {
+  const f = followerOf(s);
+  if (from !== f.leader) return;
+  f.lastHeardMs = s.nowMs;
+  switch (m.type) {
+    case "LEADERINFO":
+      return onLeaderInfo(s, m);
+    case "SYNC":
+      return onSync(s, m);
+    case "NEWLEADER":
+      return onNewLeader(s, m);
+    case "UPTODATE":
+      return onUpToDate(s, m);
+    case "PROPOSAL":
+      if (f.phase !== "sync" && f.phase !== "broadcast") return;
+      assert(m.txn.zxid >> 32n === BigInt(f.epoch), "proposals come from the epoch we follow");
+      appendToLog(s, [m.txn]);
+      return;
+    case "COMMIT":
+      if (f.phase === "sync" || f.phase === "broadcast") applyUpTo(s, m.zxid < lastLoggedZxid(s) ? m.zxid : lastLoggedZxid(s));
+      return;
+    case "PING":
+      if (m.epoch === f.epoch) {
+        send(s, from, { type: "PONG", epoch: f.epoch, round: m.round, touched: [...s.clients.touched] });
+        s.clients.touched.clear();
+      }
+      return;
+    case "FORWARD_REPLY":
+      return completeForwardReply(s, m.tag, m.ok, m.zxid);
+    case "SESSION_MOVED":
+      return dropSessionConnection(s, m.sessionId, "session moved to another server");
+    default:
+      return;
+  }
+}
+
+function onLeaderInfo(s: ReplicaState, m: Msg<"LEADERINFO">): void {
+  const f = followerOf(s);
+  if (f.phase !== "discovery") return;
+  if (m.epoch < s.acceptedEpoch) {
+    becomeLooking(s, `leader offered epoch ${m.epoch} below our accepted ${s.acceptedEpoch}`);
+    return;
+  }
+  f.epoch = m.epoch;
+  f.phase = "epochWait";
+  if (m.epoch > s.acceptedEpoch) {
+    s.acceptedEpoch = m.epoch;
+    persist(s, [{ kind: "epochs", acceptedEpoch: s.acceptedEpoch, currentEpoch: s.currentEpoch }], [{ kind: "acceptedEpoch" }]);
+  } else {
+    followerAcceptedEpochDurable(s);
+  }
+}
+
+/** Our accepted epoch is durable: answer with our history's position. */
+export function followerAcceptedEpochDurable(s: ReplicaState): void {
+  const f = followerOf(s);
+  if (f.phase !== "epochWait") return;
+  f.phase = "sync";
+  send(s, f.leader, { type: "ACKEPOCH", currentEpoch: s.currentEpoch, lastZxid: lastLoggedZxid(s) });
+}
+
+function onSync(s: ReplicaState, m: Msg<"SYNC">): void {
+  const f = followerOf(s);
+  if (f.phase !== "sync" || m.epoch !== f.epoch) return;
+  if (m.snapshot !== undefined) {
+    installSnapshot(s, m.snapshot);
+  } else if (m.truncZxid !== undefined) {
+    truncateLog(s, m.truncZxid);
+  }
+  appendToLog(s, m.txns);
+  applyUpTo(s, m.committedZxid < lastLoggedZxid(s) ? m.committedZxid : lastLoggedZxid(s));
+}
+
+/** SNAP: the leader's committed tree replaces ours, and our log with it. */
+function installSnapshot(s: ReplicaState, bytes: Uint8Array): void {
+  const db = decodeSnapshot(bytes, { extendedTypesEnabled: s.config.extendedTypesEnabled });
+  assert(db.lastZxid >= s.db.lastZxid, "a snapshot from the leader never goes back in time");
+  s.db = db;
+  s.log = [];
+  s.logBaseZxid = db.lastZxid;
+  s.committedZxid = db.lastZxid;
+  s.durableZxid = db.lastZxid;
+  s.lastSnapshotZxid = db.lastZxid;
+  s.appliedSinceSnapshot = 0;
+  persist(s, [{ kind: "snapshot", zxid: db.lastZxid, bytes, replaceLog: true }], [{ kind: "snapshot", zxid: db.lastZxid }]);
+}
+
+function onNewLeader(s: ReplicaState, m: Msg<"NEWLEADER">): void {
+  const f = followerOf(s);
+  if (f.phase !== "sync" || m.epoch !== f.epoch) return;
+  assert(lastLoggedZxid(s) === m.zxid, "after SYNC our log ends where the leader's does");
+  f.newLeaderZxid = m.zxid;
+  s.currentEpoch = m.epoch;
+  persist(s, [{ kind: "epochs", acceptedEpoch: s.acceptedEpoch, currentEpoch: s.currentEpoch }], [{ kind: "currentEpoch", zxid: m.zxid }]);
+}
+
+/** Every write up to here (history and currentEpoch) is durable: acknowledge the leader. */
+export function followerDurable(s: ReplicaState): void {
+  const f = followerOf(s);
+  if (f.newLeaderZxid === undefined || s.currentEpoch !== f.epoch) return;
+  // The first ACK of an epoch also says "currentEpoch is durable" (the NEWLEADER ack): wait for it.
+  if (s.persists.some((p) => p.actions.some((a) => a.kind === "currentEpoch"))) return;
+  send(s, f.leader, { type: "ACK", epoch: f.epoch, zxid: s.durableZxid });
+}
+
+function onUpToDate(s: ReplicaState, m: Msg<"UPTODATE">): void {
+  const f = followerOf(s);
+  if (f.phase !== "sync" || f.newLeaderZxid === undefined) return;
+  f.phase = "broadcast";
+  applyUpTo(s, m.committedZxid < lastLoggedZxid(s) ? m.committedZxid : lastLoggedZxid(s));
+}
+
+/** On tick: give up on a leader we have not heard from for too long. */
+export function followerTick(s: ReplicaState): void {
+  const f = followerOf(s);
+  const limitTicks = f.phase === "broadcast" ? s.config.syncLimit : s.config.initLimit;
+  if (s.nowMs - f.lastHeardMs > limitTicks * s.config.tickMs) {
+    becomeLooking(s, `no word from leader ${f.leader} for ${s.nowMs - f.lastHeardMs} ms`);
+  }
+}

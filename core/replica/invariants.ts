@@ -1,0 +1,62 @@
+// Invariants, checked after every step in the simulator and in tests (TigerBeetle's invariants()).
+// checkReplicaInvariants looks at one node; checkClusterInvariants at all of them together.
+
+import { assert } from "../assert.ts";
+import { describeTxn } from "../txn.ts";
+import type { Zxid } from "../types.ts";
+import { hex } from "../types.ts";
+import type { NodeId } from "./messages.ts";
+import type { ReplicaState } from "./state.ts";
+import { lastLoggedZxid } from "./state.ts";
+
+export function checkReplicaInvariants(s: ReplicaState): void {
+  for (let i = 1; i < s.log.length; i++) assert(s.log[i - 1]!.zxid < s.log[i]!.zxid, "log is in zxid order");
+  assert(s.log.length === 0 || s.log[0]!.zxid > s.logBaseZxid, "log starts after its base");
+  assert(s.logBaseZxid <= s.db.lastZxid, "every txn after the log base is in the log");
+  assert(s.db.lastZxid <= lastLoggedZxid(s), "only logged txns are applied");
+  assert(s.acceptedEpoch >= s.currentEpoch, "accepted epoch >= current epoch");
+  assert((s.role === "leading") === (s.leader !== undefined), "leader state iff leading");
+  assert((s.role === "following") === (s.follower !== undefined), "follower state iff following");
+  if (s.leader !== undefined) {
+    const leader = s.leader;
+    if (leader.phase !== "broadcast") assert(leader.proposals.length === 0, "only an established leader proposes");
+    for (const p of leader.proposals) assert(p.zxid > s.committedZxid, "outstanding proposals are uncommitted");
+    if (leader.phase === "broadcast") assert(s.db.lastZxid === s.committedZxid, "a leader applies what it commits at once");
+  }
+  for (const [, conn] of s.clients.conns) {
+    if (conn.established) assert(conn.sessionId !== undefined, "an established connection has a session");
+    assert(conn.held.length === 0 || !conn.established, "held requests are released on establishment");
+  }
+}
+
+/**
+ * Across nodes: at most one established leader per epoch; applied (committed) histories agree;
+ * replicas that applied the same zxid hold the same tree digest.
+ */
+export function checkClusterInvariants(states: ReadonlyMap<NodeId, ReplicaState>): void {
+  const leadersByEpoch = new Map<number, NodeId>();
+  for (const [id, s] of states) {
+    if (s.role !== "leading" || s.leader!.phase !== "broadcast") continue;
+    const other = leadersByEpoch.get(s.leader!.epoch);
+    assert(other === undefined, `two established leaders (${other} and ${id}) in epoch ${s.leader!.epoch}`);
+    leadersByEpoch.set(s.leader!.epoch, id);
+  }
+  const nodes = [...states];
+  for (let i = 0; i < nodes.length; i++) {
+    for (let j = i + 1; j < nodes.length; j++) checkPairAgrees(nodes[i]!, nodes[j]!);
+  }
+}
+
+function checkPairAgrees([a, sa]: [NodeId, ReplicaState], [b, sb]: [NodeId, ReplicaState]): void {
+  const upTo: Zxid = sa.db.lastZxid < sb.db.lastZxid ? sa.db.lastZxid : sb.db.lastZxid;
+  if (sa.db.lastZxid === sb.db.lastZxid) {
+    assert(sa.db.tree.digest() === sb.db.tree.digest(), `nodes ${a} and ${b} applied up to ${hex(upTo)} with different digests`);
+  }
+  const byZxid = new Map(sb.log.map((t) => [t.zxid, t]));
+  for (const txn of sa.log) {
+    if (txn.zxid > upTo) break;
+    const theirs = byZxid.get(txn.zxid);
+    if (theirs === undefined) continue;
+    assert(describeTxn(theirs) === describeTxn(txn), `committed txn ${hex(txn.zxid)} differs between nodes ${a} and ${b}`);
+  }
+}

@@ -1,0 +1,150 @@
+// The replica's inputs and effects: everything that enters `step` and everything that leaves it.
+//
+// ORDERING CONTRACT for harnesses (etcd-io/raft's Ready, adapted):
+// 1. Effects are returned in the order they must take effect. Within one step's effects, a `persist`
+//    must be durable (written and fsynced) before the harness reports `persistDone` with its id; the
+//    core itself never emits an acknowledgement that depends on a persist before that report.
+// 2. `send` effects to the same peer are delivered in order (FIFO), or the connection breaks and both
+//    ends get `peerDown`. Messages to different peers carry no mutual order.
+// 3. `reply`, `watchEvent` and `closeConnection` effects for one client connection are delivered in
+//    the order emitted: a watch event is always emitted before any reply that reflects its change.
+// 4. `setTimer` replaces any earlier timer: call `tick` with `now >= atMs` (ticks may come earlier too).
+// 5. A harness may deliver several inputs between steps in any order it likes, but never concurrently:
+//    `step` owns the state it is given until it returns.
+
+import type { Reply, Request } from "../requests.ts";
+import type { Txn } from "../txn.ts";
+import type { Id, SessionId, Zxid } from "../types.ts";
+import { hex } from "../types.ts";
+import { errName } from "../errors.ts";
+import type { WatchEvent } from "../watches.ts";
+import type { NodeId, PeerMessage } from "./messages.ts";
+import { describeMessage } from "./messages.ts";
+
+export type ConnId = number;
+
+/** What a node finds on its disk at start (recovery). */
+export interface DurableState {
+  acceptedEpoch: number;
+  currentEpoch: number;
+  /** The latest valid snapshot, if any. */
+  snapshot: Uint8Array | undefined;
+  /** Log records after the snapshot, torn tail already dropped (storage.ts decodeLog). */
+  log: readonly Txn[];
+}
+
+export type Input =
+  | { type: "tick"; nowMs: number }
+  | { type: "peerMessage"; from: NodeId; message: PeerMessage }
+  | { type: "peerUp"; peer: NodeId }
+  | { type: "peerDown"; peer: NodeId }
+  | { type: "persistDone"; id: number }
+  | {
+      type: "clientConnect";
+      connId: ConnId;
+      clientAddr: string;
+      sessionId: SessionId;
+      password: Uint8Array;
+      timeoutMs: number;
+      lastZxidSeen: Zxid;
+    }
+  | { type: "clientRequest"; connId: ConnId; xid: number; request: ClientOp }
+  | { type: "clientDisconnect"; connId: ConnId };
+
+/** Everything a connected client can send after the handshake. */
+export type ClientOp =
+  | Request
+  | { op: "ping" }
+  | { op: "auth"; scheme: string; credentials: string }
+  | { op: "closeSession" }
+  | { op: "addWatch"; path: string; mode: number }
+  | { op: "removeWatches"; path: string; watcherType: number }
+  | { op: "checkWatches"; path: string; watcherType: number }
+  | {
+      op: "setWatches";
+      relativeZxid: Zxid;
+      data: readonly string[];
+      exist: readonly string[];
+      child: readonly string[];
+      persistent: readonly string[];
+      persistentRecursive: readonly string[];
+    };
+
+/** One durable write; a persist effect carries them in order. */
+export type DiskWrite =
+  | { kind: "append"; txns: readonly Txn[] }
+  /** Drop every log record after `zxid` (TRUNC of an uncommitted tail). */
+  | { kind: "truncate"; zxid: Zxid }
+  | { kind: "epochs"; acceptedEpoch: number; currentEpoch: number }
+  /** A snapshot at `zxid`; log records up to it may be purged once it is durable. */
+  | { kind: "snapshot"; zxid: Zxid; bytes: Uint8Array; replaceLog: boolean };
+
+export type Effect =
+  | { type: "send"; to: NodeId; message: PeerMessage }
+  | { type: "persist"; id: number; writes: readonly DiskWrite[] }
+  | { type: "connectResponse"; connId: ConnId; sessionId: SessionId; timeoutMs: number; password: Uint8Array }
+  | { type: "reply"; connId: ConnId; xid: number; reply: Reply }
+  | { type: "watchEvent"; connId: ConnId; event: WatchEvent }
+  | { type: "closeConnection"; connId: ConnId; reason: string }
+  | { type: "setTimer"; atMs: number };
+
+export function describeInput(node: NodeId, input: Input): string {
+  switch (input.type) {
+    case "tick":
+      return `${node} tick now=${input.nowMs}`;
+    case "peerMessage":
+      return `${input.from}->${node} ${describeMessage(input.message)}`;
+    case "peerUp":
+      return `${node} peerUp ${input.peer}`;
+    case "peerDown":
+      return `${node} peerDown ${input.peer}`;
+    case "persistDone":
+      return `${node} persistDone ${input.id}`;
+    case "clientConnect":
+      return `${node} connect c${input.connId} s=${hex(input.sessionId)} last=${hex(input.lastZxidSeen)}`;
+    case "clientRequest":
+      return `${node} request c${input.connId} xid=${input.xid} ${describeClientOp(input.request)}`;
+    case "clientDisconnect":
+      return `${node} disconnect c${input.connId}`;
+  }
+}
+
+export function describeClientOp(op: ClientOp): string {
+  return "path" in op ? `${op.op} ${op.path}` : op.op;
+}
+
+export function describeEffect(node: NodeId, effect: Effect): string {
+  switch (effect.type) {
+    case "send":
+      return `${node}->${effect.to} ${describeMessage(effect.message)}`;
+    case "persist":
+      return `${node} persist ${effect.id} [${effect.writes.map(describeWrite).join(", ")}]`;
+    case "connectResponse":
+      return `${node} connected c${effect.connId} s=${hex(effect.sessionId)} timeout=${effect.timeoutMs}`;
+    case "reply": {
+      const r = effect.reply;
+      return `${node} reply c${effect.connId} xid=${effect.xid} ${r.err === 0 ? "ok" : errName(r.err)} zxid=${hex(r.zxid)}`;
+    }
+    case "watchEvent":
+      return `${node} event c${effect.connId} ${effect.event.type} ${effect.event.path} zxid=${hex(effect.event.zxid)}`;
+    case "closeConnection":
+      return `${node} close c${effect.connId} (${effect.reason})`;
+    case "setTimer":
+      return `${node} timer at=${effect.atMs}`;
+  }
+}
+
+function describeWrite(w: DiskWrite): string {
+  switch (w.kind) {
+    case "append":
+      return w.txns.length === 1 ? `append ${hex(w.txns[0]!.zxid)}` : `append ${w.txns.length} txns`;
+    case "truncate":
+      return `truncate after ${hex(w.zxid)}`;
+    case "epochs":
+      return `epochs accepted=${w.acceptedEpoch} current=${w.currentEpoch}`;
+    case "snapshot":
+      return `snapshot ${hex(w.zxid)}${w.replaceLog ? " (replaces log)" : ""}`;
+  }
+}
+
+export type { Id };

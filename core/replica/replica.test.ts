@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { utf8, fromUtf8 } from "../bytes.ts";
+import { Err } from "../errors.ts";
+import { CreateMode, openAclUnsafe } from "../types.ts";
+import type { ClientOp } from "./io.ts";
+import { Cluster } from "./test/cluster.ts";
+import type { ClientView } from "./test/cluster.ts";
+
+const create = (path: string, data = "", flags = 0): ClientOp => ({ op: "create", path, data: utf8(data), acl: openAclUnsafe, flags, ttl: -1 });
+const getData = (path: string, watch = false): ClientOp => ({ op: "getData", path, watch });
+
+function elect(ids = [1, 2, 3]): Cluster {
+  const cluster = new Cluster(ids);
+  cluster.run(2_000);
+  expect(cluster.leader()).toBeDefined();
+  return cluster;
+}
+
+function connected(cluster: Cluster, node: number, timeoutMs?: number): ClientView {
+  const client = cluster.connect(node, timeoutMs === undefined ? {} : { timeoutMs });
+  cluster.stabilize();
+  expect(client.closed).toBeUndefined();
+  expect(client.sessionId).toBeDefined();
+  return client;
+}
+
+describe("replica: election and broadcast", () => {
+  it("elects the node with the highest id among equals and replicates a write to all", () => {
+    const cluster = elect();
+    expect(cluster.leader()).toBe(3);
+    const client = connected(cluster, 1);
+    cluster.request(client, 1, create("/a", "x"));
+    cluster.stabilize();
+    expect(client.replies.get(1)).toMatchObject({ err: Err.OK, path: "/a" });
+    for (const id of [1, 2, 3]) expect(cluster.state(id).db.tree.get("/a")).toBeDefined();
+    const digests = [1, 2, 3].map((id) => cluster.state(id).db.tree.digest());
+    expect(new Set(digests).size).toBe(1);
+  });
+
+  it("a single server elects itself and serves", () => {
+    const cluster = elect([1]);
+    const client = connected(cluster, 1);
+    cluster.request(client, 1, create("/solo"));
+    cluster.stabilize();
+    expect(client.replies.get(1)?.err).toBe(Err.OK);
+  });
+
+  it("keeps per-client FIFO: a read after a write on a follower sees the write", () => {
+    const cluster = elect();
+    const client = connected(cluster, 1);
+    cluster.request(client, 1, create("/k", "v1"));
+    cluster.request(client, 2, getData("/k"));
+    cluster.stabilize();
+    expect(client.replies.get(1)?.err).toBe(Err.OK);
+    expect(fromUtf8(client.replies.get(2)!.data!)).toBe("v1");
+  });
+
+  it("does not commit without a quorum, and commits once one is back", () => {
+    const cluster = elect();
+    const client = connected(cluster, 3);
+    cluster.partition([3]);
+    cluster.request(client, 1, create("/lonely"));
+    cluster.stabilize();
+    expect(client.replies.get(1)).toBeUndefined();
+    expect(cluster.state(3).db.tree.get("/lonely")).toBeUndefined();
+  });
+
+  it("elects a new leader after the leader crashes, keeping every acknowledged write", () => {
+    const cluster = elect();
+    const client = connected(cluster, 1);
+    for (let i = 1; i <= 5; i++) cluster.request(client, i, create(`/n${i}`));
+    cluster.stabilize();
+    expect([...client.replies.values()].every((r) => r.err === Err.OK)).toBe(true);
+    cluster.crash(3);
+    cluster.run(3_000);
+    const leader = cluster.leader();
+    expect(leader).toBeDefined();
+    expect(leader).not.toBe(3);
+    for (let i = 1; i <= 5; i++) expect(cluster.state(leader!).db.tree.get(`/n${i}`)).toBeDefined();
+    cluster.start(3);
+    cluster.run(3_000);
+    expect(cluster.state(3).role).toBe("following");
+    expect(cluster.state(3).db.tree.digest()).toBe(cluster.state(leader!).db.tree.digest());
+  });
+
+  it("sessions: ephemerals vanish when the session expires", () => {
+    const cluster = elect();
+    const client = connected(cluster, 2, 1000);
+    cluster.request(client, 1, create("/eph", "", CreateMode.EPHEMERAL));
+    cluster.stabilize();
+    expect(cluster.state(3).db.tree.get("/eph")).toBeDefined();
+    cluster.input(2, { type: "clientDisconnect", connId: client.connId });
+    cluster.run(10_000);
+    expect(cluster.state(3).db.tree.get("/eph")).toBeUndefined();
+    expect(cluster.state(1).db.sessions.has(client.sessionId!)).toBe(false);
+  });
+
+  it("watches fire before the reply that reflects the change", () => {
+    const cluster = elect();
+    const watcher = connected(cluster, 1);
+    const writer = connected(cluster, 2);
+    cluster.request(writer, 1, create("/w", "a"));
+    cluster.stabilize();
+    cluster.request(watcher, 1, getData("/w", true));
+    cluster.stabilize();
+    cluster.request(writer, 2, { op: "setData", path: "/w", data: utf8("b"), version: -1 });
+    cluster.request(watcher, 2, getData("/w"));
+    cluster.stabilize();
+    expect(watcher.events).toHaveLength(1);
+    expect(watcher.events[0]).toMatchObject({ path: "/w" });
+  });
+
+  it("sync then read through a follower is answered only with the leader's quorum", () => {
+    const cluster = elect();
+    const client = connected(cluster, 1);
+    cluster.request(client, 1, { op: "sync", path: "/" });
+    cluster.stabilize();
+    expect(client.replies.get(1)?.err).toBe(Err.OK);
+  });
+});

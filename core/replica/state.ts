@@ -1,0 +1,239 @@
+// A replica's whole state. `step` (step.ts) is the only writer; only the `become*` functions in
+// roles.ts change `role`. The harness never sees this object: it sees inputs and effects.
+
+import { assert } from "../assert.ts";
+import { Database } from "../database.ts";
+import { juteMaxBufferBytes, sessionTimeoutTicksMax, sessionTimeoutTicksMin, tickMsDefault } from "../limits.ts";
+import { PendingChanges } from "../pending.ts";
+import { decodeSnapshot } from "../storage.ts";
+import type { Txn } from "../txn.ts";
+import type { Id, SessionId, Zxid } from "../types.ts";
+import { zxid } from "../types.ts";
+import { WatchManager } from "../watches.ts";
+import type { ClientOp, ConnId, DurableState, Effect } from "./io.ts";
+import type { NodeId, ServerState, Vote } from "./messages.ts";
+import type { Reply } from "../requests.ts";
+
+export interface ReplicaConfig {
+  id: NodeId;
+  /** Every voting member, this node included. */
+  peers: readonly NodeId[];
+  tickMs: number;
+  /** Ticks a follower may take to connect and sync to a new leader. */
+  initLimit: number;
+  /** Ticks a follower may be out of touch with its leader (and vice versa) before giving up. */
+  syncLimit: number;
+  minSessionTimeoutMs: number;
+  maxSessionTimeoutMs: number;
+  extendedTypesEnabled: boolean;
+  dataBytesMax: number;
+  superDigest: string | undefined;
+  /** Take a snapshot after this many committed txns. */
+  snapshotEveryTxns: number;
+  /** Committed txns kept in memory after a snapshot, to bring lagging followers up with a DIFF. */
+  commitLogKeep: number;
+  /** How long an election waits for a better vote once a quorum agrees (FastLeaderElection's finalizeWait). */
+  electionFinalizeMs: number;
+  /** Ensemble secret that session passwords derive from (any server can validate one). */
+  passwordSecret: bigint;
+}
+
+export function replicaConfig(overrides: Partial<ReplicaConfig> & Pick<ReplicaConfig, "id" | "peers">): ReplicaConfig {
+  const tickMs = overrides.tickMs ?? tickMsDefault;
+  const config: ReplicaConfig = {
+    tickMs,
+    initLimit: 10,
+    syncLimit: 5,
+    minSessionTimeoutMs: tickMs * sessionTimeoutTicksMin,
+    maxSessionTimeoutMs: tickMs * sessionTimeoutTicksMax,
+    extendedTypesEnabled: false,
+    dataBytesMax: juteMaxBufferBytes,
+    superDigest: undefined,
+    snapshotEveryTxns: 10_000,
+    commitLogKeep: 500,
+    electionFinalizeMs: 200,
+    passwordSecret: 0x5a4b_5345_4352_4554n,
+    ...overrides,
+  };
+  validateConfig(config);
+  return config;
+}
+
+/** Bad config is rejected once, at construction, naming the field. */
+export function validateConfig(config: ReplicaConfig): void {
+  const fail = (field: string, why: string) => {
+    throw new Error(`invalid replica config: ${field} ${why}`);
+  };
+  if (!config.peers.includes(config.id)) fail("peers", `must include this node's id ${config.id}`);
+  if (new Set(config.peers).size !== config.peers.length) fail("peers", "has duplicates");
+  if (config.peers.some((p) => !Number.isInteger(p) || p < 1 || p > 254)) fail("peers", "ids must be integers in 1..254");
+  if (!(config.tickMs > 0)) fail("tickMs", "must be positive");
+  if (!(config.initLimit >= 1)) fail("initLimit", "must be at least 1");
+  if (!(config.syncLimit >= 1)) fail("syncLimit", "must be at least 1");
+  if (config.minSessionTimeoutMs > config.maxSessionTimeoutMs) fail("minSessionTimeoutMs", "exceeds maxSessionTimeoutMs");
+  if (!(config.snapshotEveryTxns >= 1)) fail("snapshotEveryTxns", "must be at least 1");
+}
+
+export interface ElectionState {
+  round: number;
+  vote: Vote;
+  /** Latest notification from each peer: its vote, its round and its state. */
+  received: Map<NodeId, { vote: Vote; round: number; state: ServerState }>;
+  /** When a quorum agreed on our vote: decide at this time unless a better vote arrives. */
+  decideAtMs: number | undefined;
+}
+
+export type LearnerPhase = "info" | "epochAcked" | "syncing" | "synced";
+
+export interface Learner {
+  phase: LearnerPhase;
+  lastZxid: Zxid;
+  acceptedEpoch: number;
+  currentEpoch: number;
+  /** Highest zxid this follower has durably logged (cumulative ACK). */
+  ackedZxid: Zxid;
+  lastHeardMs: number;
+}
+
+export interface SessionInfo {
+  timeoutMs: number;
+  expiresAtMs: number;
+  /** The server the session's client is connected to (SESSIONMOVED for the others). */
+  owner: NodeId;
+  closing: boolean;
+}
+
+export interface LeaderState {
+  phase: "discovery" | "sync" | "broadcast";
+  /** The epoch this leader establishes; set once a quorum reported its accepted epoch. */
+  epoch: number;
+  learners: Map<NodeId, Learner>;
+  newLeaderZxid: Zxid;
+  newLeaderAcks: Set<NodeId>;
+  counter: number;
+  pending: PendingChanges;
+  /** Proposed and not yet committed, in zxid order. */
+  proposals: Txn[];
+  sessions: Map<SessionId, SessionInfo>;
+  sessionCounter: number;
+  /** Linearizable syncs waiting for a quorum round that started after they arrived. */
+  syncs: { from: NodeId; tag: number; round: number; zxid: Zxid }[];
+  pingRound: number;
+  /** For each server, the newest ping round it answered in this epoch. */
+  roundAcks: Map<NodeId, number>;
+  lastQuorumHeardMs: number;
+  establishedAtMs: number;
+}
+
+export interface FollowerState {
+  leader: NodeId;
+  phase: "discovery" | "epochWait" | "sync" | "broadcast";
+  epoch: number;
+  lastHeardMs: number;
+  startedMs: number;
+  /** Zxid of the NEWLEADER this follower acked; it is up to date from UPTODATE on. */
+  newLeaderZxid: Zxid | undefined;
+  touched: Set<SessionId>;
+}
+
+export interface PendingOp {
+  xid: number;
+  op: ClientOp;
+  /** Writes wait for their commit, syncs for the leader's answer; reads run when they reach the head. */
+  status: "queued" | "sent" | "done";
+  reply: Reply | undefined;
+}
+
+export interface Connection {
+  connId: ConnId;
+  sessionId: SessionId | undefined;
+  clientAddr: string;
+  authIds: Id[];
+  timeoutMs: number;
+  /** False until the session is created or revalidated; requests sent before wait in `held`. */
+  established: boolean;
+  held: { xid: number; op: ClientOp }[];
+  queue: PendingOp[];
+}
+
+export interface ClientsState {
+  conns: Map<ConnId, Connection>;
+  bySession: Map<SessionId, ConnId>;
+  /** createSession / revalidate / sync tags sent to the leader, mapped back to the asker. */
+  waiting: Map<number, { connId: ConnId; kind: "connect" | "revalidate" | "sync"; xid: number; password?: Uint8Array }>;
+  nextTag: number;
+  /** Sessions heard from since the last report to the leader. */
+  touched: Set<SessionId>;
+}
+
+export type PersistAction =
+  | { kind: "append"; zxid: Zxid }
+  | { kind: "acceptedEpoch" }
+  | { kind: "currentEpoch"; zxid: Zxid }
+  | { kind: "snapshot"; zxid: Zxid };
+
+export interface ReplicaState {
+  config: ReplicaConfig;
+  nowMs: number;
+  role: ServerState;
+  acceptedEpoch: number;
+  currentEpoch: number;
+  db: Database;
+  /** Logged txns after `logBaseZxid`, in zxid order; those up to db.lastZxid are applied. */
+  log: Txn[];
+  logBaseZxid: Zxid;
+  committedZxid: Zxid;
+  durableZxid: Zxid;
+  /** Persist effects not yet reported done, oldest first; completions arrive in order. */
+  persists: { id: number; actions: PersistAction[] }[];
+  nextPersistId: number;
+  lastSnapshotZxid: Zxid;
+  appliedSinceSnapshot: number;
+  peersUp: Set<NodeId>;
+  election: ElectionState;
+  leader: LeaderState | undefined;
+  follower: FollowerState | undefined;
+  clients: ClientsState;
+  watches: WatchManager;
+  /** Effects of the step in progress. */
+  effects: Effect[];
+  timerAtMs: number | undefined;
+}
+
+export const lastLoggedZxid = (s: ReplicaState): Zxid => (s.log.length > 0 ? s.log[s.log.length - 1]!.zxid : s.logBaseZxid);
+
+/** A node's state after start: from its durable state, or empty on first boot. */
+export function initReplica(config: ReplicaConfig, durable: DurableState | undefined, nowMs: number): ReplicaState {
+  validateConfig(config);
+  const options = { extendedTypesEnabled: config.extendedTypesEnabled };
+  const db = durable?.snapshot !== undefined ? decodeSnapshot(durable.snapshot, options) : new Database(options);
+  const log = [...(durable?.log ?? [])].filter((txn) => txn.zxid > db.lastZxid);
+  for (let i = 1; i < log.length; i++) assert(log[i - 1]!.zxid < log[i]!.zxid, "recovered log is in zxid order");
+  const base = db.lastZxid;
+  return {
+    config,
+    nowMs,
+    role: "looking",
+    acceptedEpoch: durable?.acceptedEpoch ?? 0,
+    currentEpoch: durable?.currentEpoch ?? 0,
+    db,
+    log,
+    logBaseZxid: base,
+    committedZxid: base,
+    durableZxid: log.length > 0 ? log[log.length - 1]!.zxid : base,
+    persists: [],
+    nextPersistId: 1,
+    lastSnapshotZxid: base,
+    appliedSinceSnapshot: 0,
+    peersUp: new Set(),
+    election: { round: 0, vote: { leader: config.id, epoch: 0, zxid: zxid(0n) }, received: new Map(), decideAtMs: undefined },
+    leader: undefined,
+    follower: undefined,
+    clients: { conns: new Map(), bySession: new Map(), waiting: new Map(), nextTag: 1, touched: new Set() },
+    watches: new WatchManager(),
+    effects: [],
+    timerAtMs: undefined,
+  };
+}
+
+export const quorumSize = (config: ReplicaConfig): number => Math.floor(config.peers.length / 2) + 1;
