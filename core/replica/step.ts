@@ -37,6 +37,7 @@ export function step(s: ReplicaState, input: Input): StepResult {
   switch (input.type) {
     case "tick":
       s.nowMs = input.nowMs;
+      s.timerAtMs = undefined; // a tick consumes the timer: always ask for the next one
       onTick(s);
       break;
     case "peerMessage":

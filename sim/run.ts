@@ -1,0 +1,162 @@
+// One simulation run: draw this seed's swarm options, run a safety phase with faults, heal, run a
+// liveness phase that must converge, and check invariants throughout and the history at the end.
+
+import { InvariantViolation } from "../core/assert.ts";
+import { replicaConfig } from "../core/replica/state.ts";
+import type { NodeId } from "../core/replica/messages.ts";
+import { lastLoggedZxid } from "../core/replica/state.ts";
+import { hex } from "../core/types.ts";
+import type { DiskFaults } from "./disk.ts";
+import { History } from "./history.ts";
+import type { NemesisOptions } from "./nemesis.ts";
+import { Nemesis } from "./nemesis.ts";
+import type { NetworkOptions } from "./network.ts";
+import { Rng } from "./rng.ts";
+import { Trace } from "./trace.ts";
+import type { OpKind, WorkloadOptions } from "./workload.ts";
+import { SimClient } from "./workload.ts";
+import { World } from "./world.ts";
+
+export interface SimOptions {
+  seed: number;
+  nodes: number;
+  tickMs: number;
+  safetyMs: number;
+  livenessMs: number;
+  network: NetworkOptions;
+  disk: DiskFaults;
+  nemesis: NemesisOptions;
+  workload: WorkloadOptions;
+}
+
+export interface SimOverrides {
+  nodes?: number;
+  safetyMs?: number;
+  clients?: number;
+  faults?: boolean;
+}
+
+/** Every rate of this seed, drawn from its own stream (VOPR-style swarm testing). */
+export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOptions {
+  const rng = new Rng(`swarm-${seed}`);
+  const faults = overrides.faults ?? true;
+  const maybe = (p: number, meanMs: number) => (faults && rng.chance(p) ? meanMs : Infinity);
+  const mix: Record<OpKind, number> = {
+    read: rng.int(1, 10), syncRead: rng.int(0, 5), write: rng.int(1, 10), cas: rng.int(0, 6), create: rng.int(1, 4),
+    delete: rng.int(0, 3), ephemeral: rng.int(0, 3), sequential: rng.int(0, 3), multi: rng.int(0, 3), children: rng.int(0, 2),
+    closeSession: rng.int(0, 1),
+  };
+  return {
+    seed,
+    nodes: overrides.nodes ?? rng.pick([3, 3, 5, 5, 7]),
+    tickMs: 100,
+    safetyMs: overrides.safetyMs ?? 60_000,
+    livenessMs: 60_000,
+    network: { latencyMeanMs: rng.int(1, 20), slowMessageChance: rng.float() * 0.05, reconnectDelayMs: rng.int(10, 500) },
+    disk: { fsyncMeanMs: rng.int(1, 10), slowFsyncChance: rng.float() * 0.05, partialFlushChance: rng.float(), tornWriteChance: rng.float() },
+    nemesis: {
+      crashEveryMs: maybe(0.8, rng.int(2_000, 15_000)),
+      partitionEveryMs: maybe(0.8, rng.int(2_000, 15_000)),
+      clogEveryMs: maybe(0.5, rng.int(2_000, 20_000)),
+      clockEveryMs: maybe(0.5, rng.int(2_000, 20_000)),
+      faultMeanMs: rng.int(500, 8_000),
+      maxClockJumpMs: rng.int(0, 5_000),
+      maxDrift: rng.float() * 0.02,
+    },
+    workload: {
+      clients: overrides.clients ?? rng.int(2, 10),
+      keys: rng.int(1, 6),
+      thinkMeanMs: rng.int(5, 200),
+      opTimeoutMs: rng.int(1_000, 5_000),
+      sessionTimeoutMs: rng.pick([2_000, 4_000, 10_000]),
+      mix,
+    },
+  };
+}
+
+export interface SimResult {
+  seed: number;
+  ok: boolean;
+  failure: string | undefined;
+  virtualMs: number;
+  events: number;
+  traceHash: string;
+  traceLines: number;
+  history: History;
+  faults: Record<string, number>;
+  leaderChanges: number;
+  messages: number;
+  tornRecords: number;
+}
+
+export function runSimulation(options: SimOptions, traceSink?: (line: string) => void): SimResult {
+  const rng = new Rng(`run-${options.seed}`);
+  const trace = new Trace(traceSink);
+  const ids: NodeId[] = Array.from({ length: options.nodes }, (_, i) => i + 1);
+  const configs = ids.map((id) => replicaConfig({ id, peers: ids, tickMs: options.tickMs, snapshotEveryTxns: 500, commitLogKeep: 200 }));
+  const world = new World(configs, rng.fork("world"), { network: options.network, disk: options.disk, clusterCheckEvery: 500 }, trace);
+  const history = new History();
+  const clients = Array.from({ length: options.workload.clients }, (_, i) => new SimClient(i + 1, world, rng.fork(`client-${i + 1}`), history, options.workload));
+  const nemesis = new Nemesis(world, rng.fork("nemesis"), options.nemesis);
+  let failure: string | undefined;
+  let leaderChanges = 0;
+  try {
+    for (const id of ids) world.start(id);
+    for (const client of clients) client.start();
+    nemesis.start();
+    leaderChanges = runPhase(world, options.safetyMs);
+    nemesis.transitionToLiveness();
+    for (const client of clients) client.stopped = true;
+    failure = runLiveness(world, clients, options);
+    world.checkCluster();
+  } catch (error) {
+    if (!(error instanceof InvariantViolation)) throw error;
+    failure = `invariant violated at ${world.nowMs.toFixed(0)} ms: ${error.message}`;
+  }
+  const tornRecords = [...world.nodes.values()].reduce((n, node) => n + node.disk.tornRecords, 0);
+  return {
+    seed: options.seed, ok: failure === undefined, failure, virtualMs: world.nowMs, events: world.events,
+    traceHash: trace.hash(), traceLines: trace.lines, history, faults: nemesis.counts, leaderChanges,
+    messages: world.network.messagesSent, tornRecords,
+  };
+}
+
+/** Runs the world for `ms`, counting leader changes (sampled once per tick). */
+function runPhase(world: World, ms: number): number {
+  let changes = 0;
+  let last: string | undefined;
+  const end = world.nowMs + ms;
+  while (world.nowMs < end) {
+    world.runUntil(Math.min(end, world.nowMs + 100));
+    const leader = [...world.nodes.values()].find((n) => n.state?.role === "leading" && n.state.leader!.phase === "broadcast");
+    const now = leader === undefined ? undefined : `${leader.id}@${leader.state!.leader!.epoch}`;
+    if (now !== undefined && now !== last) {
+      changes++;
+      last = now;
+    }
+  }
+  return changes;
+}
+
+/**
+ * With faults healed, a majority must elect a leader, every server must catch up to the same state
+ * and every client must finish its pending op, within livenessMs; else the run fails and says why.
+ */
+function runLiveness(world: World, clients: SimClient[], options: SimOptions): string | undefined {
+  const deadline = world.nowMs + options.livenessMs;
+  while (world.nowMs < deadline) {
+    world.runUntil(world.nowMs + 500);
+    if (converged(world) && clients.every((c) => !c.busy)) return undefined;
+  }
+  const states = [...world.nodes.values()].map((n) => `${n.id}:${n.state?.role ?? "down"}@${n.state === undefined ? "-" : hex(n.state.db.lastZxid)}/${n.state === undefined ? "-" : hex(lastLoggedZxid(n.state))}`);
+  const busy = clients.filter((c) => c.busy).map((c) => c.process);
+  return `liveness: no convergence within ${options.livenessMs} ms after healing (${states.join(" ")}; busy clients: ${busy.join(",") || "none"})`;
+}
+
+function converged(world: World): boolean {
+  const nodes = [...world.nodes.values()];
+  const leader = nodes.find((n) => n.state?.role === "leading" && n.state.leader!.phase === "broadcast");
+  if (leader === undefined) return false;
+  const target = leader.state!.db.lastZxid;
+  return nodes.every((n) => n.state !== undefined && n.state.role !== "looking" && n.state.db.lastZxid === target && n.state.db.tree.digest() === leader.state!.db.tree.digest());
+}

@@ -1,0 +1,279 @@
+// The simulated world: servers running the core's step function unchanged, their disks and clocks,
+// the network between them and the client connections. One deliver(input) path into the core, one
+// interpret(effect) switch out of it; no protocol rules live here.
+
+import { assert } from "../core/assert.ts";
+import { checkClusterInvariants, checkReplicaInvariants } from "../core/replica/invariants.ts";
+import type { ConnId, Effect, Input } from "../core/replica/io.ts";
+import { describeEffect, describeInput } from "../core/replica/io.ts";
+import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
+import type { ReplicaConfig, ReplicaState } from "../core/replica/state.ts";
+import { startReplica, step } from "../core/replica/step.ts";
+import { Agenda } from "./events.ts";
+import type { DiskFaults } from "./disk.ts";
+import { SimDisk } from "./disk.ts";
+import type { NetworkOptions } from "./network.ts";
+import { SimNetwork } from "./network.ts";
+import type { Rng } from "./rng.ts";
+import type { Trace } from "./trace.ts";
+
+export type WorldEvent =
+  | { kind: "tick"; node: NodeId; incarnation: number }
+  | { kind: "deliver"; from: NodeId; to: NodeId; generation: number; message: PeerMessage }
+  | { kind: "fsync"; node: NodeId; incarnation: number }
+  | { kind: "reconnect"; a: NodeId; b: NodeId }
+  | { kind: "toServer"; node: NodeId; incarnation: number; input: Input }
+  | { kind: "toClient"; connId: ConnId; effect: Effect }
+  | { kind: "call"; run: () => void };
+
+export interface ClockState {
+  offsetMs: number;
+  drift: number;
+}
+
+export interface SimNode {
+  id: NodeId;
+  config: ReplicaConfig;
+  state: ReplicaState | undefined;
+  incarnation: number;
+  disk: SimDisk;
+  clock: ClockState;
+  /** When this node's pending fsyncs complete, for in-order group commit. */
+  lastFsyncAtMs: number;
+}
+
+/** What a client sees of its connection: the world calls it with effects addressed to it. */
+export interface ClientEndpoint {
+  onEffect(effect: Effect): void;
+}
+
+export interface WorldOptions {
+  network: NetworkOptions;
+  disk: DiskFaults;
+  /** Check cluster-wide invariants every this many events (they compare all nodes' logs). */
+  clusterCheckEvery: number;
+}
+
+export class World {
+  readonly agenda = new Agenda<WorldEvent>();
+  readonly nodes = new Map<NodeId, SimNode>();
+  readonly network: SimNetwork;
+  readonly conns = new Map<ConnId, { node: NodeId; incarnation: number; client: ClientEndpoint }>();
+  /** Every client endpoint by connection, kept after close so the close itself can be delivered. */
+  readonly endpoints = new Map<ConnId, ClientEndpoint>();
+  nowMs = 0;
+  events = 0;
+  private nextConnId = 1;
+
+  constructor(
+    configs: ReplicaConfig[],
+    private readonly rng: Rng,
+    readonly options: WorldOptions,
+    private readonly trace: Trace,
+  ) {
+    this.network = new SimNetwork(rng.fork("network"), options.network);
+    for (const config of configs) {
+      const disk = new SimDisk(rng.fork(`disk-${config.id}`), options.disk);
+      this.nodes.set(config.id, { id: config.id, config, state: undefined, incarnation: 0, disk, clock: { offsetMs: 0, drift: 0 }, lastFsyncAtMs: 0 });
+    }
+  }
+
+  localTime(node: SimNode, globalMs = this.nowMs): number {
+    return Math.floor(globalMs * (1 + node.clock.drift) + node.clock.offsetMs);
+  }
+
+  private globalTime(node: SimNode, localMs: number): number {
+    return (localMs - node.clock.offsetMs) / (1 + node.clock.drift);
+  }
+
+  node(id: NodeId): SimNode {
+    const node = this.nodes.get(id);
+    assert(node !== undefined, `node ${id} exists`);
+    return node;
+  }
+
+  isUp(id: NodeId): boolean {
+    return this.node(id).state !== undefined;
+  }
+
+  start(id: NodeId): void {
+    const node = this.node(id);
+    assert(node.state === undefined, "start a node that is down");
+    node.incarnation++;
+    const durable = node.disk.recover();
+    this.trace.add(`${id} start (log ${durable.log.length} txns)`);
+    const { state, effects } = startReplica(node.config, durable, this.localTime(node));
+    node.state = state;
+    this.interpret(node, effects);
+    for (const [other] of this.nodes) if (other !== id) this.scheduleReconnect(id, other);
+  }
+
+  crash(id: NodeId): void {
+    const node = this.node(id);
+    if (node.state === undefined) return;
+    this.trace.add(`${id} crash`);
+    node.state = undefined;
+    node.disk.crash();
+    node.lastFsyncAtMs = this.nowMs;
+    for (const [other] of this.nodes) if (other !== id && this.network.breakLink(id, other)) this.deliver(other, { type: "peerDown", peer: id });
+    for (const [connId, conn] of [...this.conns]) {
+      if (conn.node === id) this.closeClientConn(connId, "server crashed");
+    }
+  }
+
+  /** Connections come back after a delay, if neither end is down and the link is not cut. */
+  scheduleReconnect(a: NodeId, b: NodeId): void {
+    this.agenda.push(this.nowMs + this.network.options.reconnectDelayMs, { kind: "reconnect", a, b });
+  }
+
+  private reconnect(a: NodeId, b: NodeId): void {
+    if (!this.isUp(a) || !this.isUp(b) || this.network.isCut(a, b) || this.network.isUp(a, b)) return;
+    this.network.bringUp(a, b);
+    this.deliver(a, { type: "peerUp", peer: b });
+    this.deliver(b, { type: "peerUp", peer: a });
+  }
+
+  /** Cuts or restores the link between two servers. */
+  setCut(a: NodeId, b: NodeId, cut: boolean): void {
+    this.network.setCut(a, b, cut);
+    if (cut && this.network.breakLink(a, b)) {
+      this.deliver(a, { type: "peerDown", peer: b });
+      this.deliver(b, { type: "peerDown", peer: a });
+    } else if (!cut) {
+      this.scheduleReconnect(a, b);
+    }
+  }
+
+  /** Hands one input to a server's step function and carries out what comes back. */
+  deliver(id: NodeId, input: Input): void {
+    const node = this.node(id);
+    if (node.state === undefined) return;
+    this.trace.add(describeInput(id, input));
+    const { effects } = step(node.state, input);
+    this.interpret(node, effects);
+    checkReplicaInvariants(node.state);
+  }
+
+  private interpret(node: SimNode, effects: readonly Effect[]): void {
+    for (const effect of effects) {
+      if (effect.type !== "setTimer") this.trace.add(describeEffect(node.id, effect));
+      switch (effect.type) {
+        case "send":
+          if (this.network.isUp(node.id, effect.to)) {
+            const at = this.network.arrivalTime(node.id, effect.to, this.nowMs);
+            this.agenda.push(at, { kind: "deliver", from: node.id, to: effect.to, generation: this.network.generationOf(node.id, effect.to), message: effect.message });
+          }
+          break;
+        case "persist": {
+          const latency = node.disk.submit(effect.id, effect.writes);
+          node.lastFsyncAtMs = Math.max(node.lastFsyncAtMs, this.nowMs + latency);
+          this.agenda.push(node.lastFsyncAtMs, { kind: "fsync", node: node.id, incarnation: node.incarnation });
+          break;
+        }
+        case "setTimer":
+          // Round up: the tick must find the node's clock at or past the time it asked for.
+          this.agenda.push(Math.max(this.nowMs, Math.ceil(this.globalTime(node, effect.atMs + 1))), { kind: "tick", node: node.id, incarnation: node.incarnation });
+          break;
+        default:
+          this.toClient(effect);
+      }
+    }
+  }
+
+  private toClient(effect: Extract<Effect, { connId: ConnId }>): void {
+    const conn = this.conns.get(effect.connId);
+    if (conn === undefined) return;
+    const at = this.network.arrivalTime(conn.node, -effect.connId, this.nowMs);
+    this.agenda.push(at, { kind: "toClient", connId: effect.connId, effect });
+    if (effect.type === "closeConnection") this.conns.delete(effect.connId);
+  }
+
+  /** A client opens a connection to a server; returns its id. */
+  openConnection(node: NodeId, client: ClientEndpoint): ConnId {
+    const connId = this.nextConnId++;
+    this.conns.set(connId, { node, incarnation: this.node(node).incarnation, client });
+    this.endpoints.set(connId, client);
+    return connId;
+  }
+
+  /** Client-to-server traffic, FIFO per connection like everything else. */
+  sendToServer(connId: ConnId, input: Input): void {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) return;
+    const at = this.network.arrivalTime(-connId, conn.node, this.nowMs);
+    this.agenda.push(at, { kind: "toServer", node: conn.node, incarnation: conn.incarnation, input });
+  }
+
+  /** The client hangs up (or gives up on) a connection. */
+  closeFromClient(connId: ConnId): void {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) return;
+    this.conns.delete(connId);
+    this.agenda.push(this.nowMs + 1, { kind: "toServer", node: conn.node, incarnation: conn.incarnation, input: { type: "clientDisconnect", connId } });
+  }
+
+  private closeClientConn(connId: ConnId, reason: string): void {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) return;
+    this.conns.delete(connId);
+    this.agenda.push(this.nowMs + 1, { kind: "toClient", connId, effect: { type: "closeConnection", connId, reason } });
+  }
+
+  /** Runs events until `untilMs` of virtual time. */
+  runUntil(untilMs: number): void {
+    for (;;) {
+      const next = this.agenda.peekTime();
+      if (next === undefined || next > untilMs) break;
+      const item = this.agenda.pop()!;
+      this.nowMs = Math.max(this.nowMs, item.atMs);
+      this.handle(item.event);
+      this.events++;
+      if (this.events % this.options.clusterCheckEvery === 0) this.checkCluster();
+    }
+    this.nowMs = Math.max(this.nowMs, untilMs);
+  }
+
+  private handle(event: WorldEvent): void {
+    switch (event.kind) {
+      case "tick": {
+        const node = this.node(event.node);
+        if (node.incarnation === event.incarnation) this.deliver(event.node, { type: "tick", nowMs: this.localTime(node) });
+        return;
+      }
+      case "deliver":
+        if (this.network.isUp(event.from, event.to) && this.network.generationOf(event.from, event.to) === event.generation) {
+          this.deliver(event.to, { type: "peerMessage", from: event.from, message: event.message });
+        }
+        return;
+      case "fsync": {
+        const node = this.node(event.node);
+        if (node.incarnation !== event.incarnation || node.state === undefined) return;
+        const id = node.disk.completeOldest();
+        if (id !== undefined) this.deliver(event.node, { type: "persistDone", id });
+        return;
+      }
+      case "reconnect":
+        return this.reconnect(event.a, event.b);
+      case "toServer": {
+        const node = this.node(event.node);
+        if (node.incarnation === event.incarnation) this.deliver(event.node, event.input);
+        return;
+      }
+      case "toClient":
+        this.endpoints.get(event.connId)?.onEffect(event.effect);
+        return;
+      case "call":
+        return event.run();
+    }
+  }
+
+  checkCluster(): void {
+    const states = new Map<NodeId, ReplicaState>();
+    for (const [id, node] of this.nodes) if (node.state !== undefined) states.set(id, node.state);
+    checkClusterInvariants(states);
+  }
+
+  at(delayMs: number, run: () => void): void {
+    this.agenda.push(this.nowMs + delayMs, { kind: "call", run });
+  }
+}
