@@ -1,12 +1,12 @@
 // The watch manager: which session waits for which change, keyed by SessionId (never by a
-// connection: net/ maps session -> socket). It turns the WatchTriggers a txn produced (tree.ts) into
-// WatchEvents as data. Semantics follow Apache ZooKeeper 3.9 (server/watch/WatchManager.java,
+// connection: net/ maps session -> socket). It turns the WatchTriggers a txn produced (tree.ts)
+// into WatchEvents as data. Semantics follow Apache ZooKeeper 3.9 (server/watch/WatchManager.java,
 // WatchStats.java, server/DataTree.java), the release whose wire behaviour this project follows:
 //
-// - Two tables, as DataTree keeps them: the data table (getData, exists, the data half of a persistent
-//   watch, recursive watches) and the child table (getChildren, the child half of a persistent watch).
-//   exists on a missing node lands in the data table too; ZooKeeper keeps no separate exist table, so
-//   an "exist" watch and a "data" watch are the same entry on the server.
+// - Two tables, as DataTree keeps them: the data table (getData, exists, the data half of a
+//   persistent watch, recursive watches) and the child table (getChildren, the child half of a
+//   persistent watch). exists on a missing node lands in the data table too; ZooKeeper keeps no
+//   separate exist table, so an "exist" watch and a "data" watch are the same entry on the server.
 // - Each (table, session, path) entry holds a set of modes (3.9's WatchStats, ZOOKEEPER-4466):
 //   standard (one-shot), persistent, persistentRecursive. 3.8 kept one mode per entry and a later
 //   registration overwrote an earlier one; 3.9 fixed that and so do we.
@@ -16,11 +16,12 @@
 //   Watcher object with a HashSet, and suppresses the child-table NodeDeleted for sessions the
 //   data table already notified).
 //
-// Determinism: events follow the order of the triggers; within one trigger sessions are notified in
-// ascending SessionId order (ZooKeeper's HashSet order is unspecified; any fixed order is faithful).
+// Determinism: events follow the order of the triggers; within one trigger sessions are notified
+// in ascending SessionId order (ZooKeeper's HashSet order is unspecified, so any fixed order is
+// faithful).
 // Everything that reports (pathsBySession, sessionsByPath) is sorted.
 
-import { assert } from "./assert.ts";
+import { assert, assertNever } from "./assert.ts";
 import type { Database } from "./database.ts";
 import { parentPath, rootPath } from "./path.ts";
 import type { WatchTrigger } from "./tree.ts";
@@ -42,7 +43,9 @@ export const EventType = {
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
-const eventTypeNames = new Map<number, string>(Object.entries(EventType).map(([name, n]) => [n, name]));
+const eventTypeNames = new Map<number, string>(
+  Object.entries(EventType).map(([name, n]) => [n, name]),
+);
 
 export function eventTypeName(type: number): string {
   return eventTypeNames.get(type) ?? `EventType(${type})`;
@@ -97,18 +100,18 @@ export interface SetWatchesLists {
 }
 
 /**
- * Watch entries (one per table and path) one session may hold before it is reported by
- * sessionsOverLimit(). ZooKeeper has no such limit, and a getData reply has no way to say "watch not
- * set", so registrations past it are still honoured (never dropped silently): the harness logs the
- * sessions over it. Sized for a Curator TreeCache (a data and a child watch per node) over a
- * million-znode tree, with headroom.
+ * Watch entries (one per table and path) one session may hold before sessionsOverLimit() reports
+ * it. ZooKeeper has no such limit, and a getData reply has no way to say "watch not set", so
+ * registrations past it are still honoured (never dropped silently): the harness logs the sessions
+ * over it. Sized for a Curator TreeCache (a data and a child watch per node) over a million-znode
+ * tree, with headroom.
  */
 export const watchesPerSessionMax = 1 << 22;
 
 /**
  * Decides whether an event reaches its session. ZooKeeper 3.8.4+/3.9.2+ drops an event at delivery
- * when the session may not READ the node (CVE-2024-23944, NIOServerCnxn.process); the one-shot watch
- * is consumed all the same. The caller owns auth ids and ACLs, so it supplies the check.
+ * when the session may not READ the node (CVE-2024-23944, NIOServerCnxn.process); the one-shot
+ * watch is consumed all the same. The caller owns auth ids and ACLs, so it supplies the check.
  */
 export type DeliveryFilter = (sessionId: SessionId, trigger: WatchTrigger) => boolean;
 
@@ -179,8 +182,8 @@ export class WatchManager {
   }
 
   private add(name: TableName, session: SessionId, path: string, mode: number): void {
-    assert(mode === modeStandard || mode === modePersistent || mode === modeRecursive, "one mode bit");
-    assert(name === "data" || mode !== modeRecursive, "recursive watches live in the data table only");
+    assert(mode === modeStandard || mode === modePersistent || mode === modeRecursive, "one bit");
+    assert(name === "data" || mode !== modeRecursive, "recursive watches live in the data table");
     const table = this.tables[name];
     let watchers = table.get(path);
     if (watchers === undefined) table.set(path, (watchers = new Map()));
@@ -188,7 +191,10 @@ export class WatchManager {
     watchers.set(session, before | mode);
     if ((before & modeRecursive) === 0 && (mode & modeRecursive) !== 0) this.recursiveEntries++;
     let entry = this.sessions.get(session);
-    if (entry === undefined) this.sessions.set(session, (entry = { data: new Set(), child: new Set() }));
+    if (entry === undefined) {
+      entry = { data: new Set(), child: new Set() };
+      this.sessions.set(session, entry);
+    }
     entry[name].add(path);
   }
 
@@ -227,7 +233,8 @@ export class WatchManager {
     for (const t of triggers) {
       const type = EventType[t.type];
       for (const sessionId of this.notified(t)) {
-        if (deliver === undefined || deliver(sessionId, t)) events.push({ sessionId, type, path: t.path, zxid });
+        if (deliver !== undefined && !deliver(sessionId, t)) continue;
+        events.push({ sessionId, type, path: t.path, zxid });
       }
     }
     return events;
@@ -250,6 +257,8 @@ export class WatchManager {
         this.collect("data", t.path, sessions);
         this.collect("child", t.path, sessions);
         break;
+      default:
+        assertNever(t.type, "watch trigger type");
     }
     return [...sessions].sort(compareSessions);
   }
@@ -326,7 +335,8 @@ export class WatchManager {
       case WatcherType.PersistentRecursive:
         return this.has("data", session, path, modeRecursive);
       case WatcherType.Any:
-        return this.has("child", session, path, modeAll) || this.has("data", session, path, modeAll);
+        return this.has("child", session, path, modeAll)
+          || this.has("data", session, path, modeAll);
       default:
         return false;
     }
@@ -344,10 +354,17 @@ export class WatchManager {
    * ZooKeeper sends these with zxid -1 (WatchedEvent.NO_ZXID); we stamp the db's lastZxid, the
    * latest point by which the change is known to have happened.
    */
-  setWatches(session: SessionId, relativeZxid: Zxid, lists: SetWatchesLists, db: Database): WatchEvent[] {
+  setWatches(
+    session: SessionId,
+    relativeZxid: Zxid,
+    lists: SetWatchesLists,
+    db: Database,
+  ): WatchEvent[] {
     const events: WatchEvent[] = [];
     const zxid = db.lastZxid;
-    const fire = (type: EventType, path: string) => events.push({ sessionId: session, type, path, zxid });
+    const fire = (type: EventType, path: string) => {
+      events.push({ sessionId: session, type, path, zxid });
+    };
     for (const path of lists.data) {
       const node = db.tree.get(path);
       if (node === undefined) fire(EventType.NodeDeleted, path);
@@ -365,7 +382,9 @@ export class WatchManager {
       else this.addChildWatch(session, path);
     }
     for (const path of lists.persistent) this.addWatch(session, path, AddWatchMode.Persistent);
-    for (const path of lists.persistentRecursive) this.addWatch(session, path, AddWatchMode.PersistentRecursive);
+    for (const path of lists.persistentRecursive) {
+      this.addWatch(session, path, AddWatchMode.PersistentRecursive);
+    }
     return events;
   }
 
@@ -438,7 +457,9 @@ export class WatchManager {
   sessionsByPath(table: TableName = "data"): Map<string, SessionId[]> {
     const result = new Map<string, SessionId[]>();
     const paths = [...this.tables[table].keys()].sort(comparePaths);
-    for (const path of paths) result.set(path, [...this.tables[table].get(path)!.keys()].sort(compareSessions));
+    for (const path of paths) {
+      result.set(path, [...this.tables[table].get(path)!.keys()].sort(compareSessions));
+    }
     return result;
   }
 
@@ -451,8 +472,9 @@ export class WatchManager {
         assert(watchers.size > 0, `${name} table: no empty set at ${path}`);
         for (const [session, bits] of watchers) {
           assert(bits > 0 && (bits & ~modeAll) === 0, `${name} ${path}: mode bits are valid`);
-          assert(name === "data" || (bits & modeRecursive) === 0, "child table holds no recursive watch");
-          assert(this.sessions.get(session)?.[name].has(path) === true, `index lists ${name} ${path}`);
+          assert(name === "data" || (bits & modeRecursive) === 0, "no recursive child watch");
+          const indexed = this.sessions.get(session)?.[name].has(path) === true;
+          assert(indexed, `index lists ${name} ${path}`);
           if ((bits & modeRecursive) !== 0) recursive++;
           entries++;
         }

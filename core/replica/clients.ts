@@ -20,6 +20,7 @@ import { isServing } from "./roles.ts";
 import { negotiateTimeout, passwordFor } from "./sessions.ts";
 import type { Connection, PendingOp, ReplicaState } from "./state.ts";
 import { submitWork } from "./work.ts";
+import { isWatcherType } from "../watches.ts";
 
 type Connect = Extract<Input, { type: "clientConnect" }>;
 
@@ -147,13 +148,17 @@ function runLocal(s: ReplicaState, conn: Connection, pending: PendingOp): Reply 
       for (const id of ids) if (!conn.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) conn.authIds.push(id);
       return ok(s);
     }
+    // An unknown mode or watcher type makes ZooKeeper's server throw: MARSHALLINGERROR.
     case "addWatch":
-      s.watches.addWatch(sessionId, op.path, op.mode);
-      return ok(s);
+      return s.watches.addWatch(sessionId, op.path, op.mode) ? ok(s) : { err: Err.MARSHALLINGERROR, zxid: s.db.lastZxid };
     case "removeWatches":
-      return s.watches.removeWatches(sessionId, op.path, op.watcherType) ? ok(s) : { err: Err.NOWATCHER, zxid: s.db.lastZxid };
-    case "checkWatches":
-      return s.watches.checkWatches(sessionId, op.path, op.watcherType) ? ok(s) : { err: Err.NOWATCHER, zxid: s.db.lastZxid };
+    case "checkWatches": {
+      if (!isWatcherType(op.watcherType)) return { err: Err.MARSHALLINGERROR, zxid: s.db.lastZxid };
+      const found = op.op === "removeWatches"
+        ? s.watches.removeWatches(sessionId, op.path, op.watcherType)
+        : s.watches.checkWatches(sessionId, op.path, op.watcherType);
+      return found ? ok(s) : { err: Err.NOWATCHER, zxid: s.db.lastZxid };
+    }
     case "setWatches": {
       const events = s.watches.setWatches(sessionId, op.relativeZxid, op, s.db);
       for (const event of events) emit(s, { type: "watchEvent", connId: conn.connId, event });
@@ -167,6 +172,15 @@ function runLocal(s: ReplicaState, conn: Connection, pending: PendingOp): Reply 
 function readWithWatch(s: ReplicaState, conn: Connection, request: ReadRequest, xid: number): Reply {
   const sessionId = conn.sessionId!;
   const reply = executeRead(s.db, { sessionId, cxid: xid, authIds: conn.authIds }, request);
+  if (request.op === "multiRead") {
+    request.ops.forEach((op, i) => {
+      if (op.watch && reply.results?.[i]?.op !== "error") {
+        if (op.op === "getData") s.watches.addDataWatch(sessionId, op.path);
+        else s.watches.addChildWatch(sessionId, op.path);
+      }
+    });
+    return reply;
+  }
   if (!("watch" in request) || !request.watch) return reply;
   // ZooKeeper registers an exists watch even when the node is missing; other reads only on success.
   if (request.op === "exists") {

@@ -24,6 +24,7 @@ import { fromUtf8, utf8 } from "../bytes.ts";
 import { errName } from "../errors.ts";
 import { CreateMode, hex, openAclUnsafe } from "../types.ts";
 import type { ClientOp } from "./io.ts";
+import { eventTypeName } from "../watches.ts";
 import { lastLoggedZxid } from "./state.ts";
 import { Cluster } from "./test/cluster.ts";
 import type { ClientView } from "./test/cluster.ts";
@@ -113,7 +114,7 @@ class Script {
       case "replies":
         return this.replies(args[0]!);
       case "events":
-        return this.clients.get(args[0]!)!.events.map((e) => `${e.type} ${e.path} zxid=${hex(e.zxid)}`).join("\n") || "(none)";
+        return this.clients.get(args[0]!)!.events.map((e) => `${eventTypeName(e.type)} ${e.path} zxid=${hex(e.zxid)}`).join("\n") || "(none)";
       case "status":
         return this.status();
       case "tree":

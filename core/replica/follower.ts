@@ -23,6 +23,7 @@ export function followerOf(s: ReplicaState): FollowerState {
 export function onLeaderMessage(s: ReplicaState, from: NodeId, m: PeerMessage): void {
   const f = followerOf(s);
   if (from !== f.leader) return;
+  if ("attempt" in m && m.attempt !== f.attempt) return; // a reply to an earlier attempt of ours
   f.lastHeardMs = s.nowMs;
   switch (m.type) {
     case "LEADERINFO":
@@ -78,7 +79,7 @@ export function followerAcceptedEpochDurable(s: ReplicaState): void {
   const f = followerOf(s);
   if (f.phase !== "epochWait") return;
   f.phase = "sync";
-  send(s, f.leader, { type: "ACKEPOCH", currentEpoch: s.currentEpoch, lastZxid: lastLoggedZxid(s) });
+  send(s, f.leader, { type: "ACKEPOCH", attempt: f.attempt, currentEpoch: s.currentEpoch, lastZxid: lastLoggedZxid(s) });
 }
 
 function onSync(s: ReplicaState, m: Msg<"SYNC">): void {
@@ -122,7 +123,7 @@ export function followerDurable(s: ReplicaState): void {
   if (f.newLeaderZxid === undefined || s.currentEpoch !== f.epoch) return;
   // The first ACK of an epoch also says "currentEpoch is durable" (the NEWLEADER ack): wait for it.
   if (s.persists.some((p) => p.actions.some((a) => a.kind === "currentEpoch"))) return;
-  send(s, f.leader, { type: "ACK", epoch: f.epoch, zxid: s.durableZxid });
+  send(s, f.leader, { type: "ACK", attempt: f.attempt, epoch: f.epoch, zxid: s.durableZxid });
 }
 
 function onUpToDate(s: ReplicaState, m: Msg<"UPTODATE">): void {

@@ -18,6 +18,7 @@ import type { Id, SessionId, Zxid } from "../types.ts";
 import { hex } from "../types.ts";
 import { errName } from "../errors.ts";
 import type { WatchEvent } from "../watches.ts";
+import { eventTypeName } from "../watches.ts";
 import type { NodeId, PeerMessage } from "./messages.ts";
 import { describeMessage } from "./messages.ts";
 
@@ -126,7 +127,7 @@ export function describeEffect(node: NodeId, effect: Effect): string {
       return `${node} reply c${effect.connId} xid=${effect.xid} ${r.err === 0 ? "ok" : errName(r.err)} zxid=${hex(r.zxid)}`;
     }
     case "watchEvent":
-      return `${node} event c${effect.connId} ${effect.event.type} ${effect.event.path} zxid=${hex(effect.event.zxid)}`;
+      return `${node} event c${effect.connId} ${eventTypeName(effect.event.type)} ${effect.event.path} zxid=${hex(effect.event.zxid)}`;
     case "closeConnection":
       return `${node} close c${effect.connId} (${effect.reason})`;
     case "setTimer":

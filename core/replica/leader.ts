@@ -30,11 +30,12 @@ function* activeLearners(leader: LeaderState): Iterable<[NodeId, Learner]> {
 export function onFollowerInfo(s: ReplicaState, from: NodeId, m: Msg<"FOLLOWERINFO">): void {
   const leader = leaderOf(s);
   leader.learners.set(from, {
+    attempt: m.attempt,
     phase: "info", lastZxid: m.lastZxid, acceptedEpoch: m.acceptedEpoch, currentEpoch: 0,
     ackedZxid: m.lastZxid, lastHeardMs: s.nowMs,
   });
   if (leader.epoch !== 0 && s.acceptedEpoch === leader.epoch && !hasPendingEpochPersist(s)) {
-    send(s, from, { type: "LEADERINFO", epoch: leader.epoch });
+    send(s, from, { type: "LEADERINFO", attempt: m.attempt, epoch: leader.epoch });
   } else {
     checkDiscovery(s);
   }
@@ -58,7 +59,7 @@ export function checkDiscovery(s: ReplicaState): void {
 export function leaderAcceptedEpochDurable(s: ReplicaState): void {
   const leader = leaderOf(s);
   for (const [id, learner] of leader.learners) {
-    if (learner.phase === "info") send(s, id, { type: "LEADERINFO", epoch: leader.epoch });
+    if (learner.phase === "info") send(s, id, { type: "LEADERINFO", attempt: learner.attempt, epoch: leader.epoch });
   }
   checkEpochAcks(s);
 }
@@ -66,7 +67,7 @@ export function leaderAcceptedEpochDurable(s: ReplicaState): void {
 export function onAckEpoch(s: ReplicaState, from: NodeId, m: Msg<"ACKEPOCH">): void {
   const leader = leaderOf(s);
   const learner = leader.learners.get(from);
-  if (learner === undefined || learner.phase !== "info") return;
+  if (learner === undefined || learner.phase !== "info" || learner.attempt !== m.attempt) return;
   // Zab's safety check: a leader must hold the longest history of the quorum it leads.
   const mine = lastLoggedZxid(s);
   if (m.currentEpoch > s.currentEpoch || (m.currentEpoch === s.currentEpoch && m.lastZxid > mine)) {
@@ -100,15 +101,15 @@ function syncLearner(s: ReplicaState, id: NodeId, learner: Learner): void {
   const last = lastLoggedZxid(s);
   let message: Msg<"SYNC">;
   if (theirs === last || (theirs >= s.logBaseZxid && logIndexOf(s, theirs) >= 0) || theirs === s.logBaseZxid) {
-    message = { type: "SYNC", epoch: leader.epoch, txns: logAfter(s, theirs), committedZxid: s.committedZxid };
+    message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, txns: logAfter(s, theirs), committedZxid: s.committedZxid };
   } else if (theirs > s.logBaseZxid) {
     const common = commonPrefixZxid(s, theirs);
-    message = { type: "SYNC", epoch: leader.epoch, truncZxid: common, txns: logAfter(s, common), committedZxid: s.committedZxid };
+    message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, truncZxid: common, txns: logAfter(s, common), committedZxid: s.committedZxid };
   } else {
-    message = { type: "SYNC", epoch: leader.epoch, snapshot: encodeSnapshot(s.db), txns: logAfter(s, s.db.lastZxid), committedZxid: s.committedZxid };
+    message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, snapshot: encodeSnapshot(s.db), txns: logAfter(s, s.db.lastZxid), committedZxid: s.committedZxid };
   }
   send(s, id, message);
-  send(s, id, { type: "NEWLEADER", epoch: leader.epoch, zxid: last });
+  send(s, id, { type: "NEWLEADER", attempt: learner.attempt, epoch: leader.epoch, zxid: last });
   learner.phase = "syncing";
   learner.lastZxid = last; // the NEWLEADER zxid this learner must ACK to count as synced
 }
@@ -126,12 +127,12 @@ function commonPrefixZxid(s: ReplicaState, theirs: Zxid): Zxid {
 export function onAck(s: ReplicaState, from: NodeId, m: Msg<"ACK">): void {
   const leader = leaderOf(s);
   const learner = leader.learners.get(from);
-  if (learner === undefined || m.epoch !== leader.epoch) return;
+  if (learner === undefined || m.epoch !== leader.epoch || m.attempt !== learner.attempt) return;
   learner.lastHeardMs = s.nowMs;
   if (m.zxid > learner.ackedZxid) learner.ackedZxid = m.zxid;
   if (learner.phase === "syncing" && learner.ackedZxid >= learner.lastZxid) {
     learner.phase = "synced";
-    if (leader.phase === "broadcast") send(s, from, { type: "UPTODATE", committedZxid: s.committedZxid });
+    if (leader.phase === "broadcast") send(s, from, { type: "UPTODATE", attempt: learner.attempt, committedZxid: s.committedZxid });
   }
   if (leader.phase === "sync") tryEstablish(s);
   else if (leader.phase === "broadcast") tryCommit(s);
@@ -154,7 +155,7 @@ function tryEstablish(s: ReplicaState): void {
   leader.counter = 0;
   trackAllSessions(leader, s.db, s.config.id, s.nowMs);
   commitUpTo(s, leader.newLeaderZxid);
-  for (const [id] of synced) send(s, id, { type: "UPTODATE", committedZxid: s.committedZxid });
+  for (const [id, learner] of synced) send(s, id, { type: "UPTODATE", attempt: learner.attempt, committedZxid: s.committedZxid });
 }
 
 export function nextZxid(s: ReplicaState): Zxid {

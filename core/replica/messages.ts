@@ -28,19 +28,23 @@ export type ForwardedWork =
 
 export type PeerMessage =
   | { type: "NOTIFICATION"; vote: Vote; round: number; state: ServerState }
-  | { type: "FOLLOWERINFO"; acceptedEpoch: number; lastZxid: Zxid }
-  | { type: "LEADERINFO"; epoch: number }
-  | { type: "ACKEPOCH"; currentEpoch: number; lastZxid: Zxid }
+  /**
+   * `attempt` numbers each time a follower starts following; the leader echoes it in every
+   * handshake reply and drops handshake messages of an older attempt still in flight on the link.
+   */
+  | { type: "FOLLOWERINFO"; attempt: number; acceptedEpoch: number; lastZxid: Zxid }
+  | { type: "LEADERINFO"; attempt: number; epoch: number }
+  | { type: "ACKEPOCH"; attempt: number; currentEpoch: number; lastZxid: Zxid }
   /**
    * Synchronization: TRUNC the log to `truncZxid` (if set), or replace everything with `snapshot`
    * (SNAP), then append `txns` (DIFF). Txns up to `committedZxid` are known committed.
    */
-  | { type: "SYNC"; epoch: number; truncZxid?: Zxid; snapshot?: Uint8Array; txns: readonly Txn[]; committedZxid: Zxid }
-  | { type: "NEWLEADER"; epoch: number; zxid: Zxid }
-  | { type: "UPTODATE"; committedZxid: Zxid }
+  | { type: "SYNC"; attempt: number; epoch: number; truncZxid?: Zxid; snapshot?: Uint8Array; txns: readonly Txn[]; committedZxid: Zxid }
+  | { type: "NEWLEADER"; attempt: number; epoch: number; zxid: Zxid }
+  | { type: "UPTODATE"; attempt: number; committedZxid: Zxid }
   | { type: "PROPOSAL"; txn: Txn }
   /** Cumulative: every txn up to `zxid` is durable on the sender. */
-  | { type: "ACK"; epoch: number; zxid: Zxid }
+  | { type: "ACK"; attempt: number; epoch: number; zxid: Zxid }
   /** Cumulative: every txn up to `zxid` is committed. */
   | { type: "COMMIT"; zxid: Zxid }
   | { type: "PING"; epoch: number; round: number }

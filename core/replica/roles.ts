@@ -28,8 +28,10 @@ export function becomeFollower(s: ReplicaState, leader: NodeId): void {
   assert(s.role === "looking", "only a looking server starts following");
   assert(leader !== s.config.id, "a server does not follow itself");
   s.role = "following";
+  s.followAttempts++;
   s.follower = {
     leader,
+    attempt: s.followAttempts,
     phase: "discovery",
     epoch: 0,
     lastHeardMs: s.nowMs,
@@ -37,7 +39,7 @@ export function becomeFollower(s: ReplicaState, leader: NodeId): void {
     newLeaderZxid: undefined,
     touched: new Set(),
   };
-  emit(s, { type: "send", to: leader, message: { type: "FOLLOWERINFO", acceptedEpoch: s.acceptedEpoch, lastZxid: lastLoggedZxid(s) } });
+  emit(s, { type: "send", to: leader, message: { type: "FOLLOWERINFO", attempt: s.followAttempts, acceptedEpoch: s.acceptedEpoch, lastZxid: lastLoggedZxid(s) } });
 }
 
 export function becomeLeader(s: ReplicaState): void {

@@ -86,6 +86,8 @@ export interface ElectionState {
 export type LearnerPhase = "info" | "epochAcked" | "syncing" | "synced";
 
 export interface Learner {
+  /** The follower's current attempt; handshake messages of other attempts are stale. */
+  attempt: number;
   phase: LearnerPhase;
   lastZxid: Zxid;
   acceptedEpoch: number;
@@ -127,6 +129,7 @@ export interface LeaderState {
 
 export interface FollowerState {
   leader: NodeId;
+  attempt: number;
   phase: "discovery" | "epochWait" | "sync" | "broadcast";
   epoch: number;
   lastHeardMs: number;
@@ -189,6 +192,8 @@ export interface ReplicaState {
   nextPersistId: number;
   lastSnapshotZxid: Zxid;
   appliedSinceSnapshot: number;
+  /** Counts follow attempts; a restart breaks every link, so counting from 0 again is safe. */
+  followAttempts: number;
   peersUp: Set<NodeId>;
   election: ElectionState;
   leader: LeaderState | undefined;
@@ -225,6 +230,7 @@ export function initReplica(config: ReplicaConfig, durable: DurableState | undef
     nextPersistId: 1,
     lastSnapshotZxid: base,
     appliedSinceSnapshot: 0,
+    followAttempts: 0,
     peersUp: new Set(),
     election: { round: 0, vote: { leader: config.id, epoch: 0, zxid: zxid(0n) }, received: new Map(), decideAtMs: undefined },
     leader: undefined,

@@ -134,7 +134,7 @@ function onPeerUp(s: ReplicaState, peer: NodeId): void {
   s.peersUp.add(peer);
   if (s.role === "looking") onPeerUpWhileLooking(s, peer);
   else if (s.role === "following" && followerOf(s).leader === peer && followerOf(s).phase === "discovery") {
-    emit(s, { type: "send", to: peer, message: { type: "FOLLOWERINFO", acceptedEpoch: s.acceptedEpoch, lastZxid: lastLoggedZxid(s) } });
+    emit(s, { type: "send", to: peer, message: { type: "FOLLOWERINFO", attempt: followerOf(s).attempt, acceptedEpoch: s.acceptedEpoch, lastZxid: lastLoggedZxid(s) } });
   }
 }
 

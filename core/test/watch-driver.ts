@@ -8,7 +8,7 @@ import { utf8 } from "../bytes.ts";
 import { Database } from "../database.ts";
 import { Err } from "../errors.ts";
 import { executeRead } from "../read.ts";
-import type { MultiWriteOp, Reply, Request } from "../requests.ts";
+import type { MultiWriteOp, Reply, Request, RequestContext } from "../requests.ts";
 import type { WatchTrigger } from "../tree.ts";
 import type { SessionId } from "../types.ts";
 import { WatchManager } from "../watches.ts";
@@ -54,17 +54,13 @@ export class WatchDriver {
   }
 
   write(request: Request, session?: SessionId): { reply: Reply; events: WatchEvent[] } {
-    const ctx = session === undefined ? this.h.ctx : { sessionId: session, cxid: 0, authIds: [] };
-    const reply = this.h.send(request, ctx);
+    const reply = this.h.send(request, session === undefined ? this.h.ctx : this.ctx(session));
     return { reply, events: this.catchUp() };
   }
 
-  create(path: string, options: { data?: string; flags?: number; session?: SessionId } = {}): WatchEvent[] {
-    const reply = this.h.create(path, {
-      data: options.data ?? "",
-      flags: options.flags ?? 0,
-      ...(options.session === undefined ? {} : { ctx: { sessionId: options.session, cxid: 0, authIds: [] } }),
-    });
+  create(path: string, options: { flags?: number; session?: SessionId } = {}): WatchEvent[] {
+    const owner = options.session === undefined ? {} : { ctx: this.ctx(options.session) };
+    const reply = this.h.create(path, { flags: options.flags ?? 0, ...owner });
     if (reply.err !== Err.OK) throw new Error(`create ${path}: err ${reply.err}`);
     return this.catchUp();
   }
@@ -94,22 +90,27 @@ export class WatchDriver {
     return events;
   }
 
+  private ctx(sessionId: SessionId): RequestContext {
+    return { sessionId, cxid: 0, authIds: [] };
+  }
+
   /** exists with watch: a data watch when the node exists, an exist watch when it does not. */
   exists(session: SessionId, path: string): number {
-    const reply = executeRead(this.db, { sessionId: session, cxid: 0, authIds: [] }, { op: "exists", path, watch: true });
+    const reply = executeRead(this.db, this.ctx(session), { op: "exists", path, watch: true });
     if (reply.err === Err.OK) this.watches.addDataWatch(session, path);
     else if (reply.err === Err.NONODE) this.watches.addExistWatch(session, path);
     return reply.err;
   }
 
   getData(session: SessionId, path: string): number {
-    const reply = executeRead(this.db, { sessionId: session, cxid: 0, authIds: [] }, { op: "getData", path, watch: true });
+    const reply = executeRead(this.db, this.ctx(session), { op: "getData", path, watch: true });
     if (reply.err === Err.OK) this.watches.addDataWatch(session, path);
     return reply.err;
   }
 
   getChildren(session: SessionId, path: string): number {
-    const reply = executeRead(this.db, { sessionId: session, cxid: 0, authIds: [] }, { op: "getChildren", path, watch: true });
+    const request = { op: "getChildren", path, watch: true } as const;
+    const reply = executeRead(this.db, this.ctx(session), request);
     if (reply.err === Err.OK) this.watches.addChildWatch(session, path);
     return reply.err;
   }
