@@ -9,6 +9,8 @@ import type { World } from "./world.ts";
 export interface NemesisOptions {
   /** Mean time between faults of each kind (ms); Infinity turns a kind off. */
   crashEveryMs: number;
+  /** Several servers losing power at once (a rack), each coming back on its own time. */
+  powerLossEveryMs: number;
   partitionEveryMs: number;
   clogEveryMs: number;
   clockEveryMs: number;
@@ -32,6 +34,7 @@ export class Nemesis {
 
   start(): void {
     this.every(this.options.crashEveryMs, () => this.crash());
+    this.every(this.options.powerLossEveryMs, () => this.powerLoss());
     this.every(this.options.partitionEveryMs, () => this.partition());
     this.every(this.options.clogEveryMs, () => this.clog());
     this.every(this.options.clockEveryMs, () => this.clock());
@@ -60,6 +63,19 @@ export class Nemesis {
     this.world.at(this.rng.exponential(this.options.faultMeanMs), () => {
       if (!this.world.isUp(victim)) this.world.start(victim);
     });
+  }
+
+  private powerLoss(): void {
+    const up = this.ids().filter((id) => this.world.isUp(id));
+    if (up.length < 2) return;
+    const victims = this.rng.shuffle(up).slice(0, this.rng.int(2, up.length));
+    this.count("power-loss");
+    for (const victim of victims) {
+      this.world.crash(victim);
+      this.world.at(this.rng.exponential(this.options.faultMeanMs), () => {
+        if (!this.world.isUp(victim)) this.world.start(victim);
+      });
+    }
   }
 
   private leader(): NodeId | undefined {

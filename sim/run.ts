@@ -3,6 +3,8 @@
 
 import { InvariantViolation } from "../core/assert.ts";
 import { replicaConfig } from "../core/replica/state.ts";
+import type { ProtocolPolicy } from "../core/replica/policy.ts";
+import { zabPolicy } from "../core/replica/policy.ts";
 import type { NodeId } from "../core/replica/messages.ts";
 import { lastLoggedZxid } from "../core/replica/state.ts";
 import { hex } from "../core/types.ts";
@@ -53,9 +55,10 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
     safetyMs: overrides.safetyMs ?? 60_000,
     livenessMs: 60_000,
     network: { latencyMeanMs: rng.int(1, 20), slowMessageChance: rng.float() * 0.05, reconnectDelayMs: rng.int(10, 500) },
-    disk: { fsyncMeanMs: rng.int(1, 10), slowFsyncChance: rng.float() * 0.05, partialFlushChance: rng.float(), tornWriteChance: rng.float() },
+    disk: { fsyncMeanMs: rng.pick([1, 2, 5, 10, 30]), slowFsyncChance: rng.float() * 0.05, partialFlushChance: rng.float(), tornWriteChance: rng.float() },
     nemesis: {
       crashEveryMs: maybe(0.8, rng.int(2_000, 15_000)),
+      powerLossEveryMs: maybe(0.5, rng.int(5_000, 30_000)),
       partitionEveryMs: maybe(0.8, rng.int(2_000, 15_000)),
       clogEveryMs: maybe(0.5, rng.int(2_000, 20_000)),
       clockEveryMs: maybe(0.5, rng.int(2_000, 20_000)),
@@ -89,11 +92,12 @@ export interface SimResult {
   tornRecords: number;
 }
 
-export function runSimulation(options: SimOptions, traceSink?: (line: string) => void): SimResult {
+/** Runs one seed; `policy` replaces the protocol's rules only in tests of the simulator's teeth. */
+export function runSimulation(options: SimOptions, traceSink?: (line: string) => void, policy: ProtocolPolicy = zabPolicy): SimResult {
   const rng = new Rng(`run-${options.seed}`);
   const trace = new Trace(traceSink);
   const ids: NodeId[] = Array.from({ length: options.nodes }, (_, i) => i + 1);
-  const configs = ids.map((id) => replicaConfig({ id, peers: ids, tickMs: options.tickMs, snapshotEveryTxns: 500, commitLogKeep: 200 }));
+  const configs = ids.map((id) => replicaConfig({ id, peers: ids, tickMs: options.tickMs, snapshotEveryTxns: 500, commitLogKeep: 200, policy }));
   const world = new World(configs, rng.fork("world"), { network: options.network, disk: options.disk, clusterCheckEvery: 500 }, trace);
   const history = new History();
   const clients = Array.from({ length: options.workload.clients }, (_, i) => new SimClient(i + 1, world, rng.fork(`client-${i + 1}`), history, options.workload));
@@ -109,6 +113,7 @@ export function runSimulation(options: SimOptions, traceSink?: (line: string) =>
     for (const client of clients) client.stopped = true;
     failure = runLiveness(world, clients, options);
     world.checkCluster();
+    world.stateChecker.checkAcknowledged();
   } catch (error) {
     if (!(error instanceof InvariantViolation)) throw error;
     failure = `invariant violated at ${world.nowMs.toFixed(0)} ms: ${error.message}`;

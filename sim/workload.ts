@@ -224,6 +224,10 @@ export class SimClient implements ClientEndpoint {
     if (current === undefined || xid !== current.finalXid) return;
     this.current = undefined;
     this.completed++;
+    const isWrite = ["create", "setData", "delete", "multi", "closeSession"].includes(current.record.op);
+    if (isWrite && reply.err === 0 && !reply.results?.some((r) => r.op === "error") && this.session !== undefined) {
+      this.world.stateChecker.acknowledge(reply.zxid, this.session.id, xid, `${current.record.op} ${current.record.path ?? ""}`);
+    }
     this.recordCompletion(current, reply);
     if (current.kind === "closeSession" && reply.err === Err.OK) {
       this.session = undefined; // the server hangs up next; the next connect starts a fresh session

@@ -16,6 +16,7 @@ import type { NetworkOptions } from "./network.ts";
 import { SimNetwork } from "./network.ts";
 import type { Rng } from "./rng.ts";
 import type { Trace } from "./trace.ts";
+import { StateChecker } from "./state-checker.ts";
 
 export type WorldEvent =
   | { kind: "tick"; node: NodeId; incarnation: number }
@@ -58,6 +59,7 @@ export class World {
   readonly agenda = new Agenda<WorldEvent>();
   readonly nodes = new Map<NodeId, SimNode>();
   readonly network: SimNetwork;
+  readonly stateChecker = new StateChecker();
   readonly conns = new Map<ConnId, { node: NodeId; incarnation: number; client: ClientEndpoint }>();
   /** Every client endpoint by connection, kept after close so the close itself can be delivered. */
   readonly endpoints = new Map<ConnId, ClientEndpoint>();
@@ -104,6 +106,7 @@ export class World {
     this.trace.add(`${id} start (log ${durable.log.length} txns)`);
     const { state, effects } = startReplica(node.config, durable, this.localTime(node));
     node.state = state;
+    this.stateChecker.observe(id, state);
     this.interpret(node, effects);
     for (const [other] of this.nodes) if (other !== id) this.scheduleReconnect(id, other);
   }
@@ -152,6 +155,7 @@ export class World {
     const { effects } = step(node.state, input);
     this.interpret(node, effects);
     checkReplicaInvariants(node.state);
+    this.stateChecker.observe(id, node.state);
   }
 
   private interpret(node: SimNode, effects: readonly Effect[]): void {

@@ -88,7 +88,10 @@ export function onClientRequest(s: ReplicaState, connId: ConnId, xid: number, op
     if (op.op === "sync") {
       const tag = s.clients.nextTag++;
       s.clients.waiting.set(tag, { connId, kind: "sync", xid });
-      submitWork(s, { kind: "sync", tag });
+      s.config.policy.routeSync(
+        () => submitWork(s, { kind: "sync", tag }),
+        () => completeForwardReply(s, tag, true, s.db.lastZxid),
+      );
     } else if (op.op === "closeSession") {
       submitWork(s, { kind: "closeSession", sessionId, cxid: xid });
     } else {

@@ -11,11 +11,6 @@ import { becomeFollower, becomeLeader } from "./roles.ts";
 import type { ReplicaState } from "./state.ts";
 import { lastLoggedZxid, quorumSize } from "./state.ts";
 
-export function voteIsBetter(a: Vote, b: Vote): boolean {
-  if (a.epoch !== b.epoch) return a.epoch > b.epoch;
-  if (a.zxid !== b.zxid) return a.zxid > b.zxid;
-  return a.leader > b.leader;
-}
 
 const sameVote = (a: Vote, b: Vote) => a.leader === b.leader && a.epoch === b.epoch && a.zxid === b.zxid;
 
@@ -50,13 +45,13 @@ export function onNotification(s: ReplicaState, from: NodeId, m: Extract<PeerMes
   if (m.round > e.round) {
     e.round = m.round;
     e.received.clear();
-    e.vote = voteIsBetter(m.vote, selfVote(s)) ? m.vote : selfVote(s);
+    e.vote = s.config.policy.voteIsBetter(m.vote, selfVote(s)) ? m.vote : selfVote(s);
     e.decideAtMs = undefined;
     notify(s);
   } else if (m.round < e.round) {
     notify(s, from);
     return;
-  } else if (voteIsBetter(m.vote, e.vote)) {
+  } else if (s.config.policy.voteIsBetter(m.vote, e.vote)) {
     e.vote = m.vote;
     e.decideAtMs = undefined;
     notify(s);

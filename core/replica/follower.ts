@@ -38,6 +38,7 @@ export function onLeaderMessage(s: ReplicaState, from: NodeId, m: PeerMessage): 
       if (f.phase !== "sync" && f.phase !== "broadcast") return;
       assert(m.txn.zxid >> 32n === BigInt(f.epoch), "proposals come from the epoch we follow");
       appendToLog(s, [m.txn]);
+      s.config.policy.proposalLogged(() => send(s, from, { type: "ACK", attempt: f.attempt, epoch: f.epoch, zxid: m.txn.zxid }));
       return;
     case "COMMIT":
       if (f.phase === "sync" || f.phase === "broadcast") applyUpTo(s, m.zxid < lastLoggedZxid(s) ? m.zxid : lastLoggedZxid(s));

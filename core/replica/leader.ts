@@ -69,8 +69,8 @@ export function onAckEpoch(s: ReplicaState, from: NodeId, m: Msg<"ACKEPOCH">): v
   const learner = leader.learners.get(from);
   if (learner === undefined || learner.phase !== "info" || learner.attempt !== m.attempt) return;
   // Zab's safety check: a leader must hold the longest history of the quorum it leads.
-  const mine = lastLoggedZxid(s);
-  if (m.currentEpoch > s.currentEpoch || (m.currentEpoch === s.currentEpoch && m.lastZxid > mine)) {
+  const mine = { epoch: s.currentEpoch, zxid: lastLoggedZxid(s) };
+  if (!s.config.policy.leaderCovers(mine, { epoch: m.currentEpoch, zxid: m.lastZxid })) {
     becomeLooking(s, `follower ${from} has a newer history (epoch ${m.currentEpoch}, zxid ${m.lastZxid})`);
     return;
   }
@@ -103,8 +103,9 @@ function syncLearner(s: ReplicaState, id: NodeId, learner: Learner): void {
   if (theirs === last || (theirs >= s.logBaseZxid && logIndexOf(s, theirs) >= 0) || theirs === s.logBaseZxid) {
     message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, txns: logAfter(s, theirs), committedZxid: s.committedZxid };
   } else if (theirs > s.logBaseZxid) {
-    const common = commonPrefixZxid(s, theirs);
-    message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, truncZxid: common, txns: logAfter(s, common), committedZxid: s.committedZxid };
+    const truncZxid = s.config.policy.truncationPoint(theirs, commonPrefixZxid(s, theirs));
+    const from = truncZxid ?? theirs;
+    message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, ...(truncZxid === undefined ? {} : { truncZxid }), txns: logAfter(s, from), committedZxid: s.committedZxid };
   } else {
     message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, snapshot: encodeSnapshot(s.db), txns: logAfter(s, s.db.lastZxid), committedZxid: s.committedZxid };
   }
@@ -180,7 +181,7 @@ export function tryCommit(s: ReplicaState): void {
   for (const proposal of leader.proposals) {
     let holders = s.durableZxid >= proposal.zxid ? 1 : 0;
     for (const [, learner] of activeLearners(leader)) if (learner.ackedZxid >= proposal.zxid) holders++;
-    if (holders < quorumSize(s.config)) break;
+    if (holders < s.config.policy.commitQuorum(s.config)) break;
     commitTo = proposal.zxid;
   }
   if (commitTo !== undefined) commitUpTo(s, commitTo);

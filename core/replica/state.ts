@@ -13,6 +13,8 @@ import { WatchManager } from "../watches.ts";
 import type { ClientOp, ConnId, DurableState, Effect } from "./io.ts";
 import type { NodeId, ServerState, Vote } from "./messages.ts";
 import type { Reply } from "../requests.ts";
+import type { ProtocolPolicy } from "./policy.ts";
+import { zabPolicy } from "./policy.ts";
 
 export interface ReplicaConfig {
   id: NodeId;
@@ -36,6 +38,8 @@ export interface ReplicaConfig {
   electionFinalizeMs: number;
   /** Ensemble secret that session passwords derive from (any server can validate one). */
   passwordSecret: bigint;
+  /** The protocol's decision points; always zabPolicy outside tests of the simulator's teeth. */
+  policy: ProtocolPolicy;
 }
 
 export function replicaConfig(overrides: Partial<ReplicaConfig> & Pick<ReplicaConfig, "id" | "peers">): ReplicaConfig {
@@ -53,6 +57,7 @@ export function replicaConfig(overrides: Partial<ReplicaConfig> & Pick<ReplicaCo
     commitLogKeep: 500,
     electionFinalizeMs: 200,
     passwordSecret: 0x5a4b_5345_4352_4554n,
+    policy: zabPolicy,
     ...overrides,
   };
   validateConfig(config);

@@ -1,0 +1,26 @@
+// Planted bugs: protocol policies that break one rule each, for proving the simulator has teeth.
+// They exist only here, under sim/test/; nothing in the production path can select them.
+
+import type { ProtocolPolicy } from "../../core/replica/policy.ts";
+import { zabPolicy } from "../../core/replica/policy.ts";
+
+export const plantedBugs: Record<string, ProtocolPolicy> = {
+  /** The leader commits as soon as it has the proposal itself. */
+  "commit-before-quorum": { ...zabPolicy, name: "commit-before-quorum", commitQuorum: () => 1 },
+  /** Followers ACK what they have only logged, not made durable. */
+  "ack-before-fsync": { ...zabPolicy, name: "ack-before-fsync", proposalLogged: (acknowledge) => acknowledge() },
+  /**
+   * Leader choice ignores history: votes compare server ids only, and discovery does not check
+   * that the leader's history covers its followers' (both halves, or the second one saves the day).
+   */
+  "election-ignores-zxid": {
+    ...zabPolicy,
+    name: "election-ignores-zxid",
+    voteIsBetter: (a, b) => a.leader > b.leader,
+    leaderCovers: () => true,
+  },
+  /** The leader never truncates a follower's divergent tail; it only sends what follows it. */
+  "skip-trunc": { ...zabPolicy, name: "skip-trunc", truncationPoint: () => undefined },
+  /** A follower answers sync without asking the leader, so sync + read can be stale. */
+  "sync-without-leader": { ...zabPolicy, name: "sync-without-leader", routeSync: (_throughLeader, answerLocally) => answerLocally() },
+};
