@@ -7,6 +7,7 @@
 //   that crashed, no record is ever corrupted on a majority.
 
 import { decodeLog, encodeLogRecord } from "../core/storage.ts";
+import type { Txn } from "../core/txn.ts";
 import type { DiskWrite, DurableState } from "../core/replica/io.ts";
 import type { Rng } from "./rng.ts";
 
@@ -24,8 +25,11 @@ export interface DiskFaults {
   tornWriteChance: number;
 }
 
+/** A log record: the txn, or (torn by a crash) a cut-short prefix of its bytes. */
+type LogRecord = { txn: Txn } | { torn: Uint8Array };
+
 export class SimDisk {
-  private logBytes: Uint8Array[] = [];
+  private log: LogRecord[] = [];
   private acceptedEpoch = 0;
   private currentEpoch = 0;
   private snapshot: Uint8Array | undefined;
@@ -56,10 +60,10 @@ export class SimDisk {
   private apply(write: DiskWrite): void {
     switch (write.kind) {
       case "append":
-        for (const txn of write.txns) this.logBytes.push(encodeLogRecord(txn));
+        for (const txn of write.txns) this.log.push({ txn });
         return;
       case "truncate":
-        this.logBytes = this.logBytes.filter((bytes) => decodeLog(bytes).txns[0]!.zxid <= write.zxid);
+        this.log = this.log.filter((r) => "txn" in r && r.txn.zxid <= write.zxid);
         return;
       case "epochs":
         this.acceptedEpoch = write.acceptedEpoch;
@@ -67,7 +71,7 @@ export class SimDisk {
         return;
       case "snapshot":
         this.snapshot = write.bytes;
-        this.logBytes = write.replaceLog ? [] : this.logBytes.filter((bytes) => decodeLog(bytes).txns[0]!.zxid > write.zxid);
+        this.log = write.replaceLog ? [] : this.log.filter((r) => "txn" in r && r.txn.zxid > write.zxid);
         return;
     }
   }
@@ -83,22 +87,27 @@ export class SimDisk {
     const append = next?.writes.find((w) => w.kind === "append");
     if (append !== undefined && append.kind === "append" && this.rng.chance(this.faults.tornWriteChance)) {
       const record = encodeLogRecord(append.txns[0]!);
-      this.logBytes.push(record.slice(0, this.rng.int(1, record.length - 1)));
+      this.log.push({ torn: record.slice(0, this.rng.int(1, record.length - 1)) });
       this.tornRecords++;
     }
   }
 
-  /** What recovery reads back: the torn tail is detected by its checksum and dropped. */
+  /**
+   * What recovery reads back, through the real record format: the log is encoded to bytes (records
+   * are kept decoded between crashes only to save time) and decoded, and a torn tail is detected by
+   * its checksum and dropped.
+   */
   recover(): DurableState {
-    const total = this.logBytes.reduce((n, b) => n + b.length, 0);
+    const records = this.log.map((r) => ("txn" in r ? encodeLogRecord(r.txn) : r.torn));
+    const total = records.reduce((n, b) => n + b.length, 0);
     const all = new Uint8Array(total);
     let offset = 0;
-    for (const bytes of this.logBytes) {
+    for (const bytes of records) {
       all.set(bytes, offset);
       offset += bytes.length;
     }
     const decoded = decodeLog(all);
-    if (decoded.tornTail) this.logBytes = this.logBytes.slice(0, decoded.txns.length);
+    if (decoded.tornTail) this.log = this.log.slice(0, decoded.txns.length);
     return { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch, snapshot: this.snapshot, log: decoded.txns };
   }
 }

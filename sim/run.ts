@@ -51,7 +51,7 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
   return {
     seed,
     nodes: overrides.nodes ?? rng.pick([3, 3, 5, 5, 7]),
-    tickMs: 100,
+    tickMs: rng.pick([100, 500, 2000]),
     safetyMs: overrides.safetyMs ?? 60_000,
     livenessMs: 60_000,
     network: { latencyMeanMs: rng.int(1, 20), slowMessageChance: rng.float() * 0.05, reconnectDelayMs: rng.int(10, 500) },
@@ -98,7 +98,7 @@ export function runSimulation(options: SimOptions, traceSink?: (line: string) =>
   const trace = new Trace(traceSink);
   const ids: NodeId[] = Array.from({ length: options.nodes }, (_, i) => i + 1);
   const configs = ids.map((id) => replicaConfig({ id, peers: ids, tickMs: options.tickMs, snapshotEveryTxns: 500, commitLogKeep: 200, policy }));
-  const world = new World(configs, rng.fork("world"), { network: options.network, disk: options.disk, clusterCheckEvery: 500 }, trace);
+  const world = new World(configs, rng.fork("world"), { network: options.network, disk: options.disk, clusterCheckEvery: 2000 }, trace);
   const history = new History();
   const clients = Array.from({ length: options.workload.clients }, (_, i) => new SimClient(i + 1, world, rng.fork(`client-${i + 1}`), history, options.workload));
   const nemesis = new Nemesis(world, rng.fork("nemesis"), options.nemesis);
