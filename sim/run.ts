@@ -53,7 +53,7 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
     nodes: overrides.nodes ?? rng.pick([3, 3, 5, 5, 7]),
     tickMs: rng.pick([100, 500, 2000]),
     safetyMs: overrides.safetyMs ?? 60_000,
-    livenessMs: 60_000,
+    livenessMs: 0, // set below: it scales with tickTime, as every ZooKeeper timeout does
     network: { latencyMeanMs: rng.int(1, 20), slowMessageChance: rng.float() * 0.05, reconnectDelayMs: rng.int(10, 500) },
     disk: { fsyncMeanMs: rng.pick([1, 2, 5, 10, 30]), slowFsyncChance: rng.float() * 0.05, partialFlushChance: rng.float(), tornWriteChance: rng.float() },
     nemesis: {
@@ -75,6 +75,11 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
       mix,
     },
   };
+}
+
+/** Time a healed cluster gets to converge: elections and syncs are paced by ticks. */
+export function livenessBudgetMs(tickMs: number): number {
+  return 30_000 + 60 * tickMs;
 }
 
 export interface SimResult {
@@ -148,14 +153,15 @@ function runPhase(world: World, ms: number): number {
  * and every client must finish its pending op, within livenessMs; else the run fails and says why.
  */
 function runLiveness(world: World, clients: SimClient[], options: SimOptions): string | undefined {
-  const deadline = world.nowMs + options.livenessMs;
+  const budgetMs = options.livenessMs > 0 ? options.livenessMs : livenessBudgetMs(options.tickMs);
+  const deadline = world.nowMs + budgetMs;
   while (world.nowMs < deadline) {
     world.runUntil(world.nowMs + 500);
     if (converged(world) && clients.every((c) => !c.busy)) return undefined;
   }
   const states = [...world.nodes.values()].map((n) => `${n.id}:${n.state?.role ?? "down"}@${n.state === undefined ? "-" : hex(n.state.db.lastZxid)}/${n.state === undefined ? "-" : hex(lastLoggedZxid(n.state))}`);
   const busy = clients.filter((c) => c.busy).map((c) => c.process);
-  return `liveness: no convergence within ${options.livenessMs} ms after healing (${states.join(" ")}; busy clients: ${busy.join(",") || "none"})`;
+  return `liveness: no convergence within ${budgetMs} ms after healing (${states.join(" ")}; busy clients: ${busy.join(",") || "none"})`;
 }
 
 function converged(world: World): boolean {

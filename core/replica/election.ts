@@ -7,7 +7,7 @@
 
 import { sendToAll, send } from "./base.ts";
 import type { NodeId, PeerMessage, ServerState, Vote } from "./messages.ts";
-import { becomeFollower, becomeLeader } from "./roles.ts";
+import { becomeFollower, becomeLeader, becomeLooking } from "./roles.ts";
 import type { ReplicaState } from "./state.ts";
 import { lastLoggedZxid, quorumSize } from "./state.ts";
 
@@ -32,6 +32,11 @@ function currentVote(s: ReplicaState): Vote {
 }
 
 export function onNotification(s: ReplicaState, from: NodeId, m: Extract<PeerMessage, { type: "NOTIFICATION" }>): void {
+  if (s.role === "following" && from === s.follower!.leader && m.state === "looking" && m.round > s.election.round) {
+    // Our leader started a new election (it gave up leading): join it now rather than wait for
+    // syncLimit, so servers with a longer history take part and can win.
+    becomeLooking(s, `leader ${from} is looking again`);
+  }
   if (s.role !== "looking") {
     if (m.state === "looking") notify(s, from);
     return;

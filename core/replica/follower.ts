@@ -137,6 +137,10 @@ function onUpToDate(s: ReplicaState, m: Msg<"UPTODATE">): void {
 /** On tick: give up on a leader we have not heard from for too long. */
 export function followerTick(s: ReplicaState): void {
   const f = followerOf(s);
+  if (f.phase === "discovery") {
+    // The leader may not have been leading yet when our FOLLOWERINFO arrived: say it again.
+    send(s, f.leader, { type: "FOLLOWERINFO", attempt: f.attempt, acceptedEpoch: s.acceptedEpoch, lastZxid: lastLoggedZxid(s) });
+  }
   const limitTicks = f.phase === "broadcast" ? s.config.syncLimit : s.config.initLimit;
   if (s.nowMs - f.lastHeardMs > limitTicks * s.config.tickMs) {
     becomeLooking(s, `no word from leader ${f.leader} for ${s.nowMs - f.lastHeardMs} ms`);

@@ -29,6 +29,14 @@ function* activeLearners(leader: LeaderState): Iterable<[NodeId, Learner]> {
 
 export function onFollowerInfo(s: ReplicaState, from: NodeId, m: Msg<"FOLLOWERINFO">): void {
   const leader = leaderOf(s);
+  const known = leader.learners.get(from);
+  if (known !== undefined && known.attempt === m.attempt && known.phase !== "info") return; // a repeat
+  if (known !== undefined && known.attempt === m.attempt) {
+    if (leader.epoch !== 0 && s.acceptedEpoch === leader.epoch && !hasPendingEpochPersist(s)) {
+      send(s, from, { type: "LEADERINFO", attempt: m.attempt, epoch: leader.epoch });
+    }
+    return;
+  }
   leader.learners.set(from, {
     attempt: m.attempt,
     phase: "info", lastZxid: m.lastZxid, acceptedEpoch: m.acceptedEpoch, currentEpoch: 0,
