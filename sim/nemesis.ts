@@ -141,7 +141,7 @@ export class Nemesis {
   transitionToLiveness(): void {
     this.active = false;
     for (const a of this.ids()) for (const b of this.ids()) if (a < b && this.world.network.isCut(a, b)) this.world.setCut(a, b, false);
-    this.world.network.unclogAll();
+    this.world.unclogAll();
     for (const [, node] of this.world.nodes) node.clock.drift = 0;
     for (const id of this.ids()) if (!this.world.isUp(id)) this.world.start(id);
   }

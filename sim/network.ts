@@ -60,8 +60,7 @@ export class SimNetwork {
     let latency = this.rng.exponential(this.options.latencyMeanMs) + 0.05;
     if (this.rng.chance(this.options.slowMessageChance)) latency *= 10;
     const key = linkKey(from, to);
-    const clog = this.clogUntil.get(key) ?? 0;
-    const at = Math.max(nowMs + latency, clog, this.lastArrival.get(key) ?? 0);
+    const at = Math.max(nowMs + latency, this.lastArrival.get(key) ?? 0);
     this.lastArrival.set(key, at);
     return at;
   }
@@ -73,6 +72,16 @@ export class SimNetwork {
 
   clog(from: NodeId, to: NodeId, untilMs: number): void {
     this.clogUntil.set(linkKey(from, to), untilMs);
+  }
+
+  /** Until when this direction is clogged, or undefined if it flows. */
+  cloggedUntil(from: NodeId, to: NodeId, nowMs: number): number | undefined {
+    const until = this.clogUntil.get(linkKey(from, to));
+    return until !== undefined && until > nowMs ? until : undefined;
+  }
+
+  unclog(from: NodeId, to: NodeId): void {
+    this.clogUntil.delete(linkKey(from, to));
   }
 
   unclogAll(): void {

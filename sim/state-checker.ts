@@ -7,6 +7,7 @@
 import { InvariantViolation } from "../core/assert.ts";
 import type { NodeId } from "../core/replica/messages.ts";
 import type { ReplicaState } from "../core/replica/state.ts";
+import type { Txn } from "../core/txn.ts";
 import { logAfter } from "../core/replica/base.ts";
 import { describeTxn } from "../core/txn.ts";
 import type { SessionId, Zxid } from "../core/types.ts";
@@ -30,30 +31,41 @@ export class StateChecker {
     const last = this.cursor.get(node);
     const applied = s.db.lastZxid;
     if (last !== undefined && last.zxid === applied) return;
-    if (last === undefined || applied < last.zxid) return this.reposition(node, applied);
-    let position = last.position;
-    const fresh = logAfter(s, last.zxid).filter((t) => t.zxid <= applied);
-    if (fresh.length === 0 || fresh[0]!.zxid !== this.nextAfter(position, fresh[0]!.zxid)) {
-      // The log no longer shows every txn applied in between (a snapshot install or a trim).
-      return this.reposition(node, applied);
+    if (last !== undefined && applied < last.zxid) return this.reposition(node, applied);
+    // What the log still shows of the txns applied since last time (a snapshot may have trimmed
+    // the front of it, or replaced it): check those against the history, extend it with the rest.
+    // If the log was trimmed past where we stood, its first txn does not follow on from there.
+    const trimmed = last === undefined || last.zxid < s.logBaseZxid;
+    let position = trimmed ? undefined : last.position;
+    const since = trimmed ? s.logBaseZxid : last.zxid;
+    for (const txn of logAfter(s, since)) {
+      if (txn.zxid > applied) break;
+      position = this.check(node, txn, position);
     }
-    for (const txn of fresh) {
-      const entry = { zxid: txn.zxid, line: describeTxn(txn), sessionId: txn.sessionId, cxid: txn.cxid };
-      position++;
-      const expected = this.history[position];
-      if (expected === undefined) {
-        this.history.push(entry);
-        this.position.set(entry.zxid, position);
-      } else if (expected.line !== entry.line) {
-        throw new InvariantViolation(`state checker: node ${node} applied "${entry.line}" where the committed history has "${expected.line}"`);
-      }
-    }
+    if (position === undefined || this.history[position]?.zxid !== applied) return this.reposition(node, applied);
     this.cursor.set(node, { position, zxid: applied });
   }
 
-  /** The zxid the committed history has after `position`, or the candidate if the history ends there. */
-  private nextAfter(position: number, candidate: Zxid): Zxid {
-    return this.history[position + 1]?.zxid ?? candidate;
+  /** One applied txn: it must be the next one of the committed history, or extend it. */
+  private check(node: NodeId, txn: Txn, position: number | undefined): number | undefined {
+    const line = describeTxn(txn);
+    const at = this.position.get(txn.zxid);
+    if (at !== undefined) {
+      const entry = this.history[at]!;
+      if (entry.line !== line) throw new InvariantViolation(`state checker: node ${node} applied "${line}" where the committed history has "${entry.line}"`);
+      if (position !== undefined && at !== position + 1) {
+        throw new InvariantViolation(`state checker: node ${node} skipped "${this.history[position + 1]!.line}" of the committed history`);
+      }
+      return at;
+    }
+    const end = this.history.length - 1;
+    if (end >= 0 && txn.zxid < this.history[end]!.zxid) {
+      throw new InvariantViolation(`state checker: node ${node} applied "${line}", which the committed history does not have`);
+    }
+    if (position !== end) return undefined; // cannot tell what came between: stop checking this batch
+    this.history.push({ zxid: txn.zxid, line, sessionId: txn.sessionId, cxid: txn.cxid });
+    this.position.set(txn.zxid, end + 1);
+    return end + 1;
   }
 
   /** A node restarted or installed a snapshot: it must stand at a point of the committed history. */
@@ -61,7 +73,6 @@ export class StateChecker {
     if (applied === 0n) return void this.cursor.set(node, { position: -1, zxid: applied });
     const position = this.position.get(applied);
     if (position === undefined) {
-      // Nothing applied this far yet anywhere we saw (its txns came in a batch we could not see).
       if (this.history.length === 0 || applied > this.history[this.history.length - 1]!.zxid) return void this.cursor.delete(node);
       throw new InvariantViolation(`state checker: node ${node} stands at ${hex(applied)}, which is not in the committed history`);
     }

@@ -25,7 +25,8 @@ export type WorldEvent =
   | { kind: "reconnect"; a: NodeId; b: NodeId }
   | { kind: "toServer"; node: NodeId; incarnation: number; input: Input }
   | { kind: "toClient"; connId: ConnId; effect: Effect }
-  | { kind: "call"; run: () => void };
+  | { kind: "call"; run: () => void }
+  | { kind: "unclog"; from: NodeId; to: NodeId };
 
 export interface ClockState {
   offsetMs: number;
@@ -66,6 +67,8 @@ export class World {
   nowMs = 0;
   events = 0;
   private nextConnId = 1;
+  /** Messages held on a clogged direction, in send order, with the link generation they used. */
+  private readonly held = new Map<string, { generation: number; message: PeerMessage }[]>();
 
   constructor(
     configs: ReplicaConfig[],
@@ -163,10 +166,7 @@ export class World {
       if (effect.type !== "setTimer") this.trace.add(describeEffect(node.id, effect));
       switch (effect.type) {
         case "send":
-          if (this.network.isUp(node.id, effect.to)) {
-            const at = this.network.arrivalTime(node.id, effect.to, this.nowMs);
-            this.agenda.push(at, { kind: "deliver", from: node.id, to: effect.to, generation: this.network.generationOf(node.id, effect.to), message: effect.message });
-          }
+          if (this.network.isUp(node.id, effect.to)) this.transmit(node.id, effect.to, effect.message);
           break;
         case "persist": {
           const latency = node.disk.submit(effect.id, effect.writes);
@@ -181,6 +181,45 @@ export class World {
         default:
           this.toClient(effect);
       }
+    }
+  }
+
+  /** Sends over the link, or holds the message while the direction is clogged (FIFO either way). */
+  private transmit(from: NodeId, to: NodeId, message: PeerMessage): void {
+    const generation = this.network.generationOf(from, to);
+    const key = `${from}>${to}`;
+    const until = this.network.cloggedUntil(from, to, this.nowMs);
+    const queue = this.held.get(key);
+    if (until !== undefined || queue !== undefined) {
+      if (queue === undefined) {
+        this.held.set(key, [{ generation, message }]);
+        this.agenda.push(until ?? this.nowMs, { kind: "unclog", from, to });
+      } else {
+        queue.push({ generation, message });
+      }
+      return;
+    }
+    this.agenda.push(this.network.arrivalTime(from, to, this.nowMs), { kind: "deliver", from, to, generation, message });
+  }
+
+  /** A clog ended (or was lifted): what it held goes out now, in order. */
+  releaseHeld(from: NodeId, to: NodeId): void {
+    const key = `${from}>${to}`;
+    const until = this.network.cloggedUntil(from, to, this.nowMs);
+    if (until !== undefined) return void this.agenda.push(until, { kind: "unclog", from, to });
+    const queue = this.held.get(key) ?? [];
+    this.held.delete(key);
+    for (const { generation, message } of queue) {
+      this.agenda.push(this.network.arrivalTime(from, to, this.nowMs), { kind: "deliver", from, to, generation, message });
+    }
+  }
+
+  /** Lifts every clog at once (the end of the safety phase). */
+  unclogAll(): void {
+    this.network.unclogAll();
+    for (const key of [...this.held.keys()]) {
+      const [from, to] = key.split(">").map(Number) as [number, number];
+      this.releaseHeld(from, to);
     }
   }
 
@@ -268,6 +307,8 @@ export class World {
         return;
       case "call":
         return event.run();
+      case "unclog":
+        return this.releaseHeld(event.from, event.to);
     }
   }
 
