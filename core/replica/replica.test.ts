@@ -117,4 +117,65 @@ describe("replica: election and broadcast", () => {
     cluster.stabilize();
     expect(client.replies.get(1)?.err).toBe(Err.OK);
   });
+
+  it("refuses a client that has seen a newer zxid than the server has applied", () => {
+    const cluster = elect();
+    const writer = connected(cluster, 3);
+    cluster.request(writer, 1, create("/x"));
+    cluster.stabilize();
+    const ahead = cluster.connect(1, { lastZxidSeen: (cluster.state(3).db.lastZxid + 100n) as never });
+    cluster.stabilize();
+    expect(ahead.closed).toMatch(/ahead of this server/);
+  });
+
+  it("re-registers watches after a session moves (setWatches fires what changed meanwhile)", () => {
+    const cluster = elect();
+    const client = connected(cluster, 1);
+    cluster.request(client, 1, create("/w", "a"));
+    cluster.request(client, 2, getData("/w", true));
+    cluster.stabilize();
+    const seen = client.lastZxid;
+    cluster.input(1, { type: "clientDisconnect", connId: client.connId });
+    const writer = connected(cluster, 2);
+    cluster.request(writer, 1, { op: "setData", path: "/w", data: utf8("b"), version: -1 });
+    cluster.stabilize();
+    const moved = cluster.connect(3, { sessionId: client.sessionId!, password: client.password, lastZxidSeen: seen });
+    cluster.stabilize();
+    expect(moved.sessionId).toBe(client.sessionId);
+    cluster.request(moved, 3, { op: "setWatches", relativeZxid: seen, data: ["/w"], exist: [], child: [], persistent: [], persistentRecursive: [] });
+    cluster.stabilize();
+    expect(moved.events.map((e) => [e.type, e.path])).toEqual([[3, "/w"]]);
+  });
+
+  it("answers addWatch, checkWatches and removeWatches with ZooKeeper's codes", () => {
+    const cluster = elect();
+    const client = connected(cluster, 1);
+    cluster.request(client, 1, { op: "addWatch", path: "/p", mode: 1 });
+    cluster.request(client, 2, { op: "checkWatches", path: "/p", watcherType: 5 });
+    cluster.request(client, 3, { op: "removeWatches", path: "/p", watcherType: 5 });
+    cluster.request(client, 4, { op: "checkWatches", path: "/p", watcherType: 5 });
+    cluster.request(client, 5, { op: "addWatch", path: "/p", mode: 7 });
+    cluster.request(client, 6, { op: "removeWatches", path: "/p", watcherType: 9 });
+    cluster.stabilize();
+    expect([1, 2, 3, 4, 5, 6].map((xid) => client.replies.get(xid)?.err)).toEqual([
+      Err.OK, Err.OK, Err.OK, Err.NOWATCHER, Err.MARSHALLINGERROR, Err.MARSHALLINGERROR,
+    ]);
+  });
+
+  it("the leader reaps empty containers and expired TTL nodes with txns every replica applies", () => {
+    const cluster = new Cluster([1, 2, 3], { extendedTypesEnabled: true });
+    cluster.run(2_000);
+    const client = connected(cluster, 1);
+    cluster.request(client, 1, { op: "createContainer", path: "/c", data: utf8(""), acl: openAclUnsafe, flags: CreateMode.CONTAINER, ttl: -1 });
+    cluster.request(client, 2, create("/c/child"));
+    cluster.request(client, 3, { op: "createTTL", path: "/t", data: utf8(""), acl: openAclUnsafe, flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 500 });
+    cluster.request(client, 4, { op: "delete", path: "/c/child", version: -1 });
+    cluster.stabilize();
+    expect([1, 2, 3, 4].map((xid) => client.replies.get(xid)?.err)).toEqual([0, 0, 0, 0]);
+    cluster.run(2_000);
+    for (const id of [1, 2, 3]) {
+      expect(cluster.state(id).db.tree.get("/c")).toBeUndefined();
+      expect(cluster.state(id).db.tree.get("/t")).toBeUndefined();
+    }
+  });
 });
