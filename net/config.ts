@@ -1,0 +1,176 @@
+// zoo.cfg: ZooKeeper's configuration format (Java properties, `key=value`, `#` comments) with its
+// keys, so a user's existing file works unchanged. An unknown key is a warning; a bad value is an
+// error that names the key. The only place configuration is read (STYLE: no config from env
+// elsewhere).
+
+export interface ServerEntry {
+  id: number;
+  host: string;
+  peerPort: number;
+  electionPort: number;
+  role: "participant" | "observer";
+  clientHost: string | undefined;
+  clientPort: number | undefined;
+}
+
+export interface ZooConfig {
+  tickTime: number;
+  initLimit: number;
+  syncLimit: number;
+  dataDir: string;
+  dataLogDir: string;
+  clientPort: number;
+  clientPortAddress: string;
+  servers: ServerEntry[];
+  maxClientCnxns: number;
+  minSessionTimeout: number;
+  maxSessionTimeout: number;
+  autopurgeSnapRetainCount: number;
+  autopurgePurgeIntervalHours: number;
+  fourLetterWordWhitelist: Set<string>;
+  juteMaxBuffer: number;
+  superDigest: string | undefined;
+  extendedTypesEnabled: boolean;
+  snapCount: number;
+  metricsPort: number | undefined;
+  /** The server id of this process (from `myid` in dataDir, or given). */
+  myid: number | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly key: string, message: string) {
+    super(`zoo.cfg: ${key}: ${message}`);
+  }
+}
+
+export const allFourLetterWords = ["conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "isro", "mntr", "ruok", "srst", "srvr", "stat", "stmk", "wchc", "wchp", "wchs", "hash"];
+
+/** Keys ZooKeeper accepts that this server reads but has no use for (accepted silently). */
+const acceptedIgnored = new Set([
+  "electionAlg", "peerType", "standaloneEnabled", "reconfigEnabled", "quorumListenOnAllIPs", "syncEnabled",
+  "preAllocSize", "admin.enableServer", "admin.serverPort", "admin.serverAddress", "forceSync", "globalOutstandingLimit",
+  "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "commitLogCount", "maxCnxns", "metricsProvider.className",
+  "dynamicConfigFile", "secureClientPort", "secureClientPortAddress", "localSessionsEnabled", "localSessionsUpgradingEnabled",
+  "skipACL", "fsync.warningthresholdms", "maxBatchSize", "flushDelay",
+]);
+
+export function defaultConfig(): ZooConfig {
+  return {
+    tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir: "./data", dataLogDir: "", clientPort: 2181,
+    clientPortAddress: "0.0.0.0", servers: [], maxClientCnxns: 60, minSessionTimeout: -1, maxSessionTimeout: -1,
+    autopurgeSnapRetainCount: 3, autopurgePurgeIntervalHours: 0, fourLetterWordWhitelist: new Set(["srvr"]),
+    juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false, snapCount: 100_000,
+    metricsPort: undefined, myid: undefined,
+  };
+}
+
+function integer(key: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^-?\d+$/.test(value)) throw new ConfigError(key, `expected an integer, got "${value}"`);
+  const n = Number(value);
+  if (n < min || n > max) throw new ConfigError(key, `${n} is out of range [${min}, ${max}]`);
+  return n;
+}
+
+function boolean(key: string, value: string): boolean {
+  if (/^(true|yes)$/i.test(value)) return true;
+  if (/^(false|no)$/i.test(value)) return false;
+  throw new ConfigError(key, `expected true or false, got "${value}"`);
+}
+
+function port(key: string, value: string): number {
+  return integer(key, value, 0, 65535);
+}
+
+/** server.N=host:peerPort:electionPort[:participant|observer][;[clientHost:]clientPort] */
+export function parseServer(key: string, value: string): ServerEntry {
+  const id = integer(key, key.slice("server.".length), 1, 254);
+  const [quorum, client] = value.split(";");
+  const parts = quorum!.trim().split(":");
+  if (parts.length < 3 || parts.length > 4) throw new ConfigError(key, `expected host:peerPort:electionPort[:role], got "${value}"`);
+  const role = parts[3] ?? "participant";
+  if (role !== "participant" && role !== "observer") throw new ConfigError(key, `unknown role "${role}"`);
+  let clientHost: string | undefined;
+  let clientPort: number | undefined;
+  if (client !== undefined) {
+    const c = client.trim().split(":");
+    clientPort = port(key, c[c.length - 1]!);
+    clientHost = c.length > 1 ? c[0] : undefined;
+  }
+  return { id, host: parts[0]!, peerPort: port(key, parts[1]!), electionPort: port(key, parts[2]!), role, clientHost, clientPort };
+}
+
+export interface ParseResult {
+  config: ZooConfig;
+  warnings: string[];
+}
+
+export function parseZooCfg(text: string): ParseResult {
+  const config = defaultConfig();
+  const warnings: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith("!")) continue;
+    const match = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+    if (match === null) {
+      warnings.push(`zoo.cfg: ignoring a line without a value: "${line}"`);
+      continue;
+    }
+    applyKey(config, match[1]!, match[2]!.trim(), warnings);
+  }
+  validate(config);
+  return { config, warnings };
+}
+
+function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]): void {
+  if (key.startsWith("server.")) return void c.servers.push(parseServer(key, value));
+  switch (key) {
+    case "tickTime": c.tickTime = integer(key, value, 1); return;
+    case "initLimit": c.initLimit = integer(key, value, 1); return;
+    case "syncLimit": c.syncLimit = integer(key, value, 1); return;
+    case "dataDir": c.dataDir = value; return;
+    case "dataLogDir": c.dataLogDir = value; return;
+    case "clientPort": c.clientPort = port(key, value); return;
+    case "clientPortAddress": c.clientPortAddress = value; return;
+    case "maxClientCnxns": c.maxClientCnxns = integer(key, value, 0); return;
+    case "minSessionTimeout": c.minSessionTimeout = integer(key, value, -1); return;
+    case "maxSessionTimeout": c.maxSessionTimeout = integer(key, value, -1); return;
+    case "autopurge.snapRetainCount": c.autopurgeSnapRetainCount = Math.max(3, integer(key, value, 0)); return;
+    case "autopurge.purgeInterval": c.autopurgePurgeIntervalHours = integer(key, value, 0); return;
+    case "4lw.commands.whitelist": c.fourLetterWordWhitelist = parseWhitelist(key, value); return;
+    case "jute.maxbuffer": c.juteMaxBuffer = integer(key, value, 1024); return;
+    case "superDigest":
+    case "DigestAuthenticationProvider.superDigest":
+    case "zookeeper.DigestAuthenticationProvider.superDigest":
+      if (!/^[^:]+:.+$/.test(value)) throw new ConfigError(key, `expected user:base64digest, got "${value}"`);
+      c.superDigest = value;
+      return;
+    case "extendedTypesEnabled":
+    case "zookeeper.extendedTypesEnabled": c.extendedTypesEnabled = boolean(key, value); return;
+    case "snapCount": c.snapCount = integer(key, value, 2); return;
+    case "metricsProvider.httpPort": c.metricsPort = port(key, value); return;
+    case "myid": c.myid = integer(key, value, 1, 254); return;
+    default:
+      if (!acceptedIgnored.has(key) && !key.startsWith("metricsProvider.")) warnings.push(`zoo.cfg: unknown key "${key}" ignored`);
+  }
+}
+
+function parseWhitelist(key: string, value: string): Set<string> {
+  if (value.trim() === "*") return new Set(allFourLetterWords);
+  const words = value.split(",").map((w) => w.trim()).filter((w) => w !== "");
+  for (const word of words) if (!allFourLetterWords.includes(word)) throw new ConfigError(key, `unknown four-letter word "${word}"`);
+  return new Set(words);
+}
+
+function validate(c: ZooConfig): void {
+  if (c.minSessionTimeout === -1) c.minSessionTimeout = 2 * c.tickTime;
+  if (c.maxSessionTimeout === -1) c.maxSessionTimeout = 20 * c.tickTime;
+  if (c.minSessionTimeout > c.maxSessionTimeout) throw new ConfigError("minSessionTimeout", `${c.minSessionTimeout} exceeds maxSessionTimeout ${c.maxSessionTimeout}`);
+  if (c.dataLogDir === "") c.dataLogDir = c.dataDir;
+  const ids = new Set<number>();
+  for (const s of c.servers) {
+    if (ids.has(s.id)) throw new ConfigError(`server.${s.id}`, "defined twice");
+    ids.add(s.id);
+  }
+  if (c.extendedTypesEnabled && c.servers.some((s) => s.id > 254)) throw new ConfigError("extendedTypesEnabled", "server ids must be below 255");
+}
