@@ -1,0 +1,79 @@
+import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { utf8 } from "../core/bytes.ts";
+import { Database } from "../core/database.ts";
+import { encodeSnapshot } from "../core/storage.ts";
+import type { Txn } from "../core/txn.ts";
+import { makeZxid, openAclUnsafe, sessionId } from "../core/types.ts";
+import { FileStorage } from "./storage.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const txn = (counter: number): Txn => ({
+  zxid: makeZxid(1, counter), sessionId: sessionId(1n), cxid: counter, timeMs: 1000,
+  body: { type: "create", path: `/n${counter}`, data: utf8("x"), acl: openAclUnsafe, ephemeralOwner: 0n, parentCversion: counter },
+});
+
+function open(dir: string, durable: number[]) {
+  return FileStorage.open({ dataDir: dir, dataLogDir: join(dir, "log"), retainSnapshots: 3, extendedTypesEnabled: false, onDurable: (id) => durable.push(id) });
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 2));
+}
+
+describe("net: file storage", () => {
+  it("reports persistDone only after fsync, in order, many persists per fsync; recovers the same state", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
+    dirs.push(dir);
+    const done: number[] = [];
+    const { storage } = open(dir, done);
+    for (let i = 1; i <= 50; i++) storage.enqueue(i, [{ kind: "append", txns: [txn(i)] }]);
+    storage.enqueue(51, [{ kind: "epochs", acceptedEpoch: 3, currentEpoch: 2 }]);
+    expect(done).toEqual([]); // nothing is durable before the fsync round ran
+    await settle();
+    expect(done).toEqual(Array.from({ length: 51 }, (_, i) => i + 1));
+    expect(storage.stats.fsyncs).toBeLessThan(5);
+    storage.close();
+    const { durable } = open(dir, []);
+    expect(durable.acceptedEpoch).toBe(3);
+    expect(durable.currentEpoch).toBe(2);
+    expect(durable.log.map((t) => t.cxid)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
+  it("drops a torn last record on recovery and truncates the file to the valid records", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
+    dirs.push(dir);
+    const { storage } = open(dir, []);
+    storage.enqueue(1, [{ kind: "append", txns: [txn(1), txn(2)] }]);
+    await settle();
+    storage.close();
+    const logDir = join(dir, "log");
+    appendFileSync(join(logDir, readdirSync(logDir)[0]!), new Uint8Array([0, 0, 0, 40, 1, 2, 3]));
+    const { durable, recoveryNotes } = open(dir, []);
+    expect(durable.log.map((t) => t.cxid)).toEqual([1, 2]);
+    expect(recoveryNotes.join()).toMatch(/torn/);
+    expect(open(dir, []).recoveryNotes).toEqual([]);
+  });
+
+  it("truncates an uncommitted tail, rolls logs at snapshots and keeps the newest snapshots", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
+    dirs.push(dir);
+    const { storage } = open(dir, []);
+    storage.enqueue(1, [{ kind: "append", txns: [txn(1), txn(2), txn(3)] }, { kind: "truncate", zxid: makeZxid(1, 1) }]);
+    const db = new Database({ extendedTypesEnabled: false });
+    for (let i = 0; i < 5; i++) storage.enqueue(2 + i, [{ kind: "snapshot", zxid: makeZxid(1, 10 + i), bytes: encodeSnapshot(db), replaceLog: false }]);
+    storage.enqueue(9, [{ kind: "append", txns: [txn(20)] }]);
+    await settle();
+    storage.close();
+    const { durable } = open(dir, []);
+    expect(durable.log.map((t) => t.cxid)).toEqual([20]);
+    expect(readdirSync(dir).filter((f) => f.startsWith("snapshot.")).length).toBe(3);
+    expect(durable.snapshot).toBeDefined();
+  });
+});

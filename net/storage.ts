@@ -1,0 +1,229 @@
+// The durable log and snapshots on a real disk, for the core's persist effects.
+//
+// Layout (dataLogDir for logs, dataDir for the rest), all in the core's record formats:
+//   log.<first zxid, hex>      checksummed txn records (core/storage.ts), appended, rolled at snapshots
+//   snapshot.<zxid, hex>       a consistent snapshot (core/storage.ts)
+//   epochs                     "acceptedEpoch currentEpoch", replaced atomically (temp + fsync + rename)
+//
+// Group commit: persists queue up while an fsync runs; the next round writes all of them and one
+// fsync covers the lot, then each persistDone is reported, in order. Nothing is reported before its
+// fsync completed: that is the durability contract the core's acknowledgements rest on.
+
+import { fsync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, ftruncateSync } from "node:fs";
+import { join } from "node:path";
+import type { DiskWrite, DurableState } from "../core/replica/io.ts";
+import { decodeLog, decodeSnapshot, encodeLogRecord } from "../core/storage.ts";
+import { DecodeError } from "../core/codec.ts";
+import type { Txn } from "../core/txn.ts";
+import type { Zxid } from "../core/types.ts";
+
+const hex16 = (z: bigint) => z.toString(16).padStart(16, "0");
+
+export interface StorageStats {
+  fsyncs: number;
+  persists: number;
+  lastFsyncMs: number;
+  maxFsyncMs: number;
+}
+
+export class FileStorage {
+  private queue: { id: number; writes: readonly DiskWrite[] }[] = [];
+  private flushing = false;
+  private logFd: number;
+  private logPath: string;
+  readonly stats: StorageStats = { fsyncs: 0, persists: 0, lastFsyncMs: 0, maxFsyncMs: 0 };
+
+  private constructor(
+    private readonly dataDir: string,
+    private readonly logDir: string,
+    private readonly retainSnapshots: number,
+    private readonly onDurable: (id: number) => void,
+    logPath: string,
+  ) {
+    this.logPath = logPath;
+    this.logFd = openSync(logPath, "a");
+  }
+
+  /** Opens (creating if needed) the directories and recovers what they hold. */
+  static open(options: { dataDir: string; dataLogDir: string; retainSnapshots: number; extendedTypesEnabled: boolean; onDurable: (id: number) => void }): { storage: FileStorage; durable: DurableState; recoveryNotes: string[] } {
+    mkdirSync(options.dataDir, { recursive: true });
+    mkdirSync(options.dataLogDir, { recursive: true });
+    const notes: string[] = [];
+    const epochs = readEpochs(options.dataDir);
+    const snapshot = newestValidSnapshot(options.dataDir, options.extendedTypesEnabled, notes);
+    const { txns, lastLog } = readLogs(options.dataLogDir, notes);
+    const logPath = lastLog ?? join(options.dataLogDir, `log.${hex16(1n)}`);
+    const storage = new FileStorage(options.dataDir, options.dataLogDir, options.retainSnapshots, options.onDurable, logPath);
+    return { storage, durable: { ...epochs, snapshot: snapshot?.bytes, log: txns }, recoveryNotes: notes };
+  }
+
+  /** Queues a persist effect; its persistDone is reported once an fsync covered it. */
+  enqueue(id: number, writes: readonly DiskWrite[]): void {
+    this.queue.push({ id, writes });
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** One round: write everything queued, one fsync (off the event loop), then report. */
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    const started = performance.now();
+    for (const persist of batch) for (const write of persist.writes) this.apply(write);
+    fsync(this.logFd, (error) => {
+      if (error) throw error; // a failed fsync leaves nothing we could promise: crash loudly
+      this.afterFsync(batch, performance.now() - started);
+    });
+  }
+
+  private afterFsync(batch: { id: number }[], tookMs: number): void {
+    this.stats.fsyncs++;
+    this.stats.persists += batch.length;
+    this.stats.lastFsyncMs = tookMs;
+    this.stats.maxFsyncMs = Math.max(this.stats.maxFsyncMs, tookMs);
+    for (const persist of batch) this.onDurable(persist.id);
+    if (this.queue.length > 0) setImmediate(() => this.flush());
+    else this.flushing = false;
+  }
+
+  private apply(write: DiskWrite): void {
+    switch (write.kind) {
+      case "append":
+        for (const txn of write.txns) writeSync(this.logFd, encodeLogRecord(txn));
+        return;
+      case "truncate":
+        return this.truncateAfter(write.zxid);
+      case "epochs":
+        return atomicWrite(join(this.dataDir, "epochs"), new TextEncoder().encode(`${write.acceptedEpoch} ${write.currentEpoch}\n`));
+      case "snapshot":
+        atomicWrite(join(this.dataDir, `snapshot.${hex16(write.zxid)}`), write.bytes);
+        return this.rollLog(write.zxid, write.replaceLog);
+    }
+  }
+
+  /** Rewrites the current log without the records after `zxid` (an uncommitted tail, TRUNC). */
+  private truncateAfter(z: Zxid): void {
+    fsyncSync(this.logFd);
+    closeSync(this.logFd);
+    for (const file of logFiles(this.logDir)) {
+      const path = join(this.logDir, file);
+      const decoded = decodeLog(readFileSync(path));
+      const keep = decoded.txns.filter((t) => t.zxid <= z);
+      if (keep.length === decoded.txns.length && !decoded.tornTail) continue;
+      if (keep.length === 0 && path !== this.logPath) {
+        rmSync(path);
+        continue;
+      }
+      atomicWrite(path, concat(keep.map(encodeLogRecord)));
+    }
+    this.logFd = openSync(this.logPath, "a");
+  }
+
+  /** After a snapshot: new records go to a fresh log file; old ones go once enough snapshots exist. */
+  private rollLog(z: Zxid, replace: boolean): void {
+    fsyncSync(this.logFd);
+    closeSync(this.logFd);
+    if (replace) for (const file of logFiles(this.logDir)) rmSync(join(this.logDir, file));
+    this.logPath = join(this.logDir, `log.${hex16(z + 1n)}`);
+    this.logFd = openSync(this.logPath, "a");
+    fsyncDir(this.logDir);
+    this.purge();
+  }
+
+  /** Keeps the newest `retainSnapshots` snapshots and the logs needed to replay from the oldest kept. */
+  purge(): void {
+    const snapshots = snapshotFiles(this.dataDir);
+    const drop = snapshots.slice(0, Math.max(0, snapshots.length - this.retainSnapshots));
+    for (const file of drop) rmSync(join(this.dataDir, file));
+    const oldestKept = snapshots[drop.length];
+    if (oldestKept === undefined) return;
+    const oldestZxid = BigInt(`0x${oldestKept.slice("snapshot.".length)}`);
+    const logs = logFiles(this.logDir);
+    for (let i = 0; i + 1 < logs.length; i++) {
+      const nextFirst = BigInt(`0x${logs[i + 1]!.slice("log.".length)}`);
+      if (nextFirst <= oldestZxid + 1n) rmSync(join(this.logDir, logs[i]!));
+    }
+  }
+
+  close(): void {
+    fsyncSync(this.logFd);
+    closeSync(this.logFd);
+  }
+}
+
+function atomicWrite(path: string, bytes: Uint8Array): void {
+  const temp = `${path}.tmp`;
+  writeFileSync(temp, bytes);
+  const fd = openSync(temp, "r+");
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(temp, path);
+  fsyncDir(join(path, ".."));
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  fsyncSync(fd);
+  closeSync(fd);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+const logFiles = (dir: string) => readdirSync(dir).filter((f) => /^log\.[0-9a-f]{16}$/.test(f)).sort();
+const snapshotFiles = (dir: string) => readdirSync(dir).filter((f) => /^snapshot\.[0-9a-f]{16}$/.test(f)).sort();
+
+function readEpochs(dir: string): { acceptedEpoch: number; currentEpoch: number } {
+  try {
+    const [accepted, current] = readFileSync(join(dir, "epochs"), "utf8").trim().split(/\s+/).map(Number);
+    return { acceptedEpoch: accepted ?? 0, currentEpoch: current ?? 0 };
+  } catch {
+    return { acceptedEpoch: 0, currentEpoch: 0 };
+  }
+}
+
+/** The newest snapshot that passes its checksum and digest; a damaged one is skipped with a note. */
+function newestValidSnapshot(dir: string, extendedTypesEnabled: boolean, notes: string[]): { bytes: Uint8Array } | undefined {
+  for (const file of snapshotFiles(dir).reverse()) {
+    const bytes = new Uint8Array(readFileSync(join(dir, file)));
+    try {
+      decodeSnapshot(bytes, { extendedTypesEnabled });
+      return { bytes };
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      notes.push(`skipping damaged ${file}: ${error.message}`);
+    }
+  }
+  return undefined;
+}
+
+/** Every log record in order; a torn tail of the last file is cut off (it was never acknowledged). */
+function readLogs(dir: string, notes: string[]): { txns: Txn[]; lastLog: string | undefined } {
+  const files = logFiles(dir);
+  const txns: Txn[] = [];
+  for (const [i, file] of files.entries()) {
+    const path = join(dir, file);
+    const bytes = new Uint8Array(readFileSync(path));
+    const decoded = decodeLog(bytes);
+    txns.push(...decoded.txns);
+    if (decoded.tornTail) {
+      if (i !== files.length - 1) throw new Error(`log ${file} is damaged before the last log file: refusing to start`);
+      notes.push(`${file}: dropped a torn last record (${bytes.length - decoded.validBytes} bytes)`);
+      const fd = openSync(path, "r+");
+      ftruncateSync(fd, decoded.validBytes);
+      fsyncSync(fd);
+      closeSync(fd);
+    }
+  }
+  return { txns, lastLog: files.length === 0 ? undefined : join(dir, files[files.length - 1]!) };
+}
