@@ -10,6 +10,7 @@ import type { MultiWriteOp, Reply } from "../core/requests.ts";
 import type { SessionId, Zxid } from "../core/types.ts";
 import { CreateMode, hex, openAclUnsafe, sessionId, zxid } from "../core/types.ts";
 import type { History } from "./history.ts";
+import { eventTypeName } from "../core/watches.ts";
 import type { Rng } from "./rng.ts";
 import type { ClientEndpoint, World } from "./world.ts";
 
@@ -120,6 +121,11 @@ export class SimClient implements ClientEndpoint {
       case "reply":
         return this.onReply(effect.xid, effect.reply);
       case "watchEvent":
+        // Recorded so the checker can verify an event arrives before any read that reflects it.
+        this.history.add({
+          type: "event", process: this.process, session: this.sessionHex(), time: this.time(), op: "watch",
+          path: effect.event.path, result: { event: eventTypeName(effect.event.type) }, zxid: hex(effect.event.zxid),
+        });
         return;
       case "closeConnection":
         return this.lostConnection(effect.reason);
@@ -178,8 +184,10 @@ export class SimClient implements ClientEndpoint {
     const create = (path: string, flags: number, data: string): ClientOp => ({ op: "create", path, data: utf8(data), acl: openAclUnsafe, flags, ttl: -1 });
     switch (kind) {
       case "read":
-      case "syncRead":
-        return { op: { op: "getData", path: key, watch: false }, record: { op: "getData", path: key, args: { sync: kind === "syncRead" } }, syncFirst: kind === "syncRead" };
+      case "syncRead": {
+        const watch = this.rng.chance(0.3);
+        return { op: { op: "getData", path: key, watch }, record: { op: "getData", path: key, args: { sync: kind === "syncRead", watch } }, syncFirst: kind === "syncRead" };
+      }
       case "write":
         return { op: { op: "setData", path: key, data: utf8(value), version: -1 }, record: { op: "setData", path: key, args: { data: value, version: -1 } }, syncFirst: false };
       case "cas": {
