@@ -1,0 +1,311 @@
+// The production runtime: the core's step function behind real sockets, timers and disk. One
+// deliver(input) path into the core and one interpret(effect) switch out of it, as in the
+// simulator; the protocol lives in core/, the bytes in wire.ts and peer-codec.ts.
+
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import type { Server, Socket } from "node:net";
+import { join } from "node:path";
+import type { ClientOp, ConnId, Effect, Input } from "../core/replica/io.ts";
+import type { NodeId } from "../core/replica/messages.ts";
+import { replicaConfig } from "../core/replica/state.ts";
+import type { ReplicaState } from "../core/replica/state.ts";
+import { startReplica, step } from "../core/replica/step.ts";
+import { Err } from "../core/errors.ts";
+import { zxid } from "../core/types.ts";
+import type { AdminView, ConnectionInfo, ServerStats } from "./admin.ts";
+import { fourLetterWord, fourLetterWordOf } from "./admin.ts";
+import type { ServerEntry, ZooConfig } from "./config.ts";
+import { frame, FrameError, Framer } from "./framing.ts";
+import { JuteError } from "./jute-io.ts";
+import type { Logger } from "./log.ts";
+import { PeerTransport } from "./peers.ts";
+import { FileStorage } from "./storage.ts";
+import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, OpCode, UnsupportedOp } from "./wire.ts";
+import type { ClientFrame } from "./wire.ts";
+
+interface ClientConn {
+  connId: ConnId;
+  socket: Socket;
+  remote: string;
+  ip: string;
+  framer: Framer;
+  connected: boolean;
+  /** Ops sent and not yet answered, in order (replies come back in the same order). */
+  pending: { xid: number; op: ClientOp; startedMs: number }[];
+  received: number;
+  sent: number;
+  lastOperation: string;
+  sessionId: bigint | undefined;
+}
+
+export class ZkServer {
+  private state!: ReplicaState;
+  private storage!: FileStorage;
+  private peers: PeerTransport | undefined;
+  private clientServer: Server | undefined;
+  private readonly conns = new Map<ConnId, ClientConn>();
+  private readonly perIp = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private nextConnId = 1;
+  private stopped = false;
+  readonly id: NodeId;
+  readonly stats: ServerStats;
+
+  constructor(readonly config: ZooConfig, private readonly log: Logger) {
+    this.id = config.myid ?? readMyid(config.dataDir) ?? 1;
+    this.stats = {
+      startedAtMs: Date.now(), nowMs: Date.now(), packetsReceived: 0, packetsSent: 0, latencyMinMs: Infinity,
+      latencyMaxMs: 0, latencyTotalMs: 0, latencyCount: 0, fsyncs: 0, maxFileDescriptors: 1024,
+    };
+  }
+
+  get standalone(): boolean {
+    return this.config.servers.length === 0;
+  }
+
+  /** Recovers from disk, starts the core, opens the peer and client ports. */
+  start(): Promise<void> {
+    const c = this.config;
+    const peers = this.standalone ? [this.id] : c.servers.filter((s) => s.role === "participant").map((s) => s.id);
+    const coreConfig = replicaConfig({
+      id: this.id, peers, tickMs: c.tickTime, initLimit: c.initLimit, syncLimit: c.syncLimit,
+      minSessionTimeoutMs: c.minSessionTimeout, maxSessionTimeoutMs: c.maxSessionTimeout,
+      extendedTypesEnabled: c.extendedTypesEnabled, dataBytesMax: c.juteMaxBuffer, superDigest: c.superDigest,
+      snapshotEveryTxns: c.snapCount,
+    });
+    const { storage, durable, recoveryNotes } = FileStorage.open({
+      dataDir: c.dataDir, dataLogDir: c.dataLogDir, retainSnapshots: c.autopurgeSnapRetainCount,
+      extendedTypesEnabled: c.extendedTypesEnabled, onDurable: (id) => this.deliver({ type: "persistDone", id }),
+    });
+    this.storage = storage;
+    for (const note of recoveryNotes) this.log("warn", "recovery", { note });
+    this.log("info", "recovered", { logTxns: durable.log.length, snapshot: durable.snapshot !== undefined, acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch });
+    const { state, effects } = startReplica(coreConfig, durable, Date.now());
+    this.state = state;
+    if (!this.standalone) this.startPeers();
+    this.interpret(effects);
+    return this.listenClients();
+  }
+
+  private startPeers(): void {
+    const self = this.config.servers.find((s) => s.id === this.id);
+    if (self === undefined) throw new Error(`myid ${this.id} is not among the server.N lines of zoo.cfg`);
+    const others: ServerEntry[] = this.config.servers.filter((s) => s.id !== this.id);
+    this.peers = new PeerTransport(self, others, {
+      onMessage: (from, message) => this.deliver({ type: "peerMessage", from, message }),
+      onUp: (peer) => this.deliver({ type: "peerUp", peer }),
+      onDown: (peer) => this.deliver({ type: "peerDown", peer }),
+      log: (msg) => this.log("warn", msg),
+    });
+    this.peers.start();
+  }
+
+  private listenClients(): Promise<void> {
+    const server = createServer((socket) => this.acceptClient(socket));
+    this.clientServer = server;
+    const self = this.config.servers.find((s) => s.id === this.id);
+    const port = self?.clientPort ?? this.config.clientPort;
+    const host = self?.clientHost ?? this.config.clientPortAddress;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        this.log("info", "serving clients", { port, host, serverId: this.id, mode: this.standalone ? "standalone" : "ensemble" });
+        resolve();
+      });
+    });
+  }
+
+  /** The one way into the core. */
+  deliver(input: Input): void {
+    if (this.stopped) return;
+    this.stats.nowMs = Date.now();
+    if (input.type === "tick") this.stats.fsyncs = this.storage.stats.fsyncs;
+    const { effects } = step(this.state, input);
+    this.interpret(effects);
+  }
+
+  /** The one way out of it. */
+  private interpret(effects: readonly Effect[]): void {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case "send": this.peers?.send(effect.to, effect.message); break;
+        case "persist": this.storage.enqueue(effect.id, effect.writes); break;
+        case "setTimer": this.setTimer(effect.atMs); break;
+        case "connectResponse": this.toClient(effect.connId, encodeConnectResponse(effect.timeoutMs, effect.sessionId, effect.password), (c) => {
+          c.connected = effect.timeoutMs > 0;
+          c.sessionId = effect.sessionId;
+        }); break;
+        case "reply": this.replyToClient(effect.connId, effect.xid, effect.reply); break;
+        case "watchEvent": this.toClient(effect.connId, encodeNotification(effect.event)); break;
+        case "closeConnection": this.closeClient(effect.connId, effect.reason, false); break;
+      }
+    }
+  }
+
+  private setTimer(atMs: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.deliver({ type: "tick", nowMs: Date.now() }), Math.max(0, atMs - Date.now()));
+  }
+
+  private toClient(connId: ConnId, payload: Uint8Array, before?: (c: ClientConn) => void): void {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) return;
+    before?.(conn);
+    conn.sent++;
+    this.stats.packetsSent++;
+    conn.socket.write(frame(payload));
+  }
+
+  private replyToClient(connId: ConnId, xid: number, reply: import("../core/requests.ts").Reply): void {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) return;
+    const index = conn.pending.findIndex((p) => p.xid === xid);
+    if (index < 0) return;
+    const [pending] = conn.pending.splice(index, 1);
+    const latencyMs = Date.now() - pending!.startedMs;
+    this.stats.latencyCount++;
+    this.stats.latencyTotalMs += latencyMs;
+    this.stats.latencyMinMs = Math.min(this.stats.latencyMinMs, latencyMs);
+    this.stats.latencyMaxMs = Math.max(this.stats.latencyMaxMs, latencyMs);
+    this.toClient(connId, encodeReply(xid, pending!.op, reply));
+    if (pending!.op.op === "auth" && reply.err === Err.AUTHFAILED) this.closeClient(connId, "authentication failed", true);
+  }
+
+  private acceptClient(socket: Socket): void {
+    const ip = socket.remoteAddress?.replace(/^::ffff:/, "") ?? "unknown";
+    const count = this.perIp.get(ip) ?? 0;
+    if (this.config.maxClientCnxns > 0 && count >= this.config.maxClientCnxns) {
+      this.log("warn", "too many connections from one address, refusing", { ip, maxClientCnxns: this.config.maxClientCnxns });
+      socket.destroy();
+      return;
+    }
+    this.perIp.set(ip, count + 1);
+    socket.setNoDelay(true);
+    const conn: ClientConn = {
+      connId: this.nextConnId++, socket, remote: `${ip}:${socket.remotePort}`, ip, framer: new Framer(this.config.juteMaxBuffer),
+      connected: false, pending: [], received: 0, sent: 0, lastOperation: "NA", sessionId: undefined,
+    };
+    this.conns.set(conn.connId, conn);
+    let first = true;
+    socket.on("data", (chunk: Buffer) => {
+      const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
+      if (first && bytes.length >= 4 && this.answerFourLetterWord(conn, bytes)) return;
+      first = false;
+      this.onClientBytes(conn, bytes);
+    });
+    socket.on("close", () => this.onClientClosed(conn));
+    socket.on("error", () => {});
+  }
+
+  /** ZooKeeper reads a fresh connection's first 4 bytes as a command if they spell a known word. */
+  private answerFourLetterWord(conn: ClientConn, bytes: Uint8Array): boolean {
+    const word = fourLetterWordOf(bytes.subarray(0, 4));
+    if (word === undefined) return false;
+    const answer = fourLetterWord(word, this.adminView());
+    conn.socket.end(answer ?? `${word} is not executed because it is not in the whitelist.\n`);
+    return true;
+  }
+
+  private onClientBytes(conn: ClientConn, bytes: Uint8Array): void {
+    let frames: Uint8Array[];
+    try {
+      frames = conn.framer.push(bytes);
+    } catch (error) {
+      return this.closeClient(conn.connId, `bad frame: ${(error as FrameError).message}`, true);
+    }
+    for (const payload of frames) {
+      conn.received++;
+      this.stats.packetsReceived++;
+      if (!this.conns.has(conn.connId)) return;
+      if (conn.sessionId === undefined && conn.received === 1) this.onConnectRequest(conn, payload);
+      else this.onRequestFrame(conn, payload);
+    }
+  }
+
+  private onConnectRequest(conn: ClientConn, payload: Uint8Array): void {
+    try {
+      const request = decodeConnectRequest(payload);
+      this.deliver({
+        type: "clientConnect", connId: conn.connId, clientAddr: conn.ip, sessionId: request.sessionId,
+        password: request.password, timeoutMs: request.timeoutMs, lastZxidSeen: zxid(request.lastZxidSeen),
+      });
+    } catch (error) {
+      if (!(error instanceof JuteError)) throw error;
+      this.closeClient(conn.connId, `malformed ConnectRequest: ${error.message}`, true);
+    }
+  }
+
+  private onRequestFrame(conn: ClientConn, payload: Uint8Array): void {
+    let decoded: ClientFrame;
+    try {
+      decoded = decodeClientFrame(payload);
+    } catch (error) {
+      if (error instanceof UnsupportedOp) {
+        // Answered by the core in request order: reconfig is off (as ZooKeeper's default), the rest unimplemented.
+        const xid = new DataView(payload.buffer, payload.byteOffset).getInt32(0);
+        const err = error.type === OpCode.reconfig ? Err.RECONFIGDISABLED : Err.UNIMPLEMENTED;
+        decoded = { xid, type: error.type, op: { op: "unsupported" as const, opcode: error.type, err } };
+      } else {
+        if (!(error instanceof JuteError)) throw error;
+        return this.closeClient(conn.connId, `malformed request: ${error.message}`, true);
+      }
+    }
+    conn.lastOperation = decoded.op.op;
+    conn.pending.push({ xid: decoded.xid, op: decoded.op, startedMs: Date.now() });
+    this.deliver({ type: "clientRequest", connId: conn.connId, xid: decoded.xid, request: decoded.op });
+  }
+
+  private closeClient(connId: ConnId, reason: string, tellCore: boolean): void {
+    const conn = this.conns.get(connId);
+    if (conn === undefined) return;
+    this.log(reason.startsWith("bad") || reason.startsWith("malformed") ? "warn" : "debug", "closing client connection", { remote: conn.remote, reason });
+    this.forget(conn);
+    conn.socket.end();
+    if (tellCore) this.deliver({ type: "clientDisconnect", connId });
+  }
+
+  private onClientClosed(conn: ClientConn): void {
+    if (!this.conns.has(conn.connId)) return;
+    this.forget(conn);
+    this.deliver({ type: "clientDisconnect", connId: conn.connId });
+  }
+
+  private forget(conn: ClientConn): void {
+    this.conns.delete(conn.connId);
+    const count = (this.perIp.get(conn.ip) ?? 1) - 1;
+    if (count <= 0) this.perIp.delete(conn.ip);
+    else this.perIp.set(conn.ip, count);
+  }
+
+  adminView(): AdminView {
+    const connections: ConnectionInfo[] = [...this.conns.values()].map((c) => ({
+      remote: c.remote, sessionId: c.sessionId, received: c.received, sent: c.sent, queued: c.pending.length, lastOperation: c.lastOperation,
+    }));
+    return { state: this.state, config: this.config, stats: { ...this.stats, nowMs: Date.now() }, connections, standalone: this.standalone };
+  }
+
+  get replica(): ReplicaState {
+    return this.state;
+  }
+
+  /** Clean shutdown: stop taking input, close sockets, make the log durable. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    for (const conn of this.conns.values()) conn.socket.destroy();
+    this.peers?.stop();
+    await new Promise<void>((resolve) => (this.clientServer === undefined ? resolve() : this.clientServer.close(() => resolve())));
+    this.storage.close();
+    this.log("info", "stopped");
+  }
+}
+
+function readMyid(dataDir: string): number | undefined {
+  try {
+    const id = Number(readFileSync(join(dataDir, "myid"), "utf8").trim());
+    return Number.isInteger(id) && id >= 1 && id <= 254 ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
