@@ -145,6 +145,8 @@ function runLocal(s: ReplicaState, conn: Connection, pending: PendingOp): Reply 
   switch (op.op) {
     case "ping":
       return ok(s);
+    case "unsupported":
+      return { err: op.err, zxid: s.db.lastZxid };
     case "auth": {
       const ids = authenticate(op.scheme, op.credentials, s.config.superDigest);
       if (ids === undefined) return { err: Err.AUTHFAILED, zxid: s.db.lastZxid };

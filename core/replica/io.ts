@@ -58,6 +58,8 @@ export type ClientOp =
   | { op: "ping" }
   | { op: "auth"; scheme: string; credentials: string }
   | { op: "closeSession" }
+  /** An opcode this server does not implement; answered in order with `err` (UNIMPLEMENTED, ...). */
+  | { op: "unsupported"; opcode: number; err: number }
   | { op: "addWatch"; path: string; mode: number }
   | { op: "removeWatches"; path: string; watcherType: number }
   | { op: "checkWatches"; path: string; watcherType: number }

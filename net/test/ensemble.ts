@@ -1,0 +1,60 @@
+// Test helper: an ensemble of real servers in this process, on free loopback ports, with fresh data
+// directories; stopped and removed afterwards.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseZooCfg } from "../config.ts";
+import { ZkServer } from "../server.ts";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestEnsemble {
+  servers: ZkServer[];
+  clientPorts: number[];
+  connectString: string;
+  stop(): Promise<void>;
+}
+
+export async function startEnsemble(size: number, extra = ""): Promise<TestEnsemble> {
+  const root = mkdtempSync(join(tmpdir(), "zk-ensemble-"));
+  const ports = await Promise.all(Array.from({ length: size * 3 }, () => freePort()));
+  const lines = Array.from({ length: size }, (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`);
+  const clientPorts = Array.from({ length: size }, (_, i) => ports[3 * i + 2]!);
+  const servers: ZkServer[] = [];
+  for (let i = 0; i < size; i++) {
+    const text = [
+      "tickTime=200", "initLimit=10", "syncLimit=5", `dataDir=${join(root, String(i + 1))}`, `clientPort=${clientPorts[i]}`,
+      "clientPortAddress=127.0.0.1", "4lw.commands.whitelist=*", `myid=${i + 1}`, ...(size > 1 ? lines : []), extra,
+    ].join("\n");
+    const server = new ZkServer(parseZooCfg(text).config, () => {});
+    await server.start();
+    servers.push(server);
+  }
+  await waitFor(() => servers.some((s) => s.replica.role === "leading" && s.replica.leader!.phase === "broadcast") && servers.every((s) => s.replica.role !== "looking"), 20_000);
+  return {
+    servers, clientPorts, connectString: clientPorts.map((p) => `127.0.0.1:${p}`).join(","),
+    async stop() {
+      for (const server of servers) await server.stop();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
