@@ -195,7 +195,9 @@ export class SimClient implements ClientEndpoint {
         return { op: { op: "setData", path: key, data: utf8(value), version }, record: { op: "setData", path: key, args: { data: value, version } }, syncFirst: false };
       }
       case "create": {
-        const path = this.rng.chance(0.2) ? "/q" : key; // /q is the parent of the sequential nodes
+        // /q is the parent of the sequential nodes; /m* are the nodes multis work on.
+        const roll = this.rng.float();
+        const path = roll < 0.15 ? "/q" : roll < 0.4 ? `/m${this.rng.int(0, 2)}` : key;
         return { op: create(path, CreateMode.PERSISTENT, value), record: { op: "create", path, args: { data: value, mode: "persistent" } }, syncFirst: false };
       }
       case "delete":
@@ -216,13 +218,17 @@ export class SimClient implements ClientEndpoint {
   }
 
   private buildMulti(key: string, value: string): { op: ClientOp; record: Current["record"]; syncFirst: boolean } {
-    const other = `/k${this.rng.int(0, this.options.keys - 1)}`;
-    const version = this.versions.get(key) ?? 0;
+    // Multis get their own few paths, so that the paths they join into one partition for the checker
+    // do not pull every register of the workload into it.
+    void key;
+    const checked = `/m${this.rng.int(0, 2)}`;
+    const other = `/m${this.rng.int(0, 2)}`;
+    const version = this.versions.get(checked) ?? 0;
     const ops: MultiWriteOp[] = [
-      { op: "check", path: key, version },
+      { op: "check", path: checked, version },
       { op: "setData", path: other, data: utf8(value), version: -1 },
     ];
-    const args = { ops: [{ op: "check", path: key, version }, { op: "setData", path: other, data: value, version: -1 }] };
+    const args = { ops: [{ op: "check", path: checked, version }, { op: "setData", path: other, data: value, version: -1 }] };
     return { op: { op: "multi", ops }, record: { op: "multi", args }, syncFirst: false };
   }
 
@@ -262,6 +268,7 @@ export class SimClient implements ClientEndpoint {
       if (current.record.path !== undefined) this.versions.set(current.record.path, reply.stat.version);
     }
     if (reply.children !== undefined) result.children = [...reply.children].sort();
+    if (reply.stat !== undefined && reply.stat.ephemeralOwner !== 0n) result.owner = hex(reply.stat.ephemeralOwner);
     this.history.add({ ...base, type: "ok", result });
   }
 }
