@@ -1,0 +1,76 @@
+// Test helper: an ensemble of real server processes (npm run server per member) on free loopback
+// ports, so a test can kill -9 one of them.
+
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./ensemble.ts";
+
+export interface ProcessEnsemble {
+  clientPorts: number[];
+  connectString: string;
+  processes: (ChildProcess | undefined)[];
+  start(index: number): void;
+  kill9(index: number): void;
+  stop(): Promise<void>;
+}
+
+const mainPath = new URL("../main.ts", import.meta.url).pathname;
+
+export async function startProcessEnsemble(size: number): Promise<ProcessEnsemble> {
+  const root = mkdtempSync(join(tmpdir(), "zk-procs-"));
+  const ports = await Promise.all(Array.from({ length: size * 3 }, () => freePort()));
+  const servers = Array.from({ length: size }, (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`);
+  const clientPorts = Array.from({ length: size }, (_, i) => ports[3 * i + 2]!);
+  const configs = clientPorts.map((port, i) => {
+    const dir = join(root, String(i + 1));
+    mkdirSync(dir, { recursive: true });
+    const cfg = join(dir, "zoo.cfg");
+    writeFileSync(cfg, [`tickTime=200`, `initLimit=10`, `syncLimit=5`, `dataDir=${dir}`, `clientPort=${port}`, `clientPortAddress=127.0.0.1`, `4lw.commands.whitelist=*`, `myid=${i + 1}`, ...servers].join("\n"));
+    return cfg;
+  });
+  const processes: (ChildProcess | undefined)[] = [];
+  const ensemble: ProcessEnsemble = {
+    clientPorts,
+    connectString: clientPorts.map((p) => `127.0.0.1:${p}`).join(","),
+    processes,
+    start(index) {
+      processes[index] = spawn(process.execPath, ["--import", "tsx", mainPath, configs[index]!], { stdio: "ignore" });
+    },
+    kill9(index) {
+      processes[index]?.kill("SIGKILL");
+      processes[index] = undefined;
+    },
+    async stop() {
+      for (const p of processes) p?.kill("SIGKILL");
+      await new Promise((r) => setTimeout(r, 200));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  for (let i = 0; i < size; i++) ensemble.start(i);
+  return ensemble;
+}
+
+/** Sends a four-letter word and returns the answer ("" if the server does not answer). */
+export function fourLetterWord(port: number, word: string, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    let answer = "";
+    const done = () => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(timeoutMs, done);
+    socket.on("connect", () => socket.write(word));
+    socket.on("data", (d) => (answer += d.toString()));
+    socket.on("end", done);
+    socket.on("error", done);
+  });
+}
+
+export async function modeOf(port: number): Promise<string | undefined> {
+  return /Mode: (\w+)/.exec(await fourLetterWord(port, "srvr"))?.[1];
+}
