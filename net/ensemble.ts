@@ -14,7 +14,7 @@ const children = Array.from({ length: size }, (_, i) => {
   const dir = join(base, String(id));
   mkdirSync(dir, { recursive: true });
   const cfg = join(dir, "zoo.cfg");
-  writeFileSync(cfg, `tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=${dir}\nclientPort=${2180 + id}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nmyid=${id}\n${servers}\n`);
+  writeFileSync(cfg, `tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=${dir}\nclientPort=${2180 + id}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=${7000 + id}\nmyid=${id}\n${servers}\n`);
   const child = spawn(process.execPath, ["--import", "tsx", new URL("./main.ts", import.meta.url).pathname, cfg], { stdio: ["ignore", "inherit", "inherit"] });
   console.error(`server ${id}: client port ${2180 + id}, data ${dir} (pid ${child.pid})`);
   return child;

@@ -7,7 +7,7 @@ import { ConfigError, parseZooCfg } from "./config.ts";
 import { jsonLogger } from "./log.ts";
 import { ZkServer } from "./server.ts";
 
-const embeddedDefaults = "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=./data\nclientPort=2181\n4lw.commands.whitelist=*\n";
+const embeddedDefaults = "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=./data\nclientPort=2181\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=7000\n";
 
 async function main(): Promise<void> {
   const path = process.argv[2];

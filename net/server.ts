@@ -21,6 +21,7 @@ import { JuteError } from "./jute-io.ts";
 import type { Logger } from "./log.ts";
 import { PeerTransport } from "./peers.ts";
 import { FileStorage } from "./storage.ts";
+import { startMetrics } from "./metrics.ts";
 import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, OpCode, UnsupportedOp } from "./wire.ts";
 import type { ClientFrame } from "./wire.ts";
 
@@ -44,6 +45,7 @@ export class ZkServer {
   private storage!: FileStorage;
   private peers: PeerTransport | undefined;
   private clientServer: Server | undefined;
+  private metrics: import("node:http").Server | undefined;
   private readonly conns = new Map<ConnId, ClientConn>();
   private readonly perIp = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -85,6 +87,7 @@ export class ZkServer {
     this.state = state;
     if (!this.standalone) this.startPeers();
     this.interpret(effects);
+    if (c.metricsPort !== undefined) this.metrics = startMetrics(c.metricsPort, c.clientPortAddress, () => this.adminView());
     return this.listenClients();
   }
 
@@ -295,6 +298,7 @@ export class ZkServer {
     if (this.timer !== undefined) clearTimeout(this.timer);
     for (const conn of this.conns.values()) conn.socket.destroy();
     this.peers?.stop();
+    this.metrics?.close();
     await new Promise<void>((resolve) => (this.clientServer === undefined ? resolve() : this.clientServer.close(() => resolve())));
     this.storage.close();
     this.log("info", "stopped");
