@@ -28,7 +28,7 @@ export function encodePeerMessage(m: PeerMessage): Uint8Array {
     case "NOTIFICATION": writeVote(w, m.vote); w.i32(m.round).u8(states.indexOf(m.state)); break;
     case "FOLLOWERINFO": w.i32(m.attempt).i32(m.acceptedEpoch).i64(m.lastZxid); break;
     case "LEADERINFO": w.i32(m.attempt).i32(m.epoch); break;
-    case "ACKEPOCH": w.i32(m.attempt).i32(m.currentEpoch).i64(m.lastZxid); break;
+    case "ACKEPOCH": w.i32(m.attempt).i32(m.epoch).i32(m.currentEpoch).i64(m.lastZxid); break;
     case "SYNC":
       w.i32(m.attempt).i32(m.epoch).u8(m.truncZxid === undefined ? 0 : 1).i64(m.truncZxid ?? 0n);
       w.u8(m.snapshot === undefined ? 0 : 1).bytes(m.snapshot ?? new Uint8Array(0)).i64(m.committedZxid).u32(m.txns.length);
@@ -106,7 +106,7 @@ function readMessage(r: ByteReader): PeerMessage {
     }
     case "FOLLOWERINFO": return { type, attempt: r.i32(), acceptedEpoch: r.i32(), lastZxid: zxid(r.i64()) };
     case "LEADERINFO": return { type, attempt: r.i32(), epoch: r.i32() };
-    case "ACKEPOCH": return { type, attempt: r.i32(), currentEpoch: r.i32(), lastZxid: zxid(r.i64()) };
+    case "ACKEPOCH": return { type, attempt: r.i32(), epoch: r.i32(), currentEpoch: r.i32(), lastZxid: zxid(r.i64()) };
     case "SYNC": return readSync(r);
     case "NEWLEADER": return { type, attempt: r.i32(), epoch: r.i32(), zxid: zxid(r.i64()) };
     case "UPTODATE": return { type, attempt: r.i32(), committedZxid: zxid(r.i64()) };

@@ -24,6 +24,12 @@ export function onLeaderMessage(s: ReplicaState, from: NodeId, m: PeerMessage): 
   const f = followerOf(s);
   if (from !== f.leader) return;
   if ("attempt" in m && m.attempt !== f.attempt) return; // a reply to an earlier attempt of ours
+  const epoch = m.type === "PROPOSAL" ? Number(m.txn.zxid >> 32n) : "epoch" in m ? m.epoch : undefined;
+  if (epoch !== undefined && f.phase !== "discovery" && epoch !== f.epoch) {
+    // The leader stepped down and leads again in a new epoch: this attempt is over; start afresh.
+    becomeLooking(s, `leader ${from} moved on to epoch ${epoch}`);
+    return;
+  }
   f.lastHeardMs = s.nowMs;
   switch (m.type) {
     case "LEADERINFO":
@@ -36,7 +42,6 @@ export function onLeaderMessage(s: ReplicaState, from: NodeId, m: PeerMessage): 
       return onUpToDate(s, m);
     case "PROPOSAL":
       if (f.phase !== "sync" && f.phase !== "broadcast") return;
-      assert(m.txn.zxid >> 32n === BigInt(f.epoch), "proposals come from the epoch we follow");
       appendToLog(s, [m.txn]);
       s.config.policy.proposalLogged(() => send(s, from, { type: "ACK", attempt: f.attempt, epoch: f.epoch, zxid: m.txn.zxid }));
       return;
@@ -80,7 +85,7 @@ export function followerAcceptedEpochDurable(s: ReplicaState): void {
   const f = followerOf(s);
   if (f.phase !== "epochWait") return;
   f.phase = "sync";
-  send(s, f.leader, { type: "ACKEPOCH", attempt: f.attempt, currentEpoch: s.currentEpoch, lastZxid: lastLoggedZxid(s) });
+  send(s, f.leader, { type: "ACKEPOCH", attempt: f.attempt, epoch: f.epoch, currentEpoch: s.currentEpoch, lastZxid: lastLoggedZxid(s) });
 }
 
 function onSync(s: ReplicaState, m: Msg<"SYNC">): void {

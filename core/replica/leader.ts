@@ -75,7 +75,7 @@ export function leaderAcceptedEpochDurable(s: ReplicaState): void {
 export function onAckEpoch(s: ReplicaState, from: NodeId, m: Msg<"ACKEPOCH">): void {
   const leader = leaderOf(s);
   const learner = leader.learners.get(from);
-  if (learner === undefined || learner.phase !== "info" || learner.attempt !== m.attempt) return;
+  if (learner === undefined || learner.phase !== "info" || learner.attempt !== m.attempt || m.epoch !== leader.epoch) return;
   // Zab's safety check: a leader must hold the longest history of the quorum it leads.
   const mine = { epoch: s.currentEpoch, zxid: lastLoggedZxid(s) };
   if (!s.config.policy.leaderCovers(mine, { epoch: m.currentEpoch, zxid: m.lastZxid })) {

@@ -34,7 +34,8 @@ export type PeerMessage =
    */
   | { type: "FOLLOWERINFO"; attempt: number; acceptedEpoch: number; lastZxid: Zxid }
   | { type: "LEADERINFO"; attempt: number; epoch: number }
-  | { type: "ACKEPOCH"; attempt: number; currentEpoch: number; lastZxid: Zxid }
+  /** `epoch` is the LEADERINFO epoch being acknowledged: a leader ignores acks of another term. */
+  | { type: "ACKEPOCH"; attempt: number; epoch: number; currentEpoch: number; lastZxid: Zxid }
   /**
    * Synchronization: TRUNC the log to `truncZxid` (if set), or replace everything with `snapshot`
    * (SNAP), then append `txns` (DIFF). Txns up to `committedZxid` are known committed.
