@@ -37,9 +37,10 @@ export function writeReply(request: WriteRequest, result: TxnResult, zxid: Zxid)
 
 function opResult(op: MultiWriteOp, result: TxnResult): OpResult {
   switch (op.op) {
+    // ZooKeeper reads a create2 inside a multi as a plain create: its result carries no Stat.
     case "create":
-      return { op: "create", path: result.path! };
     case "create2":
+      return { op: "create", path: result.path! };
     case "createContainer":
     case "createTTL":
       return { op: "create", path: result.path!, stat: result.stat! };

@@ -27,14 +27,17 @@ describe("tree: create", () => {
     expect(h.create("/a/s", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe("/a/s0000000001");
     expect(h.create("/a/es", { flags: CreateMode.EPHEMERAL_SEQUENTIAL }).path).toBe("/a/es0000000002");
     const container = h.send({ op: "createContainer", path: "/c", data: utf8(""), acl: openAclUnsafe, flags: CreateMode.CONTAINER, ttl: -1 });
-    expect(container.stat!.ephemeralOwner).toBe(containerEphemeralOwner);
-    expect(h.create("/t", { flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 5000 }).stat!.ephemeralOwner).toBe(ttlEphemeralOwner(5000));
+    // Clients see ephemeralOwner 0 on containers and TTL nodes (ZooKeeper's getClientEphemeralOwner).
+    expect(container.stat!.ephemeralOwner).toBe(0n);
+    expect(h.server.db.tree.get("/c")!.ephemeralOwner).toBe(containerEphemeralOwner);
+    expect(h.create("/t", { flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 5000 }).stat!.ephemeralOwner).toBe(0n);
+    expect(h.server.db.tree.get("/t")!.ephemeralOwner).toBe(ttlEphemeralOwner(5000));
     expect(h.create("/ts", { flags: CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL, ttl: 5000 }).path).toBe("/ts0000000003");
     const parent = h.send({ op: "exists", path: "/a", watch: false });
     expect(parent.stat).toMatchObject({ cversion: 3, numChildren: 3 });
   });
 
-  it("the sequential counter is the parent's cversion: deletes do not move it", () => {
+  it("the sequential counter counts creates; the reported cversion counts creates and deletes", () => {
     const h = new Harness();
     h.create("/q");
     expect(h.create("/q/n-", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe("/q/n-0000000000");
@@ -43,7 +46,8 @@ describe("tree: create", () => {
     const deleted = h.send({ op: "delete", path: "/q/n-0000000000", version: -1 });
     expect(h.create("/q/n-", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe("/q/n-0000000002");
     const stat = h.send({ op: "exists", path: "/q", watch: false }).stat!;
-    expect(stat.cversion).toBe(3);
+    expect(stat.cversion).toBe(5); // 3 creates + 2 deletes, as Apache ZooKeeper 3.8 reports it
+    expect(h.server.db.tree.get("/q")!.cversion).toBe(3);
     expect(stat.pzxid > deleted.zxid).toBe(true);
   });
 
@@ -179,7 +183,7 @@ describe("tree: multi", () => {
     expect(reply.results!.map((r) => r.op)).toEqual(["create", "create", "setData", "check", "delete"]);
     expect(reply.results![1]).toMatchObject({ path: "/m/s0000000000", stat: { czxid: reply.zxid } });
     expect(reply.results![2]).toMatchObject({ stat: { version: 1, mzxid: reply.zxid } });
-    expect(h.send({ op: "exists", path: "/m", watch: false }).stat).toMatchObject({ cversion: 1, numChildren: 0, pzxid: reply.zxid });
+    expect(h.send({ op: "exists", path: "/m", watch: false }).stat).toMatchObject({ cversion: 2, numChildren: 0, pzxid: reply.zxid });
   });
 
   it("aborts on the first failure: OK before, its code, RUNTIMEINCONSISTENCY after; nothing changes", () => {
@@ -216,7 +220,9 @@ describe("tree: reads and the /zookeeper subtree", () => {
     const h = new Harness();
     const root = h.send({ op: "getChildren2", path: "/", watch: false });
     expect(root.children).toEqual(["zookeeper"]);
-    expect(root.stat).toMatchObject({ czxid: 0n, cversion: 0, numChildren: 1, pzxid: 0n });
+    expect(root.stat).toMatchObject({ czxid: 0n, cversion: -1, numChildren: 1, pzxid: 0n });
+    expect(h.send({ op: "exists", path: "/zookeeper", watch: false }).stat).toMatchObject({ cversion: -2, numChildren: 2 });
+    expect(h.send({ op: "exists", path: "/zookeeper/config", watch: false }).stat).toMatchObject({ aversion: -1 });
     expect(h.send({ op: "getChildren", path: "/zookeeper", watch: false }).children).toEqual(["quota", "config"]);
     expect(h.send({ op: "getACL", path: "/zookeeper/config" }).acl).toEqual([{ perms: Perms.READ, id: { scheme: "world", id: "anyone" } }]);
     expect(h.send({ op: "getAllChildrenNumber", path: "/" }).count).toBe(3);
@@ -259,7 +265,7 @@ describe("tree: sessions, containers and TTL nodes", () => {
     h.create("/p/e", { flags: CreateMode.EPHEMERAL_SEQUENTIAL });
     h.create("/keep", { flags: CreateMode.EPHEMERAL, ctx: other });
     const closed = h.server.closeSession(h.ctx.sessionId, nowMs);
-    expect(h.send({ op: "getChildren2", path: "/p", watch: false }, other)).toMatchObject({ children: [], stat: { pzxid: closed.zxid, cversion: 1 } });
+    expect(h.send({ op: "getChildren2", path: "/p", watch: false }, other)).toMatchObject({ children: [], stat: { pzxid: closed.zxid, cversion: 2 } });
     expect(h.send({ op: "exists", path: "/keep", watch: false }, other).err).toBe(Err.OK);
     expect(h.server.db.tree.ephemerals.has(h.ctx.sessionId)).toBe(false);
   });

@@ -6,7 +6,7 @@
 import { assert } from "./assert.ts";
 import { emptyBytes } from "./bytes.ts";
 import { childName, configPath, parentPath, procPath, quotaPath, rootPath } from "./path.ts";
-import { ephemeralKind, openAclUnsafe, readAclUnsafe, zxid } from "./types.ts";
+import { containerEphemeralOwner, ephemeralKind, openAclUnsafe, readAclUnsafe, zxid } from "./types.ts";
 import type { Acl, SessionId, Stat, Zxid } from "./types.ts";
 
 export interface ZNode {
@@ -38,20 +38,33 @@ export interface WatchTrigger {
 
 const zeroZxid = zxid(0n);
 
+/**
+ * The Stat a client sees. Two ZooKeeper quirks, checked against Apache ZooKeeper 3.8: cversion is
+ * reported as 2 * (children created) - (children now), i.e. creates plus deletes, while the
+ * sequential suffix counts creates only; and containers and TTL nodes report ephemeralOwner 0.
+ */
 export function statOf(node: ZNode): Stat {
+  const numChildren = node.children === null ? 0 : node.children.size;
   return {
     czxid: node.czxid,
     mzxid: node.mzxid,
     ctime: node.ctime,
     mtime: node.mtime,
     version: node.version,
-    cversion: node.cversion,
+    cversion: (2 * node.cversion - numChildren) | 0,
     aversion: node.aversion,
-    ephemeralOwner: node.ephemeralOwner,
+    ephemeralOwner: clientEphemeralOwner(node.ephemeralOwner),
     dataLength: node.data.length,
-    numChildren: node.children === null ? 0 : node.children.size,
+    numChildren,
     pzxid: node.pzxid,
   };
+}
+
+const extendedOwnerMask = 0xff00000000000000n;
+
+function clientEphemeralOwner(owner: bigint): bigint {
+  if (owner === containerEphemeralOwner) return 0n;
+  return (BigInt.asUintN(64, owner) & extendedOwnerMask) === extendedOwnerMask ? 0n : owner;
 }
 
 export interface TreeOptions {
@@ -75,6 +88,9 @@ export class DataTree {
     this.insertSystemNode(procPath, openAclUnsafe);
     this.insertSystemNode(quotaPath, openAclUnsafe);
     this.insertSystemNode(configPath, readAclUnsafe);
+    // ZooKeeper sets the config node's ACL with version -1 after creating it, leaving aversion -1.
+    this.mustGet(configPath).aversion = -1;
+    this.rehash(configPath, this.mustGet(configPath));
   }
 
   private insertSystemNode(path: string, acl: readonly Acl[]): void {

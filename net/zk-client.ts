@@ -1,0 +1,118 @@
+// A small promise-based ZooKeeper client over the wire protocol (wire.ts): handshake, pipelined
+// requests matched to replies in order, pings while idle, watch notifications, auth, close. It
+// sends requests exactly as given (no client-side path checks), which the differential tests need.
+
+import { createConnection } from "node:net";
+import type { Socket } from "node:net";
+import type { ClientOp } from "../core/replica/io.ts";
+import type { Reply } from "../core/requests.ts";
+import type { SessionId } from "../core/types.ts";
+import { sessionId as toSessionId, zxid } from "../core/types.ts";
+import { frame, Framer } from "./framing.ts";
+import { decodeConnectResponse, decodeNotification, decodeReplyBody, decodeReplyHeader, encodeConnectRequest, encodeRequest, Xid } from "./wire.ts";
+
+export class ConnectionLossError extends Error {
+  override name = "ConnectionLossError";
+  readonly code = -4;
+}
+
+export interface WatchNotification {
+  type: number;
+  state: number;
+  path: string;
+}
+
+export class ZkClient {
+  private readonly framer = new Framer(0xfffff + 1024);
+  private readonly pending: { xid: number; op: ClientOp; resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  private xid = 0;
+  private pinger: NodeJS.Timeout | undefined;
+  private closed = false;
+  onWatchEvent: (event: WatchNotification) => void = () => {};
+  sessionId: SessionId = toSessionId(0n);
+  timeoutMs = 0;
+
+  private constructor(private readonly socket: Socket) {}
+
+  static connect(host: string, port: number, options: { timeoutMs?: number } = {}): Promise<ZkClient> {
+    return new Promise((resolve, reject) => {
+      const socket = createConnection({ host, port });
+      const client = new ZkClient(socket);
+      socket.setNoDelay(true);
+      socket.once("error", reject);
+      socket.once("connect", () => {
+        socket.write(frame(encodeConnectRequest({
+          protocolVersion: 0, lastZxidSeen: zxid(0n), timeoutMs: options.timeoutMs ?? 10_000,
+          sessionId: toSessionId(0n), password: new Uint8Array(16), readOnly: false,
+        })));
+      });
+      let handshaken = false;
+      socket.on("data", (chunk: Buffer) => {
+        for (const payload of client.framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))) {
+          if (!handshaken) {
+            handshaken = true;
+            const response = decodeConnectResponse(payload);
+            client.sessionId = response.sessionId;
+            client.timeoutMs = response.timeoutMs;
+            if (response.timeoutMs <= 0) reject(new Error("session refused"));
+            client.startPinging();
+            resolve(client);
+            continue;
+          }
+          client.onFrame(payload);
+        }
+      });
+      socket.on("close", () => client.lost());
+    });
+  }
+
+  private startPinging(): void {
+    this.pinger = setInterval(() => {
+      if (this.pending.length === 0) this.socket.write(frame(encodeRequest(Xid.ping, { op: "ping" })));
+    }, Math.max(100, this.timeoutMs / 3));
+    this.pinger.unref();
+  }
+
+  private onFrame(payload: Uint8Array): void {
+    const header = decodeReplyHeader(payload);
+    if (header.xid === Xid.notification) return this.onWatchEvent(decodeNotification(header.body));
+    if (header.xid === Xid.ping) return;
+    const next = this.pending.shift();
+    if (next === undefined || next.xid !== header.xid) {
+      this.socket.destroy();
+      return;
+    }
+    next.resolve(decodeReplyBody(next.op, header));
+  }
+
+  private lost(): void {
+    if (this.pinger !== undefined) clearInterval(this.pinger);
+    for (const p of this.pending.splice(0)) p.reject(new ConnectionLossError("connection lost"));
+  }
+
+  /** Sends one request; resolves with the reply (errors are replies with `err` set, not rejections). */
+  request(op: ClientOp): Promise<Reply> {
+    if (this.closed) return Promise.reject(new ConnectionLossError("closed"));
+    const xid = op.op === "auth" ? Xid.auth : op.op === "setWatches" ? Xid.setWatches : ++this.xid;
+    return new Promise((resolve, reject) => {
+      this.pending.push({ xid, op, resolve, reject });
+      this.socket.write(frame(encodeRequest(xid, op)));
+    });
+  }
+
+  addAuth(scheme: string, credentials: string): Promise<Reply> {
+    return this.request({ op: "auth", scheme, credentials });
+  }
+
+  /** closeSession, then hang up. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.request({ op: "closeSession" });
+    } catch {
+      // already gone
+    }
+    this.closed = true;
+    this.socket.destroy();
+  }
+}
