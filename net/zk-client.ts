@@ -34,10 +34,18 @@ export class ZkClient {
 
   private constructor(private readonly socket: Socket) {}
 
-  static connect(host: string, port: number, options: { timeoutMs?: number } = {}): Promise<ZkClient> {
+  static connect(host: string, port: number, options: { timeoutMs?: number; handshakeTimeoutMs?: number } = {}): Promise<ZkClient> {
     return new Promise((resolve, reject) => {
       const socket = createConnection({ host, port });
       const client = new ZkClient(socket);
+      const giveUp = setTimeout(() => {
+        socket.destroy();
+        reject(new ConnectionLossError("handshake timed out"));
+      }, options.handshakeTimeoutMs ?? 5_000);
+      socket.once("close", () => {
+        clearTimeout(giveUp);
+        reject(new ConnectionLossError("connection closed during the handshake"));
+      });
       socket.setNoDelay(true);
       socket.once("error", reject);
       socket.once("connect", () => {
@@ -54,6 +62,7 @@ export class ZkClient {
             const response = decodeConnectResponse(payload);
             client.sessionId = response.sessionId;
             client.timeoutMs = response.timeoutMs;
+            clearTimeout(giveUp);
             if (response.timeoutMs <= 0) reject(new Error("session refused"));
             client.startPinging();
             resolve(client);
