@@ -33,6 +33,8 @@ export interface ZooConfig {
   extendedTypesEnabled: boolean;
   snapCount: number;
   metricsPort: number | undefined;
+  /** Serialize snapshots on the event loop, inside the core (only for measuring the difference). */
+  snapshotInline: boolean;
   /** The server id of this process (from `myid` in dataDir, or given). */
   myid: number | undefined;
 }
@@ -61,7 +63,7 @@ export function defaultConfig(): ZooConfig {
     clientPortAddress: "0.0.0.0", servers: [], maxClientCnxns: 60, minSessionTimeout: -1, maxSessionTimeout: -1,
     autopurgeSnapRetainCount: 3, autopurgePurgeIntervalHours: 0, fourLetterWordWhitelist: new Set(["srvr"]),
     juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false, snapCount: 100_000,
-    metricsPort: undefined, myid: undefined,
+    metricsPort: undefined, myid: undefined, snapshotInline: false,
   };
 }
 
@@ -150,6 +152,7 @@ function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]):
     case "snapCount": c.snapCount = integer(key, value, 2); return;
     case "metricsProvider.httpPort": c.metricsPort = port(key, value); return;
     case "myid": c.myid = integer(key, value, 1, 254); return;
+    case "zksim.snapshotInline": c.snapshotInline = boolean(key, value); return;
     default:
       if (!acceptedIgnored.has(key) && !key.startsWith("metricsProvider.")) warnings.push(`zoo.cfg: unknown key "${key}" ignored`);
   }

@@ -22,6 +22,7 @@ import type { Logger } from "./log.ts";
 import { PeerTransport } from "./peers.ts";
 import { FileStorage } from "./storage.ts";
 import { startMetrics } from "./metrics.ts";
+import { Snapshotter } from "./snapshotter.ts";
 import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, OpCode, UnsupportedOp } from "./wire.ts";
 import type { ClientFrame } from "./wire.ts";
 
@@ -43,6 +44,8 @@ interface ClientConn {
 export class ZkServer {
   private state!: ReplicaState;
   private storage!: FileStorage;
+  private snapshotter!: Snapshotter;
+  snapshotsWritten = 0;
   private peers: PeerTransport | undefined;
   private clientServer: Server | undefined;
   private metrics: import("node:http").Server | undefined;
@@ -74,7 +77,8 @@ export class ZkServer {
       id: this.id, peers, tickMs: c.tickTime, initLimit: c.initLimit, syncLimit: c.syncLimit,
       minSessionTimeoutMs: c.minSessionTimeout, maxSessionTimeoutMs: c.maxSessionTimeout,
       extendedTypesEnabled: c.extendedTypesEnabled, dataBytesMax: c.juteMaxBuffer, superDigest: c.superDigest,
-      snapshotEveryTxns: c.snapCount,
+      // Snapshots come from the snapshotter's copy of the tree, off the event loop (snapshotter.ts).
+      snapshotEveryTxns: c.snapshotInline ? c.snapCount : Infinity,
     });
     const { storage, durable, recoveryNotes } = FileStorage.open({
       dataDir: c.dataDir, dataLogDir: c.dataLogDir, retainSnapshots: c.autopurgeSnapRetainCount,
@@ -85,6 +89,16 @@ export class ZkServer {
     this.log("info", "recovered", { logTxns: durable.log.length, snapshot: durable.snapshot !== undefined, acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch });
     const { state, effects } = startReplica(coreConfig, durable, Date.now());
     this.state = state;
+    this.snapshotter = new Snapshotter({
+      snapshot: durable.snapshot, startZxid: state.db.lastZxid, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
+      extendedTypesEnabled: c.extendedTypesEnabled,
+      onWritten: (written) => {
+        this.log("info", "snapshot written", { zxid: written.zxid, znodes: written.znodes, tookMs: Math.round(written.tookMs) });
+        this.snapshotsWritten++;
+        this.storage.snapshotWritten();
+      },
+      onError: (error) => this.log("error", "snapshotter failed", { error: error.message }),
+    });
     if (!this.standalone) this.startPeers();
     this.interpret(effects);
     if (c.metricsPort !== undefined) this.metrics = startMetrics(c.metricsPort, c.clientPortAddress, () => this.adminView());
@@ -126,6 +140,7 @@ export class ZkServer {
     if (input.type === "tick") this.stats.fsyncs = this.storage.stats.fsyncs;
     const { effects } = step(this.state, input);
     this.interpret(effects);
+    this.snapshotter.observe(this.state);
   }
 
   /** The one way out of it. */
@@ -133,7 +148,10 @@ export class ZkServer {
     for (const effect of effects) {
       switch (effect.type) {
         case "send": this.peers?.send(effect.to, effect.message); break;
-        case "persist": this.storage.enqueue(effect.id, effect.writes); break;
+        case "persist":
+          for (const write of effect.writes) if (write.kind === "snapshot") this.snapshotter.reset(write.bytes, write.zxid);
+          this.storage.enqueue(effect.id, effect.writes);
+          break;
         case "setTimer": this.setTimer(effect.atMs); break;
         case "connectResponse": this.toClient(effect.connId, encodeConnectResponse(effect.timeoutMs, effect.sessionId, effect.password), (c) => {
           c.connected = effect.timeoutMs > 0;
@@ -300,6 +318,7 @@ export class ZkServer {
     this.peers?.stop();
     this.metrics?.close();
     await new Promise<void>((resolve) => (this.clientServer === undefined ? resolve() : this.clientServer.close(() => resolve())));
+    await this.snapshotter.stop();
     this.storage.close();
     this.log("info", "stopped");
   }

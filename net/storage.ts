@@ -32,6 +32,10 @@ export class FileStorage {
   private flushing = false;
   private logFd: number;
   private logPath: string;
+  /** Zxid of the last record appended; a rolled log is named after the next one. */
+  private lastAppended = 0n;
+  /** Set when a snapshot written elsewhere (the snapshotter) lets the log roll at the next round. */
+  private rollRequested = false;
   readonly stats: StorageStats = { fsyncs: 0, persists: 0, lastFsyncMs: 0, maxFsyncMs: 0 };
 
   private constructor(
@@ -55,6 +59,7 @@ export class FileStorage {
     const { txns, lastLog } = readLogs(options.dataLogDir, notes);
     const logPath = lastLog ?? join(options.dataLogDir, `log.${hex16(1n)}`);
     const storage = new FileStorage(options.dataDir, options.dataLogDir, options.retainSnapshots, options.onDurable, logPath);
+    storage.lastAppended = txns.length > 0 ? txns[txns.length - 1]!.zxid : 0n;
     return { storage, durable: { ...epochs, snapshot: snapshot?.bytes, log: txns }, recoveryNotes: notes };
   }
 
@@ -72,6 +77,10 @@ export class FileStorage {
     const batch = this.queue;
     this.queue = [];
     const started = performance.now();
+    if (this.rollRequested) {
+      this.rollRequested = false;
+      this.rollLog(this.lastAppended as Zxid, false);
+    }
     for (const persist of batch) for (const write of persist.writes) this.apply(write);
     fsync(this.logFd, (error) => {
       if (error) throw error; // a failed fsync leaves nothing we could promise: crash loudly
@@ -93,6 +102,7 @@ export class FileStorage {
     switch (write.kind) {
       case "append":
         for (const txn of write.txns) writeSync(this.logFd, encodeLogRecord(txn));
+        if (write.txns.length > 0) this.lastAppended = write.txns[write.txns.length - 1]!.zxid;
         return;
       case "truncate":
         return this.truncateAfter(write.zxid);
@@ -131,6 +141,18 @@ export class FileStorage {
     this.logFd = openSync(this.logPath, "a");
     fsyncDir(this.logDir);
     this.purge();
+  }
+
+  /**
+   * A snapshot was written beside the log (by the snapshotter): start a new log file at the next
+   * round, between fsyncs, and purge what the retained snapshots make unnecessary.
+   */
+  snapshotWritten(): void {
+    this.rollRequested = true;
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   /** Keeps the newest `retainSnapshots` snapshots and the logs needed to replay from the oldest kept. */

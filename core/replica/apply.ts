@@ -42,18 +42,26 @@ function leaderAfterApply(s: ReplicaState, txn: Txn): void {
   }
 }
 
-/** A consistent snapshot every `snapshotEveryTxns` applied txns; the in-memory log keeps a tail for DIFFs. */
+/**
+ * A consistent snapshot every `snapshotEveryTxns` applied txns (a harness may set it to Infinity and
+ * snapshot elsewhere, from a copy it keeps of the committed txns: net/ does, off the event loop).
+ */
 function maybeSnapshot(s: ReplicaState): void {
-  if (s.appliedSinceSnapshot < s.config.snapshotEveryTxns) return;
-  s.appliedSinceSnapshot = 0;
-  s.lastSnapshotZxid = s.db.lastZxid;
-  persist(s, [{ kind: "snapshot", zxid: s.db.lastZxid, bytes: encodeSnapshot(s.db), replaceLog: false }], [{ kind: "snapshot", zxid: s.db.lastZxid }]);
+  if (s.appliedSinceSnapshot >= s.config.snapshotEveryTxns) {
+    s.appliedSinceSnapshot = 0;
+    s.lastSnapshotZxid = s.db.lastZxid;
+    persist(s, [{ kind: "snapshot", zxid: s.db.lastZxid, bytes: encodeSnapshot(s.db), replaceLog: false }], [{ kind: "snapshot", zxid: s.db.lastZxid }]);
+  }
+  trimAppliedLog(s);
+}
+
+/** Keeps `commitLogKeep` applied txns in memory for DIFFs (twice that before trimming, to batch). */
+function trimAppliedLog(s: ReplicaState): void {
   const appliedCount = s.log.findIndex((t) => t.zxid > s.db.lastZxid);
   const applied = appliedCount === -1 ? s.log.length : appliedCount;
-  const drop = Math.max(0, applied - s.config.commitLogKeep);
-  if (drop > 0) {
-    s.logBaseZxid = s.log[drop - 1]!.zxid;
-    s.log.splice(0, drop);
-  }
+  if (applied <= 2 * s.config.commitLogKeep) return;
+  const drop = applied - s.config.commitLogKeep;
+  s.logBaseZxid = s.log[drop - 1]!.zxid;
+  s.log.splice(0, drop);
   assert(s.logBaseZxid <= s.db.lastZxid, "the log keeps every unapplied txn");
 }

@@ -220,12 +220,15 @@ export function initReplica(config: ReplicaConfig, durable: DurableState | undef
   const log = [...(durable?.log ?? [])].filter((txn) => txn.zxid > db.lastZxid);
   for (let i = 1; i < log.length; i++) assert(log[i - 1]!.zxid < log[i]!.zxid, "recovered log is in zxid order");
   const base = db.lastZxid;
+  // Epochs never lag the history on disk (an epochs file lost or older than the snapshot or log).
+  const historyEpoch = Number((log.length > 0 ? log[log.length - 1]!.zxid : base) >> 32n);
+  const currentEpoch = Math.max(durable?.currentEpoch ?? 0, historyEpoch);
   return {
     config,
     nowMs,
     role: "looking",
-    acceptedEpoch: durable?.acceptedEpoch ?? 0,
-    currentEpoch: durable?.currentEpoch ?? 0,
+    acceptedEpoch: Math.max(durable?.acceptedEpoch ?? 0, currentEpoch),
+    currentEpoch,
     db,
     log,
     logBaseZxid: base,
