@@ -1,0 +1,79 @@
+// The whole check of one history: linearizability per partition plus ZooKeeper's guarantees,
+// merged into one verdict. Depends only on the history format, so the simulator and real-process
+// tests feed it alike.
+
+import type { GuaranteeResult } from "./guarantees.ts";
+import { bySession, checkFifoOrder, checkMonotonicReads, checkReadYourWrites, checkWatchOrder } from "./guarantees.ts";
+import { checkEphemerals, checkSequentialNames, checkSequentialReads } from "./guarantees-data.ts";
+import type { HistoryRecord } from "./history.ts";
+import { recordsFromJson } from "./history.ts";
+import type { LinearizabilityOptions, LinearizabilityResult } from "./linearizability.ts";
+import { checkLinearizability } from "./linearizability.ts";
+import type { Operation, PairedHistory } from "./operations.ts";
+import { pairOperations } from "./operations.ts";
+import { WriteIndex } from "./write-index.ts";
+
+export type CheckOptions = LinearizabilityOptions;
+
+export interface HistoryCounts {
+  readonly operations: number;
+  readonly ok: number;
+  readonly fail: number;
+  readonly info: number;
+  readonly events: number;
+}
+
+/** valid: true when every check passed, false on any violation, "unknown" when a search ran out. */
+export interface CheckVerdict {
+  readonly valid: true | false | "unknown";
+  readonly counts: HistoryCounts;
+  readonly linearizability: LinearizabilityResult;
+  readonly guarantees: readonly GuaranteeResult[];
+  readonly elapsedMs: number;
+}
+
+export interface CheckOutcome {
+  readonly verdict: CheckVerdict;
+  /** The history's operations followed by the synthetic ones (ids are positions). */
+  readonly ops: readonly Operation[];
+  readonly history: PairedHistory;
+}
+
+function countsOf(history: PairedHistory): HistoryCounts {
+  const counts = { operations: history.operations.length, ok: 0, fail: 0, info: 0, events: history.events.length };
+  for (const op of history.operations) counts[op.status]++;
+  return counts;
+}
+
+export function checkGuarantees(history: PairedHistory): GuaranteeResult[] {
+  const sessions = bySession(history.operations);
+  const writes = new WriteIndex(history);
+  return [
+    checkFifoOrder(sessions),
+    checkMonotonicReads(sessions),
+    checkReadYourWrites(sessions),
+    checkSequentialReads(history, writes),
+    checkWatchOrder(history, writes),
+    checkEphemerals(history, writes),
+    checkSequentialNames(history),
+  ];
+}
+
+/** Checks an already paired history. */
+export function checkPaired(history: PairedHistory, options: CheckOptions = {}): CheckOutcome {
+  const started = performance.now();
+  const linearizability = checkLinearizability(history, options);
+  const guarantees = checkGuarantees(history);
+  const violated = linearizability.verdict === "illegal" || guarantees.some((g) => g.violationCount > 0);
+  const valid = violated ? false : linearizability.verdict === "unknown" ? "unknown" : true;
+  const verdict: CheckVerdict = { valid, counts: countsOf(history), linearizability, guarantees, elapsedMs: performance.now() - started };
+  return { verdict, ops: [...history.operations, ...linearizability.synthetic], history };
+}
+
+/**
+ * Checks records: parsed ones, or in-memory objects shaped like the JSON (zxids as hex strings),
+ * which are validated first (HistoryFormatError names the bad record).
+ */
+export function checkHistory(records: readonly HistoryRecord[] | readonly unknown[], options: CheckOptions = {}): CheckOutcome {
+  return checkPaired(pairOperations(recordsFromJson(records)), options);
+}

@@ -1,0 +1,159 @@
+// A history's records paired into operations (an invoke and its completion), the form every
+// checker works on. This is where ZooKeeper error codes are sorted into "the op happened as a read
+// of state", "the op had no effect" and "nobody knows" (indeterminate, like an info).
+
+import { assert } from "../core/assert.ts";
+import { Err } from "../core/errors.ts";
+import type { HistoryRecord, OpArgs, OpName, OpResult, SubOp } from "./history.ts";
+
+export type Status = "ok" | "fail" | "info";
+
+/** One client operation. Callers treat operations as immutable. */
+export interface Operation {
+  /** Dense, in invoke order: 0..n-1. */
+  readonly id: number;
+  readonly process: number;
+  readonly session: string;
+  readonly op: OpName;
+  readonly path: string | undefined;
+  readonly args: OpArgs;
+  /** "info" also covers fails whose outcome is unknown (CONNECTIONLOSS ...) and missing completions. */
+  readonly status: Status;
+  /** 0 for ok; the ZooKeeper error code otherwise (info may carry one too). */
+  readonly err: number;
+  /** False for fails that had no effect on the tree and that no model explains (NOAUTH ...). */
+  readonly modelled: boolean;
+  readonly result: OpResult | undefined;
+  /** The zxid the reply carried, when it carried one. */
+  readonly zxid: bigint | undefined;
+  readonly invokeIndex: number;
+  /** History index of the completion record, if any (an info has one too). */
+  readonly completeIndex: number | undefined;
+  readonly invokeTimeUs: number;
+  readonly completeTimeUs: number | undefined;
+  /** Set on operations the checker adds itself: a session's expiry, which no client invoked. */
+  readonly synthetic?: "expiry";
+}
+
+/** Something a session was told without asking: a watch notification or its own expiry. */
+export interface SessionEvent {
+  readonly index: number;
+  readonly process: number;
+  readonly session: string;
+  readonly timeUs: number;
+  readonly kind: string;
+  readonly path: string | undefined;
+  readonly event: string | undefined;
+  readonly zxid: bigint | undefined;
+}
+
+export interface PairedHistory {
+  readonly operations: readonly Operation[];
+  readonly events: readonly SessionEvent[];
+  /** Index of the last record, so "+infinity" can be drawn. */
+  readonly lastIndex: number;
+}
+
+// Errors that ZooKeeper decides against the tree on the leader: the op happened, as a read of state.
+const modelledErrors = new Set<number>([Err.NONODE, Err.NODEEXISTS, Err.BADVERSION, Err.NOTEMPTY, Err.NOCHILDRENFOREPHEMERALS]);
+// Errors returned before the request could change anything, which no model of the tree explains.
+const noEffectErrors = new Set<number>([
+  Err.NOAUTH, Err.BADARGUMENTS, Err.INVALIDACL, Err.UNIMPLEMENTED, Err.APIERROR, Err.AUTHFAILED,
+  Err.NOTREADONLY, Err.EPHEMERALONLOCALSESSION, Err.QUOTAEXCEEDED, Err.THROTTLEDOP,
+  Err.RECONFIGDISABLED, Err.NEWCONFIGNOQUORUM, Err.RECONFIGINPROGRESS, Err.INVALIDCALLBACK,
+  Err.NOWATCHER, Err.SESSIONCLOSEDREQUIRESASLAUTH,
+]);
+
+/**
+ * How a completion counts. Anything not known to be decided or harmless is indeterminate
+ * (CONNECTIONLOSS, OPERATIONTIMEOUT, SESSIONEXPIRED, SESSIONMOVED, unknown codes ...): treating a
+ * definite outcome as unknown only weakens the check, the reverse would invent violations.
+ */
+export function classifyCompletion(type: "ok" | "fail" | "info", err: number): { status: Status; modelled: boolean } {
+  if (type === "ok") return { status: "ok", modelled: true };
+  if (type === "info") return { status: "info", modelled: true };
+  if (modelledErrors.has(err)) return { status: "fail", modelled: true };
+  if (noEffectErrors.has(err)) return { status: "fail", modelled: false };
+  return { status: "info", modelled: true };
+}
+
+const writeOps = new Set<OpName>(["create", "delete", "setData", "multi", "closeSession"]);
+const readOps = new Set<OpName>(["getData", "exists", "getChildren"]);
+
+export const isWrite = (op: Operation): boolean => writeOps.has(op.op);
+export const isRead = (op: Operation): boolean => readOps.has(op.op);
+/** A read issued right after a sync on its session: ZooKeeper makes those linearizable. */
+export const isSyncedRead = (op: Operation): boolean => isRead(op) && op.args.sync === true;
+export const isSequentialMode = (mode: string | undefined): boolean => mode === "sequential" || mode === "ephemeralSequential";
+export const isEphemeralMode = (mode: string | undefined): boolean => mode === "ephemeral" || mode === "ephemeralSequential";
+
+/** The parent of a path as ZooKeeper cuts it ("/" for top-level paths and for "/" itself). */
+export function parentOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash <= 0 ? "/" : path.slice(0, slash);
+}
+
+/** The sub-operations of a multi (empty for anything else). */
+export const subOpsOf = (op: Operation): readonly SubOp[] => (op.op === "multi" ? op.args.ops ?? [] : []);
+
+/** Paths an operation names directly (a multi's sub-op paths; a create's result path too). */
+export function pathsOf(op: Operation): string[] {
+  if (op.op === "multi") {
+    const paths = subOpsOf(op).map((s) => s.path);
+    op.result?.results?.forEach((r) => r.path !== undefined && paths.push(r.path));
+    return paths;
+  }
+  if (op.path === undefined) return [];
+  if (op.op === "create" && isSequentialMode(op.args.mode)) {
+    const made = op.result?.path;
+    return made === undefined ? [parentOf(op.path)] : [parentOf(op.path), made];
+  }
+  return [op.path];
+}
+
+function completed(invoke: HistoryRecord, done: HistoryRecord | undefined, id: number): Operation {
+  const type = done === undefined ? "info" : (done.type as "ok" | "fail" | "info");
+  const err = done?.err ?? 0;
+  const { status, modelled } = classifyCompletion(type, err);
+  return {
+    id, process: invoke.process, session: invoke.session, op: invoke.op as OpName, path: invoke.path,
+    args: invoke.args ?? {}, status, err: status === "ok" ? 0 : err, modelled,
+    result: status === "ok" ? done?.result : undefined, zxid: done?.zxid,
+    invokeIndex: invoke.index, completeIndex: done?.index, invokeTimeUs: invoke.time,
+    completeTimeUs: done?.time,
+  };
+}
+
+function sessionEvent(record: HistoryRecord): SessionEvent {
+  return {
+    index: record.index, process: record.process, session: record.session, timeUs: record.time,
+    kind: record.op, path: record.path, event: record.result?.event, zxid: record.zxid,
+  };
+}
+
+/**
+ * Pairs invokes with completions (records must have passed parseHistory / recordsFromJson, which
+ * enforce one outstanding op per process). An invoke never completed is indeterminate.
+ */
+export function pairOperations(records: readonly HistoryRecord[]): PairedHistory {
+  const open = new Map<number, { invoke: HistoryRecord; slot: number }>();
+  const slots: (Operation | HistoryRecord)[] = [];
+  const events: SessionEvent[] = [];
+  for (const record of records) {
+    if (record.type === "event") {
+      events.push(sessionEvent(record));
+    } else if (record.type === "invoke") {
+      assert(!open.has(record.process), "validated: one outstanding op per process");
+      open.set(record.process, { invoke: record, slot: slots.length });
+      slots.push(record);
+    } else {
+      const pending = open.get(record.process);
+      assert(pending !== undefined, "validated: a completion answers an invoke");
+      open.delete(record.process);
+      slots[pending.slot] = completed(pending.invoke, record, pending.slot);
+    }
+  }
+  const operations = slots.map((slot, id) => ("id" in slot ? slot : completed(slot, undefined, id)));
+  const lastIndex = records.length === 0 ? 0 : records[records.length - 1]!.index;
+  return { operations, events, lastIndex };
+}

@@ -1,0 +1,199 @@
+// Which operations the linearizability check sees, and how they split into independent parts
+// (P-compositionality, Horn & Kroening 2015, as Porcupine uses it: operations on disjoint objects
+// commute, so each part can be checked alone). Paths are joined by union-find when one operation
+// spans them: a multi's sub-op paths; a parent whose children are observed (getChildren, or a
+// sequential create whose name is the parent's cversion) with every child; and all the ephemeral
+// paths of one session, which its close or expiry deletes together.
+
+import { assert } from "../core/assert.ts";
+import type { Model, Scope } from "./model.ts";
+import { namespaceModel, perPathModel } from "./model.ts";
+import type { Operation, PairedHistory } from "./operations.ts";
+import { isEphemeralMode, isRead, isSequentialMode, isSyncedRead, parentOf, pathsOf, subOpsOf } from "./operations.ts";
+
+/**
+ * "zookeeper": writes, check and sync'ed reads are checked for linearizability; plain reads are
+ * only sequentially consistent in ZooKeeper, so the session-guarantee checker checks them instead.
+ * "strict": plain reads too (what a linearizable-read mode promises).
+ */
+export type ReadMode = "zookeeper" | "strict";
+
+export interface Partition {
+  /** Position in the result: partitions are ordered by their first operation. */
+  readonly id: number;
+  readonly paths: readonly string[];
+  readonly ops: readonly Operation[];
+  readonly scope: Scope;
+  readonly model: Model<unknown>;
+}
+
+export interface Partitioning {
+  readonly partitions: readonly Partition[];
+  /** Session expiries the checker added (ids after the history's own operations). */
+  readonly synthetic: readonly Operation[];
+  /** Operations left out, by reason (for the verdict's counts). */
+  readonly skipped: { readonly plainReads: number; readonly noEffect: number; readonly other: number };
+}
+
+/** Whether an operation takes part in the linearizability check under `mode`. */
+function selected(op: Operation, mode: ReadMode): "yes" | "plainRead" | "noEffect" | "other" {
+  if (op.status === "fail" && !op.modelled) return "noEffect";
+  if (op.op === "sync") return "other";
+  if (isRead(op) || op.op === "check") {
+    if (op.status === "info") return "other"; // an unanswered read constrains nothing
+    return op.op === "check" || mode === "strict" || isSyncedRead(op) ? "yes" : "plainRead";
+  }
+  return "yes";
+}
+
+/** The ephemeral paths each session may have created (ok or indeterminate creates). */
+function ephemeralPaths(ops: readonly Operation[]): Map<string, string[]> {
+  const bySession = new Map<string, string[]>();
+  const add = (session: string, path: string): void => {
+    const paths = bySession.get(session) ?? [];
+    if (!paths.includes(path)) paths.push(path);
+    bySession.set(session, paths);
+  };
+  for (const op of ops) {
+    if (op.status === "fail" || op.synthetic !== undefined) continue;
+    if (op.op === "create" && isEphemeralMode(op.args.mode)) {
+      const made = pathsOf(op);
+      add(op.session, made[made.length - 1]!);
+    }
+    for (const sub of subOpsOf(op)) if (sub.op === "create" && isEphemeralMode(sub.mode)) add(op.session, sub.path);
+  }
+  return bySession;
+}
+
+/**
+ * One expiry per session that may own ephemerals and did not close itself: ZooKeeper may expire it
+ * at any moment after its first ephemeral create, or never. It stays indeterminate even when the
+ * client was told ("sessionExpired"): ZooKeeper refuses a session it is expiring before the
+ * closeSession txn that deletes the ephemerals commits.
+ */
+function expiries(history: PairedHistory, owners: Map<string, string[]>, firstId: number): Operation[] {
+  const closed = new Set(history.operations.filter((op) => op.op === "closeSession" && op.status === "ok").map((op) => op.session));
+  const firstCreate = new Map<string, Operation>();
+  for (const op of history.operations) {
+    const creates = op.op === "create" || op.op === "multi";
+    if (creates && owners.has(op.session) && !firstCreate.has(op.session)) firstCreate.set(op.session, op);
+  }
+  const result: Operation[] = [];
+  for (const session of [...owners.keys()].sort()) {
+    if (closed.has(session)) continue;
+    const create = firstCreate.get(session);
+    assert(create !== undefined, "a session owning ephemerals created them");
+    result.push({
+      id: firstId + result.length, process: create.process, session, op: "closeSession", path: undefined,
+      args: {}, status: "info", err: 0, modelled: true, result: undefined, zxid: undefined,
+      invokeIndex: create.invokeIndex, completeIndex: undefined, invokeTimeUs: create.invokeTimeUs,
+      completeTimeUs: undefined, synthetic: "expiry",
+    });
+  }
+  return result;
+}
+
+class UnionFind {
+  private readonly parent = new Map<string, string>();
+
+  find(path: string): string {
+    let root = path;
+    for (let up = this.parent.get(root); up !== undefined && up !== root; up = this.parent.get(root)) root = up;
+    if (!this.parent.has(path)) this.parent.set(path, path);
+    for (let at = path; at !== root;) {
+      const next = this.parent.get(at)!;
+      this.parent.set(at, root);
+      at = next;
+    }
+    return root;
+  }
+
+  union(a: string, b: string): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra !== rb) this.parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
+  }
+
+  paths(): string[] {
+    return [...this.parent.keys()];
+  }
+}
+
+/** Parents whose every child the check must follow. */
+function childObservedPaths(ops: readonly Operation[]): Set<string> {
+  const observed = new Set<string>();
+  for (const op of ops) {
+    if (op.op === "getChildren" && op.path !== undefined) observed.add(op.path);
+    if (op.op === "create" && op.path !== undefined && isSequentialMode(op.args.mode)) observed.add(parentOf(op.path));
+    for (const sub of subOpsOf(op)) if (sub.op === "create" && isSequentialMode(sub.mode)) observed.add(parentOf(sub.path));
+  }
+  return observed;
+}
+
+/** The path an operation is filed under (a session close goes with its ephemerals). */
+function keyOf(op: Operation, owners: Map<string, string[]>): string | undefined {
+  if (op.op === "closeSession") return owners.get(op.session)?.[0];
+  return pathsOf(op)[0];
+}
+
+function joinPaths(ops: readonly Operation[], owners: Map<string, string[]>, observed: Set<string>): UnionFind {
+  const sets = new UnionFind();
+  for (const op of ops) {
+    const paths = pathsOf(op);
+    for (const path of paths) sets.union(paths[0]!, path);
+  }
+  for (const paths of owners.values()) for (const path of paths) sets.union(paths[0]!, path);
+  for (const path of sets.paths()) {
+    if (path !== "/" && observed.has(parentOf(path))) sets.union(path, parentOf(path));
+  }
+  return sets;
+}
+
+function modelFor(paths: readonly string[], scope: Scope): Model<unknown> {
+  if (paths.length === 1 && scope.childObserved.size === 0) return perPathModel(paths[0]!) as Model<unknown>;
+  return namespaceModel(scope, (ops) => partitionOperations(ops).map((p) => [...p.ops])) as Model<unknown>;
+}
+
+/** Groups already-selected operations (synthetic ones included) into partitions. */
+export function partitionOperations(ops: readonly Operation[]): Partition[] {
+  const owners = ephemeralPaths(ops);
+  const observed = childObservedPaths(ops);
+  const sets = joinPaths(ops, owners, observed);
+  const groups = new Map<string, Operation[]>();
+  for (const op of ops) {
+    const key = keyOf(op, owners);
+    if (key === undefined) continue; // a close of a session without ephemerals changes no path
+    const root = sets.find(key);
+    const group = groups.get(root);
+    if (group === undefined) groups.set(root, [op]);
+    else group.push(op);
+  }
+  const byRoot = new Map<string, string[]>();
+  for (const path of sets.paths()) {
+    const root = sets.find(path);
+    byRoot.set(root, [...(byRoot.get(root) ?? []), path]);
+  }
+  const ordered = [...groups.entries()].sort((a, b) => a[1][0]!.invokeIndex - b[1][0]!.invokeIndex || a[1][0]!.id - b[1][0]!.id);
+  return ordered.map(([root, group], id) => {
+    const paths = (byRoot.get(root) ?? []).sort();
+    const scope: Scope = { paths: new Set(paths), childObserved: new Set(paths.filter((p) => observed.has(p))) };
+    return { id, paths, ops: group, scope, model: modelFor(paths, scope) };
+  });
+}
+
+/** Selects the operations `mode` checks, adds session expiries, and partitions them. */
+export function partitionHistory(history: PairedHistory, mode: ReadMode): Partitioning {
+  const skipped = { plainReads: 0, noEffect: 0, other: 0 };
+  const chosen: Operation[] = [];
+  for (const op of history.operations) {
+    const verdict = selected(op, mode);
+    if (verdict === "yes") chosen.push(op);
+    else if (verdict === "plainRead") skipped.plainReads++;
+    else if (verdict === "noEffect") skipped.noEffect++;
+    else skipped.other++;
+  }
+  const owners = ephemeralPaths(chosen);
+  const synthetic = expiries(history, owners, history.operations.length);
+  const all = [...chosen, ...synthetic].sort((a, b) => a.invokeIndex - b.invokeIndex || a.id - b.id);
+  return { partitions: partitionOperations(all), synthetic, skipped };
+}

@@ -1,0 +1,128 @@
+// Inline SVG for the report: a Porcupine-style timeline (one row per client, one bar per op from
+// invoke to completion, the linearization numbered on the bars), a latency scatter and a
+// throughput chart. Pure string builders over visualizationData's output; no layout engine.
+
+import type { LatencyPoint, ThroughputBin, Timeline, TimelineOp } from "./visualization.ts";
+
+export function escapeXml(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/\u0000/g, "\\0");
+}
+
+const widthPx = 1000;
+const laneLabelPx = 110;
+const laneHeightPx = 26;
+const axisPx = 22;
+
+export const roleColors: Record<TimelineOp["role"], string> = {
+  prefix: "#43a047", linearized: "#42a5f5", stuck: "#e53935", pending: "#9e9e9e", leftOut: "#e0e0e0",
+};
+export const statusColors = { ok: "#43a047", fail: "#fb8c00", info: "#e53935" } as const;
+
+/** Seconds or milliseconds, whichever reads better for the span shown. */
+export function formatUs(us: number, spanUs: number): string {
+  if (spanUs >= 10_000_000) return `${(us / 1_000_000).toFixed(1)}s`;
+  if (spanUs >= 10_000) return `${(us / 1000).toFixed(0)}ms`;
+  return `${us}µs`;
+}
+
+function ticks(fromUs: number, toUs: number, count: number): number[] {
+  const step = (toUs - fromUs) / count;
+  return Array.from({ length: count + 1 }, (_, i) => Math.round(fromUs + i * step));
+}
+
+function timeAxis(fromUs: number, toUs: number, x: (us: number) => number, y: number): string {
+  const anchors = ["start", "middle", "middle", "middle", "middle", "end"];
+  return ticks(fromUs, toUs, 5)
+    .map((t, i) => {
+      const label = escapeXml(formatUs(t, toUs - fromUs));
+      return `<text x="${x(t).toFixed(1)}" y="${y}" class="tick" text-anchor="${anchors[i]}">${label}</text>`;
+    })
+    .join("");
+}
+
+function opBar(op: TimelineOp, x: (us: number) => number, lane: number, rightPx: number): string {
+  const x1 = x(op.startUs);
+  const x2 = op.endUs === null ? rightPx : Math.max(x1 + 3, x(op.endUs));
+  const y = lane * laneHeightPx + 4;
+  const open = op.endUs === null ? ` stroke-dasharray="4 3" stroke="#555"` : "";
+  const text = op.order === null ? (op.role === "stuck" ? "!" : "") : String(op.order);
+  const label = x2 - x1 >= text.length * 7 + 4 ? text : ""; // a number wider than its bar only hides others
+  return (
+    `<g class="op" data-id="${op.id}" data-order="${op.order ?? ""}" data-role="${op.role}">` +
+    `<rect x="${x1.toFixed(1)}" y="${y}" width="${(x2 - x1).toFixed(1)}" height="${laneHeightPx - 8}" rx="3" ` +
+    `fill="${roleColors[op.role]}"${open}>` +
+    `<title>${escapeXml(op.label)}</title></rect>` +
+    (label === "" ? "" : `<text x="${(x1 + 3).toFixed(1)}" y="${y + 13}" class="order">${label}</text>`) +
+    `</g>`
+  );
+}
+
+export function timelineSvg(t: Timeline): string {
+  const rightPx = widthPx - 10;
+  const spanUs = Math.max(1, t.endUs - t.startUs);
+  const x = (us: number): number => laneLabelPx + ((us - t.startUs) / spanUs) * (rightPx - laneLabelPx);
+  const lanes = new Map(t.lanes.map((lane, i) => [lane, i]));
+  const heightPx = t.lanes.length * laneHeightPx + axisPx;
+  const labels = t.lanes.map((lane, i) => `<text x="4" y="${i * laneHeightPx + 17}" class="lane">${escapeXml(lane)}</text>`).join("");
+  const bars = t.ops.map((op) => opBar(op, x, lanes.get(op.lane)!, rightPx)).join("");
+  return (
+    `<svg class="timeline" data-partition="${t.partition}" width="${widthPx}" height="${heightPx}" ` +
+    `viewBox="0 0 ${widthPx} ${heightPx}" xmlns="http://www.w3.org/2000/svg">` +
+    labels + bars + timeAxis(t.startUs, t.endUs, x, heightPx - 6) + `</svg>`
+  );
+}
+
+const plotTopPx = 20;
+const plotHeightPx = 220;
+const plotLeftPx = 60;
+const plotBottomPx = plotTopPx + plotHeightPx;
+
+function frame(title: string, yMax: string, body: string, axis: string): string {
+  const h = plotBottomPx + axisPx;
+  return (
+    `<svg class="plot" width="${widthPx}" height="${h}" viewBox="0 0 ${widthPx} ${h}" xmlns="http://www.w3.org/2000/svg">` +
+    `<text x="${plotLeftPx}" y="13" class="tick">${escapeXml(title)}</text>` +
+    `<rect x="${plotLeftPx}" y="${plotTopPx}" width="${widthPx - plotLeftPx - 10}" height="${plotHeightPx}" fill="none" stroke="#ccc"/>` +
+    `<text x="4" y="${plotTopPx + 10}" class="tick">${escapeXml(yMax)}</text><text x="4" y="${plotBottomPx}" class="tick">0</text>` +
+    body + axis + `</svg>`
+  );
+}
+
+function xScale(fromUs: number, toUs: number): (us: number) => number {
+  const span = Math.max(1, toUs - fromUs);
+  return (us) => plotLeftPx + ((us - fromUs) / span) * (widthPx - plotLeftPx - 10);
+}
+
+export function latencySvg(points: readonly LatencyPoint[]): string {
+  if (points.length === 0) return "<p>No completed operations.</p>";
+  const fromUs = Math.min(...points.map((p) => p.timeUs));
+  const toUs = Math.max(...points.map((p) => p.timeUs));
+  const maxUs = Math.max(1, ...points.map((p) => p.latencyUs));
+  const x = xScale(fromUs, toUs);
+  const y = (us: number): number => plotBottomPx - (us / maxUs) * (plotHeightPx - 6);
+  const dots = points.map((p) =>
+    `<circle cx="${x(p.timeUs).toFixed(1)}" cy="${y(p.latencyUs).toFixed(1)}" r="2" fill="${statusColors[p.status]}"/>`);
+  const title = "latency per completed op (green ok, orange fail, red indeterminate)";
+  return frame(title, formatUs(maxUs, maxUs), dots.join(""), timeAxis(fromUs, toUs, x, plotBottomPx + axisPx - 6));
+}
+
+export function throughputSvg(bins: readonly ThroughputBin[], binUs: number): string {
+  if (bins.length === 0) return "<p>No completed operations.</p>";
+  const fromUs = bins[0]!.startUs;
+  const toUs = bins[bins.length - 1]!.startUs + binUs;
+  const most = Math.max(1, ...bins.map((b) => b.ok + b.fail + b.info));
+  const x = xScale(fromUs, toUs);
+  const barPx = Math.max(1, x(fromUs + binUs) - x(fromUs) - 1);
+  const bars = bins.map((b) => {
+    let top = plotBottomPx;
+    return (["ok", "fail", "info"] as const).map((status) => {
+      const h = (b[status] / most) * (plotHeightPx - 6);
+      top -= h;
+      if (h === 0) return "";
+      const at = `x="${x(b.startUs).toFixed(1)}" y="${top.toFixed(1)}"`;
+      return `<rect ${at} width="${barPx.toFixed(1)}" height="${h.toFixed(1)}" fill="${statusColors[status]}"/>`;
+    }).join("");
+  }).join("");
+  const title = `completions per ${formatUs(binUs, binUs)} (green ok, orange fail, red indeterminate)`;
+  return frame(title, `${most}`, bars, timeAxis(fromUs, toUs, x, plotBottomPx + axisPx - 6));
+}

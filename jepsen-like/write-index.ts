@@ -1,0 +1,212 @@
+// Every path's history of changes, rebuilt from the zxids of acknowledged writes (a zxid totally
+// orders ZooKeeper's writes), plus what indeterminate writes might have done at unknown zxids.
+// The session-guarantee checks read values and orders off it in logarithmic time.
+
+import type { SubOp } from "./history.ts";
+import type { Operation, PairedHistory } from "./operations.ts";
+import { isEphemeralMode, isSequentialMode, parentOf, subOpsOf } from "./operations.ts";
+
+export interface Mutation {
+  readonly zxid: bigint;
+  readonly path: string;
+  readonly kind: "create" | "set" | "delete";
+  readonly data: string | undefined;
+  readonly version: number | undefined;
+  /** The owning session, for an ephemeral create. */
+  readonly owner: string | undefined;
+  readonly opId: number;
+}
+
+/** What writes with unknown zxids may have done to one path, and from which history index on. */
+export interface Uncertain {
+  /** data value -> earliest invoke index of a write that may have written it. */
+  readonly values: Map<string, number>;
+  mayCreateFrom: number;
+  mayDeleteFrom: number;
+}
+
+const compareZxid = (a: Mutation, b: Mutation): number => (a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0);
+
+export class WriteIndex {
+  private readonly byPath = new Map<string, Mutation[]>();
+  private readonly uncertain = new Map<string, Uncertain>();
+  private readonly childPaths = new Map<string, Set<string>>();
+  /** Paths under a parent that sequential creates with unknown names may have made. */
+  private readonly sequentialParents = new Map<string, number>();
+
+  constructor(history: PairedHistory) {
+    for (const op of history.operations) this.add(op);
+    for (const list of this.byPath.values()) list.sort(compareZxid);
+    this.addCloses(history.operations);
+    this.addExpiries(history.operations);
+  }
+
+  private known(m: Mutation): void {
+    const list = this.byPath.get(m.path);
+    if (list === undefined) this.byPath.set(m.path, [m]);
+    else list.push(m);
+    this.noteChild(m.path);
+  }
+
+  private noteChild(path: string): void {
+    if (path === "/") return;
+    const parent = parentOf(path);
+    const set = this.childPaths.get(parent);
+    if (set === undefined) this.childPaths.set(parent, new Set([path]));
+    else set.add(path);
+  }
+
+  uncertainOf(path: string): Uncertain {
+    let u = this.uncertain.get(path);
+    if (u === undefined) this.uncertain.set(path, (u = { values: new Map(), mayCreateFrom: Infinity, mayDeleteFrom: Infinity }));
+    return u;
+  }
+
+  private maybe(path: string, kind: Mutation["kind"], data: string | undefined, from: number): void {
+    const u = this.uncertainOf(path);
+    if (kind === "delete") u.mayDeleteFrom = Math.min(u.mayDeleteFrom, from);
+    else if (data !== undefined) u.values.set(data, Math.min(u.values.get(data) ?? Infinity, from));
+    if (kind === "create") u.mayCreateFrom = Math.min(u.mayCreateFrom, from);
+    this.noteChild(path);
+  }
+
+  private addSub(op: Operation, sub: SubOp, made: string | undefined, version: number | undefined): void {
+    if (sub.op === "check") return;
+    const kind = sub.op === "create" ? "create" : sub.op === "setData" ? "set" : "delete";
+    const sequentialUnknown = sub.op === "create" && isSequentialMode(sub.mode) && made === undefined;
+    const path = made ?? sub.path;
+    if (sequentialUnknown || op.status !== "ok" || op.zxid === undefined) {
+      if (!sequentialUnknown) this.maybe(path, kind, kind === "delete" ? undefined : sub.data ?? "", op.invokeIndex);
+      else {
+        const parent = parentOf(sub.path);
+        this.sequentialParents.set(parent, Math.min(this.sequentialParents.get(parent) ?? Infinity, op.invokeIndex));
+      }
+      return;
+    }
+    const owner = kind === "create" && isEphemeralMode(sub.mode) ? op.session : undefined;
+    const data = kind === "delete" ? undefined : sub.data ?? "";
+    this.known({ zxid: op.zxid, path, kind, data, version: kind === "create" ? 0 : version, owner, opId: op.id });
+  }
+
+  private add(op: Operation): void {
+    if (op.status === "fail") return;
+    if (op.op === "multi") {
+      subOpsOf(op).forEach((sub, i) => {
+        const r = op.result?.results?.[i];
+        this.addSub(op, sub, sub.op === "create" ? r?.path : undefined, r?.version);
+      });
+      return;
+    }
+    if (op.op !== "create" && op.op !== "setData" && op.op !== "delete") return;
+    const sub: SubOp = { op: op.op, path: op.path! };
+    if (op.args.data !== undefined) sub.data = op.args.data;
+    if (op.args.mode !== undefined) sub.mode = op.args.mode;
+    const made = op.op === "create" ? op.result?.path ?? (isSequentialMode(op.args.mode) ? undefined : op.path) : undefined;
+    this.addSub(op, sub, made, op.result?.version);
+  }
+
+  /** Paths whose latest known create at or before `zxid` is an ephemeral of `session`. */
+  private ownedAt(session: string, zxid: bigint): string[] {
+    const owned: string[] = [];
+    for (const [path, list] of this.byPath) {
+      const last = this.latestIn(list, zxid);
+      if (last !== undefined && last.kind !== "delete" && this.creatorOf(list, last)?.owner === session) owned.push(path);
+    }
+    return owned;
+  }
+
+  /** A committed close deletes the session's ephemerals at its zxid. */
+  private addCloses(ops: readonly Operation[]): void {
+    for (const op of ops) {
+      if (op.op !== "closeSession" || op.status !== "ok" || op.zxid === undefined) continue;
+      for (const path of this.ownedAt(op.session, op.zxid)) {
+        const list = this.byPath.get(path)!;
+        list.push({ zxid: op.zxid, path, kind: "delete", data: undefined, version: undefined, owner: undefined, opId: op.id });
+        list.sort(compareZxid);
+      }
+    }
+  }
+
+  /** A session not known closed may expire at any time after it first created an ephemeral. */
+  private addExpiries(ops: readonly Operation[]): void {
+    const closes = ops.filter((op) => op.op === "closeSession" && op.status === "ok" && op.zxid !== undefined);
+    const closedOk = new Set(closes.map((op) => op.session));
+    for (const list of this.byPath.values()) {
+      for (const m of list) {
+        if (m.owner !== undefined && !closedOk.has(m.owner)) this.maybe(m.path, "delete", undefined, 0);
+      }
+    }
+    for (const op of ops) {
+      if (op.op === "closeSession" && op.status === "info") {
+        for (const [path, list] of this.byPath) {
+          if (list.some((m) => m.owner === op.session)) this.maybe(path, "delete", undefined, op.invokeIndex);
+        }
+      }
+      const ephemeral = op.op === "create" && isEphemeralMode(op.args.mode) && op.path !== undefined;
+      if (op.status === "info" && ephemeral) this.maybe(op.path!, "delete", undefined, op.invokeIndex);
+    }
+  }
+
+  /** Index of the first change with zxid > `zxid`. */
+  private upperBound(list: readonly Mutation[], zxid: bigint): number {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.zxid <= zxid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private latestIn(list: readonly Mutation[], zxid: bigint): Mutation | undefined {
+    const at = this.upperBound(list, zxid);
+    return at === 0 ? undefined : list[at - 1];
+  }
+
+  private creatorOf(list: readonly Mutation[], m: Mutation): Mutation | undefined {
+    for (let i = list.indexOf(m); i >= 0; i--) if (list[i]!.kind === "create") return list[i];
+    return undefined;
+  }
+
+  /** The latest known change of `path` with zxid <= `zxid`. */
+  latestAtOrBefore(path: string, zxid: bigint): Mutation | undefined {
+    const list = this.byPath.get(path);
+    return list === undefined ? undefined : this.latestIn(list, zxid);
+  }
+
+  /** The known change of `path` at exactly `zxid`. */
+  at(path: string, zxid: bigint): Mutation | undefined {
+    const m = this.latestAtOrBefore(path, zxid);
+    return m?.zxid === zxid ? m : undefined;
+  }
+
+  /** The first known change of `path` with zxid > `zxid`. */
+  firstAfter(path: string, zxid: bigint): Mutation | undefined {
+    const list = this.byPath.get(path);
+    return list === undefined ? undefined : list[this.upperBound(list, zxid)];
+  }
+
+  /** The create that made the incarnation `m` belongs to. */
+  creator(m: Mutation): Mutation | undefined {
+    return this.creatorOf(this.byPath.get(m.path) ?? [], m);
+  }
+
+  knownChanges(path: string): readonly Mutation[] {
+    return this.byPath.get(path) ?? [];
+  }
+
+  peekUncertain(path: string): Uncertain | undefined {
+    return this.uncertain.get(path);
+  }
+
+  /** Child paths any write named, for getChildren checks. */
+  childrenOf(parent: string): ReadonlySet<string> {
+    return this.childPaths.get(parent) ?? new Set();
+  }
+
+  /** Earliest invoke index of a sequential create under `parent` whose name is unknown. */
+  unnamedSequentialFrom(parent: string): number {
+    return this.sequentialParents.get(parent) ?? Infinity;
+  }
+}
