@@ -49,8 +49,9 @@ describe("history format: parsing", () => {
   });
 
   it("validates in-memory records from a simulator, naming the record's position", () => {
-    const records = recordsFromJson([JSON.parse(invoke), { ...JSON.parse(ok), result: { version: 1, owner: "0x5" } }]);
-    expect(records[1]!.result?.ephemeralOwner).toBe("0x5"); // "owner" is read as ephemeralOwner
+    const records = recordsFromJson([JSON.parse(invoke), { ...JSON.parse(ok), result: { version: 1, ephemeralOwner: "0x05" } }]);
+    expect(records[1]!.result?.ephemeralOwner).toBe("0x5");
+    expect(() => recordsFromJson([JSON.parse(invoke), { ...JSON.parse(ok), result: { owner: "0x5" } }])).toThrow(/line 2: .*owner/);
     expect(() => recordsFromJson([{ ...JSON.parse(invoke), time: 1.5 }])).toThrow("line 1: time must be an integer");
   });
 });

@@ -278,11 +278,6 @@ function checkEventFields(record: HistoryRecord): void {
  */
 function toRecord(value: unknown, position: number): HistoryRecord {
   if (!isObject(value)) throw "a record must be a JSON object";
-  if (isObject(value.result) && value.result.owner !== undefined && value.result.ephemeralOwner === undefined) {
-    // "owner" is accepted for ephemeralOwner: early simulator builds wrote it.
-    const { owner, ...rest } = value.result;
-    value = { ...value, result: { ...rest, ephemeralOwner: owner } };
-  }
   const json = value as Json;
   checkKeys(json, topKeys, "");
   if (!(recordTypes as readonly unknown[]).includes(json.type)) throw `type must be one of ${recordTypes.join(", ")}`;

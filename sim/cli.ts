@@ -2,9 +2,13 @@
 // npm run sim -- --seeds 1..1000      a sweep on every core (worker threads) with a progress bar
 // Options: --nodes N --safety-ms MS --clients N --no-faults --trace FILE --history FILE --report DIR
 
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { renderHtml } from "../jepsen-like/report/html.ts";
+import { textVerdict, verdictWord } from "../jepsen-like/report/text.ts";
+import { visualizationData } from "../jepsen-like/report/visualization.ts";
 import { runSimulation, swarmOptions } from "./run.ts";
 import type { SimOverrides, SimResult } from "./run.ts";
 
@@ -58,6 +62,10 @@ function printSummary(result: SimResult, wallMs: number, overrides: SimOverrides
   console.log(`  ops: ${c.invoke} invoked, ${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate`);
   console.log(`  faults injected: ${JSON.stringify(result.faults)}; torn log records: ${result.tornRecords}; leader changes: ${result.leaderChanges}`);
   console.log(`  trace hash ${result.traceHash} (${result.traceLines} lines)`);
+  const lin = result.check.verdict.linearizability;
+  const guarantees = result.check.verdict.guarantees;
+  console.log(`  history check: ${verdictWord(result.check.verdict.valid)}; ${lin.partitions.length} partitions, ${lin.steps} search steps; ` +
+    `guarantees ${guarantees.filter((g) => g.violations.length === 0).length}/${guarantees.length} hold; ${result.check.verdict.elapsedMs.toFixed(0)} ms`);
   console.log(result.ok ? "  verdict: ok" : `  verdict: VIOLATION: ${result.failure}\n  reproduce with: ${reproduce(result.seed, overrides)}`);
 }
 
@@ -101,6 +109,16 @@ async function sweep(from: number, to: number, overrides: SimOverrides): Promise
   return failures.length === 0;
 }
 
+/** The checker's report for this run, plus the history it read, so the run can be re-checked alone. */
+function writeReport(dir: string, result: SimResult): void {
+  mkdirSync(dir, { recursive: true });
+  const verdictText = textVerdict(result.check.verdict, result.check.ops);
+  writeFileSync(join(dir, "verdict.txt"), verdictText);
+  writeFileSync(join(dir, "index.html"), renderHtml(visualizationData(result.check), verdictText));
+  writeFileSync(join(dir, "history.jsonl"), result.history.toJsonLines());
+  console.log(`report: ${join(dir, "index.html")}`);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.seeds !== undefined) {
@@ -115,6 +133,7 @@ async function main(): Promise<void> {
   if (args.trace !== undefined) writeFileSync(args.trace, lines.join("\n") + "\n");
   if (args.historyFile !== undefined) writeFileSync(args.historyFile, result.history.toJsonLines());
   printSummary(result, wallMs, args.overrides);
+  if (args.report !== undefined) writeReport(args.report, result);
   process.exitCode = result.ok ? 0 : 1;
 }
 

@@ -2,6 +2,9 @@
 // liveness phase that must converge, and check invariants throughout and the history at the end.
 
 import { InvariantViolation } from "../core/assert.ts";
+import type { CheckOutcome } from "../jepsen-like/check.ts";
+import { checkHistory } from "../jepsen-like/check.ts";
+import { textVerdict } from "../jepsen-like/report/text.ts";
 import { replicaConfig } from "../core/replica/state.ts";
 import type { ProtocolPolicy } from "../core/replica/policy.ts";
 import { zabPolicy } from "../core/replica/policy.ts";
@@ -95,7 +98,15 @@ export interface SimResult {
   leaderChanges: number;
   messages: number;
   tornRecords: number;
+  /** The history checker's outcome (linearizability and ZooKeeper's guarantees). */
+  check: CheckOutcome;
 }
+
+/**
+ * Search steps per partition: deterministic (no wall clock), so a seed's verdict never depends on
+ * the machine. A partition that runs out is "unknown", reported but not a failure.
+ */
+export const checkStepsMax = 2_000_000;
 
 /** Runs one seed; `policy` replaces the protocol's rules only in tests of the simulator's teeth. */
 export function runSimulation(options: SimOptions, traceSink?: (line: string) => void, policy: ProtocolPolicy = zabPolicy): SimResult {
@@ -124,10 +135,12 @@ export function runSimulation(options: SimOptions, traceSink?: (line: string) =>
     failure = `invariant violated at ${world.nowMs.toFixed(0)} ms: ${error.message}`;
   }
   const tornRecords = [...world.nodes.values()].reduce((n, node) => n + node.disk.tornRecords, 0);
+  const check = checkHistory(history.events, { stepsMax: checkStepsMax });
+  if (failure === undefined && check.verdict.valid === false) failure = `history check failed:\n${textVerdict(check.verdict, check.ops)}`;
   return {
     seed: options.seed, ok: failure === undefined, failure, virtualMs: world.nowMs, events: world.events,
     traceHash: trace.hash(), traceLines: trace.lines, history, faults: nemesis.counts, leaderChanges,
-    messages: world.network.messagesSent, tornRecords,
+    messages: world.network.messagesSent, tornRecords, check,
   };
 }
 

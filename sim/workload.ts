@@ -46,6 +46,8 @@ export class SimClient implements ClientEndpoint {
   private current: Current | undefined;
   private counter = 0;
   private versions = new Map<string, number>();
+  /** Paths with a data watch this session set and that has not fired: re-registered on reconnect. */
+  private dataWatches = new Set<string>();
   stopped = false;
   completed = 0;
 
@@ -113,14 +115,17 @@ export class SimClient implements ClientEndpoint {
         if (effect.timeoutMs === 0) {
           this.history.add({ type: "event", process: this.process, session: this.sessionHex(), time: this.time(), op: "sessionExpired" });
           this.session = undefined;
+          this.dataWatches.clear();
           return this.hangUp("session expired");
         }
         this.session = { id: effect.sessionId, password: effect.password };
         this.connected = true;
+        this.reregisterWatches();
         return this.scheduleNext();
       case "reply":
         return this.onReply(effect.xid, effect.reply);
       case "watchEvent":
+        this.dataWatches.delete(effect.event.path);
         // Recorded so the checker can verify an event arrives before any read that reflects it.
         this.history.add({
           type: "event", process: this.process, session: this.sessionHex(), time: this.time(), op: "watch",
@@ -140,6 +145,18 @@ export class SimClient implements ClientEndpoint {
         if (this.stopped) this.ping();
         else this.issue();
       }
+    });
+  }
+
+  /**
+   * Every ZooKeeper client re-registers its watches on a new connection (SetWatches, before any other
+   * request) with the last zxid it saw, so that changes it missed while disconnected fire at once.
+   */
+  private reregisterWatches(): void {
+    if (this.dataWatches.size === 0) return;
+    this.world.sendToServer(this.connId!, {
+      type: "clientRequest", connId: this.connId!, xid: -8,
+      request: { op: "setWatches", relativeZxid: this.lastZxid, data: [...this.dataWatches].sort(), exist: [], child: [], persistent: [], persistentRecursive: [] },
     });
   }
 
@@ -243,8 +260,10 @@ export class SimClient implements ClientEndpoint {
       this.world.stateChecker.acknowledge(reply.zxid, this.session.id, xid, `${current.record.op} ${current.record.path ?? ""}`);
     }
     this.recordCompletion(current, reply);
+    if (current.op.op === "getData" && current.op.watch && reply.err === Err.OK) this.dataWatches.add(current.op.path);
     if (current.kind === "closeSession" && reply.err === Err.OK) {
-      this.session = undefined; // the server hangs up next; the next connect starts a fresh session
+      this.session = undefined;
+      this.dataWatches.clear(); // the server hangs up next; the next connect starts a fresh session
       return;
     }
     this.scheduleNext();
@@ -268,7 +287,7 @@ export class SimClient implements ClientEndpoint {
       if (current.record.path !== undefined) this.versions.set(current.record.path, reply.stat.version);
     }
     if (reply.children !== undefined) result.children = [...reply.children].sort();
-    if (reply.stat !== undefined && reply.stat.ephemeralOwner !== 0n) result.owner = hex(reply.stat.ephemeralOwner);
+    if (reply.stat !== undefined && reply.stat.ephemeralOwner !== 0n) result.ephemeralOwner = hex(reply.stat.ephemeralOwner);
     this.history.add({ ...base, type: "ok", result });
   }
 }
