@@ -113,6 +113,12 @@ export class ZkClient {
     return this.request({ op: "auth", scheme, credentials });
   }
 
+  /** Hangs up without closing the session (as a client that gives up on a slow server does). */
+  abort(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
   /** closeSession, then hang up. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -1,0 +1,26 @@
+// The Jepsen-style run against real server processes, short: kill -9 and SIGSTOP of servers under
+// load, the whole history checked. `npm run jepsen -- --seconds 120` runs it longer.
+
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { realClusterDefaults, runRealCluster, writeRealClusterReport } from "./real-cluster.ts";
+import { textVerdict } from "./report/text.ts";
+
+describe("jepsen-like: real processes under kill -9 and pauses", () => {
+  it("a 3-server ensemble keeps its history linearizable and ZooKeeper's guarantees", async () => {
+    const result = await runRealCluster({ ...realClusterDefaults, seed: 7, faultSeconds: 12 });
+    const faults = (result.faults.kill ?? 0) + (result.faults.pause ?? 0);
+    let where = "";
+    if (result.outcome.verdict.valid !== true) {
+      const dir = mkdtempSync(join(tmpdir(), "jepsen-report-"));
+      writeRealClusterReport(dir, result);
+      where = `\nreport: ${join(dir, "index.html")}`;
+    }
+    expect(result.outcome.verdict.valid, textVerdict(result.outcome.verdict, result.outcome.ops) + where).toBe(true);
+    expect(faults).toBeGreaterThanOrEqual(2); // the nemesis really ran
+    expect(result.counts.ok).toBeGreaterThan(500); // and so did the clients
+    expect(result.outcome.verdict.linearizability.partitions.length).toBeGreaterThan(3);
+  }, 180_000);
+});

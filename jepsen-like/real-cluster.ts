@@ -1,0 +1,324 @@
+// A Jepsen-style run against real server processes: a 3-process ensemble on loopback, client
+// processes issuing ZooKeeper operations through the wire protocol, and a nemesis that kills -9
+// and pauses (SIGSTOP) servers. Every operation goes into a history in the checker's format,
+// which is checked at the end. Real time, real sockets, real fsync: not reproducible like the
+// simulator, but it tests the code the simulator cannot reach (net/).
+//
+// npm run jepsen -- --seconds 60 --out dir     (the test runs a short version of this)
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import seedrandom from "seedrandom";
+import { fromUtf8, utf8 } from "../core/bytes.ts";
+import { Err } from "../core/errors.ts";
+import type { ClientOp } from "../core/replica/io.ts";
+import type { Reply } from "../core/requests.ts";
+import { CreateMode, hex, openAclUnsafe } from "../core/types.ts";
+import type { ProcessEnsemble } from "../net/test/processes.ts";
+import { startProcessEnsemble } from "../net/test/processes.ts";
+import { ZkClient } from "../net/zk-client.ts";
+import type { CheckOutcome } from "./check.ts";
+import { checkHistory } from "./check.ts";
+import type { HistoryRecord } from "./history.ts";
+import { recordsFromJson, serializeHistory } from "./history.ts";
+import { renderHtml } from "./report/html.ts";
+import { textVerdict } from "./report/text.ts";
+import { visualizationData } from "./report/visualization.ts";
+
+export interface RealClusterOptions {
+  seed: number;
+  /** How long the nemesis runs; clients keep going until it stops and every server is back. */
+  faultSeconds: number;
+  clients: number;
+  keys: number;
+  /** A client gives up on an op (and its connection) after this long: the op is indeterminate. */
+  opTimeoutMs: number;
+  /** Mean time between faults; each fault lasts up to faultMeanMs. */
+  faultEveryMs: number;
+  log: (line: string) => void;
+}
+
+export const realClusterDefaults: RealClusterOptions = {
+  seed: 1, faultSeconds: 20, clients: 5, keys: 4, opTimeoutMs: 2_000, faultEveryMs: 3_000, log: () => {},
+};
+
+export interface RealClusterResult {
+  records: HistoryRecord[];
+  outcome: CheckOutcome;
+  faults: Record<string, number>;
+  counts: { ok: number; fail: number; info: number };
+}
+
+/** Errors that prove the op did not take effect (the server checked it against its state). */
+const definiteErrors = new Set<number>([Err.NONODE, Err.NODEEXISTS, Err.BADVERSION, Err.NOTEMPTY, Err.NOCHILDRENFOREPHEMERALS]);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Records in the history format, as plain JSON-shaped objects; the checker validates them. */
+class Recorder {
+  readonly records: Record<string, unknown>[] = [];
+  private readonly started = performance.now();
+
+  add(record: Record<string, unknown>): void {
+    this.records.push({ ...record, index: this.records.length, time: Math.round((performance.now() - this.started) * 1000) });
+  }
+}
+
+interface Planned {
+  request: ClientOp;
+  /** A sync on the same path first: the read is then linearizable. */
+  syncFirst: boolean;
+  record: { op: string; path?: string; args?: Record<string, unknown> };
+}
+
+class Client {
+  private zk: ZkClient | undefined;
+  private readonly versions = new Map<string, number>();
+  private counter = 0;
+
+  constructor(
+    private readonly process: number,
+    private readonly ensemble: ProcessEnsemble,
+    private readonly history: Recorder,
+    private readonly random: () => number,
+    private readonly options: RealClusterOptions,
+  ) {}
+
+  private int(n: number): number {
+    return Math.floor(this.random() * n);
+  }
+
+  private session(): string {
+    return this.zk === undefined ? "0x0" : hex(this.zk.sessionId);
+  }
+
+  /** Runs ops until `stop()` says so; each op is invoked, then completed ok / fail / info. */
+  async run(stop: () => boolean): Promise<void> {
+    while (!stop()) {
+      if (this.zk === undefined && !(await this.connect())) {
+        await sleep(100);
+        continue;
+      }
+      await this.step(this.plan());
+    }
+    if (this.zk !== undefined) await this.step({ request: { op: "closeSession" }, syncFirst: false, record: { op: "closeSession", args: {} } });
+    this.hangUp();
+  }
+
+  private async connect(): Promise<boolean> {
+    const port = this.ensemble.clientPorts[this.int(this.ensemble.clientPorts.length)]!;
+    try {
+      // A fresh session per connection: an abandoned one expires on the servers, taking its ephemerals.
+      this.zk = await ZkClient.connect("127.0.0.1", port, { timeoutMs: 4_000, handshakeTimeoutMs: this.options.opTimeoutMs });
+      return true;
+    } catch {
+      this.zk = undefined;
+      return false;
+    }
+  }
+
+  private plan(): Planned {
+    const key = `/k${this.int(this.options.keys)}`;
+    const value = `v${this.process}.${++this.counter}`;
+    const create = (path: string, flags: number): ClientOp => ({ op: "create", path, data: utf8(value), acl: openAclUnsafe, flags, ttl: -1 });
+    const roll = this.random();
+    if (roll < 0.2) return { request: { op: "getData", path: key, watch: false }, syncFirst: false, record: { op: "getData", path: key, args: {} } };
+    if (roll < 0.35) return { request: { op: "getData", path: key, watch: false }, syncFirst: true, record: { op: "getData", path: key, args: { sync: true } } };
+    if (roll < 0.55) return { request: { op: "setData", path: key, data: utf8(value), version: -1 }, syncFirst: false, record: { op: "setData", path: key, args: { data: value, version: -1 } } };
+    if (roll < 0.7) {
+      const version = this.versions.get(key) ?? 0;
+      return { request: { op: "setData", path: key, data: utf8(value), version }, syncFirst: false, record: { op: "setData", path: key, args: { data: value, version } } };
+    }
+    if (roll < 0.8) return { request: create(key, CreateMode.PERSISTENT), syncFirst: false, record: { op: "create", path: key, args: { data: value, mode: "persistent" } } };
+    if (roll < 0.85) return { request: { op: "delete", path: key, version: -1 }, syncFirst: false, record: { op: "delete", path: key, args: { version: -1 } } };
+    if (roll < 0.92) return { request: create("/q/n-", CreateMode.PERSISTENT_SEQUENTIAL), syncFirst: false, record: { op: "create", path: "/q/n-", args: { data: value, mode: "sequential" } } };
+    if (roll < 0.96) return { request: { op: "getChildren", path: "/q", watch: false }, syncFirst: false, record: { op: "getChildren", path: "/q", args: {} } };
+    const path = `/e${this.process}`;
+    return { request: create(path, CreateMode.EPHEMERAL), syncFirst: false, record: { op: "create", path, args: { data: value, mode: "ephemeral" } } };
+  }
+
+  /** Connects if needed (retrying), then runs one op; returns its reply, or undefined if indeterminate. */
+  async once(planned: Planned): Promise<Reply | undefined> {
+    while (this.zk === undefined && !(await this.connect())) await sleep(100);
+    return this.step(planned);
+  }
+
+  hangUp(): void {
+    this.zk?.abort();
+    this.zk = undefined;
+  }
+
+  private async step(planned: Planned): Promise<Reply | undefined> {
+    const zk = this.zk!;
+    const base = { process: this.process, session: this.session(), ...planned.record };
+    this.history.add({ type: "invoke", ...base });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.options.opTimeoutMs)));
+    const attempt = (async () => {
+      if (planned.syncFirst) {
+        const synced = await zk.request({ op: "sync", path: planned.record.path ?? "/" });
+        if (synced.err !== Err.OK) return synced;
+      }
+      return zk.request(planned.request);
+    })();
+    let reply: Reply | "timeout" | Error;
+    try {
+      reply = await Promise.race([attempt, timeout]);
+    } catch (error) {
+      reply = error as Error;
+    } finally {
+      clearTimeout(timer);
+    }
+    attempt.catch(() => {}); // settles after the hang-up below; nothing left to record
+    if (reply === "timeout" || reply instanceof Error) {
+      this.history.add({ type: "info", ...base, result: { reason: reply === "timeout" ? "timed out" : reply.message } });
+      zk.abort();
+      this.zk = undefined;
+      return undefined;
+    }
+    this.record(planned, base, reply);
+    if (planned.request.op === "closeSession" && reply.err === Err.OK) {
+      zk.abort();
+      this.zk = undefined;
+    } else if (reply.err === Err.SESSIONEXPIRED || reply.err === Err.SESSIONMOVED) {
+      zk.abort();
+      this.zk = undefined;
+    }
+    return reply;
+  }
+
+  private record(planned: Planned, base: Record<string, unknown>, reply: Reply): void {
+    const withZxid = { ...base, zxid: hex(reply.zxid) };
+    if (reply.err !== Err.OK) {
+      this.history.add({ type: definiteErrors.has(reply.err) ? "fail" : "info", ...withZxid, err: reply.err });
+      return;
+    }
+    const result: Record<string, unknown> = {};
+    if (reply.path !== undefined) result.path = reply.path;
+    if (reply.data !== undefined) result.data = fromUtf8(reply.data);
+    if (reply.children !== undefined) result.children = [...reply.children].sort();
+    if (reply.stat !== undefined) {
+      result.version = reply.stat.version;
+      result.mzxid = hex(reply.stat.mzxid);
+      if (reply.stat.ephemeralOwner !== 0n) result.ephemeralOwner = hex(reply.stat.ephemeralOwner);
+      if (planned.record.path !== undefined) this.versions.set(planned.record.path, reply.stat.version);
+    }
+    this.history.add({ type: "ok", ...withZxid, result });
+  }
+}
+
+/** Kills -9 or pauses one server at a time, never more than a minority at once. */
+async function nemesis(ensemble: ProcessEnsemble, random: () => number, options: RealClusterOptions, until: number, faults: Record<string, number>): Promise<void> {
+  const count = (name: string) => (faults[name] = (faults[name] ?? 0) + 1);
+  while (performance.now() < until) {
+    await sleep(options.faultEveryMs * (0.5 + random()));
+    if (performance.now() >= until) break;
+    const victim = Math.floor(random() * ensemble.clientPorts.length);
+    const lastsMs = 500 + random() * options.faultEveryMs;
+    if (random() < 0.5) {
+      options.log(`nemesis: kill -9 server ${victim + 1} for ${lastsMs.toFixed(0)} ms`);
+      count("kill");
+      ensemble.kill9(victim);
+      await sleep(lastsMs);
+      ensemble.start(victim);
+    } else {
+      options.log(`nemesis: pause (SIGSTOP) server ${victim + 1} for ${lastsMs.toFixed(0)} ms`);
+      count("pause");
+      ensemble.processes[victim]?.kill("SIGSTOP");
+      await sleep(lastsMs);
+      ensemble.processes[victim]?.kill("SIGCONT");
+    }
+  }
+}
+
+/** Waits until the ensemble has elected a leader and serves writes' ordering (a sync goes through). */
+async function awaitLeader(ensemble: ProcessEnsemble, deadlineMs: number): Promise<void> {
+  for (;;) {
+    try {
+      const zk = await ZkClient.connect("127.0.0.1", ensemble.clientPorts[0]!, { handshakeTimeoutMs: 2_000 });
+      const reply = await zk.request({ op: "sync", path: "/" });
+      zk.abort();
+      if (reply.err === Err.OK) return;
+    } catch {
+      // not up yet
+    }
+    if (performance.now() > deadlineMs) throw new Error("the ensemble did not come up");
+    await sleep(200);
+  }
+}
+
+export async function runRealCluster(options: RealClusterOptions = realClusterDefaults): Promise<RealClusterResult> {
+  const ensemble = await startProcessEnsemble(3);
+  const faults: Record<string, number> = {};
+  try {
+    await awaitLeader(ensemble, performance.now() + 60_000);
+    const history = new Recorder();
+    const random = seedrandom(String(options.seed));
+    // /q (the parent of the sequential nodes) is created by a recorded op: the checker assumes the
+    // history starts from a fresh tree.
+    const setup = new Client(0, ensemble, history, seedrandom(`${options.seed}-setup`), options);
+    const createQueue: Planned = { request: { op: "create", path: "/q", data: new Uint8Array(), acl: openAclUnsafe, flags: CreateMode.PERSISTENT, ttl: -1 }, syncFirst: false, record: { op: "create", path: "/q", args: { data: "" } } };
+    for (;;) {
+      const reply = await setup.once(createQueue);
+      if (reply?.err === Err.OK || reply?.err === Err.NODEEXISTS) break;
+    }
+    setup.hangUp();
+    const faultsUntil = performance.now() + options.faultSeconds * 1000;
+    let stopped = false;
+    const clients = Array.from({ length: options.clients }, (_, i) => new Client(i + 1, ensemble, history, seedrandom(`${options.seed}-client-${i + 1}`), options));
+    const running = clients.map((c) => c.run(() => stopped));
+    await nemesis(ensemble, random, options, faultsUntil, faults);
+    // Healed: every server runs; clients go on a little so that the run ends on a working cluster.
+    options.log("nemesis: healed");
+    await sleep(3_000);
+    stopped = true;
+    await Promise.all(running);
+    const counts = { ok: 0, fail: 0, info: 0 };
+    for (const r of history.records) if (r.type === "ok" || r.type === "fail" || r.type === "info") counts[r.type]++;
+    const records = recordsFromJson(history.records);
+    const outcome = checkHistory(records, { stepsMax: 2_000_000 });
+    return { records, outcome, faults, counts };
+  } finally {
+    await ensemble.stop();
+  }
+}
+
+/** Writes history.jsonl, verdict.txt and index.html into `dir`. */
+export function writeRealClusterReport(dir: string, result: RealClusterResult): void {
+  mkdirSync(dir, { recursive: true });
+  const verdictText = textVerdict(result.outcome.verdict, result.outcome.ops);
+  writeFileSync(join(dir, "history.jsonl"), serializeHistory(result.records));
+  writeFileSync(join(dir, "verdict.txt"), verdictText);
+  writeFileSync(join(dir, "index.html"), renderHtml(visualizationData(result.outcome), verdictText));
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const options = { ...realClusterDefaults, log: (line: string) => console.log(line) };
+  let out: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = Number(argv[i + 1]);
+    if (flag === "--out") out = argv[++i];
+    else if (flag === "--seconds" && value > 0) (options.faultSeconds = value), i++;
+    else if (flag === "--seed" && Number.isInteger(value)) (options.seed = value), i++;
+    else if (flag === "--clients" && value > 0) (options.clients = value), i++;
+    else if (flag === "--keys" && value > 0) (options.keys = value), i++;
+    else {
+      console.error(`unknown or bad option ${flag}\nusage: npm run jepsen -- [--seconds S] [--seed N] [--clients N] [--keys N] [--out DIR]`);
+      return 2;
+    }
+  }
+  const result = await runRealCluster(options);
+  console.log(`ops: ${result.counts.ok} ok, ${result.counts.fail} failed, ${result.counts.info} indeterminate; faults: ${JSON.stringify(result.faults)}`);
+  console.log(textVerdict(result.outcome.verdict, result.outcome.ops));
+  if (out !== undefined) {
+    writeRealClusterReport(out, result);
+    console.log(`report: ${join(out, "index.html")}`);
+  }
+  return result.outcome.verdict.valid === true ? 0 : result.outcome.verdict.valid === false ? 1 : 2;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}
