@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -59,6 +59,22 @@ describe("net: file storage", () => {
     expect(durable.log.map((t) => t.cxid)).toEqual([1, 2]);
     expect(recoveryNotes.join()).toMatch(/torn/);
     expect(open(dir, []).recoveryNotes).toEqual([]);
+  });
+
+  it("removes the temp file of a snapshot that a crash interrupted, and recovers without it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
+    dirs.push(dir);
+    const { storage } = open(dir, []);
+    storage.enqueue(1, [{ kind: "append", txns: [txn(1)] }]);
+    await settle();
+    storage.close();
+    const leftover = join(dir, "snapshot.0000000100000001.tmp");
+    writeFileSync(leftover, new Uint8Array([1, 2, 3]));
+    const { durable, recoveryNotes } = open(dir, []);
+    expect(existsSync(leftover)).toBe(false);
+    expect(recoveryNotes).toEqual(["removed unfinished snapshot.0000000100000001.tmp"]);
+    expect(durable.snapshot).toBeUndefined();
+    expect(durable.log.map((t) => t.cxid)).toEqual([1]);
   });
 
   it("truncates an uncommitted tail, rolls logs at snapshots and keeps the newest snapshots", async () => {

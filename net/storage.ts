@@ -54,6 +54,13 @@ export class FileStorage {
     mkdirSync(options.dataDir, { recursive: true });
     mkdirSync(options.dataLogDir, { recursive: true });
     const notes: string[] = [];
+    // A crash while a snapshot or epoch file was being written leaves its temp file behind: never renamed, never valid.
+    for (const dir of new Set([options.dataDir, options.dataLogDir])) {
+      for (const file of readdirSync(dir).filter((f) => f.endsWith(".tmp"))) {
+        rmSync(join(dir, file));
+        notes.push(`removed unfinished ${file}`);
+      }
+    }
     const epochs = readEpochs(options.dataDir);
     const snapshot = newestValidSnapshot(options.dataDir, options.extendedTypesEnabled, notes);
     const { txns, lastLog } = readLogs(options.dataLogDir, notes);
@@ -173,6 +180,8 @@ export class FileStorage {
   close(): void {
     fsyncSync(this.logFd);
     closeSync(this.logFd);
+    // A snapshot written after the last flush: its purge would have come with the next round.
+    if (this.rollRequested) this.purge();
   }
 }
 
