@@ -6,6 +6,7 @@
 import { assert } from "./assert.ts";
 import { emptyBytes } from "./bytes.ts";
 import { childName, configPath, parentPath, procPath, quotaPath, rootPath } from "./path.ts";
+import { NameSet, PathMap } from "./path-map.ts";
 import { containerEphemeralOwner, ephemeralKind, openAclUnsafe, readAclUnsafe, zxid } from "./types.ts";
 import type { Acl, SessionId, Stat, Zxid } from "./types.ts";
 
@@ -21,8 +22,8 @@ export interface ZNode {
   cversion: number;
   aversion: number;
   ephemeralOwner: bigint;
-  /** Child names in insertion order; null for a leaf (saves a Set per node at a million nodes). */
-  children: Set<string> | null;
+  /** Child names (in no promised order, as in ZooKeeper); null for a leaf (saves a set per node at a million nodes). */
+  children: NameSet | null;
   /** This node's contribution to the tree digest, two 32-bit lanes. */
   hashHigh: number;
   hashLow: number;
@@ -72,7 +73,7 @@ export interface TreeOptions {
 }
 
 export class DataTree {
-  readonly nodes = new Map<string, ZNode>();
+  readonly nodes = new PathMap<ZNode>();
   /** Paths of each session's ephemerals, in creation order. */
   readonly ephemerals = new Map<SessionId, Set<string>>();
   readonly containers = new Set<string>();
@@ -151,7 +152,7 @@ export class DataTree {
   }
 
   private addChild(parent: ZNode, name: string): void {
-    if (parent.children === null) parent.children = new Set();
+    if (parent.children === null) parent.children = new NameSet();
     parent.children.add(name);
   }
 
