@@ -26,7 +26,8 @@ export interface DiskFaults {
 }
 
 /** A log record: the txn, or (torn by a crash) a cut-short prefix of its bytes. */
-type LogRecord = { txn: Txn } | { torn: Uint8Array };
+/** A record kept decoded; its bytes are encoded at the first recovery that reads it, then reused. */
+type LogRecord = { txn: Txn; bytes?: Uint8Array } | { torn: Uint8Array };
 
 export class SimDisk {
   private log: LogRecord[] = [];
@@ -98,7 +99,7 @@ export class SimDisk {
    * its checksum and dropped.
    */
   recover(): DurableState {
-    const records = this.log.map((r) => ("txn" in r ? encodeLogRecord(r.txn) : r.torn));
+    const records = this.log.map((r) => ("txn" in r ? (r.bytes ??= encodeLogRecord(r.txn)) : r.torn));
     const total = records.reduce((n, b) => n + b.length, 0);
     const all = new Uint8Array(total);
     let offset = 0;

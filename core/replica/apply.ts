@@ -57,6 +57,7 @@ function maybeSnapshot(s: ReplicaState): void {
 
 /** Keeps `commitLogKeep` applied txns in memory for DIFFs (twice that before trimming, to batch). */
 function trimAppliedLog(s: ReplicaState): void {
+  if (s.log.length <= 2 * s.config.commitLogKeep) return; // runs after every apply: skip the scan
   const appliedCount = s.log.findIndex((t) => t.zxid > s.db.lastZxid);
   const applied = appliedCount === -1 ? s.log.length : appliedCount;
   if (applied <= 2 * s.config.commitLogKeep) return;
