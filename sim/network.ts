@@ -14,15 +14,16 @@ export interface NetworkOptions {
   reconnectDelayMs: number;
 }
 
-const pairKey = (a: NodeId, b: NodeId) => (a < b ? `${a}-${b}` : `${b}-${a}`);
-const linkKey = (from: NodeId, to: NodeId) => `${from}>${to}`;
+// Numeric keys: these are looked up for every message, and server ids are small (1..255).
+const pairKey = (a: NodeId, b: NodeId) => (a < b ? a * 256 + b : b * 256 + a);
+const linkKey = (from: NodeId, to: NodeId) => from * 256 + to;
 
 export class SimNetwork {
   /** Connection generation per unordered pair; odd = up, even = down. */
-  private readonly generation = new Map<string, number>();
-  private readonly lastArrival = new Map<string, number>();
-  readonly cut = new Set<string>();
-  readonly clogUntil = new Map<string, number>();
+  private readonly generation = new Map<number, number>();
+  private readonly lastArrival = new Map<number, number>();
+  private readonly cut = new Set<number>();
+  private readonly clogUntil = new Map<number, number>();
   messagesSent = 0;
 
   constructor(private readonly rng: Rng, readonly options: NetworkOptions) {}
