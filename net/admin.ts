@@ -28,6 +28,8 @@ export interface ServerStats {
   latencyCount: number;
   fsyncs: number;
   maxFileDescriptors: number;
+  /** Times a client connection stopped being read because the server was overloaded. */
+  throttledCount: number;
 }
 
 export interface AdminView {

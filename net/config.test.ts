@@ -36,6 +36,9 @@ describe("net: zoo.cfg", () => {
     expect([...config.fourLetterWordWhitelist]).toEqual(["srvr"]);
     expect([config.minSessionTimeout, config.maxSessionTimeout]).toEqual([6000, 60000]);
     expect(parseZooCfg("4lw.commands.whitelist=*").config.fourLetterWordWhitelist.has("wchs")).toBe(true);
+    expect(config.globalOutstandingLimit).toBe(1000);
+    expect(parseZooCfg("globalOutstandingLimit=50").config.globalOutstandingLimit).toBe(50);
+    expect(() => parseZooCfg("globalOutstandingLimit=0")).toThrow(/globalOutstandingLimit/);
   });
 
   it("warns on unknown keys and names the key of a bad value", () => {

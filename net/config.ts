@@ -33,6 +33,8 @@ export interface ZooConfig {
   extendedTypesEnabled: boolean;
   snapCount: number;
   metricsPort: number | undefined;
+  /** Client requests in flight (all connections) above which the server stops reading from clients. */
+  globalOutstandingLimit: number;
   /** Serialize snapshots on the event loop, inside the core (only for measuring the difference). */
   snapshotInline: boolean;
   /** The server id of this process (from `myid` in dataDir, or given). */
@@ -51,7 +53,7 @@ export const allFourLetterWords = ["conf", "cons", "crst", "dirs", "dump", "envi
 /** Keys ZooKeeper accepts that this server reads but has no use for (accepted silently). */
 const acceptedIgnored = new Set([
   "electionAlg", "peerType", "standaloneEnabled", "reconfigEnabled", "quorumListenOnAllIPs", "syncEnabled",
-  "preAllocSize", "admin.enableServer", "admin.serverPort", "admin.serverAddress", "forceSync", "globalOutstandingLimit",
+  "preAllocSize", "admin.enableServer", "admin.serverPort", "admin.serverAddress", "forceSync",
   "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "commitLogCount", "maxCnxns", "metricsProvider.className",
   "dynamicConfigFile", "secureClientPort", "secureClientPortAddress", "localSessionsEnabled", "localSessionsUpgradingEnabled",
   "skipACL", "fsync.warningthresholdms", "maxBatchSize", "flushDelay",
@@ -63,7 +65,7 @@ export function defaultConfig(): ZooConfig {
     clientPortAddress: "0.0.0.0", servers: [], maxClientCnxns: 60, minSessionTimeout: -1, maxSessionTimeout: -1,
     autopurgeSnapRetainCount: 3, autopurgePurgeIntervalHours: 0, fourLetterWordWhitelist: new Set(["srvr"]),
     juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false, snapCount: 100_000,
-    metricsPort: undefined, myid: undefined, snapshotInline: false,
+    metricsPort: undefined, globalOutstandingLimit: 1000, myid: undefined, snapshotInline: false,
   };
 }
 
@@ -151,6 +153,7 @@ function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]):
     case "zookeeper.extendedTypesEnabled": c.extendedTypesEnabled = boolean(key, value); return;
     case "snapCount": c.snapCount = integer(key, value, 2); return;
     case "metricsProvider.httpPort": c.metricsPort = port(key, value); return;
+    case "globalOutstandingLimit": c.globalOutstandingLimit = integer(key, value, 1); return;
     case "myid": c.myid = integer(key, value, 1, 254); return;
     case "zksim.snapshotInline": c.snapshotInline = boolean(key, value); return;
     default:

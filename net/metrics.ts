@@ -22,6 +22,7 @@ export function startMetrics(port: number, host: string, view: () => AdminView):
   gauge("zk_epoch", "current epoch", (v) => v.state.currentEpoch);
   gauge("zk_is_leader", "1 on the leader", (v) => (v.state.role === "leading" ? 1 : 0));
   gauge("zk_avg_latency_ms", "average request latency", (v) => (v.stats.latencyCount === 0 ? 0 : v.stats.latencyTotalMs / v.stats.latencyCount));
+  gauge("zk_throttled_connections_total", "times a client connection stopped being read (globalOutstandingLimit, or a client not reading its replies)", (v) => v.stats.throttledCount);
   gauge("zk_max_latency_ms", "largest request latency", (v) => v.stats.latencyMaxMs);
   const server = createServer((req, res) => {
     if (req.url !== "/metrics") {

@@ -26,6 +26,9 @@ import { Snapshotter } from "./snapshotter.ts";
 import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, OpCode, UnsupportedOp } from "./wire.ts";
 import type { ClientFrame } from "./wire.ts";
 
+/** Replies queued to a client that does not read them, past which its requests are no longer read. */
+const clientSendBufferMax = 4 * 1024 * 1024;
+
 interface ClientConn {
   connId: ConnId;
   socket: Socket;
@@ -35,6 +38,9 @@ interface ClientConn {
   connected: boolean;
   /** Ops sent and not yet answered, in order (replies come back in the same order). */
   pending: { xid: number; op: ClientOp; startedMs: number }[];
+  /** Frames received but not yet handed to the core: the connection is throttled. */
+  backlog: Uint8Array[];
+  draining: boolean;
   received: number;
   sent: number;
   lastOperation: string;
@@ -51,6 +57,13 @@ export class ZkServer {
   private metrics: import("node:http").Server | undefined;
   private readonly conns = new Map<ConnId, ClientConn>();
   private readonly perIp = new Map<string, number>();
+  /** Connections not being read (see drainBacklog), in the order they were throttled. */
+  private readonly throttled = new Set<ClientConn>();
+  /** Client requests handed to the core and not yet answered, over all connections. */
+  private outstanding = 0;
+  private resumeScheduled = false;
+  private readonly inbox: Input[] = [];
+  private delivering = false;
   private timer: NodeJS.Timeout | undefined;
   private nextConnId = 1;
   private stopped = false;
@@ -61,7 +74,7 @@ export class ZkServer {
     this.id = config.myid ?? readMyid(config.dataDir) ?? 1;
     this.stats = {
       startedAtMs: Date.now(), nowMs: Date.now(), packetsReceived: 0, packetsSent: 0, latencyMinMs: Infinity,
-      latencyMaxMs: 0, latencyTotalMs: 0, latencyCount: 0, fsyncs: 0, maxFileDescriptors: 1024,
+      latencyMaxMs: 0, latencyTotalMs: 0, latencyCount: 0, fsyncs: 0, maxFileDescriptors: 1024, throttledCount: 0,
     };
   }
 
@@ -136,11 +149,22 @@ export class ZkServer {
   /** The one way into the core. */
   deliver(input: Input): void {
     if (this.stopped) return;
-    this.stats.nowMs = Date.now();
-    if (input.type === "tick") this.stats.fsyncs = this.storage.stats.fsyncs;
-    const { effects } = step(this.state, input);
-    this.interpret(effects);
-    this.snapshotter.observe(this.state);
+    this.inbox.push(input);
+    // Called while a step's effects are being written out (a reply that closes the connection):
+    // the input waits its turn, so no effect of a later step overtakes one of an earlier step.
+    if (this.delivering) return;
+    this.delivering = true;
+    try {
+      for (let next = this.inbox.shift(); next !== undefined && !this.stopped; next = this.inbox.shift()) {
+        this.stats.nowMs = Date.now();
+        if (next.type === "tick") this.stats.fsyncs = this.storage.stats.fsyncs;
+        const { effects } = step(this.state, next);
+        this.interpret(effects);
+        this.snapshotter.observe(this.state);
+      }
+    } finally {
+      this.delivering = false;
+    }
   }
 
   /** The one way out of it. */
@@ -184,6 +208,7 @@ export class ZkServer {
     const index = conn.pending.findIndex((p) => p.xid === xid);
     if (index < 0) return;
     const [pending] = conn.pending.splice(index, 1);
+    this.outstanding--;
     const latencyMs = Date.now() - pending!.startedMs;
     this.stats.latencyCount++;
     this.stats.latencyTotalMs += latencyMs;
@@ -191,6 +216,15 @@ export class ZkServer {
     this.stats.latencyMaxMs = Math.max(this.stats.latencyMaxMs, latencyMs);
     this.toClient(connId, encodeReply(xid, pending!.op, reply));
     if (pending!.op.op === "auth" && reply.err === Err.AUTHFAILED) this.closeClient(connId, "authentication failed", true);
+    // Never from inside interpret(): feeding the core a new request while the effects of its last
+    // step are still being written out would let the new replies overtake the rest of them.
+    if (this.throttled.size > 0 && !this.resumeScheduled) {
+      this.resumeScheduled = true;
+      setImmediate(() => {
+        this.resumeScheduled = false;
+        this.resumeThrottled();
+      });
+    }
   }
 
   private acceptClient(socket: Socket): void {
@@ -205,7 +239,7 @@ export class ZkServer {
     socket.setNoDelay(true);
     const conn: ClientConn = {
       connId: this.nextConnId++, socket, remote: `${ip}:${socket.remotePort}`, ip, framer: new Framer(this.config.juteMaxBuffer),
-      connected: false, pending: [], received: 0, sent: 0, lastOperation: "NA", sessionId: undefined,
+      connected: false, pending: [], backlog: [], draining: false, received: 0, sent: 0, lastOperation: "NA", sessionId: undefined,
     };
     this.conns.set(conn.connId, conn);
     let first = true;
@@ -215,6 +249,7 @@ export class ZkServer {
       first = false;
       this.onClientBytes(conn, bytes);
     });
+    socket.on("drain", () => this.resumeThrottled());
     socket.on("close", () => this.onClientClosed(conn));
     socket.on("error", () => {});
   }
@@ -235,12 +270,51 @@ export class ZkServer {
     } catch (error) {
       return this.closeClient(conn.connId, `bad frame: ${(error as FrameError).message}`, true);
     }
-    for (const payload of frames) {
+    for (const payload of frames) conn.backlog.push(payload);
+    this.drainBacklog(conn);
+  }
+
+  /**
+   * Hands a connection's frames to the core while the server is not overloaded. Past
+   * globalOutstandingLimit requests in flight, or with a client that does not read its replies
+   * (its send buffer past clientSendBufferMax), the socket stops being read: TCP then pushes back
+   * on the client, and memory stays bounded whatever clients send.
+   */
+  private drainBacklog(conn: ClientConn): void {
+    if (conn.draining) return; // a reply sent while handing over a frame must not start a second pass
+    conn.draining = true;
+    while (conn.backlog.length > 0 && !this.mustThrottle(conn)) {
+      const payload = conn.backlog.shift()!;
       conn.received++;
       this.stats.packetsReceived++;
-      if (!this.conns.has(conn.connId)) return;
       if (conn.sessionId === undefined && conn.received === 1) this.onConnectRequest(conn, payload);
       else this.onRequestFrame(conn, payload);
+      if (!this.conns.has(conn.connId)) return;
+    }
+    conn.draining = false;
+    if (conn.backlog.length > 0 || this.mustThrottle(conn)) {
+      if (!this.throttled.has(conn)) this.stats.throttledCount++;
+      this.throttled.add(conn);
+      conn.socket.pause();
+    }
+  }
+
+  private mustThrottle(conn: ClientConn): boolean {
+    return this.outstanding >= this.config.globalOutstandingLimit || conn.socket.writableLength > clientSendBufferMax;
+  }
+
+  /** After a reply or a drained socket: throttled connections go on, oldest first, while there is room. */
+  private resumeThrottled(): void {
+    for (const conn of [...this.throttled]) {
+      if (this.outstanding >= this.config.globalOutstandingLimit) return;
+      this.throttled.delete(conn);
+      if (!this.conns.has(conn.connId)) continue;
+      if (conn.socket.writableLength > clientSendBufferMax) {
+        this.throttled.add(conn); // re-queued at the end; its own drain event brings it back
+        continue;
+      }
+      conn.socket.resume();
+      this.drainBacklog(conn);
     }
   }
 
@@ -274,6 +348,7 @@ export class ZkServer {
     }
     conn.lastOperation = decoded.op.op;
     conn.pending.push({ xid: decoded.xid, op: decoded.op, startedMs: Date.now() });
+    this.outstanding++;
     this.deliver({ type: "clientRequest", connId: conn.connId, xid: decoded.xid, request: decoded.op });
   }
 
@@ -294,6 +369,10 @@ export class ZkServer {
 
   private forget(conn: ClientConn): void {
     this.conns.delete(conn.connId);
+    this.outstanding -= conn.pending.length;
+    conn.pending.length = 0;
+    conn.backlog.length = 0;
+    this.throttled.delete(conn);
     const count = (this.perIp.get(conn.ip) ?? 1) - 1;
     if (count <= 0) this.perIp.delete(conn.ip);
     else this.perIp.set(conn.ip, count);
