@@ -123,6 +123,9 @@ export function parseZooCfg(text: string): ParseResult {
     applyKey(config, match[1]!, match[2]!.trim(), warnings);
   }
   validate(config);
+  for (const s of config.servers.filter((entry) => entry.role === "observer")) {
+    warnings.push(`zoo.cfg: server.${s.id} is an observer; observers are not supported, it runs as a voting participant (the quorum counts it)`);
+  }
   return { config, warnings };
 }
 
