@@ -51,13 +51,20 @@ function legend(): string {
   return `<p class="legend">${swatches.join("")} dashed outline: indeterminate (may take effect any time after its start)</p>`;
 }
 
+/** A partition's paths for a heading: a sequential parent can have thousands of children. */
+const pathsShownMax = 6;
+function pathsTitle(paths: readonly string[]): string {
+  const shown = paths.slice(0, pathsShownMax).join(" ");
+  return paths.length > pathsShownMax ? `${shown} and ${paths.length - pathsShownMax} more paths` : shown;
+}
+
 function timelineSection(t: Timeline, index: number): string {
   const steps = t.ops.reduce((n, op) => Math.max(n, op.order ?? 0), 0);
   const hidden = t.hiddenOps > 0 ? ` (first ${t.ops.length} ops drawn, ${t.hiddenOps} more in the partition)` : "";
   return (
     `<section class="timeline" data-index="${index}">` +
     `<h3 class="${t.verdict === "illegal" ? "fail" : "pass"}">partition ${t.partition}: ` +
-    `${escapeXml(t.paths.join(" "))} — ${t.verdict} (${t.model} model)${hidden}</h3>` +
+    `${escapeXml(pathsTitle(t.paths))} — ${t.verdict} (${t.model} model)${hidden}</h3>` +
     `<p>${escapeXml(t.explanation)}</p>` +
     `<label>linearization step <input type="range" min="0" max="${steps}" value="${steps}"> ` +
     `<span class="step">${steps}</span>/${steps}</label>` +

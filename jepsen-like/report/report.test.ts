@@ -82,6 +82,8 @@ describe("report: text and HTML", () => {
     const inlined = /<script type="application\/json" id="data">(.*?)<\/script>/s.exec(html)![1]!;
     expect(JSON.parse(inlined)).toEqual(JSON.parse(JSON.stringify(data)));
     expect(html).toContain("&lt;a value no read returns&gt;");
+    const many = { ...data, timelines: [{ ...data.timelines[0]!, paths: Array.from({ length: 40 }, (_, i) => `/q/n-${i}`) }] };
+    expect(renderHtml(many, "")).toContain("/q/n-0 /q/n-1 /q/n-2 /q/n-3 /q/n-4 /q/n-5 and 34 more paths");
   });
 
   it("draws one bar per op and one mark per point", () => {
