@@ -15,6 +15,7 @@ import { Err } from "../core/errors.ts";
 import type { ClientOp } from "../core/replica/io.ts";
 import type { Reply } from "../core/requests.ts";
 import { CreateMode, hex, openAclUnsafe } from "../core/types.ts";
+import { eventTypeName } from "../core/watches.ts";
 import type { ProcessEnsemble } from "../net/test/processes.ts";
 import { startProcessEnsemble } from "../net/test/processes.ts";
 import { ZkClient } from "../net/zk-client.ts";
@@ -110,7 +111,13 @@ class Client {
     const port = this.ensemble.clientPorts[this.int(this.ensemble.clientPorts.length)]!;
     try {
       // A fresh session per connection: an abandoned one expires on the servers, taking its ephemerals.
-      this.zk = await ZkClient.connect("127.0.0.1", port, { timeoutMs: 4_000, handshakeTimeoutMs: this.options.opTimeoutMs });
+      const zk = await ZkClient.connect("127.0.0.1", port, { timeoutMs: 4_000, handshakeTimeoutMs: this.options.opTimeoutMs });
+      // Watches belong to this session only (a new connection is a new session), so nothing to re-register.
+      zk.onWatchEvent = (event) => {
+        if (this.zk !== zk) return;
+        this.history.add({ type: "event", process: this.process, session: hex(zk.sessionId), op: "watch", path: event.path, result: { event: eventTypeName(event.type) } });
+      };
+      this.zk = zk;
       return true;
     } catch {
       this.zk = undefined;
@@ -123,7 +130,10 @@ class Client {
     const value = `v${this.process}.${++this.counter}`;
     const create = (path: string, flags: number): ClientOp => ({ op: "create", path, data: utf8(value), acl: openAclUnsafe, flags, ttl: -1 });
     const roll = this.random();
-    if (roll < 0.2) return { request: { op: "getData", path: key, watch: false }, syncFirst: false, record: { op: "getData", path: key, args: {} } };
+    if (roll < 0.2) {
+      const watch = this.random() < 0.3;
+      return { request: { op: "getData", path: key, watch }, syncFirst: false, record: { op: "getData", path: key, args: { watch } } };
+    }
     if (roll < 0.35) return { request: { op: "getData", path: key, watch: false }, syncFirst: true, record: { op: "getData", path: key, args: { sync: true } } };
     if (roll < 0.55) return { request: { op: "setData", path: key, data: utf8(value), version: -1 }, syncFirst: false, record: { op: "setData", path: key, args: { data: value, version: -1 } } };
     if (roll < 0.7) {
@@ -134,6 +144,11 @@ class Client {
     if (roll < 0.85) return { request: { op: "delete", path: key, version: -1 }, syncFirst: false, record: { op: "delete", path: key, args: { version: -1 } } };
     if (roll < 0.92) return { request: create("/q/n-", CreateMode.PERSISTENT_SEQUENTIAL), syncFirst: false, record: { op: "create", path: "/q/n-", args: { data: value, mode: "sequential" } } };
     if (roll < 0.96) return { request: { op: "getChildren", path: "/q", watch: false }, syncFirst: false, record: { op: "getChildren", path: "/q", args: {} } };
+    if (roll < 0.98) {
+      // Another client's ephemeral: the checker's ephemerals guarantee needs reads of them.
+      const owner = `/e${1 + this.int(this.options.clients)}`;
+      return { request: { op: "getData", path: owner, watch: false }, syncFirst: false, record: { op: "getData", path: owner, args: {} } };
+    }
     const path = `/e${this.process}`;
     return { request: create(path, CreateMode.EPHEMERAL), syncFirst: false, record: { op: "create", path, args: { data: value, mode: "ephemeral" } } };
   }
@@ -153,39 +168,45 @@ class Client {
     const zk = this.zk!;
     const base = { process: this.process, session: this.session(), ...planned.record };
     this.history.add({ type: "invoke", ...base });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.options.opTimeoutMs)));
-    const attempt = (async () => {
-      if (planned.syncFirst) {
-        const synced = await zk.request({ op: "sync", path: planned.record.path ?? "/" });
-        if (synced.err !== Err.OK) return synced;
-      }
-      return zk.request(planned.request);
-    })();
-    let reply: Reply | "timeout" | Error;
-    try {
-      reply = await Promise.race([attempt, timeout]);
-    } catch (error) {
-      reply = error as Error;
-    } finally {
-      clearTimeout(timer);
-    }
-    attempt.catch(() => {}); // settles after the hang-up below; nothing left to record
-    if (reply === "timeout" || reply instanceof Error) {
-      this.history.add({ type: "info", ...base, result: { reason: reply === "timeout" ? "timed out" : reply.message } });
+    // The completion is recorded when its reply frame is read (not when a promise continuation
+    // runs), so that it keeps its place among the watch events of the same connection.
+    let outcome: Reply | undefined;
+    let settled = false;
+    let wake: () => void = () => {};
+    const done = new Promise<void>((resolve) => (wake = resolve));
+    const complete = (reply: Reply) => {
+      if (settled) return;
+      settled = true;
+      outcome = reply;
+      this.record(planned, base, reply);
+      wake();
+    };
+    const giveUp = (reason: string) => {
+      if (settled) return;
+      settled = true;
+      this.history.add({ type: "info", ...base, result: { reason } });
       zk.abort();
       this.zk = undefined;
-      return undefined;
+      wake();
+    };
+    const timer = setTimeout(() => giveUp("timed out"), this.options.opTimeoutMs);
+    const lost = (error: unknown) => giveUp(error instanceof Error ? error.message : String(error));
+    if (planned.syncFirst) {
+      zk.request({ op: "sync", path: planned.record.path ?? "/" }).then((synced) => {
+        if (synced.err !== Err.OK) complete(synced);
+        else if (!settled) zk.request(planned.request, complete).catch(lost);
+      }, lost);
+    } else {
+      zk.request(planned.request, complete).catch(lost);
     }
-    this.record(planned, base, reply);
-    if (planned.request.op === "closeSession" && reply.err === Err.OK) {
+    await done;
+    clearTimeout(timer);
+    if (outcome === undefined) return undefined;
+    if ((planned.request.op === "closeSession" && outcome.err === Err.OK) || outcome.err === Err.SESSIONEXPIRED || outcome.err === Err.SESSIONMOVED) {
       zk.abort();
       this.zk = undefined;
-    } else if (reply.err === Err.SESSIONEXPIRED || reply.err === Err.SESSIONMOVED) {
-      zk.abort();
-      this.zk = undefined;
     }
-    return reply;
+    return outcome;
   }
 
   private record(planned: Planned, base: Record<string, unknown>, reply: Reply): void {

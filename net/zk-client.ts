@@ -24,7 +24,7 @@ export interface WatchNotification {
 
 export class ZkClient {
   private readonly framer = new Framer(0xfffff + 1024);
-  private readonly pending: { xid: number; op: ClientOp; resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  private readonly pending: { xid: number; op: ClientOp; observe: ((r: Reply) => void) | undefined; resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
   private xid = 0;
   private pinger: NodeJS.Timeout | undefined;
   private closed = false;
@@ -91,7 +91,9 @@ export class ZkClient {
       this.socket.destroy();
       return;
     }
-    next.resolve(decodeReplyBody(next.op, header));
+    const reply = decodeReplyBody(next.op, header);
+    next.observe?.(reply);
+    next.resolve(reply);
   }
 
   private lost(): void {
@@ -99,12 +101,16 @@ export class ZkClient {
     for (const p of this.pending.splice(0)) p.reject(new ConnectionLossError("connection lost"));
   }
 
-  /** Sends one request; resolves with the reply (errors are replies with `err` set, not rejections). */
-  request(op: ClientOp): Promise<Reply> {
+  /**
+   * Sends one request; resolves with the reply (errors are replies with `err` set, not rejections).
+   * `observe` sees the reply as its frame is read, in order with watch events; a promise's
+   * continuation runs later, after the events of frames that came in the same chunk.
+   */
+  request(op: ClientOp, observe?: (reply: Reply) => void): Promise<Reply> {
     if (this.closed) return Promise.reject(new ConnectionLossError("closed"));
     const xid = op.op === "auth" ? Xid.auth : op.op === "setWatches" ? Xid.setWatches : ++this.xid;
     return new Promise((resolve, reject) => {
-      this.pending.push({ xid, op, resolve, reject });
+      this.pending.push({ xid, op, observe, resolve, reject });
       this.socket.write(frame(encodeRequest(xid, op)));
     });
   }
