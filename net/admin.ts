@@ -30,6 +30,10 @@ export interface ServerStats {
   maxFileDescriptors: number;
   /** Times a client connection stopped being read because the server was overloaded. */
   throttledCount: number;
+  /** SNAP syncs this server sent as a leader, encoded by the snapshotter's worker. */
+  snapshotSyncs: number;
+  /** ... encoded on the event loop, because the worker's copy was not current. */
+  snapshotSyncsInline: number;
 }
 
 export interface AdminView {

@@ -35,6 +35,8 @@ export interface ZooConfig {
   metricsPort: number | undefined;
   /** Client requests in flight (all connections) above which the server stops reading from clients. */
   globalOutstandingLimit: number;
+  /** Committed txns kept in memory for DIFF syncs; a follower further behind gets a SNAP. */
+  commitLogCount: number;
   /** Serialize snapshots on the event loop, inside the core (only for measuring the difference). */
   snapshotInline: boolean;
   /** The server id of this process (from `myid` in dataDir, or given). */
@@ -54,7 +56,7 @@ export const allFourLetterWords = ["conf", "cons", "crst", "dirs", "dump", "envi
 const acceptedIgnored = new Set([
   "electionAlg", "peerType", "standaloneEnabled", "reconfigEnabled", "quorumListenOnAllIPs", "syncEnabled",
   "preAllocSize", "admin.enableServer", "admin.serverPort", "admin.serverAddress", "forceSync",
-  "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "commitLogCount", "maxCnxns", "metricsProvider.className",
+  "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "maxCnxns", "metricsProvider.className",
   "dynamicConfigFile", "secureClientPort", "secureClientPortAddress", "localSessionsEnabled", "localSessionsUpgradingEnabled",
   "skipACL", "fsync.warningthresholdms", "maxBatchSize", "flushDelay",
 ]);
@@ -65,7 +67,7 @@ export function defaultConfig(): ZooConfig {
     clientPortAddress: "0.0.0.0", servers: [], maxClientCnxns: 60, minSessionTimeout: -1, maxSessionTimeout: -1,
     autopurgeSnapRetainCount: 3, autopurgePurgeIntervalHours: 0, fourLetterWordWhitelist: new Set(["srvr"]),
     juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false, snapCount: 100_000,
-    metricsPort: undefined, globalOutstandingLimit: 1000, myid: undefined, snapshotInline: false,
+    metricsPort: undefined, globalOutstandingLimit: 1000, commitLogCount: 500, myid: undefined, snapshotInline: false,
   };
 }
 
@@ -157,6 +159,8 @@ function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]):
     case "snapCount": c.snapCount = integer(key, value, 2); return;
     case "metricsProvider.httpPort": c.metricsPort = port(key, value); return;
     case "globalOutstandingLimit": c.globalOutstandingLimit = integer(key, value, 1); return;
+    case "commitLogCount":
+    case "zookeeper.commitLogCount": c.commitLogCount = integer(key, value, 1); return;
     case "myid": c.myid = integer(key, value, 1, 254); return;
     case "zksim.snapshotInline": c.snapshotInline = boolean(key, value); return;
     default:

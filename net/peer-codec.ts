@@ -30,6 +30,7 @@ export function encodePeerMessage(m: PeerMessage): Uint8Array {
     case "LEADERINFO": w.i32(m.attempt).i32(m.epoch); break;
     case "ACKEPOCH": w.i32(m.attempt).i32(m.epoch).i32(m.currentEpoch).i64(m.lastZxid); break;
     case "SYNC":
+      if (m.snapshotAt !== undefined && m.snapshot === undefined) throw new Error("a SYNC naming a snapshot is sent only once its bytes are filled in");
       w.i32(m.attempt).i32(m.epoch).u8(m.truncZxid === undefined ? 0 : 1).i64(m.truncZxid ?? 0n);
       w.u8(m.snapshot === undefined ? 0 : 1).bytes(m.snapshot ?? new Uint8Array(0)).i64(m.committedZxid).u32(m.txns.length);
       for (const txn of m.txns) writeTxn(w, txn);

@@ -25,8 +25,16 @@ export const peerSendBufferBytesMax = 256 << 20;
 const helloMagic = 0x5a4b5045; // "ZKPE"
 const redialMs = 1000;
 
+/** Messages held for a peer behind one that is not ready yet (a SYNC whose snapshot is being encoded). */
+interface Held {
+  socket: Socket;
+  queue: (PeerMessage | Promise<PeerMessage>)[];
+}
+
 export class PeerTransport {
   private readonly links = new Map<NodeId, Socket>();
+  private readonly held = new Map<NodeId, Held>();
+  private readonly snapshotBytes = new WeakMap<Socket, number>();
   private server: Server | undefined;
   private stopped = false;
 
@@ -42,12 +50,56 @@ export class PeerTransport {
   send(to: NodeId, message: PeerMessage): void {
     const socket = this.links.get(to);
     if (socket === undefined) return; // no link: lost, as the core expects of a down link
-    if (socket.writableLength > peerSendBufferBytesMax) {
+    const held = this.held.get(to);
+    if (held !== undefined && held.socket === socket) return void held.queue.push(message);
+    this.write(to, socket, message);
+  }
+
+  /**
+   * Sends a message that is still being prepared, in its FIFO place: later sends to the same peer
+   * wait behind it. If it fails, the link is cut (the core resyncs the peer), as for any lost link.
+   */
+  sendWhenReady(to: NodeId, ready: Promise<PeerMessage>): void {
+    const socket = this.links.get(to);
+    if (socket === undefined) return void ready.catch(() => {});
+    const held = this.held.get(to);
+    if (held !== undefined && held.socket === socket) return void held.queue.push(ready);
+    const fresh: Held = { socket, queue: [ready] };
+    this.held.set(to, fresh);
+    void this.release(to, fresh);
+  }
+
+  /** Writes held messages in order, waiting for each one that is not ready. */
+  private async release(to: NodeId, held: Held): Promise<void> {
+    while (held.queue.length > 0) {
+      const head = held.queue[0]!;
+      let message: PeerMessage;
+      try {
+        message = head instanceof Promise ? await head : head;
+      } catch (error) {
+        this.handlers.log(`peer ${to}: could not prepare a message (${(error as Error).message}), closing the link`);
+        held.socket.destroy();
+        for (const rest of held.queue) if (rest instanceof Promise) rest.catch(() => {});
+        break;
+      }
+      held.queue.shift();
+      if (this.links.get(to) !== held.socket) break; // the link changed: what was held is lost with it
+      this.write(to, held.socket, message);
+    }
+    for (const rest of held.queue) if (rest instanceof Promise) rest.catch(() => {});
+    if (this.held.get(to) === held) this.held.delete(to);
+  }
+
+  private write(to: NodeId, socket: Socket, message: PeerMessage): void {
+    // A snapshot is one big frame: the bound for what queues behind it starts after it.
+    if (socket.writableLength > peerSendBufferBytesMax + (this.snapshotBytes.get(socket) ?? 0)) {
       this.handlers.log(`peer ${to}: send buffer over ${peerSendBufferBytesMax} bytes, cutting the link`);
       socket.destroy();
       return;
     }
-    socket.write(frame(encodePeerMessage(message)));
+    const bytes = frame(encodePeerMessage(message));
+    if (message.type === "SYNC" && message.snapshot !== undefined) this.snapshotBytes.set(socket, bytes.length);
+    socket.write(bytes);
   }
 
   stop(): void {

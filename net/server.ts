@@ -7,12 +7,14 @@ import { createServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { join } from "node:path";
 import type { ClientOp, ConnId, Effect, Input } from "../core/replica/io.ts";
-import type { NodeId } from "../core/replica/messages.ts";
+import { needsSnapshot, withSnapshot } from "../core/replica/io.ts";
+import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
 import { replicaConfig } from "../core/replica/state.ts";
 import type { ReplicaState } from "../core/replica/state.ts";
 import { startReplica, step } from "../core/replica/step.ts";
 import { Err } from "../core/errors.ts";
 import { zxid } from "../core/types.ts";
+import type { Zxid } from "../core/types.ts";
 import type { AdminView, ConnectionInfo, ServerStats } from "./admin.ts";
 import { fourLetterWord, fourLetterWordOf } from "./admin.ts";
 import type { ServerEntry, ZooConfig } from "./config.ts";
@@ -74,7 +76,7 @@ export class ZkServer {
     this.id = config.myid ?? readMyid(config.dataDir) ?? 1;
     this.stats = {
       startedAtMs: Date.now(), nowMs: Date.now(), packetsReceived: 0, packetsSent: 0, latencyMinMs: Infinity,
-      latencyMaxMs: 0, latencyTotalMs: 0, latencyCount: 0, fsyncs: 0, maxFileDescriptors: 1024, throttledCount: 0,
+      latencyMaxMs: 0, latencyTotalMs: 0, latencyCount: 0, fsyncs: 0, maxFileDescriptors: 1024, throttledCount: 0, snapshotSyncs: 0, snapshotSyncsInline: 0,
     };
   }
 
@@ -90,6 +92,7 @@ export class ZkServer {
       id: this.id, peers, tickMs: c.tickTime, initLimit: c.initLimit, syncLimit: c.syncLimit,
       minSessionTimeoutMs: c.minSessionTimeout, maxSessionTimeoutMs: c.maxSessionTimeout,
       extendedTypesEnabled: c.extendedTypesEnabled, dataBytesMax: c.juteMaxBuffer, superDigest: c.superDigest,
+      commitLogKeep: c.commitLogCount,
       // Snapshots come from the snapshotter's copy of the tree, off the event loop (snapshotter.ts).
       snapshotEveryTxns: c.snapshotInline ? c.snapCount : Infinity,
     });
@@ -171,7 +174,10 @@ export class ZkServer {
   private interpret(effects: readonly Effect[]): void {
     for (const effect of effects) {
       switch (effect.type) {
-        case "send": this.peers?.send(effect.to, effect.message); break;
+        case "send":
+          if (needsSnapshot(effect.message)) this.sendWithSnapshot(effect.to, effect.message);
+          else this.peers?.send(effect.to, effect.message);
+          break;
         case "persist":
           for (const write of effect.writes) if (write.kind === "snapshot") this.snapshotter.reset(write.bytes, write.zxid);
           this.storage.enqueue(effect.id, effect.writes);
@@ -186,6 +192,31 @@ export class ZkServer {
         case "closeConnection": this.closeClient(effect.connId, effect.reason, false); break;
       }
     }
+  }
+
+  /**
+   * A SNAP sync: the snapshotter's worker encodes its copy of the tree at the zxid the SYNC names,
+   * so the leader's event loop does not stall for the seconds a large tree takes. Messages to that
+   * follower wait behind it. If the worker's copy is not current, it is encoded here and now.
+   */
+  private sendWithSnapshot(to: NodeId, message: PeerMessage & { type: "SYNC"; snapshotAt: Zxid }): void {
+    if (this.peers === undefined) return;
+    let encoded: Promise<PeerMessage>;
+    if (this.snapshotter.isCurrent) {
+      this.stats.snapshotSyncs++;
+      encoded = this.snapshotter.encodeAt(message.snapshotAt).then((snapshot) => {
+        const { snapshotAt: _named, ...rest } = message;
+        return { ...rest, snapshot };
+      });
+    } else {
+      this.stats.snapshotSyncsInline++;
+      try {
+        encoded = Promise.resolve(withSnapshot(message, this.state.db));
+      } catch (error) {
+        encoded = Promise.reject(error as Error); // the link is cut; the core syncs the follower again
+      }
+    }
+    this.peers.sendWhenReady(to, encoded);
   }
 
   private setTimer(atMs: number): void {

@@ -29,7 +29,7 @@ function writeSnapshot(): void {
   const dir = openSync(dataDir, "r");
   fsyncSync(dir);
   closeSync(dir);
-  parentPort!.postMessage({ zxid: db!.lastZxid, path, tookMs: performance.now() - started, znodes: db!.tree.size });
+  parentPort!.postMessage({ kind: "written", zxid: db!.lastZxid, path, tookMs: performance.now() - started, znodes: db!.tree.size });
 }
 
 parentPort!.on("message", (m: SnapshotterMessage) => {
@@ -44,6 +44,11 @@ parentPort!.on("message", (m: SnapshotterMessage) => {
       db = load(m.snapshot);
       sinceSnapshot = 0;
       return;
+    case "encode": {
+      const bytes = encodeSnapshot(db!);
+      parentPort!.postMessage({ kind: "encoded", id: m.id, zxid: db!.lastZxid, bytes }, [bytes.buffer as ArrayBuffer]);
+      return;
+    }
     case "apply":
       for (const txn of m.txns) {
         if (txn.zxid <= db!.lastZxid) continue;

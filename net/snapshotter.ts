@@ -3,6 +3,8 @@
 // worker thread: after every step the main thread posts the txns the core applied (cheap), and the
 // worker applies them to its copy and, every snapCount txns, writes a consistent snapshot of it
 // (temp file, fsync, rename) and says so; the main thread then rolls the txn log and purges.
+// The same copy serves SNAP syncs: a leader's SYNC names its applied zxid, and the worker encodes
+// its copy at that zxid (encodeAt), so a follower's catch-up does not stall the leader either.
 
 import { Worker } from "node:worker_threads";
 import type { ReplicaState } from "../core/replica/state.ts";
@@ -14,7 +16,13 @@ import { zxid } from "../core/types.ts";
 export type SnapshotterMessage =
   | { kind: "init"; snapshot: Uint8Array | undefined; dataDir: string; snapCount: number; extendedTypesEnabled: boolean }
   | { kind: "apply"; txns: Txn[] }
-  | { kind: "reset"; snapshot: Uint8Array };
+  | { kind: "reset"; snapshot: Uint8Array }
+  /** Encode the copy as it is after every txn posted before this message; answered by "encoded". */
+  | { kind: "encode"; id: number };
+
+export type SnapshotterReply =
+  | ({ kind: "written" } & SnapshotWritten)
+  | { kind: "encoded"; id: number; zxid: bigint; bytes: Uint8Array };
 
 export interface SnapshotWritten {
   zxid: bigint;
@@ -26,19 +34,55 @@ export interface SnapshotWritten {
 export class Snapshotter {
   private readonly worker: Worker;
   private appliedZxid: Zxid;
+  /** False after a gap the worker was not fed (until a reset): its copy cannot serve encodeAt. */
+  private current = true;
+  /** encodeAt requests of the current step, posted after its txns (observe). */
+  private readonly toEncode: { id: number; zxid: Zxid; resolve: (bytes: Uint8Array) => void; reject: (e: Error) => void }[] = [];
+  private readonly encoding = new Map<number, { zxid: Zxid; resolve: (bytes: Uint8Array) => void; reject: (e: Error) => void }>();
+  private nextEncodeId = 1;
 
   constructor(options: { snapshot: Uint8Array | undefined; startZxid: Zxid; dataDir: string; snapCount: number; extendedTypesEnabled: boolean; onWritten: (w: SnapshotWritten) => void; onError: (e: Error) => void }) {
     this.appliedZxid = options.startZxid;
     this.worker = new Worker(new URL("./snapshotter-bootstrap.mjs", import.meta.url));
-    this.worker.on("message", (m: SnapshotWritten) => options.onWritten(m));
+    this.worker.on("message", (m: SnapshotterReply) => {
+      if (m.kind === "written") return options.onWritten(m);
+      const request = this.encoding.get(m.id);
+      if (request === undefined) return;
+      this.encoding.delete(m.id);
+      if (m.zxid === request.zxid) request.resolve(m.bytes);
+      else request.reject(new Error(`snapshot copy at ${m.zxid.toString(16)}, not ${request.zxid.toString(16)}`));
+    });
     this.worker.on("error", options.onError);
     this.worker.unref();
     const init: SnapshotterMessage = { kind: "init", snapshot: options.snapshot, dataDir: options.dataDir, snapCount: options.snapCount, extendedTypesEnabled: options.extendedTypesEnabled };
     this.worker.postMessage(init);
   }
 
-  /** After a step: hand the worker what the core applied since last time. */
+  /**
+   * The snapshot of the committed tree at `at`, encoded by the worker. Called while a step's effects
+   * are carried out; the request goes to the worker after that step's txns (observe).
+   * Rejects at once when the worker's copy is not current (the caller encodes inline instead).
+   */
+  encodeAt(at: Zxid): Promise<Uint8Array> {
+    if (!this.current) return Promise.reject(new Error("the snapshot copy is not current"));
+    return new Promise((resolve, reject) => this.toEncode.push({ id: this.nextEncodeId++, zxid: at, resolve, reject }));
+  }
+
+  get isCurrent(): boolean {
+    return this.current;
+  }
+
+  /** After a step: hand the worker what the core applied since last time, then this step's encodeAt requests. */
   observe(state: ReplicaState): void {
+    this.feed(state);
+    for (const request of this.toEncode.splice(0)) {
+      this.encoding.set(request.id, request);
+      const message: SnapshotterMessage = { kind: "encode", id: request.id };
+      this.worker.postMessage(message);
+    }
+  }
+
+  private feed(state: ReplicaState): void {
     const applied = state.db.lastZxid;
     if (applied === this.appliedZxid) return;
     const fresh = logAfter(state, this.appliedZxid).filter((t) => t.zxid <= applied);
@@ -46,6 +90,7 @@ export class Snapshotter {
     if (!contiguous || fresh.length === 0 || fresh[fresh.length - 1]!.zxid !== applied) {
       // The log no longer shows the gap (a SNAP replaced the tree): the caller resets us with its bytes.
       this.appliedZxid = applied;
+      this.current = false;
       return;
     }
     this.appliedZxid = applied;
@@ -56,11 +101,14 @@ export class Snapshotter {
   /** The tree was replaced wholesale (a SNAP from the leader): start the copy over from its bytes. */
   reset(snapshot: Uint8Array, at: bigint): void {
     this.appliedZxid = zxid(at);
+    this.current = true;
     const message: SnapshotterMessage = { kind: "reset", snapshot };
     this.worker.postMessage(message);
   }
 
   stop(): Promise<number> {
+    for (const request of [...this.toEncode.splice(0), ...this.encoding.values()]) request.reject(new Error("server stopping"));
+    this.encoding.clear();
     return this.worker.terminate();
   }
 }

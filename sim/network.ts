@@ -14,9 +14,11 @@ export interface NetworkOptions {
   reconnectDelayMs: number;
 }
 
-// Numeric keys: these are looked up for every message, and server ids are small (1..255).
-const pairKey = (a: NodeId, b: NodeId) => (a < b ? a * 256 + b : b * 256 + a);
-const linkKey = (from: NodeId, to: NodeId) => from * 256 + to;
+// Numeric keys, looked up for every message. Endpoints are server ids (1..255) and client
+// connections (negative connection ids); each key names one link as long as |id| < 2^20.
+const idSpan = 1 << 21;
+const pairKey = (a: NodeId, b: NodeId) => (a < b ? a * idSpan + b : b * idSpan + a);
+const linkKey = (from: NodeId, to: NodeId) => from * idSpan + to;
 
 export class SimNetwork {
   /** Connection generation per unordered pair; odd = up, even = down. */

@@ -5,7 +5,7 @@
 import { assert } from "../core/assert.ts";
 import { checkClusterInvariants, checkReplicaInvariants } from "../core/replica/invariants.ts";
 import type { ConnId, Effect, Input } from "../core/replica/io.ts";
-import { describeEffect, describeInput } from "../core/replica/io.ts";
+import { describeEffect, describeInput, withSnapshot } from "../core/replica/io.ts";
 import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
 import type { ReplicaConfig, ReplicaState } from "../core/replica/state.ts";
 import { startReplica, step } from "../core/replica/step.ts";
@@ -166,7 +166,8 @@ export class World {
       if (effect.type !== "setTimer") this.trace.add(describeEffect(node.id, effect));
       switch (effect.type) {
         case "send":
-          if (this.network.isUp(node.id, effect.to)) this.transmit(node.id, effect.to, effect.message);
+          // Encoded now, from the state the step left: the sim has no event loop to stall.
+          if (this.network.isUp(node.id, effect.to)) this.transmit(node.id, effect.to, withSnapshot(effect.message, node.state!.db));
           break;
         case "persist": {
           const latency = node.disk.submit(effect.id, effect.writes);
@@ -234,6 +235,7 @@ export class World {
   /** A client opens a connection to a server; returns its id. */
   openConnection(node: NodeId, client: ClientEndpoint): ConnId {
     const connId = this.nextConnId++;
+    assert(connId < 1 << 20, "connection ids stay within the network's link keys");
     this.conns.set(connId, { node, incarnation: this.node(node).incarnation, client });
     this.endpoints.set(connId, client);
     return connId;

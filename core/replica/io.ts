@@ -11,8 +11,15 @@
 // 4. `setTimer` replaces any earlier timer: call `tick` with `now >= atMs` (ticks may come earlier too).
 // 5. A harness may deliver several inputs between steps in any order it likes, but never concurrently:
 //    `step` owns the state it is given until it returns.
+// 6. A `send` of a SYNC with `snapshotAt` carries no snapshot bytes: the harness puts in the
+//    snapshot of the sender's tree at exactly that zxid (`withSnapshot` encodes it from a tree at
+//    that zxid; the step's own state is one when the step returns) and sends it in its FIFO place,
+//    holding later messages to that peer until it is out. If it cannot, it breaks the connection.
 
+import { assert } from "../assert.ts";
+import type { Database } from "../database.ts";
 import type { Reply, Request } from "../requests.ts";
+import { encodeSnapshot } from "../storage.ts";
 import type { Txn } from "../txn.ts";
 import type { Id, SessionId, Zxid } from "../types.ts";
 import { hex } from "../types.ts";
@@ -90,6 +97,19 @@ export type Effect =
   | { type: "watchEvent"; connId: ConnId; event: WatchEvent }
   | { type: "closeConnection"; connId: ConnId; reason: string }
   | { type: "setTimer"; atMs: number };
+
+/** A send's message with the snapshot a SYNC names (by `snapshotAt`) encoded from `db`, which must be at that zxid. */
+export function withSnapshot(message: PeerMessage, db: Database): PeerMessage {
+  if (message.type !== "SYNC" || message.snapshotAt === undefined) return message;
+  assert(db.lastZxid === message.snapshotAt, `the tree encoded for SYNC is at ${hex(message.snapshotAt)} (it is at ${hex(db.lastZxid)})`);
+  const { snapshotAt: _named, ...rest } = message;
+  return { ...rest, snapshot: encodeSnapshot(db) };
+}
+
+/** True for a SYNC whose snapshot the harness must still encode. */
+export function needsSnapshot(message: PeerMessage): message is Extract<PeerMessage, { type: "SYNC" }> & { snapshotAt: Zxid } {
+  return message.type === "SYNC" && message.snapshotAt !== undefined;
+}
 
 export function describeInput(node: NodeId, input: Input): string {
   switch (input.type) {

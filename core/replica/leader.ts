@@ -3,7 +3,6 @@
 // broadcast (PROPOSAL, ACK once durable, COMMIT on a quorum). Zab: Junqueira, Reed, Serafini, DSN 2011.
 
 import { assert } from "../assert.ts";
-import { encodeSnapshot } from "../storage.ts";
 import type { Txn } from "../txn.ts";
 import type { Zxid } from "../types.ts";
 import { makeZxid } from "../types.ts";
@@ -29,6 +28,12 @@ function* activeLearners(leader: LeaderState): Iterable<[NodeId, Learner]> {
 
 export function onFollowerInfo(s: ReplicaState, from: NodeId, m: Msg<"FOLLOWERINFO">): void {
   const leader = leaderOf(s);
+  if (leader.epoch !== 0 && m.acceptedEpoch > leader.epoch) {
+    // It promised a later (failed) leader attempt to follow nothing older, so it can never follow
+    // us, and the votes of the others keep bringing it back to us: without a new election it would
+    // stay behind forever. The next discovery picks an epoch it can accept.
+    return becomeLooking(s, `follower ${from} accepted epoch ${m.acceptedEpoch}, above ours (${leader.epoch})`);
+  }
   const known = leader.learners.get(from);
   if (known !== undefined && known.attempt === m.attempt && known.phase !== "info") return; // a repeat
   if (known !== undefined && known.attempt === m.attempt) {
@@ -115,7 +120,7 @@ function syncLearner(s: ReplicaState, id: NodeId, learner: Learner): void {
     const from = truncZxid ?? theirs;
     message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, ...(truncZxid === undefined ? {} : { truncZxid }), txns: logAfter(s, from), committedZxid: s.committedZxid };
   } else {
-    message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, snapshot: encodeSnapshot(s.db), txns: logAfter(s, s.db.lastZxid), committedZxid: s.committedZxid };
+    message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, snapshotAt: s.db.lastZxid, txns: logAfter(s, s.db.lastZxid), committedZxid: s.committedZxid };
   }
   send(s, id, message);
   send(s, id, { type: "NEWLEADER", attempt: learner.attempt, epoch: leader.epoch, zxid: last });

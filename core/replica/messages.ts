@@ -39,8 +39,10 @@ export type PeerMessage =
   /**
    * Synchronization: TRUNC the log to `truncZxid` (if set), or replace everything with `snapshot`
    * (SNAP), then append `txns` (DIFF). Txns up to `committedZxid` are known committed.
+   * A leader's step names the snapshot by `snapshotAt` (its applied zxid) instead of encoding it:
+   * serializing a large tree takes seconds, so the harness fills in `snapshot` (see io.ts).
    */
-  | { type: "SYNC"; attempt: number; epoch: number; truncZxid?: Zxid; snapshot?: Uint8Array; txns: readonly Txn[]; committedZxid: Zxid }
+  | { type: "SYNC"; attempt: number; epoch: number; truncZxid?: Zxid; snapshot?: Uint8Array; snapshotAt?: Zxid; txns: readonly Txn[]; committedZxid: Zxid }
   | { type: "NEWLEADER"; attempt: number; epoch: number; zxid: Zxid }
   | { type: "UPTODATE"; attempt: number; committedZxid: Zxid }
   | { type: "PROPOSAL"; txn: Txn }
@@ -72,7 +74,7 @@ export function describeMessage(m: PeerMessage): string {
     case "ACKEPOCH":
       return `ACKEPOCH current=${m.currentEpoch} last=${hex(m.lastZxid)}`;
     case "SYNC": {
-      const mode = m.snapshot !== undefined ? "SNAP" : m.truncZxid !== undefined ? `TRUNC(${hex(m.truncZxid)})+DIFF` : "DIFF";
+      const mode = m.snapshot !== undefined || m.snapshotAt !== undefined ? "SNAP" : m.truncZxid !== undefined ? `TRUNC(${hex(m.truncZxid)})+DIFF` : "DIFF";
       return `SYNC ${mode} txns=${m.txns.length} committed=${hex(m.committedZxid)}`;
     }
     case "NEWLEADER":

@@ -65,6 +65,23 @@ describe("replica: election and broadcast", () => {
     expect(cluster.state(3).db.tree.get("/lonely")).toBeUndefined();
   });
 
+  it("a follower that accepted a later epoch than the leader's (from a failed attempt) gets one it can follow", () => {
+    const cluster = elect();
+    const leader = cluster.leader()!;
+    const epoch = cluster.state(leader).currentEpoch;
+    const behind = [1, 2, 3].find((id) => id !== leader)!;
+    cluster.crash(behind);
+    // What a leader attempt that reached only this server leaves on its disk: a promise not to
+    // follow any epoch below epoch + 2. Without a new election it could never rejoin.
+    cluster.node(behind).disk.acceptedEpoch = epoch + 2;
+    cluster.start(behind);
+    cluster.run(5_000);
+    const newLeader = cluster.leader()!;
+    expect(cluster.state(newLeader).currentEpoch).toBeGreaterThanOrEqual(epoch + 2);
+    expect(cluster.state(behind).role).toBe("following");
+    expect(cluster.state(behind).currentEpoch).toBe(cluster.state(newLeader).currentEpoch);
+  });
+
   it("elects a new leader after the leader crashes, keeping every acknowledged write", () => {
     const cluster = elect();
     const client = connected(cluster, 1);

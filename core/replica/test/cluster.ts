@@ -10,7 +10,7 @@ import { sessionId, zxid } from "../../types.ts";
 import type { WatchEvent } from "../../watches.ts";
 import { checkClusterInvariants, checkReplicaInvariants } from "../invariants.ts";
 import type { ClientOp, ConnId, DiskWrite, DurableState, Effect, Input } from "../io.ts";
-import { describeEffect, describeInput } from "../io.ts";
+import { describeEffect, describeInput, withSnapshot } from "../io.ts";
 import type { NodeId, PeerMessage } from "../messages.ts";
 import type { ReplicaConfig, ReplicaState } from "../state.ts";
 import { replicaConfig } from "../state.ts";
@@ -153,7 +153,7 @@ export class Cluster {
         if (this.linked(node.id, effect.to)) {
           const key = this.linkKey(node.id, effect.to);
           if (!this.inFlight.has(key)) this.inFlight.set(key, []);
-          this.inFlight.get(key)!.push(effect.message);
+          this.inFlight.get(key)!.push(withSnapshot(effect.message, node.state!.db));
         }
         return;
       case "persist":

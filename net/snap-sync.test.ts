@@ -1,0 +1,53 @@
+// A follower too far behind for a DIFF gets a SNAP, and the leader's snapshotter worker encodes it
+// (a large tree takes seconds to serialize, which the leader's event loop must not spend).
+
+import { afterAll, describe, expect, it } from "vitest";
+import { utf8 } from "../core/bytes.ts";
+import { openAclUnsafe } from "../core/types.ts";
+import { ZkServer } from "./server.ts";
+import type { TestEnsemble } from "./test/ensemble.ts";
+import { startEnsemble, waitFor } from "./test/ensemble.ts";
+import { ZkClient } from "./zk-client.ts";
+
+let ensemble: TestEnsemble | undefined;
+afterAll(async () => ensemble?.stop());
+
+describe("net: SNAP sync from the snapshotter's copy", () => {
+  it("brings a follower 200 txns behind (commitLogCount=20) back with a snapshot, off the leader's event loop", async () => {
+    ensemble = await startEnsemble(3, "commitLogCount=20");
+    const e = ensemble;
+    const leaderIndex = e.servers.findIndex((s) => s.replica.role === "leading");
+    const followerIndex = (leaderIndex + 1) % 3;
+    const follower = e.servers[followerIndex]!;
+    await follower.stop();
+
+    const writer = await ZkClient.connect("127.0.0.1", e.clientPorts[leaderIndex]!);
+    for (let i = 0; i < 200; i++) {
+      const reply = await writer.request({ op: "create", path: `/n${i}`, data: utf8(`v${i}`), acl: openAclUnsafe, flags: 0, ttl: -1 });
+      expect(reply.err).toBe(0);
+    }
+    const leader = e.servers[leaderIndex]!;
+    const snapshotSyncsBefore = leader.stats.snapshotSyncs;
+
+    const restarted = new ZkServer(follower.config, () => {});
+    e.servers[followerIndex] = restarted; // stopped with the ensemble
+    await restarted.start();
+    await waitFor(() => restarted.replica.role === "following" && restarted.replica.db.lastZxid >= leader.replica.db.lastZxid, 20_000);
+    expect(leader.stats.snapshotSyncs).toBe(snapshotSyncsBefore + 1);
+    expect(leader.stats.snapshotSyncsInline).toBe(0);
+
+    // The follower serves what it got from the snapshot, and keeps up with new writes after it.
+    expect((await writer.request({ op: "setData", path: "/n7", data: utf8("after"), version: -1 })).err).toBe(0);
+    const reader = await ZkClient.connect("127.0.0.1", e.clientPorts[followerIndex]!);
+    expect((await reader.request({ op: "sync", path: "/" })).err).toBe(0);
+    for (const i of [0, 100, 199]) {
+      const reply = await reader.request({ op: "getData", path: `/n${i}`, watch: false });
+      expect(reply.err).toBe(0);
+    }
+    const changed = await reader.request({ op: "getData", path: "/n7", watch: false });
+    expect(new TextDecoder().decode(changed.data)).toBe("after");
+    expect(restarted.replica.db.tree.digest()).toBe(leader.replica.db.tree.digest());
+    await reader.close();
+    await writer.close();
+  }, 60_000);
+});
