@@ -23,7 +23,8 @@ const writeVote = (w: ByteWriter, v: Vote) => w.i32(v.leader).i32(v.epoch).i64(v
 const readVote = (r: ByteReader): Vote => ({ leader: r.i32(), epoch: r.i32(), zxid: zxid(r.i64()) });
 
 export function encodePeerMessage(m: PeerMessage): Uint8Array {
-  const w = new ByteWriter(64).u8(types.indexOf(m.type));
+  // Sized for a snapshot up front: growing by doubling would copy a large one many times over.
+  const w = new ByteWriter(m.type === "SYNC" && m.snapshot !== undefined ? m.snapshot.length + 4096 : 64).u8(types.indexOf(m.type));
   switch (m.type) {
     case "NOTIFICATION": writeVote(w, m.vote); w.i32(m.round).u8(states.indexOf(m.state)); break;
     case "FOLLOWERINFO": w.i32(m.attempt).i32(m.acceptedEpoch).i64(m.lastZxid); break;
