@@ -7,32 +7,15 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { utf8 } from "../core/bytes.ts";
-import { encodeSnapshot } from "../core/storage.ts";
-import { StandaloneServer, standaloneConfig } from "../core/standalone.ts";
-import { openAclUnsafe } from "../core/types.ts";
 import { parseZooCfg } from "../net/config.ts";
 import { ZkServer } from "../net/server.ts";
 import { freePort, waitFor } from "../net/test/ensemble.ts";
 import { ZkClient } from "../net/zk-client.ts";
+import { buildSnapshot } from "./large-tree.ts";
 
 const nodeCount = Number(process.env.NODES ?? 1_000_000);
 const writesPerRun = Number(process.env.WRITES ?? 6000);
 const snapCount = Number(process.env.SNAPCOUNT ?? 1500);
-
-function buildSnapshot(): Uint8Array {
-  const server = new StandaloneServer(standaloneConfig());
-  const ctx = { sessionId: server.createSession(30_000, 0).sessionId, cxid: 0, authIds: [] };
-  const payload = utf8("x".repeat(100));
-  for (let i = 0; i < nodeCount; i++) {
-    const path = i % 1000 === 0 ? `/p${i / 1000}` : `/p${Math.floor(i / 1000)}/n${i % 1000}`;
-    server.submit(ctx, { op: "create", path, data: payload, acl: openAclUnsafe, flags: 0, ttl: -1 }, 0);
-    if (i % 200_000 === 0) process.stdout.write(`\rbuilding ${nodeCount.toLocaleString()}-znode tree: ${i.toLocaleString()}`);
-  }
-  const started = performance.now();
-  const bytes = encodeSnapshot(server.db);
-  console.log(`\rbuilt ${nodeCount.toLocaleString()} znodes; one snapshot = ${(bytes.length / 1e6).toFixed(0)} MB, ${((performance.now() - started) / 1000).toFixed(2)} s to serialize`);
-  return bytes;
-}
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
@@ -65,7 +48,7 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
   return `${label.padEnd(32)} p50 ${f(percentile(sorted, 50))} ms  p99 ${f(percentile(sorted, 99))} ms  p99.9 ${f(percentile(sorted, 99.9))} ms  max ${f(sorted[sorted.length - 1]!)} ms`;
 }
 
-const snapshot = buildSnapshot();
+const snapshot = buildSnapshot(nodeCount);
 console.log(`${writesPerRun} sequential setData writes per run, a snapshot every ${snapCount} txns (${Math.floor(writesPerRun / snapCount)} per run)`);
 const inline = await run("snapshots inline (event loop)", snapshot, true);
 const worker = await run("snapshots in the worker thread", snapshot, false);

@@ -39,6 +39,8 @@ export interface ZooConfig {
   commitLogCount: number;
   /** Serialize snapshots on the event loop, inside the core (only for measuring the difference). */
   snapshotInline: boolean;
+  /** Encode a SNAP sync's snapshot on the event loop (only for measuring the difference). */
+  syncSnapshotInline: boolean;
   /** The server id of this process (from `myid` in dataDir, or given). */
   myid: number | undefined;
 }
@@ -67,7 +69,7 @@ export function defaultConfig(): ZooConfig {
     clientPortAddress: "0.0.0.0", servers: [], maxClientCnxns: 60, minSessionTimeout: -1, maxSessionTimeout: -1,
     autopurgeSnapRetainCount: 3, autopurgePurgeIntervalHours: 0, fourLetterWordWhitelist: new Set(["srvr"]),
     juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false, snapCount: 100_000,
-    metricsPort: undefined, globalOutstandingLimit: 1000, commitLogCount: 500, myid: undefined, snapshotInline: false,
+    metricsPort: undefined, globalOutstandingLimit: 1000, commitLogCount: 500, myid: undefined, snapshotInline: false, syncSnapshotInline: false,
   };
 }
 
@@ -163,6 +165,7 @@ function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]):
     case "zookeeper.commitLogCount": c.commitLogCount = integer(key, value, 1); return;
     case "myid": c.myid = integer(key, value, 1, 254); return;
     case "zksim.snapshotInline": c.snapshotInline = boolean(key, value); return;
+    case "zksim.syncSnapshotInline": c.syncSnapshotInline = boolean(key, value); return;
     default:
       if (!acceptedIgnored.has(key) && !key.startsWith("metricsProvider.")) warnings.push(`zoo.cfg: unknown key "${key}" ignored`);
   }

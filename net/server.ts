@@ -202,7 +202,7 @@ export class ZkServer {
   private sendWithSnapshot(to: NodeId, message: PeerMessage & { type: "SYNC"; snapshotAt: Zxid }): void {
     if (this.peers === undefined) return;
     let encoded: Promise<PeerMessage>;
-    if (this.snapshotter.isCurrent) {
+    if (this.snapshotter.isCurrent && !this.config.syncSnapshotInline) {
       this.stats.snapshotSyncs++;
       encoded = this.snapshotter.encodeAt(message.snapshotAt).then((snapshot) => {
         const { snapshotAt: _named, ...rest } = message;

@@ -125,6 +125,7 @@ export class Nemesis {
       at += this.rng.exponential(this.options.faultMeanMs / 4);
       const until = this.world.nowMs + at + this.rng.exponential(this.options.faultMeanMs);
       this.world.at(at, () => {
+        if (!this.active) return; // the liveness phase began meanwhile: it must run unclogged
         for (const other of ids) if (other !== victim) this.world.network.clog(victim, other, until);
       });
     }
