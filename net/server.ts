@@ -28,6 +28,15 @@ import { Snapshotter } from "./snapshotter.ts";
 import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, OpCode, UnsupportedOp } from "./wire.ts";
 import type { ClientFrame } from "./wire.ts";
 
+/**
+ * The core's clock: wall time when the process started, then advanced by the monotonic clock, so
+ * that session deadlines never jump with a wall-clock step (ZooKeeper also times sessions with a
+ * monotonic clock) while znode times stay within the drift since start of wall time.
+ */
+export function coreClockMs(): number {
+  return Math.floor(performance.timeOrigin + performance.now());
+}
+
 /** Replies queued to a client that does not read them, past which its requests are no longer read. */
 const clientSendBufferMax = 4 * 1024 * 1024;
 
@@ -103,7 +112,7 @@ export class ZkServer {
     this.storage = storage;
     for (const note of recoveryNotes) this.log("warn", "recovery", { note });
     this.log("info", "recovered", { logTxns: durable.log.length, snapshot: durable.snapshot !== undefined, acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch });
-    const { state, effects } = startReplica(coreConfig, durable, Date.now());
+    const { state, effects } = startReplica(coreConfig, durable, coreClockMs());
     this.state = state;
     this.snapshotter = new Snapshotter({
       snapshot: durable.snapshot, startZxid: state.db.lastZxid, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
@@ -161,7 +170,7 @@ export class ZkServer {
       for (let next = this.inbox.shift(); next !== undefined && !this.stopped; next = this.inbox.shift()) {
         this.stats.nowMs = Date.now();
         if (next.type === "tick") this.stats.fsyncs = this.storage.stats.fsyncs;
-        const { effects } = step(this.state, next);
+        const { effects } = step(this.state, next, coreClockMs());
         this.interpret(effects);
         this.snapshotter.observe(this.state);
       }
@@ -221,7 +230,8 @@ export class ZkServer {
 
   private setTimer(atMs: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.deliver({ type: "tick", nowMs: Date.now() }), Math.max(0, atMs - Date.now()));
+    const delayMs = Math.max(0, atMs - coreClockMs());
+    this.timer = setTimeout(() => this.deliver({ type: "tick" }), delayMs);
   }
 
   private toClient(connId: ConnId, payload: Uint8Array, before?: (c: ClientConn) => void): void {

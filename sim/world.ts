@@ -154,8 +154,9 @@ export class World {
   deliver(id: NodeId, input: Input): void {
     const node = this.node(id);
     if (node.state === undefined) return;
-    this.trace.add(describeInput(id, input));
-    const { effects } = step(node.state, input);
+    const nowMs = this.localTime(node);
+    this.trace.add(describeInput(id, input, nowMs));
+    const { effects } = step(node.state, input, nowMs);
     this.interpret(node, effects);
     checkReplicaInvariants(node.state);
     this.stateChecker.observe(id, node.state);
@@ -282,7 +283,7 @@ export class World {
     switch (event.kind) {
       case "tick": {
         const node = this.node(event.node);
-        if (node.incarnation === event.incarnation) this.deliver(event.node, { type: "tick", nowMs: this.localTime(node) });
+        if (node.incarnation === event.incarnation) this.deliver(event.node, { type: "tick" });
         return;
       }
       case "deliver":

@@ -75,7 +75,7 @@ export function logAfter(s: ReplicaState, z: Zxid): Txn[] {
 }
 
 export function setTimer(s: ReplicaState, atMs: number): void {
-  if (s.timerAtMs === undefined || atMs < s.timerAtMs || s.timerAtMs <= s.nowMs) {
+  if (s.timerAtMs === undefined || atMs < s.timerAtMs) {
     s.timerAtMs = atMs;
     emit(s, { type: "setTimer", atMs });
   }

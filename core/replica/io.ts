@@ -9,9 +9,12 @@
 // 3. `reply`, `watchEvent` and `closeConnection` effects for one client connection are delivered in
 //    the order emitted: a watch event is always emitted before any reply that reflects its change.
 // 4. `setTimer` replaces any earlier timer: call `tick` with `now >= atMs` (ticks may come earlier too).
-// 5. A harness may deliver several inputs between steps in any order it likes, but never concurrently:
+// 5. Every step is given the harness's clock at the moment the input is delivered (`step`'s
+//    `nowMs`): the core dates sessions, znodes and deadlines with it, never with the time of an
+//    earlier tick, so a touch is never dated in the past (that expired sessions early).
+// 6. A harness may deliver several inputs between steps in any order it likes, but never concurrently:
 //    `step` owns the state it is given until it returns.
-// 6. A `send` of a SYNC with `snapshotAt` carries no snapshot bytes: the harness puts in the
+// 7. A `send` of a SYNC with `snapshotAt` carries no snapshot bytes: the harness puts in the
 //    snapshot of the sender's tree at exactly that zxid (`withSnapshot` encodes it from a tree at
 //    that zxid; the step's own state is one when the step returns) and sends it in its FIFO place,
 //    holding later messages to that peer until it is out. If it cannot, it breaks the connection.
@@ -42,7 +45,8 @@ export interface DurableState {
 }
 
 export type Input =
-  | { type: "tick"; nowMs: number }
+  /** The timer `setTimer` asked for is due (or earlier; see rule 4). */
+  | { type: "tick" }
   | { type: "peerMessage"; from: NodeId; message: PeerMessage }
   | { type: "peerUp"; peer: NodeId }
   | { type: "peerDown"; peer: NodeId }
@@ -111,10 +115,10 @@ export function needsSnapshot(message: PeerMessage): message is Extract<PeerMess
   return message.type === "SYNC" && message.snapshotAt !== undefined;
 }
 
-export function describeInput(node: NodeId, input: Input): string {
+export function describeInput(node: NodeId, input: Input, nowMs: number): string {
   switch (input.type) {
     case "tick":
-      return `${node} tick now=${input.nowMs}`;
+      return `${node} tick now=${nowMs}`;
     case "peerMessage":
       return `${input.from}->${node} ${describeMessage(input.message)}`;
     case "peerUp":

@@ -112,6 +112,43 @@ describe("replica: election and broadcast", () => {
     expect(cluster.state(1).db.sessions.has(client.sessionId!)).toBe(false);
   });
 
+  // The core's clock used to move only on ticks, so a ping between two ticks was dated at the
+  // earlier one and the session expired up to a tick early (2 s with ZooKeeper's tickTime).
+  for (const [where, ids, node] of [["the leader", [1, 2, 3], 3], ["a follower", [1, 2, 3], 1],
+    ["a standalone server", [1], 1]] as const) {
+    it(`a session pinged between ticks on ${where} lives its whole timeout after the ping`, () => {
+      const tickMs = 2_000;
+      const timeoutMs = 4_000;
+      const cluster = new Cluster([...ids], { tickMs, maxSessionTimeoutMs: 60_000 });
+      cluster.run(20_000);
+      expect(cluster.leader()).toBe(ids.length);
+      const client = connected(cluster, node, timeoutMs);
+      const sessionId = client.sessionId!;
+      cluster.tick(tickMs); // a tick has just passed everywhere
+      cluster.nowMs += tickMs - 100; // most of a tick later, with no tick in between
+      cluster.request(client, 1, { op: "ping" });
+      cluster.stabilize();
+      const lastHeardMs = cluster.nowMs;
+      cluster.input(node, { type: "clientDisconnect", connId: client.connId });
+      const leader = cluster.leader()!;
+      while (cluster.state(leader).db.sessions.has(sessionId)) {
+        cluster.tick(50);
+        cluster.stabilize();
+        expect(cluster.nowMs - lastHeardMs).toBeLessThan(timeoutMs + 3 * tickMs);
+      }
+      expect(cluster.nowMs - lastHeardMs).toBeGreaterThanOrEqual(timeoutMs);
+    });
+  }
+
+  it("dates a znode with the time its request reached the leader, not the last tick", () => {
+    const cluster = elect();
+    const client = connected(cluster, 3);
+    cluster.nowMs += 77;
+    cluster.request(client, 1, create("/dated"));
+    cluster.stabilize();
+    expect(cluster.state(1).db.tree.get("/dated")!.ctime).toBe(cluster.nowMs);
+  });
+
   it("watches fire before the reply that reflects the change", () => {
     const cluster = elect();
     const watcher = connected(cluster, 1);

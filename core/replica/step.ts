@@ -32,11 +32,12 @@ export function startReplica(config: ReplicaConfig, durable: DurableState | unde
   return { state: s, effects: s.effects };
 }
 
-export function step(s: ReplicaState, input: Input): StepResult {
+/** One input at the harness's current clock reading `nowMs` (io.ts, rule 5). */
+export function step(s: ReplicaState, input: Input, nowMs: number): StepResult {
   s.effects = [];
+  s.nowMs = nowMs;
   switch (input.type) {
     case "tick":
-      s.nowMs = input.nowMs;
       s.timerAtMs = undefined; // a tick consumes the timer: always ask for the next one
       onTick(s);
       break;
@@ -179,7 +180,9 @@ function afterStep(s: ReplicaState): void {
   let next = s.nowMs + s.config.tickMs;
   const decideAt = s.election.decideAtMs;
   if (s.role === "looking" && decideAt !== undefined && decideAt < next) next = Math.max(decideAt, s.nowMs);
-  if (s.timerAtMs === undefined || s.timerAtMs <= s.nowMs || next < s.timerAtMs) {
+  // A timer already due stays as it is: the harness fires it, and re-arming it later on every
+  // other input would starve the tick under steady load.
+  if (s.timerAtMs === undefined || next < s.timerAtMs) {
     s.timerAtMs = next;
     emit(s, { type: "setTimer", atMs: next });
   }

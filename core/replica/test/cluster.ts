@@ -134,8 +134,8 @@ export class Cluster {
   input(id: NodeId, input: Input): void {
     const node = this.node(id);
     if (node.state === undefined) return;
-    this.transcript.push(describeInput(id, input));
-    const { effects } = step(node.state, input);
+    this.transcript.push(describeInput(id, input, this.nowMs));
+    const { effects } = step(node.state, input, this.nowMs);
     this.carryOut(node, effects);
     checkReplicaInvariants(node.state);
   }
@@ -218,7 +218,7 @@ export class Cluster {
 
   tick(ms: number): void {
     this.nowMs += ms;
-    for (const [id, node] of this.nodes) if (node.state !== undefined) this.input(id, { type: "tick", nowMs: this.nowMs });
+    for (const [id, node] of this.nodes) if (node.state !== undefined) this.input(id, { type: "tick" });
   }
 
   /** Ticks and stabilizes for `ms` of virtual time in tick-sized steps. */
