@@ -21,6 +21,7 @@ import { Trace } from "./trace.ts";
 import type { OpKind, WorkloadOptions } from "./workload.ts";
 import { SimClient } from "./workload.ts";
 import { World } from "./world.ts";
+import type { StepFunction } from "./world.ts";
 
 export interface SimOptions {
   seed: number;
@@ -98,6 +99,8 @@ export interface SimResult {
   leaderChanges: number;
   messages: number;
   tornRecords: number;
+  /** Session expiries held to the timeout bound (sim/session-checker.ts). */
+  expiriesChecked: number;
   /** The history checker's outcome (linearizability and ZooKeeper's guarantees). */
   check: CheckOutcome;
 }
@@ -109,12 +112,17 @@ export interface SimResult {
 export const checkStepsMax = 2_000_000;
 
 /** Runs one seed; `policy` replaces the protocol's rules only in tests of the simulator's teeth. */
-export function runSimulation(options: SimOptions, traceSink?: (line: string) => void, policy: ProtocolPolicy = zabPolicy): SimResult {
+export function runSimulation(
+  options: SimOptions,
+  traceSink?: (line: string) => void,
+  policy: ProtocolPolicy = zabPolicy,
+  step?: StepFunction,
+): SimResult {
   const rng = new Rng(`run-${options.seed}`);
   const trace = new Trace(traceSink);
   const ids: NodeId[] = Array.from({ length: options.nodes }, (_, i) => i + 1);
   const configs = ids.map((id) => replicaConfig({ id, peers: ids, tickMs: options.tickMs, snapshotEveryTxns: 500, commitLogKeep: 200, policy }));
-  const world = new World(configs, rng.fork("world"), { network: options.network, disk: options.disk, clusterCheckEvery: 2000 }, trace);
+  const world = new World(configs, rng.fork("world"), { network: options.network, disk: options.disk, clusterCheckEvery: 2000, step }, trace);
   const history = new History();
   const clients = Array.from({ length: options.workload.clients }, (_, i) => new SimClient(i + 1, world, rng.fork(`client-${i + 1}`), history, options.workload));
   const nemesis = new Nemesis(world, rng.fork("nemesis"), options.nemesis);
@@ -141,6 +149,7 @@ export function runSimulation(options: SimOptions, traceSink?: (line: string) =>
     seed: options.seed, ok: failure === undefined, failure, virtualMs: world.nowMs, events: world.events,
     traceHash: trace.hash(), traceLines: trace.lines, history, faults: nemesis.counts, leaderChanges,
     messages: world.network.messagesSent, tornRecords, check,
+    expiriesChecked: world.sessionChecker.expiriesChecked,
   };
 }
 

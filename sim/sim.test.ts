@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runSimulation, swarmOptions } from "./run.ts";
-import { plantedBugs } from "./test/planted-bugs.ts";
+import { plantedBugs, plantedSteps } from "./test/planted-bugs.ts";
+import { zabPolicy } from "../core/replica/policy.ts";
 
 describe("sim: determinism", () => {
   it("the same seed twice gives the same trace hash; another seed does not", () => {
@@ -44,10 +45,26 @@ describe("sim: teeth (planted bugs are caught)", () => {
     }, 300_000);
   }
 
+  // Session bugs break no replica invariant and no history the checker can judge (an expiry is
+  // always possible to a client): only the session checker's timeout bound sees them.
+  for (const name of Object.keys(plantedSteps)) {
+    it(`catches ${name} within ${seedsMax} seeds, by the session timeout bound`, () => {
+      let failure: string | undefined;
+      for (let seed = 1; seed <= seedsMax && failure === undefined; seed++) {
+        const options = swarmOptions(seed, { safetyMs: 30_000 });
+        failure = runSimulation(options, undefined, zabPolicy, plantedSteps[name]).failure;
+      }
+      expect(failure, `${name} not caught`).toMatch(/session 0x[0-9a-f]+ expired early/);
+    }, 300_000);
+  }
+
   it("the unbroken protocol passes the same seeds the bugs fail on", () => {
+    let expiriesChecked = 0;
     for (let seed = 1; seed <= 8; seed++) {
       const result = runSimulation(swarmOptions(seed, { safetyMs: 30_000 }));
       expect(result.failure).toBeUndefined();
+      expiriesChecked += result.expiriesChecked;
     }
+    expect(expiriesChecked).toBeGreaterThan(0); // the bound was put to the test
   }, 300_000);
 });

@@ -17,6 +17,11 @@ import { SimNetwork } from "./network.ts";
 import type { Rng } from "./rng.ts";
 import type { Trace } from "./trace.ts";
 import { StateChecker } from "./state-checker.ts";
+import { SessionChecker } from "./session-checker.ts";
+import { replicaStatus } from "../core/replica/status.ts";
+
+/** The core's step function; tests of the simulator's teeth substitute a broken one. */
+export type StepFunction = typeof step;
 
 export type WorldEvent =
   | { kind: "tick"; node: NodeId; incarnation: number }
@@ -54,6 +59,8 @@ export interface WorldOptions {
   disk: DiskFaults;
   /** Check cluster-wide invariants every this many events (they compare all nodes' logs). */
   clusterCheckEvery: number;
+  /** Replaces the core's step only in tests of the simulator's teeth (sim/test/). */
+  step?: StepFunction;
 }
 
 export class World {
@@ -61,6 +68,7 @@ export class World {
   readonly nodes = new Map<NodeId, SimNode>();
   readonly network: SimNetwork;
   readonly stateChecker = new StateChecker();
+  readonly sessionChecker = new SessionChecker();
   readonly conns = new Map<ConnId, { node: NodeId; incarnation: number; client: ClientEndpoint }>();
   /** Every client endpoint by connection, kept after close so the close itself can be delivered. */
   readonly endpoints = new Map<ConnId, ClientEndpoint>();
@@ -119,6 +127,7 @@ export class World {
     if (node.state === undefined) return;
     this.trace.add(`${id} crash`);
     node.state = undefined;
+    this.sessionChecker.crashed(id);
     node.disk.crash();
     node.lastFsyncAtMs = this.nowMs;
     for (const [other] of this.nodes) if (other !== id && this.network.breakLink(id, other)) this.deliver(other, { type: "peerDown", peer: id });
@@ -156,7 +165,9 @@ export class World {
     if (node.state === undefined) return;
     const nowMs = this.localTime(node);
     this.trace.add(describeInput(id, input, nowMs));
-    const { effects } = step(node.state, input, nowMs);
+    this.sessionChecker.beforeStep(id, input, nowMs, replicaStatus(node.state));
+    const { effects } = (this.options.step ?? step)(node.state, input, nowMs);
+    this.sessionChecker.afterStep(id, effects, nowMs, replicaStatus(node.state));
     this.interpret(node, effects);
     checkReplicaInvariants(node.state);
     this.stateChecker.observe(id, node.state);

@@ -3,6 +3,8 @@
 
 import type { ProtocolPolicy } from "../../core/replica/policy.ts";
 import { zabPolicy } from "../../core/replica/policy.ts";
+import { step } from "../../core/replica/step.ts";
+import type { StepFunction } from "../world.ts";
 
 export const plantedBugs: Record<string, ProtocolPolicy> = {
   /** The leader commits as soon as it has the proposal itself. */
@@ -23,4 +25,23 @@ export const plantedBugs: Record<string, ProtocolPolicy> = {
   "skip-trunc": { ...zabPolicy, name: "skip-trunc", truncationPoint: () => undefined },
   /** A follower answers sync without asking the leader, so sync + read can be stale. */
   "sync-without-leader": { ...zabPolicy, name: "sync-without-leader", routeSync: (_throughLeader, answerLocally) => answerLocally() },
+};
+
+/**
+ * Planted bugs in the core's code rather than its policy: the real step function with one rule
+ * broken on its way in or out. Only tests of the simulator's teeth use them.
+ */
+export const plantedSteps: Record<string, StepFunction> = {
+  /** The clock moves only on ticks, so a touch between two ticks is dated at the earlier one. */
+  "touch-dated-at-last-tick": (s, input, nowMs) => step(s, input, input.type === "tick" ? nowMs : s.nowMs),
+  /** Followers stop telling the leader which sessions they heard from. */
+  "pong-forgets-sessions": (s, input, nowMs) => {
+    const result = step(s, input, nowMs);
+    result.effects = result.effects.map((effect) =>
+      effect.type === "send" && effect.message.type === "PONG"
+        ? { ...effect, message: { ...effect.message, touched: [] } }
+        : effect,
+    );
+    return result;
+  },
 };
