@@ -10,6 +10,8 @@
 //   drop FROM TO                      lose every queued message on one link (the link stays up)
 //   crash NODE | start NODE           crash (unsynced writes lost) / restart from disk
 //   partition A,B/C                   cut every link between the two groups; `heal` restores them
+//   cut A B                           cut the one link between A and B; `heal` restores it
+//   clog FROM TO | unclog FROM TO     hold one direction's messages (in order) / release them
 //   connect NODE [session=cN]         a client connects (or moves session of client cN); prints the outcome
 //   request cN XID OP ARGS...         OP: create PATH [data=D] [mode=ephemeral|sequential|...], get PATH [watch],
 //                                     set PATH DATA [version=V], delete PATH, exists PATH [watch], children PATH [watch], sync PATH, close
@@ -104,6 +106,15 @@ class Script {
         this.c.partition(left!.split(",").map(Number));
         return this.transcriptSinceMark();
       }
+      case "clog":
+        this.c.clogged.add(`${num(0)}->${num(1)}`);
+        return "ok";
+      case "unclog":
+        this.c.clogged.delete(`${num(0)}->${num(1)}`);
+        return "ok";
+      case "cut":
+        this.c.cutLink(num(0), num(1));
+        return this.transcriptSinceMark();
       case "heal":
         this.c.heal();
         return this.transcriptSinceMark();

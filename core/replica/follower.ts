@@ -14,6 +14,11 @@ import { completeForwardReply, dropSessionConnection } from "./clients.ts";
 
 type Msg<T extends PeerMessage["type"]> = Extract<PeerMessage, { type: T }>;
 
+/** What only a follower sends to its leader. */
+const learnerMessageTypes: ReadonlySet<PeerMessage["type"]> = new Set<PeerMessage["type"]>([
+  "FOLLOWERINFO", "ACKEPOCH", "ACK", "PONG", "FORWARD",
+]);
+
 export function followerOf(s: ReplicaState): FollowerState {
   assert(s.role === "following" && s.follower !== undefined, "follower state exists while following");
   return s.follower;
@@ -23,6 +28,13 @@ export function followerOf(s: ReplicaState): FollowerState {
 export function onLeaderMessage(s: ReplicaState, from: NodeId, m: PeerMessage): void {
   const f = followerOf(s);
   if (from !== f.leader) return;
+  if (learnerMessageTypes.has(m.type)) {
+    // The server we follow is itself following (we joined it on a late "leading" notification):
+    // it will never lead us, and its handshakes must not keep our timeout fresh, or two servers
+    // that follow each other wait for each other forever.
+    becomeLooking(s, `leader ${from} is not leading: it sent ${m.type}`);
+    return;
+  }
   if ("attempt" in m && m.attempt !== f.attempt) return; // a reply to an earlier attempt of ours
   const epoch = m.type === "PROPOSAL" ? Number(m.txn.zxid >> 32n) : "epoch" in m ? m.epoch : undefined;
   if (epoch !== undefined && f.phase !== "discovery" && epoch !== f.epoch) {

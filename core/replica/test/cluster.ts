@@ -47,6 +47,8 @@ export class Cluster {
   readonly nodes = new Map<NodeId, Node>();
   readonly inFlight = new Map<string, PeerMessage[]>();
   readonly cut = new Set<string>();
+  /** Directions whose messages wait (in order) until unclogged; stabilize leaves them alone. */
+  readonly clogged = new Set<string>();
   readonly clients = new Map<ConnId, ClientView>();
   readonly transcript: string[] = [];
   nowMs = 0;
@@ -120,6 +122,15 @@ export class Cluster {
         }
       }
     }
+  }
+
+  /** Cuts the link between two servers, both ways. */
+  cutLink(a: NodeId, b: NodeId): void {
+    if (this.cut.has(this.linkKey(a, b))) return;
+    this.cut.add(this.linkKey(a, b));
+    this.cut.add(this.linkKey(b, a));
+    this.transcript.push(`cut ${a}<->${b}`);
+    this.linkDown(a, b);
   }
 
   heal(): void {
@@ -206,6 +217,7 @@ export class Cluster {
     for (let rounds = 0; rounds < limit; rounds++) {
       let moved = false;
       for (const key of [...this.inFlight.keys()].sort()) {
+        if (this.clogged.has(key)) continue;
         const [from, to] = key.split("->").map(Number) as [number, number];
         while (this.deliverOne(from, to)) moved = true;
       }
