@@ -12,6 +12,7 @@ import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
 import { replicaConfig } from "../core/replica/state.ts";
 import type { ReplicaState } from "../core/replica/state.ts";
 import { startReplica, step } from "../core/replica/step.ts";
+import { inspectReplica } from "../core/replica/status.ts";
 import { Err } from "../core/errors.ts";
 import { zxid } from "../core/types.ts";
 import type { Zxid } from "../core/types.ts";
@@ -423,7 +424,7 @@ export class ZkServer {
     const connections: ConnectionInfo[] = [...this.conns.values()].map((c) => ({
       remote: c.remote, sessionId: c.sessionId, received: c.received, sent: c.sent, queued: c.pending.length, lastOperation: c.lastOperation,
     }));
-    return { state: this.state, config: this.config, stats: { ...this.stats, nowMs: Date.now() }, connections, standalone: this.standalone };
+    return { replica: inspectReplica(this.state), config: this.config, stats: { ...this.stats, nowMs: Date.now() }, connections, standalone: this.standalone };
   }
 
   get replica(): ReplicaState {

@@ -8,7 +8,7 @@
 
 import { decodeLog, encodeLogRecord } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
-import type { DiskWrite, DurableState } from "../core/replica/io.ts";
+import type { DiskWrite, DurableState } from "../core/replica/index.ts";
 import type { Rng } from "./rng.ts";
 
 interface PendingPersist {

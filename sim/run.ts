@@ -5,11 +5,8 @@ import { InvariantViolation } from "../core/assert.ts";
 import type { CheckOutcome } from "../jepsen-like/check.ts";
 import { checkHistory } from "../jepsen-like/check.ts";
 import { textVerdict } from "../jepsen-like/report/text.ts";
-import { replicaConfig } from "../core/replica/state.ts";
-import type { ProtocolPolicy } from "../core/replica/policy.ts";
-import { zabPolicy } from "../core/replica/policy.ts";
-import type { NodeId } from "../core/replica/messages.ts";
-import { lastLoggedZxid } from "../core/replica/state.ts";
+import type { NodeId, ProtocolPolicy } from "../core/replica/index.ts";
+import { replicaConfig, zabPolicy } from "../core/replica/index.ts";
 import { hex } from "../core/types.ts";
 import type { DiskFaults } from "./disk.ts";
 import { History } from "./history.ts";
@@ -21,7 +18,8 @@ import { Trace } from "./trace.ts";
 import type { OpKind, WorkloadOptions } from "./workload.ts";
 import { SimClient } from "./workload.ts";
 import { World } from "./world.ts";
-import type { StepFunction } from "./world.ts";
+import type { SimNode } from "./world.ts";
+import type { StepFunction } from "../core/replica/index.ts";
 
 export interface SimOptions {
   seed: number;
@@ -160,8 +158,8 @@ function runPhase(world: World, ms: number): number {
   const end = world.nowMs + ms;
   while (world.nowMs < end) {
     world.runUntil(Math.min(end, world.nowMs + 100));
-    const leader = [...world.nodes.values()].find((n) => n.state?.role === "leading" && n.state.leader!.phase === "broadcast");
-    const now = leader === undefined ? undefined : `${leader.id}@${leader.state!.leader!.epoch}`;
+    const leader = servingLeader(world);
+    const now = leader === undefined ? undefined : `${leader.id}@${leader.replica.status()!.epoch}`;
     if (now !== undefined && now !== last) {
       changes++;
       last = now;
@@ -181,15 +179,30 @@ function runLiveness(world: World, clients: SimClient[], options: SimOptions): s
     world.runUntil(world.nowMs + 500);
     if (converged(world) && clients.every((c) => !c.busy)) return undefined;
   }
-  const states = [...world.nodes.values()].map((n) => `${n.id}:${n.state?.role ?? "down"}@${n.state === undefined ? "-" : hex(n.state.db.lastZxid)}/${n.state === undefined ? "-" : hex(lastLoggedZxid(n.state))}`);
+  const states = [...world.nodes.values()].map((n) => {
+    const view = n.replica.inspect();
+    if (view === undefined) return `${n.id}:down@-/-`;
+    return `${n.id}:${view.status.role}@${hex(view.appliedZxid)}/${hex(view.loggedZxid)}`;
+  });
   const busy = clients.filter((c) => c.busy).map((c) => c.process);
   return `liveness: no convergence within ${budgetMs} ms after healing (${states.join(" ")}; busy clients: ${busy.join(",") || "none"})`;
 }
 
 function converged(world: World): boolean {
-  const nodes = [...world.nodes.values()];
-  const leader = nodes.find((n) => n.state?.role === "leading" && n.state.leader!.phase === "broadcast");
+  const leader = servingLeader(world)?.replica.inspect();
   if (leader === undefined) return false;
-  const target = leader.state!.db.lastZxid;
-  return nodes.every((n) => n.state !== undefined && n.state.role !== "looking" && n.state.db.lastZxid === target && n.state.db.tree.digest() === leader.state!.db.tree.digest());
+  const digest = leader.tree.digest();
+  return [...world.nodes.values()].every((n) => {
+    const view = n.replica.inspect();
+    return view !== undefined && view.status.role !== "looking" && view.appliedZxid === leader.appliedZxid &&
+      view.tree.digest() === digest;
+  });
+}
+
+/** The leader that finished synchronizing a quorum, if any. */
+function servingLeader(world: World): SimNode | undefined {
+  return [...world.nodes.values()].find((n) => {
+    const status = n.replica.status();
+    return status?.role === "leading" && status.phase === "broadcast";
+  });
 }

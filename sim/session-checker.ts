@@ -11,9 +11,7 @@
 // every session a fresh timeout anyway.
 
 import { InvariantViolation } from "../core/assert.ts";
-import type { ConnId, Effect, Input } from "../core/replica/io.ts";
-import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
-import type { ReplicaStatus } from "../core/replica/status.ts";
+import type { ConnId, Effect, Input, NodeId, PeerMessage, ReplicaStatus } from "../core/replica/index.ts";
 import type { SessionId } from "../core/types.ts";
 import { hex } from "../core/types.ts";
 

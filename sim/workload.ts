@@ -4,8 +4,7 @@
 
 import { fromUtf8, utf8 } from "../core/bytes.ts";
 import { Err } from "../core/errors.ts";
-import type { ClientOp, ConnId, Effect } from "../core/replica/io.ts";
-import type { NodeId } from "../core/replica/messages.ts";
+import type { ClientOp, ConnId, Effect, NodeId } from "../core/replica/index.ts";
 import type { MultiWriteOp, Reply } from "../core/requests.ts";
 import type { SessionId, Zxid } from "../core/types.ts";
 import { CreateMode, hex, openAclUnsafe, sessionId, zxid } from "../core/types.ts";

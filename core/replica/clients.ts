@@ -127,7 +127,7 @@ function flush(s: ReplicaState, conn: Connection): void {
     }
     if (head.status !== "done") return;
     conn.queue.shift();
-    emit(s, { type: "reply", connId: conn.connId, xid: head.xid, reply: head.reply! });
+    emit(s, { type: "reply", connId: conn.connId, xid: head.xid, op: head.op, reply: head.reply! });
     if (head.op.op === "closeSession") {
       emit(s, { type: "closeConnection", connId: conn.connId, reason: "session closed by client" });
       onClientDisconnect(s, conn.connId);

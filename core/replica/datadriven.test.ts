@@ -27,8 +27,8 @@ import { errName } from "../errors.ts";
 import { CreateMode, hex, openAclUnsafe } from "../types.ts";
 import type { ClientOp } from "./io.ts";
 import { eventTypeName } from "../watches.ts";
-import { lastLoggedZxid } from "./state.ts";
 import { Cluster } from "./test/cluster.ts";
+import type { ReplicaView } from "./status.ts";
 import type { ClientView } from "./test/cluster.ts";
 
 const dir = new URL("./testdata/", import.meta.url).pathname;
@@ -137,23 +137,27 @@ class Script {
 
   private roles(): string {
     return [...this.c.nodes.values()]
-      .map((n) => (n.state === undefined ? `${n.id}: down` : `${n.id}: ${n.state.role}${phase(n.state)} epoch=${n.state.currentEpoch}`))
+      .map((n) => {
+        const v = n.driver.inspect();
+        return v === undefined ? `${n.id}: down` : `${n.id}: ${v.status.role}${phase(v)} epoch=${v.currentEpoch}`;
+      })
       .join("\n");
   }
 
   private status(): string {
     return [...this.c.nodes.values()]
       .map((n) => {
-        const s = n.state;
-        if (s === undefined) return `${n.id}: down, disk log ${n.disk.log.length} txns`;
-        return `${n.id}: ${s.role}${phase(s)} accepted=${s.acceptedEpoch} current=${s.currentEpoch} logged=${hex(lastLoggedZxid(s))} applied=${hex(s.db.lastZxid)} digest=${hex(s.db.tree.digest())}`;
+        const v = n.driver.inspect();
+        if (v === undefined) return `${n.id}: down, disk log ${n.disk.log.length} txns`;
+        const zxids = `logged=${hex(v.loggedZxid)} applied=${hex(v.appliedZxid)}`;
+        return `${n.id}: ${v.status.role}${phase(v)} accepted=${v.acceptedEpoch} current=${v.currentEpoch} ${zxids} ` +
+          `digest=${hex(v.tree.digest())}`;
       })
       .join("\n");
   }
 
   private tree(id: number): string {
-    const s = this.c.state(id);
-    return [...s.db.tree.nodes]
+    return [...this.c.view(id).tree.nodes]
       .filter(([path]) => !path.startsWith("/zookeeper"))
       .map(([path, node]) => `${path} v=${node.version} cv=${node.cversion} data=${JSON.stringify(fromUtf8(node.data))}${node.ephemeralOwner !== 0n ? ` owner=${hex(node.ephemeralOwner)}` : ""}`)
       .join("\n");
@@ -190,9 +194,9 @@ class Script {
 
 const optionOf = (args: string[], key: string) => args.find((a) => a.startsWith(`${key}=`))?.slice(key.length + 1);
 
-function phase(s: { role: string; leader?: { phase: string }; follower?: { phase: string } }): string {
-  const p = s.leader?.phase ?? s.follower?.phase;
-  return p === undefined || p === "broadcast" ? "" : `(${p})`;
+function phase(view: ReplicaView): string {
+  const p = view.status.phase;
+  return p === "election" || p === "broadcast" ? "" : `(${p})`;
 }
 
 const modes: Record<string, number> = {

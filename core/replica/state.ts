@@ -6,6 +6,7 @@ import { Database } from "../database.ts";
 import { juteMaxBufferBytes, sessionTimeoutTicksMax, sessionTimeoutTicksMin, tickMsDefault } from "../limits.ts";
 import { PendingChanges } from "../pending.ts";
 import { decodeSnapshot } from "../storage.ts";
+import type { ReplicaStatus } from "./status.ts";
 import type { Txn } from "../txn.ts";
 import type { Id, SessionId, Zxid } from "../types.ts";
 import { zxid } from "../types.ts";
@@ -207,6 +208,8 @@ export interface ReplicaState {
   watches: WatchManager;
   /** Effects of the step in progress. */
   effects: Effect[];
+  /** The status last reported in a `status` effect. */
+  lastStatus: ReplicaStatus | undefined;
   timerAtMs: number | undefined;
 }
 
@@ -246,6 +249,7 @@ export function initReplica(config: ReplicaConfig, durable: DurableState | undef
     clients: { conns: new Map(), bySession: new Map(), waiting: new Map(), nextTag: 1, touched: new Set() },
     watches: new WatchManager(),
     effects: [],
+    lastStatus: undefined,
     timerAtMs: undefined,
   };
 }

@@ -18,6 +18,7 @@ import { becomeLeader, becomeLooking, isServing } from "./roles.ts";
 import type { PersistAction, ReplicaConfig, ReplicaState } from "./state.ts";
 import { initReplica, lastLoggedZxid, quorumSize } from "./state.ts";
 import { leaderDoWork, leaderHousekeeping, onPong, pingLearners } from "./work.ts";
+import { replicaStatus, sameStatus } from "./status.ts";
 
 export interface StepResult {
   state: ReplicaState;
@@ -27,6 +28,7 @@ export interface StepResult {
 /** Starts (or restarts after a crash) a node from what its disk holds. */
 export function startReplica(config: ReplicaConfig, durable: DurableState | undefined, nowMs: number): StepResult {
   const s = initReplica(config, durable, nowMs);
+  emit(s, { type: "treeReplaced", zxid: s.db.lastZxid, reason: "recovered" });
   becomeLooking(s, "starting");
   afterStep(s);
   return { state: s, effects: s.effects };
@@ -177,6 +179,11 @@ function runPersistAction(s: ReplicaState, action: PersistAction): void {
 }
 
 function afterStep(s: ReplicaState): void {
+  const status = replicaStatus(s);
+  if (s.lastStatus === undefined || !sameStatus(status, s.lastStatus)) {
+    s.lastStatus = status;
+    emit(s, { type: "status", status });
+  }
   let next = s.nowMs + s.config.tickMs;
   const decideAt = s.election.decideAtMs;
   if (s.role === "looking" && decideAt !== undefined && decideAt < next) next = Math.max(decideAt, s.nowMs);
