@@ -50,7 +50,8 @@ export type ReadRequest =
 export type Request = WriteRequest | ReadRequest | { op: "sync"; path: string };
 
 const writeOps = new Set<string>(["create", "create2", "createContainer", "createTTL", "delete", "setData", "check", "setACL", "multi"]);
-export const isWriteRequest = (request: Request): request is WriteRequest => writeOps.has(request.op);
+export const isWriteRequest = <R extends { readonly op: string }>(request: R): request is R & WriteRequest =>
+  writeOps.has(request.op);
 
 /** Who is asking: the session and the ids its connection authenticated (ip, digest, super). */
 export interface RequestContext {

@@ -8,7 +8,7 @@
 
 import { Worker } from "node:worker_threads";
 import type { ReplicaState } from "../core/replica/state.ts";
-import { logAfter } from "../core/replica/base.ts";
+import { logAfter } from "../core/replica/log.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
 import { zxid } from "../core/types.ts";

@@ -6,7 +6,8 @@ import { assert } from "../assert.ts";
 import { encodeSnapshot } from "../storage.ts";
 import type { Txn } from "../txn.ts";
 import type { Zxid } from "../types.ts";
-import { emit, logAfter, persist } from "./base.ts";
+import { emit, persist } from "./outputs.ts";
+import { logAfter } from "./log.ts";
 import { completeTxn } from "./clients.ts";
 import type { ReplicaState } from "./state.ts";
 

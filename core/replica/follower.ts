@@ -5,7 +5,8 @@
 import { assert } from "../assert.ts";
 import { decodeSnapshot } from "../storage.ts";
 import { applyUpTo } from "./apply.ts";
-import { appendToLog, emit, persist, send, truncateLog } from "./base.ts";
+import { emit, persist, send } from "./outputs.ts";
+import { appendToLog, truncateLog } from "./log.ts";
 import type { NodeId, PeerMessage } from "./messages.ts";
 import { becomeLooking } from "./roles.ts";
 import type { FollowerState, ReplicaState } from "./state.ts";

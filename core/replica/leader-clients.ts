@@ -11,8 +11,7 @@ import type { RequestContext } from "../requests.ts";
 import type { SessionId } from "../types.ts";
 import { sessionId as toSessionId } from "../types.ts";
 import { assert } from "../assert.ts";
-import { send } from "./base.ts";
-import { completeForwardReply, dropSessionConnection } from "./clients.ts";
+import { handOff, send } from "./outputs.ts";
 import { leaderOf, nextZxid, propose } from "./leader.ts";
 import type { ForwardedWork, NodeId } from "./messages.ts";
 import { allocateSessionId, expiredSessions, touchSession } from "./sessions.ts";
@@ -88,11 +87,13 @@ function revalidate(s: ReplicaState, origin: NodeId, tag: number, id: SessionId)
     info.owner = origin;
     touchSession(leader, id, s.nowMs);
     if (previous !== origin) {
-      if (previous === s.config.id) dropSessionConnection(s, id, "session moved to another server");
+      if (previous === s.config.id) {
+        handOff(s, { to: "clients", kind: "drop", sessionId: id, reason: "session moved to another server" });
+      }
       else if (leader.learners.has(previous)) send(s, previous, { type: "SESSION_MOVED", sessionId: id });
     }
   }
-  if (origin === s.config.id) completeForwardReply(s, tag, okay, s.committedZxid);
+  if (origin === s.config.id) handOff(s, { to: "clients", kind: "answer", tag, ok: okay, zxid: s.committedZxid });
   else send(s, origin, { type: "FORWARD_REPLY", tag, ok: okay, zxid: s.committedZxid });
 }
 
@@ -112,7 +113,7 @@ export function resolveSyncs(s: ReplicaState): void {
     for (const [id, round] of leader.roundAcks) if (round >= sync.round && leader.learners.get(id)?.phase === "synced") answered++;
     if (answered < quorumSize(s.config)) return;
     leader.syncs.shift();
-    if (sync.from === s.config.id) completeForwardReply(s, sync.tag, true, sync.zxid);
+    if (sync.from === s.config.id) handOff(s, { to: "clients", kind: "answer", tag: sync.tag, ok: true, zxid: sync.zxid });
     else send(s, sync.from, { type: "FORWARD_REPLY", tag: sync.tag, ok: true, zxid: sync.zxid });
   }
 }
