@@ -83,10 +83,11 @@ export class EventLog {
       for (const e of effects) this.log("debug", "effect", { trace: describeEffect(this.id, e) });
     }
     const status = this.sources.status();
-    const closes: Close[] = [];
     this.statusChanged(input, status, effects, nowMs);
-    const connectedNow = new Set<ConnId>();
-    this.attachedNow.clear();
+    // Allocated only in the rare steps that connect or close clients: this runs every step.
+    let closes: Close[] | undefined;
+    let connectedNow: Set<ConnId> | undefined;
+    if (this.attachedNow.size > 0) this.attachedNow.clear();
     for (const effect of effects) {
       switch (effect.type) {
         case "send":
@@ -100,19 +101,19 @@ export class EventLog {
           break;
         case "connectResponse":
           if (effect.timeoutMs > 0) {
-            connectedNow.add(effect.connId);
+            (connectedNow ??= new Set()).add(effect.connId);
             this.attachedNow.set(effect.sessionId, effect.connId);
           }
           this.connected(effect);
           break;
         case "closeConnection":
-          closes.push(effect);
+          (closes ??= []).push(effect);
           break;
         default:
           break;
       }
     }
-    if (closes.length > 0) this.closed(closes, connectedNow, nowMs);
+    if (closes !== undefined) this.closed(closes, connectedNow ?? new Set(), nowMs);
   }
 
   /** A client connection with a session went away: a leader keeps when it last heard from it. */
