@@ -84,6 +84,22 @@ describe("net: event log", () => {
     expect(expiry()).toMatchObject({ sinceLastHeardMs: 6100 });
   });
 
+  it("names a follower's sync by its kind: TRUNC when the leader cuts its log back", () => {
+    const { log, lines } = recorder("info");
+    const events = eventLog(log);
+    const lastZxid = makeZxid(2, 9);
+    const ackEpoch = { type: "ACKEPOCH" as const, attempt: 1, epoch: 3, currentEpoch: 2, lastZxid };
+    events.input(fromFollower(ackEpoch), 0);
+    const cut = makeZxid(2, 7);
+    const sync = {
+      type: "SYNC" as const, attempt: 1, epoch: 3, truncZxid: cut, txns: [], committedZxid: cut,
+    };
+    events.effects(undefined, [{ type: "send", to: 2, message: sync }], 10);
+    expect(lines.find((l) => l.msg === "follower joining")?.fields).toMatchObject({
+      follower: 2, sync: "TRUNC", truncZxid: makeZxid(2, 7), followerZxid: makeZxid(2, 9), txns: 0,
+    });
+  });
+
   it("says how long it has led when it never heard of the session", () => {
     const { log, expiry } = recorder("info");
     eventLog(log).effects(undefined, [persist(txn(sessionId(0x103n), 0, 1))], 9000);
