@@ -3,6 +3,9 @@
 // error that names the key. The only place configuration is read (STYLE: no config from env
 // elsewhere).
 
+import type { Level } from "./log.ts";
+import { isLevel, levels } from "./log.ts";
+
 export interface ServerEntry {
   id: number;
   host: string;
@@ -43,12 +46,14 @@ export interface ZooConfig {
   syncSnapshotInline: boolean;
   /** The server id of this process (from `myid` in dataDir, or given). */
   myid: number | undefined;
+  /** Lowest level logged: `zksim.logLevel`, or the ZKSIM_LOG_LEVEL environment variable. */
+  logLevel: Level;
 }
 
 export class ConfigError extends Error {
   override name = "ConfigError";
-  constructor(readonly key: string, message: string) {
-    super(`zoo.cfg: ${key}: ${message}`);
+  constructor(readonly key: string, message: string, source = "zoo.cfg") {
+    super(`${source}: ${key}: ${message}`);
   }
 }
 
@@ -70,6 +75,7 @@ export function defaultConfig(): ZooConfig {
     autopurgeSnapRetainCount: 3, autopurgePurgeIntervalHours: 0, fourLetterWordWhitelist: new Set(["srvr"]),
     juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false, snapCount: 100_000,
     metricsPort: undefined, globalOutstandingLimit: 1000, commitLogCount: 500, myid: undefined, snapshotInline: false, syncSnapshotInline: false,
+    logLevel: "info",
   };
 }
 
@@ -153,7 +159,10 @@ function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]):
     case "superDigest":
     case "DigestAuthenticationProvider.superDigest":
     case "zookeeper.DigestAuthenticationProvider.superDigest":
-      if (!/^[^:]+:.+$/.test(value)) throw new ConfigError(key, `expected user:base64digest, got "${value}"`);
+      // The value is a credential: the error describes it without repeating it.
+      if (!/^[^:]+:.+$/.test(value)) {
+        throw new ConfigError(key, "expected user:base64digest (the value has no user: part)");
+      }
       c.superDigest = value;
       return;
     case "extendedTypesEnabled":
@@ -166,8 +175,28 @@ function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]):
     case "myid": c.myid = integer(key, value, 1, 254); return;
     case "zksim.snapshotInline": c.snapshotInline = boolean(key, value); return;
     case "zksim.syncSnapshotInline": c.syncSnapshotInline = boolean(key, value); return;
+    case "zksim.logLevel": c.logLevel = logLevel(key, value); return;
     default:
       if (!acceptedIgnored.has(key) && !key.startsWith("metricsProvider.")) warnings.push(`zoo.cfg: unknown key "${key}" ignored`);
+  }
+}
+
+function logLevel(key: string, value: string, source?: string): Level {
+  const level = value.toLowerCase();
+  if (!isLevel(level)) {
+    throw new ConfigError(key, `expected one of ${levels.join(", ")}, got "${value}"`, source);
+  }
+  return level;
+}
+
+/**
+ * Settings an operator gives without editing zoo.cfg: ZKSIM_LOG_LEVEL=debug turns on the trace of
+ * every input and effect for one run. They win over the file.
+ */
+export function applyEnvironment(config: ZooConfig, env: Record<string, string | undefined>): void {
+  const level = env.ZKSIM_LOG_LEVEL;
+  if (level !== undefined && level !== "") {
+    config.logLevel = logLevel("ZKSIM_LOG_LEVEL", level, "environment");
   }
 }
 

@@ -40,11 +40,21 @@ export class PeerTransport {
 
   constructor(private readonly self: ServerEntry, private readonly peers: ServerEntry[], private readonly handlers: PeerHandlers) {}
 
-  start(): void {
-    this.server = createServer((socket) => this.accept(socket));
-    this.server.on("error", (error) => this.handlers.log(`peer listener: ${error.message}`));
-    this.server.listen(this.self.peerPort, this.self.host === "0.0.0.0" ? undefined : this.self.host);
+  /** Listens and dials; resolves once listening, rejects with the listener's error if it cannot. */
+  start(): Promise<void> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    const listening = new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.once("listening", () => {
+        server.off("error", reject);
+        server.on("error", (error) => this.handlers.log(`peer listener: ${error.message}`));
+        resolve();
+      });
+    });
+    server.listen(this.self.peerPort, this.self.host === "0.0.0.0" ? undefined : this.self.host);
     for (const peer of this.peers) if (peer.id < this.self.id) this.dial(peer);
+    return listening;
   }
 
   send(to: NodeId, message: PeerMessage): void {

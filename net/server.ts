@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import type { Server as HttpServer } from "node:http";
 import type { Server, Socket } from "node:net";
 import { join } from "node:path";
 import type { ClientOp, ConnId, Effect, Input } from "../core/replica/io.ts";
@@ -15,14 +16,17 @@ import { startReplica, step } from "../core/replica/step.ts";
 import { inspectReplica } from "../core/replica/status.ts";
 import { Err } from "../core/errors.ts";
 import { zxid } from "../core/types.ts";
-import type { Zxid } from "../core/types.ts";
+import type { SessionId, Zxid } from "../core/types.ts";
 import type { AdminView, ConnectionInfo, ServerStats } from "./admin.ts";
 import { fourLetterWord, fourLetterWordOf } from "./admin.ts";
 import type { ServerEntry, ZooConfig } from "./config.ts";
+import { ConfigError } from "./config.ts";
+import { EventLog } from "./event-log.ts";
 import { frame, FrameError, Framer } from "./framing.ts";
 import { JuteError } from "./jute-io.ts";
 import type { Logger } from "./log.ts";
 import { PeerTransport } from "./peers.ts";
+import { replicaStatus, sessionTimeoutMs } from "./replica-status.ts";
 import { FileStorage } from "./storage.ts";
 import { startMetrics } from "./metrics.ts";
 import { Snapshotter } from "./snapshotter.ts";
@@ -57,6 +61,41 @@ interface ClientConn {
   sent: number;
   lastOperation: string;
   sessionId: bigint | undefined;
+  /** What the ConnectRequest asked for: 0 for a new session. */
+  requestedSessionId: bigint;
+  /** When the client last sent anything (for the logs: how long a session was silent). */
+  lastHeardMs: number;
+}
+
+/** A port the server cannot listen on: the one line an operator needs, naming the zoo.cfg key. */
+export class ListenError extends Error {
+  override name = "ListenError";
+  constructor(
+    readonly what: string, readonly key: string, readonly host: string, readonly port: number,
+    readonly code: string | undefined,
+  ) {
+    const why = code === "EADDRINUSE" ? "is already in use"
+      : code === "EACCES" ? "may not be bound by this user"
+      : code === "EADDRNOTAVAIL" ? "is not an address of this machine"
+      : `cannot be listened on (${code ?? "unknown error"})`;
+    super(`${what} ${host}:${port} ${why} (zoo.cfg ${key})`);
+  }
+}
+
+/** Resolves once `server` listens; rejects with a ListenError naming `key` if it cannot. */
+function listening(
+  server: Server | HttpServer, what: string, key: string, host: string, port: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(new ListenError(what, key, host, port, error.code));
+    };
+    server.once("error", onError);
+    server.once("listening", () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
 }
 
 export class ZkServer {
@@ -68,6 +107,9 @@ export class ZkServer {
   private clientServer: Server | undefined;
   private metrics: import("node:http").Server | undefined;
   private readonly conns = new Map<ConnId, ClientConn>();
+  /** The connection each session is attached to on this server. */
+  private readonly bySession = new Map<bigint, ClientConn>();
+  private events!: EventLog;
   private readonly perIp = new Map<string, number>();
   /** Connections not being read (see drainBacklog), in the order they were throttled. */
   private readonly throttled = new Set<ClientConn>();
@@ -94,8 +136,20 @@ export class ZkServer {
     return this.config.servers.length === 0;
   }
 
-  /** Recovers from disk, starts the core, opens the peer and client ports. */
-  start(): Promise<void> {
+  /**
+   * Recovers from disk, starts the core, opens the peer and client ports. A port that cannot be
+   * bound stops what started and rejects with a ListenError.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.startListening();
+    } catch (error) {
+      if (error instanceof ListenError) await this.stop();
+      throw error;
+    }
+  }
+
+  private startListening(): Promise<void> {
     const c = this.config;
     const peers = this.standalone ? [this.id] : c.servers.filter((s) => s.role === "participant").map((s) => s.id);
     const coreConfig = replicaConfig({
@@ -109,12 +163,21 @@ export class ZkServer {
     const { storage, durable, recoveryNotes } = FileStorage.open({
       dataDir: c.dataDir, dataLogDir: c.dataLogDir, retainSnapshots: c.autopurgeSnapRetainCount,
       extendedTypesEnabled: c.extendedTypesEnabled, onDurable: (id) => this.deliver({ type: "persistDone", id }),
+      onPurged: (removed) => {
+        this.log("info", "purged", { files: removed, retainSnapshots: c.autopurgeSnapRetainCount });
+      },
     });
     this.storage = storage;
     for (const note of recoveryNotes) this.log("warn", "recovery", { note });
     this.log("info", "recovered", { logTxns: durable.log.length, snapshot: durable.snapshot !== undefined, acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch });
     const { state, effects } = startReplica(coreConfig, durable, coreClockMs());
     this.state = state;
+    this.events = new EventLog(this.log, this.id, {
+      conn: (connId) => this.conns.get(connId),
+      connOfSession: (id) => this.bySession.get(id),
+      status: () => replicaStatus(this.state),
+      sessionTimeoutMs: (id: SessionId) => sessionTimeoutMs(this.state, id),
+    }, c.maxSessionTimeout, Date.now());
     this.snapshotter = new Snapshotter({
       snapshot: durable.snapshot, startZxid: state.db.lastZxid, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
       extendedTypesEnabled: c.extendedTypesEnabled,
@@ -125,15 +188,26 @@ export class ZkServer {
       },
       onError: (error) => this.log("error", "snapshotter failed", { error: error.message }),
     });
-    if (!this.standalone) this.startPeers();
+    const peersListening = this.standalone ? Promise.resolve() : this.startPeers();
+    this.events.effects(undefined, effects, Date.now());
     this.interpret(effects);
-    if (c.metricsPort !== undefined) this.metrics = startMetrics(c.metricsPort, c.clientPortAddress, () => this.adminView());
-    return this.listenClients();
+    let metricsListening = Promise.resolve();
+    if (c.metricsPort !== undefined) {
+      this.metrics = startMetrics(c.metricsPort, c.clientPortAddress, () => this.adminView());
+      const key = "metricsProvider.httpPort";
+      const host = c.clientPortAddress;
+      metricsListening = listening(this.metrics, "metrics port", key, host, c.metricsPort);
+    }
+    // The first listener to fail is the one reported (one line, see main.ts).
+    return Promise.all([peersListening, metricsListening, this.listenClients()])
+      .then(() => undefined);
   }
 
-  private startPeers(): void {
+  private startPeers(): Promise<void> {
     const self = this.config.servers.find((s) => s.id === this.id);
-    if (self === undefined) throw new Error(`myid ${this.id} is not among the server.N lines of zoo.cfg`);
+    if (self === undefined) {
+      throw new ConfigError("myid", `${this.id} is not among the server.N lines`);
+    }
     const others: ServerEntry[] = this.config.servers.filter((s) => s.id !== this.id);
     this.peers = new PeerTransport(self, others, {
       onMessage: (from, message) => this.deliver({ type: "peerMessage", from, message }),
@@ -141,7 +215,9 @@ export class ZkServer {
       onDown: (peer) => this.deliver({ type: "peerDown", peer }),
       log: (msg) => this.log("warn", msg),
     });
-    this.peers.start();
+    return this.peers.start().catch((error: NodeJS.ErrnoException) => {
+      throw new ListenError("peer port", `server.${self.id}`, self.host, self.peerPort, error.code);
+    });
   }
 
   private listenClients(): Promise<void> {
@@ -150,13 +226,13 @@ export class ZkServer {
     const self = this.config.servers.find((s) => s.id === this.id);
     const port = self?.clientPort ?? this.config.clientPort;
     const host = self?.clientHost ?? this.config.clientPortAddress;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        this.log("info", "serving clients", { port, host, serverId: this.id, mode: this.standalone ? "standalone" : "ensemble" });
-        resolve();
-      });
+    const key = self?.clientPort !== undefined ? `server.${self.id}` : "clientPort";
+    const ready = listening(server, "client port", key, host, port).then(() => {
+      const mode = this.standalone ? "standalone" : "ensemble";
+      this.log("info", "serving clients", { port, host, serverId: this.id, mode });
     });
+    server.listen(port, host);
+    return ready;
   }
 
   /** The one way into the core. */
@@ -171,7 +247,10 @@ export class ZkServer {
       for (let next = this.inbox.shift(); next !== undefined && !this.stopped; next = this.inbox.shift()) {
         this.stats.nowMs = Date.now();
         if (next.type === "tick") this.stats.fsyncs = this.storage.stats.fsyncs;
-        const { effects } = step(this.state, next, coreClockMs());
+        const nowMs = coreClockMs();
+        this.events.input(next, nowMs);
+        const { effects } = step(this.state, next, nowMs);
+        this.events.effects(next, effects, nowMs);
         this.interpret(effects);
         this.snapshotter.observe(this.state);
       }
@@ -196,6 +275,7 @@ export class ZkServer {
         case "connectResponse": this.toClient(effect.connId, encodeConnectResponse(effect.timeoutMs, effect.sessionId, effect.password), (c) => {
           c.connected = effect.timeoutMs > 0;
           c.sessionId = effect.sessionId;
+          if (c.connected) this.bySession.set(effect.sessionId, c);
         }); break;
         case "reply": this.replyToClient(effect.connId, effect.xid, effect.reply); break;
         case "watchEvent": this.toClient(effect.connId, encodeNotification(effect.event)); break;
@@ -212,16 +292,23 @@ export class ZkServer {
   private sendWithSnapshot(to: NodeId, message: PeerMessage & { type: "SYNC"; snapshotAt: Zxid }): void {
     if (this.peers === undefined) return;
     let encoded: Promise<PeerMessage>;
+    const started = performance.now();
+    const sent = (snapshot: Uint8Array) => {
+      this.events.snapshotSent(to, message, snapshot.length, performance.now() - started);
+    };
     if (this.snapshotter.isCurrent && !this.config.syncSnapshotInline) {
       this.stats.snapshotSyncs++;
       encoded = this.snapshotter.encodeAt(message.snapshotAt).then((snapshot) => {
+        sent(snapshot);
         const { snapshotAt: _named, ...rest } = message;
         return { ...rest, snapshot };
       });
     } else {
       this.stats.snapshotSyncsInline++;
       try {
-        encoded = Promise.resolve(withSnapshot(message, this.state.db));
+        const withBytes = withSnapshot(message, this.state.db);
+        if (withBytes.type === "SYNC" && withBytes.snapshot !== undefined) sent(withBytes.snapshot);
+        encoded = Promise.resolve(withBytes);
       } catch (error) {
         encoded = Promise.reject(error as Error); // the link is cut; the core syncs the follower again
       }
@@ -273,7 +360,10 @@ export class ZkServer {
     const ip = socket.remoteAddress?.replace(/^::ffff:/, "") ?? "unknown";
     const count = this.perIp.get(ip) ?? 0;
     if (this.config.maxClientCnxns > 0 && count >= this.config.maxClientCnxns) {
-      this.log("warn", "too many connections from one address, refusing", { ip, maxClientCnxns: this.config.maxClientCnxns });
+      this.log("warn", "connection refused", {
+        client: `${ip}:${socket.remotePort}`, reason: "too many connections from one address",
+        maxClientCnxns: this.config.maxClientCnxns,
+      });
       socket.destroy();
       return;
     }
@@ -282,10 +372,12 @@ export class ZkServer {
     const conn: ClientConn = {
       connId: this.nextConnId++, socket, remote: `${ip}:${socket.remotePort}`, ip, framer: new Framer(this.config.juteMaxBuffer),
       connected: false, pending: [], backlog: [], draining: false, received: 0, sent: 0, lastOperation: "NA", sessionId: undefined,
+      requestedSessionId: 0n, lastHeardMs: Date.now(),
     };
     this.conns.set(conn.connId, conn);
     let first = true;
     socket.on("data", (chunk: Buffer) => {
+      conn.lastHeardMs = Date.now();
       const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
       if (first && bytes.length >= 4 && this.answerFourLetterWord(conn, bytes)) return;
       first = false;
@@ -363,6 +455,7 @@ export class ZkServer {
   private onConnectRequest(conn: ClientConn, payload: Uint8Array): void {
     try {
       const request = decodeConnectRequest(payload);
+      conn.requestedSessionId = request.sessionId;
       this.deliver({
         type: "clientConnect", connId: conn.connId, clientAddr: conn.ip, sessionId: request.sessionId,
         password: request.password, timeoutMs: request.timeoutMs, lastZxidSeen: zxid(request.lastZxidSeen),
@@ -411,6 +504,10 @@ export class ZkServer {
 
   private forget(conn: ClientConn): void {
     this.conns.delete(conn.connId);
+    if (conn.sessionId !== undefined && this.bySession.get(conn.sessionId) === conn) {
+      this.bySession.delete(conn.sessionId);
+      this.events.disconnected(conn.sessionId as SessionId, conn.lastHeardMs);
+    }
     this.outstanding -= conn.pending.length;
     conn.pending.length = 0;
     conn.backlog.length = 0;

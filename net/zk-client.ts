@@ -30,6 +30,8 @@ export class ZkClient {
   private closed = false;
   onWatchEvent: (event: WatchNotification) => void = () => {};
   sessionId: SessionId = toSessionId(0n);
+  /** The session password the server gave (a secret: tests check it never reaches a log). */
+  password: Uint8Array = new Uint8Array(0);
   timeoutMs = 0;
 
   private constructor(private readonly socket: Socket) {}
@@ -62,6 +64,7 @@ export class ZkClient {
             const response = decodeConnectResponse(payload);
             client.sessionId = response.sessionId;
             client.timeoutMs = response.timeoutMs;
+            client.password = response.password;
             clearTimeout(giveUp);
             if (response.timeoutMs <= 0) reject(new Error("session refused"));
             client.startPinging();
