@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 import seedrandom from "seedrandom";
 import { fromUtf8, utf8 } from "../core/bytes.ts";
 import { Err } from "../core/errors.ts";
-import type { ClientOp } from "../core/replica/io.ts";
+import type { ClientOp } from "../core/replica/index.ts";
 import type { Reply } from "../core/requests.ts";
 import { CreateMode, hex, openAclUnsafe } from "../core/types.ts";
 import { eventTypeName } from "../core/watches.ts";

@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authenticate, digestId } from "../core/acl.ts";
 import { fromUtf8, utf8 } from "../core/bytes.ts";
-import type { ClientOp } from "../core/replica/io.ts";
+import type { ClientOp } from "../core/replica/index.ts";
 import type { OpResult, Reply, Request, RequestContext } from "../core/requests.ts";
 import { StandaloneServer, standaloneConfig } from "../core/standalone.ts";
 import type { Acl, Stat } from "../core/types.ts";

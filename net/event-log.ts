@@ -1,14 +1,13 @@
 // What the server tells its operator at info level: election results and leader changes, followers
 // joining and how they were synced, sessions created, moved, closed and expired, connections
 // refused. The core is pure and cannot log, so all of it is read off the inputs the server hands it
-// and the effects it returns (plus the small status view of replica-status.ts). At debug level,
+// and the effects it returns (expiries are an effect of their own), plus the small status view of
+// replica-status.ts. At debug level,
 // every input and effect in the simulator's trace vocabulary (core/replica/io.ts), which names
 // sessions, paths and zxids but never a password, a credential or data.
 
-import type { ClientOp, ConnId, Effect, Input } from "../core/replica/io.ts";
-import { describeInput, describeEffect } from "../core/replica/io.ts";
-import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
-import type { Txn } from "../core/txn.ts";
+import type { ConnId, Effect, Input, NodeId, PeerMessage } from "../core/replica/index.ts";
+import { describeEffect, describeInput } from "../core/replica/index.ts";
 import type { SessionId, Zxid } from "../core/types.ts";
 import type { Logger } from "./log.ts";
 import type { ReplicaStatus } from "./replica-status.ts";
@@ -21,15 +20,12 @@ export interface ConnView {
   /** The session the client asked for in its ConnectRequest (0 for a new one). */
   requestedSessionId: bigint;
   lastHeardMs: number;
-  /** Requests sent and not yet answered. */
-  pending: readonly { xid: number; op: ClientOp }[];
 }
 
 export interface EventSources {
   conn(connId: ConnId): ConnView | undefined;
   connOfSession(id: SessionId): ConnView | undefined;
   status(): ReplicaStatus;
-  sessionTimeoutMs(id: SessionId): number | undefined;
 }
 
 type Sync = Extract<PeerMessage, { type: "SYNC" }>;
@@ -44,37 +40,24 @@ export class EventLog {
   readonly debug: boolean;
   private status: ReplicaStatus;
   private lookingSinceMs: number;
-  private servingSinceMs: number;
-  // What a leader gathers to describe an expiry; cleared at every role change.
-  /** When the leader last heard of each session: its own clients' packets, PONGs, FORWARDs. */
-  private readonly heard = new Map<SessionId, number>();
-  private lastPruneMs: number;
-  /** closeSession requests that followers forwarded: their txn is a close, not an expiry. */
-  private readonly forwardedCloses = new Map<SessionId, number>();
   /** The last zxid each follower reported when it joined (ACKEPOCH). */
   private readonly followerZxid = new Map<NodeId, Zxid>();
-  /** Sessions attached to a connection in the step being read (the server's index lags by one). */
-  private readonly attachedNow = new Map<SessionId, ConnId>();
 
   constructor(
     private readonly log: Logger,
     private readonly id: NodeId,
     private readonly sources: EventSources,
-    private readonly maxSessionTimeoutMs: number,
     nowMs: number,
   ) {
     this.debug = log.enabled?.("debug") ?? false;
     this.status = sources.status();
     this.lookingSinceMs = nowMs;
-    this.servingSinceMs = nowMs;
-    this.lastPruneMs = nowMs;
   }
 
   /** Before the core takes `input`. */
   input(input: Input, nowMs: number): void {
     if (this.debug) this.log("debug", "input", { trace: describeInput(this.id, input, nowMs) });
-    if (input.type === "peerMessage") this.peerMessage(input.from, input.message, nowMs);
-    else if (input.type === "tick") this.prune(nowMs);
+    if (input.type === "peerMessage") this.peerMessage(input.from, input.message);
   }
 
   /** After a step, before its effects are carried out: connections are as the step found them. */
@@ -87,23 +70,16 @@ export class EventLog {
     // Allocated only in the rare steps that connect or close clients: this runs every step.
     let closes: Close[] | undefined;
     let connectedNow: Set<ConnId> | undefined;
-    if (this.attachedNow.size > 0) this.attachedNow.clear();
     for (const effect of effects) {
       switch (effect.type) {
         case "send":
           this.sent(effect.to, effect.message);
           break;
-        case "persist":
-          if (status.role !== "leading") break;
-          for (const write of effect.writes) {
-            if (write.kind === "append") for (const txn of write.txns) this.proposed(txn, nowMs);
-          }
+        case "sessionExpired":
+          this.expired(effect);
           break;
         case "connectResponse":
-          if (effect.timeoutMs > 0) {
-            (connectedNow ??= new Set()).add(effect.connId);
-            this.attachedNow.set(effect.sessionId, effect.connId);
-          }
+          if (effect.timeoutMs > 0) (connectedNow ??= new Set()).add(effect.connId);
           this.connected(effect);
           break;
         case "closeConnection":
@@ -116,12 +92,6 @@ export class EventLog {
     if (closes !== undefined) this.closed(closes, connectedNow ?? new Set(), nowMs);
   }
 
-  /** A client connection with a session went away: a leader keeps when it last heard from it. */
-  disconnected(id: SessionId, lastHeardMs: number): void {
-    if (this.status.role !== "leading") return;
-    this.heard.set(id, Math.max(this.heard.get(id) ?? -Infinity, lastHeardMs));
-  }
-
   /** A SNAP sync went out once its snapshot was encoded (off the event loop). */
   snapshotSent(to: NodeId, message: Sync, snapshotBytes: number, encodeMs: number): void {
     this.log("info", "follower joining", {
@@ -131,21 +101,10 @@ export class EventLog {
     });
   }
 
-  private peerMessage(from: NodeId, m: PeerMessage, nowMs: number): void {
-    const leading = this.status.role === "leading";
+  private peerMessage(from: NodeId, m: PeerMessage): void {
     switch (m.type) {
       case "ACKEPOCH":
-        if (leading) this.followerZxid.set(from, m.lastZxid);
-        return;
-      case "PONG":
-        if (leading) for (const id of m.touched) this.heard.set(id, nowMs);
-        return;
-      case "FORWARD":
-        if (!leading || !("sessionId" in m.work)) return;
-        this.heard.set(m.work.sessionId, nowMs);
-        if (m.work.kind === "closeSession") {
-          this.forwardedCloses.set(m.work.sessionId, m.work.cxid);
-        }
+        if (this.status.role === "leading") this.followerZxid.set(from, m.lastZxid);
         return;
       case "SYNC":
         if (this.status.role !== "following" || this.status.leader !== from) return;
@@ -166,8 +125,6 @@ export class EventLog {
     const before = this.status;
     this.status = status;
     if (status.role !== before.role || status.leader !== before.leader) {
-      this.heard.clear();
-      this.forwardedCloses.clear();
       this.followerZxid.clear();
       if (status.role === "looking") {
         this.lookingSinceMs = nowMs;
@@ -183,7 +140,6 @@ export class EventLog {
       }
     }
     if (status.serving && !before.serving) {
-      this.servingSinceMs = nowMs;
       const where = { epoch: status.epoch, zxid: status.lastZxid };
       if (status.role === "leading") this.log("info", "leader established", where);
       else this.log("info", "following leader", { leader: status.leader, ...where });
@@ -203,32 +159,12 @@ export class EventLog {
     }
   }
 
-  /** A txn this leader proposed (its own log appends are its proposals). */
-  private proposed(txn: Txn, nowMs: number): void {
-    const id = txn.sessionId;
-    if (txn.body.type === "createSession") {
-      this.heard.set(id, nowMs);
-      return;
-    }
-    if (txn.body.type !== "closeSession" && txn.body.type !== "error") return;
-    const forwarded = this.forwardedCloses.get(id) === txn.cxid;
-    if (forwarded) this.forwardedCloses.delete(id);
-    if (txn.body.type === "error") return;
-    // A client's own close is logged where it is connected ("session closed"); here, expiries.
-    const attached = this.attachedNow.get(id);
-    const local = attached === undefined
-      ? this.sources.connOfSession(id)
-      : this.sources.conn(attached);
-    const askedHere = local?.pending.some((p) => p.op.op === "closeSession" && p.xid === txn.cxid);
-    const heard = Math.max(this.heard.get(id) ?? -Infinity, local?.lastHeardMs ?? -Infinity);
-    this.heard.delete(id);
-    if (forwarded || askedHere === true) return;
-    const lastHeard = heard === -Infinity
-      ? { notHeardSinceLeadingMs: nowMs - this.servingSinceMs }
-      : { sinceLastHeardMs: nowMs - heard };
+  /** The leader expired a session (the core says so, with how long it was silent). */
+  private expired(effect: Extract<Effect, { type: "sessionExpired" }>): void {
+    const conn = this.sources.connOfSession(effect.sessionId);
     this.log("info", "session expired", {
-      session: id, timeoutMs: this.sources.sessionTimeoutMs(id), ...lastHeard,
-      ephemerals: txn.body.ephemerals.length, zxid: txn.zxid, client: local?.remote,
+      session: effect.sessionId, timeoutMs: effect.timeoutMs, sinceLastHeardMs: effect.silentMs,
+      ephemerals: effect.ephemerals, zxid: effect.zxid, client: conn?.remote,
     });
   }
 
@@ -265,18 +201,6 @@ export class EventLog {
           session, client: conn.remote, reason, sinceLastHeardMs: nowMs - conn.lastHeardMs,
         });
       }
-    }
-  }
-
-  /** Forgets sessions not heard of for twice the longest timeout: they expired meanwhile. */
-  private prune(nowMs: number): void {
-    if (nowMs - this.lastPruneMs < this.maxSessionTimeoutMs) return;
-    this.lastPruneMs = nowMs;
-    for (const [id, heardMs] of this.heard) {
-      if (nowMs - heardMs > 2 * this.maxSessionTimeoutMs) this.heard.delete(id);
-    }
-    for (const [id] of this.forwardedCloses) {
-      if (!this.heard.has(id)) this.forwardedCloses.delete(id);
     }
   }
 }

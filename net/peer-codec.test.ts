@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { utf8 } from "../core/bytes.ts";
 import { DecodeError } from "../core/codec.ts";
-import type { PeerMessage } from "../core/replica/messages.ts";
+import type { PeerMessage } from "../core/replica/index.ts";
 import { Cluster } from "../core/replica/test/cluster.ts";
 import { CreateMode, openAclUnsafe } from "../core/types.ts";
 import { decodePeerMessage, encodePeerMessage } from "./peer-codec.ts";

@@ -6,7 +6,7 @@
 
 import { createConnection, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
-import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
+import type { NodeId, PeerMessage } from "../core/replica/index.ts";
 import type { ServerEntry } from "./config.ts";
 import { frame, Framer } from "./framing.ts";
 import { decodePeerMessage, encodePeerMessage } from "./peer-codec.ts";

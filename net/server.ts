@@ -7,14 +7,12 @@ import { createServer } from "node:net";
 import type { Server as HttpServer } from "node:http";
 import type { Server, Socket } from "node:net";
 import { join } from "node:path";
-import type { ClientOp, ConnId, Effect, Input } from "../core/replica/io.ts";
-import { needsSnapshot, withSnapshot } from "../core/replica/io.ts";
-import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
-import { replicaConfig } from "../core/replica/state.ts";
-import type { ReplicaState } from "../core/replica/state.ts";
-import { startReplica, step } from "../core/replica/step.ts";
-import { inspectReplica } from "../core/replica/status.ts";
+import type {
+  ClientOp, ConnId, Effect, EffectHandlers, Input, NodeId, PeerMessage, ReplicaView,
+} from "../core/replica/index.ts";
+import { dispatchEffects, needsSnapshot, replicaConfig, ReplicaDriver } from "../core/replica/index.ts";
 import { Err } from "../core/errors.ts";
+import type { Reply } from "../core/requests.ts";
 import { zxid } from "../core/types.ts";
 import type { SessionId, Zxid } from "../core/types.ts";
 import type { AdminView, ConnectionInfo, ServerStats } from "./admin.ts";
@@ -26,7 +24,7 @@ import { frame, FrameError, Framer } from "./framing.ts";
 import { JuteError } from "./jute-io.ts";
 import type { Logger } from "./log.ts";
 import { PeerTransport } from "./peers.ts";
-import { replicaStatus, sessionTimeoutMs } from "./replica-status.ts";
+import { replicaStatus } from "./replica-status.ts";
 import { FileStorage } from "./storage.ts";
 import { startMetrics } from "./metrics.ts";
 import { Snapshotter } from "./snapshotter.ts";
@@ -53,7 +51,8 @@ interface ClientConn {
   framer: Framer;
   connected: boolean;
   /** Ops sent and not yet answered, in order (replies come back in the same order). */
-  pending: { xid: number; op: ClientOp; startedMs: number }[];
+  /** Requests not yet answered, in order: for latency figures and the outstanding limit. */
+  pending: { xid: number; startedMs: number }[];
   /** Frames received but not yet handed to the core: the connection is throttled. */
   backlog: Uint8Array[];
   draining: boolean;
@@ -99,7 +98,8 @@ function listening(
 }
 
 export class ZkServer {
-  private state!: ReplicaState;
+  private core!: ReplicaDriver;
+  private handlers!: EffectHandlers;
   private storage!: FileStorage;
   private snapshotter!: Snapshotter;
   snapshotsWritten = 0;
@@ -170,16 +170,16 @@ export class ZkServer {
     this.storage = storage;
     for (const note of recoveryNotes) this.log("warn", "recovery", { note });
     this.log("info", "recovered", { logTxns: durable.log.length, snapshot: durable.snapshot !== undefined, acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch });
-    const { state, effects } = startReplica(coreConfig, durable, coreClockMs());
-    this.state = state;
+    this.core = new ReplicaDriver(this.id, coreConfig);
+    this.handlers = this.effectHandlers();
+    const effects = this.core.start(durable, coreClockMs());
     this.events = new EventLog(this.log, this.id, {
       conn: (connId) => this.conns.get(connId),
       connOfSession: (id) => this.bySession.get(id),
-      status: () => replicaStatus(this.state),
-      sessionTimeoutMs: (id: SessionId) => sessionTimeoutMs(this.state, id),
-    }, c.maxSessionTimeout, Date.now());
+      status: () => replicaStatus(this.core),
+    }, Date.now());
     this.snapshotter = new Snapshotter({
-      snapshot: durable.snapshot, startZxid: state.db.lastZxid, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
+      snapshot: durable.snapshot, startZxid: this.core.inspect()!.appliedZxid, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
       extendedTypesEnabled: c.extendedTypesEnabled,
       onWritten: (written) => {
         this.log("info", "snapshot written", { zxid: written.zxid, znodes: written.znodes, tookMs: Math.round(written.tookMs) });
@@ -249,10 +249,10 @@ export class ZkServer {
         if (next.type === "tick") this.stats.fsyncs = this.storage.stats.fsyncs;
         const nowMs = coreClockMs();
         this.events.input(next, nowMs);
-        const { effects } = step(this.state, next, nowMs);
+        const effects = this.core.deliver(next, nowMs);
         this.events.effects(next, effects, nowMs);
         this.interpret(effects);
-        this.snapshotter.observe(this.state);
+        this.snapshotter.endOfStep();
       }
     } finally {
       this.delivering = false;
@@ -261,27 +261,41 @@ export class ZkServer {
 
   /** The one way out of it. */
   private interpret(effects: readonly Effect[]): void {
-    for (const effect of effects) {
-      switch (effect.type) {
-        case "send":
-          if (needsSnapshot(effect.message)) this.sendWithSnapshot(effect.to, effect.message);
-          else this.peers?.send(effect.to, effect.message);
-          break;
-        case "persist":
-          for (const write of effect.writes) if (write.kind === "snapshot") this.snapshotter.reset(write.bytes, write.zxid);
-          this.storage.enqueue(effect.id, effect.writes);
-          break;
-        case "setTimer": this.setTimer(effect.atMs); break;
-        case "connectResponse": this.toClient(effect.connId, encodeConnectResponse(effect.timeoutMs, effect.sessionId, effect.password), (c) => {
+    dispatchEffects(effects, this.handlers);
+  }
+
+  private effectHandlers(): EffectHandlers {
+    return {
+      send: (effect) => {
+        if (needsSnapshot(effect.message)) this.sendWithSnapshot(effect.to, effect.message);
+        else this.peers?.send(effect.to, effect.message);
+      },
+      persist: (effect) => {
+        for (const write of effect.writes) {
+          if (write.kind === "snapshot") this.snapshotter.reset(write.bytes, write.zxid);
+        }
+        this.storage.enqueue(effect.id, effect.writes);
+      },
+      setTimer: (effect) => this.setTimer(effect.atMs),
+      connectResponse: (effect) => {
+        const response = encodeConnectResponse(effect.timeoutMs, effect.sessionId, effect.password);
+        this.toClient(effect.connId, response, (c) => {
           c.connected = effect.timeoutMs > 0;
           c.sessionId = effect.sessionId;
           if (c.connected) this.bySession.set(effect.sessionId, c);
-        }); break;
-        case "reply": this.replyToClient(effect.connId, effect.xid, effect.reply); break;
-        case "watchEvent": this.toClient(effect.connId, encodeNotification(effect.event)); break;
-        case "closeConnection": this.closeClient(effect.connId, effect.reason, false); break;
-      }
-    }
+        });
+      },
+      reply: (effect) => this.replyToClient(effect.connId, effect.xid, effect.op, effect.reply),
+      watchEvent: (effect) => this.toClient(effect.connId, encodeNotification(effect.event)),
+      closeConnection: (effect) => this.closeClient(effect.connId, effect.reason, false),
+      applied: (effect) => this.snapshotter.applied(effect.txns),
+      treeReplaced: (effect) => {
+        if (effect.reason === "snapshot") this.snapshotter.treeReplaced();
+      },
+      // The event log reads these off the step's effects (event-log.ts).
+      status: () => {},
+      sessionExpired: () => {},
+    };
   }
 
   /**
@@ -306,7 +320,7 @@ export class ZkServer {
     } else {
       this.stats.snapshotSyncsInline++;
       try {
-        const withBytes = withSnapshot(message, this.state.db);
+        const withBytes = this.core.encodeSnapshotFor(message);
         if (withBytes.type === "SYNC" && withBytes.snapshot !== undefined) sent(withBytes.snapshot);
         encoded = Promise.resolve(withBytes);
       } catch (error) {
@@ -331,7 +345,7 @@ export class ZkServer {
     conn.socket.write(frame(payload));
   }
 
-  private replyToClient(connId: ConnId, xid: number, reply: import("../core/requests.ts").Reply): void {
+  private replyToClient(connId: ConnId, xid: number, op: ClientOp, reply: Reply): void {
     const conn = this.conns.get(connId);
     if (conn === undefined) return;
     const index = conn.pending.findIndex((p) => p.xid === xid);
@@ -343,8 +357,8 @@ export class ZkServer {
     this.stats.latencyTotalMs += latencyMs;
     this.stats.latencyMinMs = Math.min(this.stats.latencyMinMs, latencyMs);
     this.stats.latencyMaxMs = Math.max(this.stats.latencyMaxMs, latencyMs);
-    this.toClient(connId, encodeReply(xid, pending!.op, reply));
-    if (pending!.op.op === "auth" && reply.err === Err.AUTHFAILED) this.closeClient(connId, "authentication failed", true);
+    this.toClient(connId, encodeReply(xid, op, reply));
+    if (op.op === "auth" && reply.err === Err.AUTHFAILED) this.closeClient(connId, "authentication failed", true);
     // Never from inside interpret(): feeding the core a new request while the effects of its last
     // step are still being written out would let the new replies overtake the rest of them.
     if (this.throttled.size > 0 && !this.resumeScheduled) {
@@ -482,7 +496,7 @@ export class ZkServer {
       }
     }
     conn.lastOperation = decoded.op.op;
-    conn.pending.push({ xid: decoded.xid, op: decoded.op, startedMs: Date.now() });
+    conn.pending.push({ xid: decoded.xid, startedMs: Date.now() });
     this.outstanding++;
     this.deliver({ type: "clientRequest", connId: conn.connId, xid: decoded.xid, request: decoded.op });
   }
@@ -506,7 +520,6 @@ export class ZkServer {
     this.conns.delete(conn.connId);
     if (conn.sessionId !== undefined && this.bySession.get(conn.sessionId) === conn) {
       this.bySession.delete(conn.sessionId);
-      this.events.disconnected(conn.sessionId as SessionId, conn.lastHeardMs);
     }
     this.outstanding -= conn.pending.length;
     conn.pending.length = 0;
@@ -521,11 +534,12 @@ export class ZkServer {
     const connections: ConnectionInfo[] = [...this.conns.values()].map((c) => ({
       remote: c.remote, sessionId: c.sessionId, received: c.received, sent: c.sent, queued: c.pending.length, lastOperation: c.lastOperation,
     }));
-    return { replica: inspectReplica(this.state), config: this.config, stats: { ...this.stats, nowMs: Date.now() }, connections, standalone: this.standalone };
+    return { replica: this.core.inspect()!, config: this.config, stats: { ...this.stats, nowMs: Date.now() }, connections, standalone: this.standalone };
   }
 
-  get replica(): ReplicaState {
-    return this.state;
+  /** What tests and tools may read of the replica; valid until its next step. */
+  inspect(): ReplicaView {
+    return this.core.inspect()!;
   }
 
   /** Clean shutdown: stop taking input, close sockets, make the log durable. */

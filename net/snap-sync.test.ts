@@ -16,7 +16,7 @@ describe("net: SNAP sync from the snapshotter's copy", () => {
   it("brings a follower 200 txns behind (commitLogCount=20) back with a snapshot, off the leader's event loop", async () => {
     ensemble = await startEnsemble(3, "commitLogCount=20");
     const e = ensemble;
-    const leaderIndex = e.servers.findIndex((s) => s.replica.role === "leading");
+    const leaderIndex = e.servers.findIndex((s) => s.inspect().status.role === "leading");
     const followerIndex = (leaderIndex + 1) % 3;
     const follower = e.servers[followerIndex]!;
     await follower.stop();
@@ -32,7 +32,7 @@ describe("net: SNAP sync from the snapshotter's copy", () => {
     const restarted = new ZkServer(follower.config, () => {});
     e.servers[followerIndex] = restarted; // stopped with the ensemble
     await restarted.start();
-    await waitFor(() => restarted.replica.role === "following" && restarted.replica.db.lastZxid >= leader.replica.db.lastZxid, 20_000);
+    await waitFor(() => restarted.inspect().status.role === "following" && restarted.inspect().appliedZxid >= leader.inspect().appliedZxid, 20_000);
     expect(leader.stats.snapshotSyncs).toBe(snapshotSyncsBefore + 1);
     expect(leader.stats.snapshotSyncsInline).toBe(0);
 
@@ -46,7 +46,7 @@ describe("net: SNAP sync from the snapshotter's copy", () => {
     }
     const changed = await reader.request({ op: "getData", path: "/n7", watch: false });
     expect(new TextDecoder().decode(changed.data)).toBe("after");
-    expect(restarted.replica.db.tree.digest()).toBe(leader.replica.db.tree.digest());
+    expect(restarted.inspect().tree.digest()).toBe(leader.inspect().tree.digest());
     await reader.close();
     await writer.close();
   }, 60_000);

@@ -12,7 +12,7 @@
 import { fsync } from "node:fs";
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, ftruncateSync } from "node:fs";
 import { join } from "node:path";
-import type { DiskWrite, DurableState } from "../core/replica/io.ts";
+import type { DiskWrite, DurableState } from "../core/replica/index.ts";
 import { decodeLog, decodeSnapshot, encodeLogRecord } from "../core/storage.ts";
 import { DecodeError } from "../core/codec.ts";
 import type { Txn } from "../core/txn.ts";

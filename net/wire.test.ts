@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { utf8 } from "../core/bytes.ts";
-import type { ClientOp } from "../core/replica/io.ts";
+import type { ClientOp } from "../core/replica/index.ts";
 import type { Reply } from "../core/requests.ts";
 import { Harness } from "../core/test/helpers.ts";
 import { openAclUnsafe, zxid } from "../core/types.ts";

@@ -2,7 +2,7 @@
 // the server decodes requests and encodes replies; the project's client (and tests) do the reverse.
 // Record layouts follow zookeeper.jute; see ../shared/reference/zookeeper-facts.md A.2-A.4.
 
-import type { ClientOp } from "../core/replica/io.ts";
+import type { ClientOp } from "../core/replica/index.ts";
 import type { MultiReadOp, MultiWriteOp, OpResult, Reply, Request } from "../core/requests.ts";
 import type { Acl, Stat } from "../core/types.ts";
 import { sessionId, zxid } from "../core/types.ts";

@@ -4,7 +4,7 @@
 
 import { createConnection } from "node:net";
 import type { Socket } from "node:net";
-import type { ClientOp } from "../core/replica/io.ts";
+import type { ClientOp } from "../core/replica/index.ts";
 import type { Reply } from "../core/requests.ts";
 import type { SessionId } from "../core/types.ts";
 import { sessionId as toSessionId, zxid } from "../core/types.ts";

@@ -186,6 +186,7 @@ export class World {
       applied: (effect) => this.stateChecker.applied(node.id, effect.txns),
       treeReplaced: (effect) => this.stateChecker.treeReplaced(node.id, effect.zxid),
       status: () => {},
+      sessionExpired: () => {}, // the session checker holds it to the timeout (afterStep)
     };
   }
 

@@ -110,6 +110,11 @@ export type Effect =
    * start (recovered from disk) or after a SNAP from the leader replaced it.
    */
   | { type: "treeReplaced"; zxid: Zxid; reason: "recovered" | "snapshot" }
+  /**
+   * The leader expired a session: nothing was heard of it for `silentMs` of the leader's clock
+   * (at least its timeout). Its closeSession txn, `zxid`, was proposed in the same step.
+   */
+  | { type: "sessionExpired"; sessionId: SessionId; timeoutMs: number; silentMs: number; zxid: Zxid; ephemerals: number }
   /** The replica's role, phase, epoch or leader changed (and once at start). */
   | { type: "status"; status: ReplicaStatus };
 
@@ -177,6 +182,8 @@ export function describeEffect(node: NodeId, effect: Effect): string {
     }
     case "treeReplaced":
       return `${node} tree at ${hex(effect.zxid)} (${effect.reason})`;
+    case "sessionExpired":
+      return `${node} expired s=${hex(effect.sessionId)} silent=${effect.silentMs}ms zxid=${hex(effect.zxid)}`;
     case "status": {
       const { role, phase, epoch, leader } = effect.status;
       return `${node} status ${role} ${phase} epoch=${epoch} leader=${leader ?? "-"}`;
@@ -190,7 +197,7 @@ export function describeEffect(node: NodeId, effect: Effect): string {
  */
 export function isTraced(effect: Effect): boolean {
   return effect.type !== "setTimer" && effect.type !== "applied" && effect.type !== "treeReplaced" &&
-    effect.type !== "status";
+    effect.type !== "status" && effect.type !== "sessionExpired";
 }
 
 function describeWrite(w: DiskWrite): string {

@@ -11,7 +11,7 @@ import type { RequestContext } from "../requests.ts";
 import type { SessionId } from "../types.ts";
 import { sessionId as toSessionId } from "../types.ts";
 import { assert } from "../assert.ts";
-import { handOff, send } from "./outputs.ts";
+import { emit, handOff, send } from "./outputs.ts";
 import { leaderOf, nextZxid, propose } from "./leader.ts";
 import type { ForwardedWork, NodeId } from "./messages.ts";
 import { allocateSessionId, expiredSessions, touchSession } from "./sessions.ts";
@@ -77,6 +77,16 @@ function closeSession(s: ReplicaState, id: SessionId, cxid: number, error: numbe
   propose(s, prepareCloseSession({ db: s.db, pending: leader.pending, config: prepConfig(s), ctx, zxid: nextZxid(s), nowMs: s.nowMs }));
 }
 
+function expireSession(s: ReplicaState, id: SessionId): void {
+  const info = leaderOf(s).sessions.get(id)!;
+  const silentMs = s.nowMs - (info.expiresAtMs - info.timeoutMs);
+  closeSession(s, id, 0, Err.OK);
+  const txn = s.log[s.log.length - 1]!;
+  assert(txn.sessionId === id && txn.body.type === "closeSession", "an expiry proposes its close");
+  const ephemerals = txn.body.ephemerals.length;
+  emit(s, { type: "sessionExpired", sessionId: id, timeoutMs: info.timeoutMs, silentMs, zxid: txn.zxid, ephemerals });
+}
+
 /** A client brought its session to `origin`: the session is alive, and `origin` owns it from now on. */
 function revalidate(s: ReplicaState, origin: NodeId, tag: number, id: SessionId): void {
   const leader = leaderOf(s);
@@ -131,7 +141,7 @@ export function onPong(s: ReplicaState, from: NodeId, round: number, epoch: numb
 /** The leader's periodic duties: expire sessions, reap containers and TTL nodes. */
 export function leaderHousekeeping(s: ReplicaState): void {
   const leader = leaderOf(s);
-  for (const id of expiredSessions(leader, s.nowMs)) closeSession(s, id, 0, Err.OK);
+  for (const id of expiredSessions(leader, s.nowMs)) expireSession(s, id);
   const reaper: RequestContext = { sessionId: toSessionId(0n), cxid: 0, authIds: [] };
   for (const path of expiredNodeCandidates(s.db.tree, s.nowMs, reaperDeletesPerPassMax)) {
     const view = leader.pending.lookup(s.db, path);

@@ -176,6 +176,7 @@ export class Cluster {
       applied: () => {},
       treeReplaced: () => {},
       status: () => {},
+      sessionExpired: () => {},
     };
   }
 
