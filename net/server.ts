@@ -14,13 +14,13 @@ import { dispatchEffects, needsSnapshot, replicaConfig, ReplicaDriver } from "..
 import { Err } from "../core/errors.ts";
 import type { Reply } from "../core/requests.ts";
 import { zxid } from "../core/types.ts";
-import type { SessionId, Zxid } from "../core/types.ts";
+import type { Zxid } from "../core/types.ts";
 import type { AdminView, ConnectionInfo, ServerStats } from "./admin.ts";
 import { fourLetterWord, fourLetterWordOf } from "./admin.ts";
 import type { ServerEntry, ZooConfig } from "./config.ts";
 import { ConfigError } from "./config.ts";
 import { EventLog } from "./event-log.ts";
-import { frame, FrameError, Framer } from "./framing.ts";
+import { frame, type FrameError, Framer } from "./framing.ts";
 import { JuteError } from "./jute-io.ts";
 import type { Logger } from "./log.ts";
 import { PeerTransport } from "./peers.ts";

@@ -202,6 +202,8 @@ function writeOp(w: JuteWriter, op: ClientOp): void {
       }
       w.int(-1).bool(true).int(-1);
       return;
+    case "unsupported":
+      return; // an opcode the server does not know: a client of ours never sends one
   }
 }
 

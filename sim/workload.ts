@@ -133,6 +133,8 @@ export class SimClient implements ClientEndpoint {
         return;
       case "closeConnection":
         return this.lostConnection(effect.reason);
+      default:
+        return; // effects without a connection never reach a client
     }
   }
 

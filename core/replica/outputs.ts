@@ -1,12 +1,9 @@
 // What a replica's parts emit: effects (sends, persists, the timer) and handoffs to each other.
 
 import { assert } from "../assert.ts";
-import type { Txn } from "../txn.ts";
-import type { Zxid } from "../types.ts";
 import type { DiskWrite, Effect } from "./io.ts";
 import type { NodeId, PeerMessage } from "./messages.ts";
 import type { Handoff, PersistAction, ReplicaState } from "./state.ts";
-import { lastLoggedZxid } from "./state.ts";
 
 export function emit(s: ReplicaState, effect: Effect): void {
   s.effects.push(effect);

@@ -4,7 +4,7 @@
 import { assert } from "../assert.ts";
 import { Database } from "../database.ts";
 import { juteMaxBufferBytes, sessionTimeoutTicksMax, sessionTimeoutTicksMin, tickMsDefault } from "../limits.ts";
-import { PendingChanges } from "../pending.ts";
+import type { PendingChanges } from "../pending.ts";
 import { decodeSnapshot } from "../storage.ts";
 import type { ReplicaStatus } from "./status.ts";
 import type { Txn } from "../txn.ts";

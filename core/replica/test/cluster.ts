@@ -4,7 +4,6 @@
 
 import { assert } from "../../assert.ts";
 import type { Reply } from "../../requests.ts";
-import type { Txn } from "../../txn.ts";
 import type { SessionId, Zxid } from "../../types.ts";
 import { sessionId, zxid } from "../../types.ts";
 import type { WatchEvent } from "../../watches.ts";
