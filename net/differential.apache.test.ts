@@ -46,11 +46,16 @@ class Normalizer {
     };
   }
 
+  /** Null data stays null (JSON null), apart from the empty string. */
+  data(d: Uint8Array | null): string | null {
+    return d === null ? null : fromUtf8(d);
+  }
+
   result(r: OpResult) {
     switch (r.op) {
       case "create": return { op: r.op, path: r.path, stat: this.stat(r.stat) };
       case "setData": return { op: r.op, stat: this.stat(r.stat) };
-      case "getData": return { op: r.op, data: fromUtf8(r.data), stat: this.stat(r.stat) };
+      case "getData": return { op: r.op, data: this.data(r.data), stat: this.stat(r.stat) };
       case "getChildren": return { op: r.op, children: [...r.children].sort() };
       default: return r;
     }
@@ -59,7 +64,7 @@ class Normalizer {
   reply(r: Reply) {
     return {
       err: r.err, zxid: this.zxid(r.zxid), path: r.path, stat: this.stat(r.stat),
-      data: r.data === undefined ? undefined : fromUtf8(r.data),
+      data: r.data === undefined ? undefined : this.data(r.data),
       acl: r.acl, children: r.children === undefined ? undefined : [...r.children].sort(), count: r.count,
       ephemerals: r.ephemerals === undefined ? undefined : [...r.ephemerals].sort(),
       // ZooKeeper keeps a connection's auth ids in a set: their order is not part of the contract.

@@ -3,6 +3,7 @@
 // Record layouts follow zookeeper.jute; see ../shared/reference/zookeeper-facts.md A.2-A.4.
 
 import type { ClientOp } from "../core/replica/io.ts";
+import type { ZnodeData } from "../core/bytes.ts";
 import type { MultiReadOp, MultiWriteOp, OpResult, Reply, Request } from "../core/requests.ts";
 import type { Acl, Stat } from "../core/types.ts";
 import { sessionId, zxid } from "../core/types.ts";
@@ -79,7 +80,7 @@ function readOp(r: JuteReader, type: number): ClientOp {
   switch (type) {
     case OpCode.create: case OpCode.create2: case OpCode.createContainer: case OpCode.createTTL: {
       const path = r.ustring();
-      const data = r.buffer();
+      const data = r.nullableBuffer();
       const acl = r.vector(() => readAcl(r));
       const flags = r.int();
       const ttl = type === OpCode.createTTL ? Number(r.long()) : -1;
@@ -88,7 +89,7 @@ function readOp(r: JuteReader, type: number): ClientOp {
     case OpCode.delete: return { op: "delete", path: r.ustring(), version: r.int() };
     case OpCode.exists: return { op: "exists", path: r.ustring(), watch: r.bool() };
     case OpCode.getData: return { op: "getData", path: r.ustring(), watch: r.bool() };
-    case OpCode.setData: return { op: "setData", path: r.ustring(), data: r.buffer(), version: r.int() };
+    case OpCode.setData: return { op: "setData", path: r.ustring(), data: r.nullableBuffer(), version: r.int() };
     case OpCode.getACL: return { op: "getACL", path: r.ustring() };
     case OpCode.setACL: return { op: "setACL", path: r.ustring(), acl: r.vector(() => readAcl(r)), version: r.int() };
     case OpCode.getChildren: return { op: "getChildren", path: r.ustring(), watch: r.bool() };
@@ -218,7 +219,7 @@ function writeResponse(w: JuteWriter, op: ClientOp, reply: Reply): void {
     case "create": w.ustring(reply.path!); return;
     case "create2": case "createContainer": case "createTTL": w.ustring(reply.path!); writeStat(w, reply.stat!); return;
     case "exists": case "setData": case "setACL": writeStat(w, reply.stat!); return;
-    case "getData": w.buffer(reply.data!); writeStat(w, reply.stat!); return;
+    case "getData": w.buffer(reply.data as ZnodeData); writeStat(w, reply.stat!); return;
     case "getACL": w.vector(reply.acl!, (a) => writeAcl(w, a)); writeStat(w, reply.stat!); return;
     case "getChildren": w.vector(reply.children!, (c) => w.ustring(c)); return;
     case "getChildren2": w.vector(reply.children!, (c) => w.ustring(c)); writeStat(w, reply.stat!); return;
@@ -281,7 +282,7 @@ export function decodeReplyBody(op: ClientOp, header: { zxid: Zxid; err: number;
     case "create": reply.path = r.ustring(); break;
     case "create2": case "createContainer": case "createTTL": reply.path = r.ustring(); reply.stat = readStat(r); break;
     case "exists": case "setData": case "setACL": reply.stat = readStat(r); break;
-    case "getData": reply.data = r.buffer(); reply.stat = readStat(r); break;
+    case "getData": reply.data = r.nullableBuffer(); reply.stat = readStat(r); break;
     case "getACL": reply.acl = r.vector(() => readAcl(r)); reply.stat = readStat(r); break;
     case "getChildren": reply.children = r.vector(() => r.ustring()); break;
     case "getChildren2": reply.children = r.vector(() => r.ustring()); reply.stat = readStat(r); break;
@@ -309,7 +310,7 @@ function readMultiResults(r: JuteReader): OpResult[] {
       case OpCode.delete: results.push({ op: "delete" }); break;
       case OpCode.setData: results.push({ op: "setData", stat: readStat(r) }); break;
       case OpCode.check: results.push({ op: "check" }); break;
-      case OpCode.getData: results.push({ op: "getData", data: r.buffer(), stat: readStat(r) }); break;
+      case OpCode.getData: results.push({ op: "getData", data: r.nullableBuffer(), stat: readStat(r) }); break;
       case OpCode.getChildren: results.push({ op: "getChildren", children: r.vector(() => r.ustring()) }); break;
       case OpCode.error: r.int(); results.push({ op: "error", err }); break;
       default: throw new JuteError(`unknown multi result type ${type}`);

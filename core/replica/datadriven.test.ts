@@ -144,7 +144,7 @@ class Script {
     const s = this.c.state(id);
     return [...s.db.tree.nodes]
       .filter(([path]) => !path.startsWith("/zookeeper"))
-      .map(([path, node]) => `${path} v=${node.version} cv=${node.cversion} data=${JSON.stringify(fromUtf8(node.data))}${node.ephemeralOwner !== 0n ? ` owner=${hex(node.ephemeralOwner)}` : ""}`)
+      .map(([path, node]) => `${path} v=${node.version} cv=${node.cversion} data=${node.data === null ? "null" : JSON.stringify(fromUtf8(node.data))}${node.ephemeralOwner !== 0n ? ` owner=${hex(node.ephemeralOwner)}` : ""}`)
       .join("\n");
   }
 
@@ -169,7 +169,7 @@ class Script {
   private replies(name: string): string {
     const client = this.clients.get(name)!;
     const lines = [...client.replies].map(([xid, r]) => {
-      const detail = r.path ?? (r.data !== undefined ? JSON.stringify(fromUtf8(r.data)) : r.children !== undefined ? `[${r.children.join(",")}]` : "");
+      const detail = r.path ?? (r.data === null ? "null" : r.data !== undefined ? JSON.stringify(fromUtf8(r.data)) : r.children !== undefined ? `[${r.children.join(",")}]` : "");
       return `xid=${xid} ${r.err === 0 ? "ok" : errName(r.err)} zxid=${hex(r.zxid)} ${detail}`.trimEnd();
     });
     if (client.closed !== undefined) lines.push(`closed: ${client.closed}`);
