@@ -25,7 +25,7 @@ import { PeerTransport } from "./peers.ts";
 import { FileStorage } from "./storage.ts";
 import { startMetrics } from "./metrics.ts";
 import { Snapshotter } from "./snapshotter.ts";
-import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, OpCode, UnsupportedOp } from "./wire.ts";
+import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, isKnownOpCode, UnsupportedOp, unsupportedOpErr } from "./wire.ts";
 import type { ClientFrame } from "./wire.ts";
 
 /** Replies queued to a client that does not read them, past which its requests are no longer read. */
@@ -247,6 +247,8 @@ export class ZkServer {
     this.stats.latencyMaxMs = Math.max(this.stats.latencyMaxMs, latencyMs);
     this.toClient(connId, encodeReply(xid, pending!.op, reply));
     if (pending!.op.op === "auth" && reply.err === Err.AUTHFAILED) this.closeClient(connId, "authentication failed", true);
+    // ZooKeeper 3.8 answers an opcode it does not know, then drops the connection (not the session).
+    if (pending!.op.op === "unsupported" && !isKnownOpCode(pending!.op.opcode)) this.closeClient(connId, "unknown opcode", true);
     // Never from inside interpret(): feeding the core a new request while the effects of its last
     // step are still being written out would let the new replies overtake the rest of them.
     if (this.throttled.size > 0 && !this.resumeScheduled) {
@@ -368,9 +370,9 @@ export class ZkServer {
       decoded = decodeClientFrame(payload);
     } catch (error) {
       if (error instanceof UnsupportedOp) {
-        // Answered by the core in request order: reconfig is off (as ZooKeeper's default), the rest unimplemented.
+        // Answered by the core in request order, with the code ZooKeeper 3.8 sends.
         const xid = new DataView(payload.buffer, payload.byteOffset).getInt32(0);
-        const err = error.type === OpCode.reconfig ? Err.RECONFIGDISABLED : Err.UNIMPLEMENTED;
+        const err = unsupportedOpErr(error.type, payload.subarray(8), this.config.reconfigEnabled);
         decoded = { xid, type: error.type, op: { op: "unsupported" as const, opcode: error.type, err } };
       } else {
         if (!(error instanceof JuteError)) throw error;

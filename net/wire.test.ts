@@ -5,8 +5,12 @@ import type { ClientOp } from "../core/replica/io.ts";
 import type { Reply } from "../core/requests.ts";
 import { Harness } from "../core/test/helpers.ts";
 import { openAclUnsafe, zxid } from "../core/types.ts";
-import { JuteError } from "./jute-io.ts";
-import { decodeClientFrame, decodeConnectRequest, decodeReplyBody, decodeReplyHeader, encodeConnectRequest, encodeReply, encodeRequest, UnsupportedOp } from "./wire.ts";
+import { Err } from "../core/errors.ts";
+import { JuteError, JuteWriter } from "./jute-io.ts";
+import {
+  decodeClientFrame, decodeConnectRequest, decodeReplyBody, decodeReplyHeader, encodeConnectRequest, encodeReply,
+  encodeRequest, isKnownOpCode, OpCode, UnsupportedOp, unsupportedOpErr,
+} from "./wire.ts";
 
 const path = fc.constantFrom("/", "/a", "/a/b", "/zookeeper", "/ü/x");
 // Null data (-1 on the wire) is its own value, never the empty buffer.
@@ -82,6 +86,21 @@ describe("net: wire protocol", () => {
     };
     expect(dataLengthField("/null")).toBe(-1);
     expect(dataLengthField("/empty")).toBe(0);
+  });
+
+  it("opcodes this server does not implement get ZooKeeper 3.8's codes", () => {
+    const path = new JuteWriter().ustring("/a").finish();
+    expect(unsupportedOpErr(OpCode.reconfig, new Uint8Array(0), false)).toBe(Err.RECONFIGDISABLED);
+    expect(unsupportedOpErr(OpCode.reconfig, new Uint8Array(0), true)).toBe(Err.UNIMPLEMENTED);
+    expect(unsupportedOpErr(OpCode.sasl, new Uint8Array(0), false)).toBe(Err.OK);
+    expect(unsupportedOpErr(OpCode.createSession, new Uint8Array(0), false)).toBe(Err.MARSHALLINGERROR);
+    expect(unsupportedOpErr(OpCode.deleteContainer, path, false)).toBe(Err.BADARGUMENTS);
+    expect(unsupportedOpErr(99, new Uint8Array(0), false)).toBe(Err.UNIMPLEMENTED);
+    expect([OpCode.reconfig, OpCode.sasl, OpCode.deleteContainer].every(isKnownOpCode)).toBe(true);
+    expect([99, 0, -1, 23].some(isKnownOpCode)).toBe(false);
+    const sasl: ClientOp = { op: "unsupported", opcode: OpCode.sasl, err: Err.OK };
+    const frame = encodeReply(3, sasl, { err: Err.OK, zxid: zxid(1n) });
+    expect(new DataView(frame.buffer, frame.byteOffset).getInt32(16)).toBe(-1); // a null SASL token
   });
 
   it("accepts a ConnectRequest with or without the trailing readOnly byte", () => {

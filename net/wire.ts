@@ -4,6 +4,8 @@
 
 import type { ClientOp } from "../core/replica/io.ts";
 import type { ZnodeData } from "../core/bytes.ts";
+import { Err } from "../core/errors.ts";
+import { isValidPath } from "../core/path.ts";
 import type { MultiReadOp, MultiWriteOp, OpResult, Reply, Request } from "../core/requests.ts";
 import type { Acl, Stat } from "../core/types.ts";
 import { sessionId, zxid } from "../core/types.ts";
@@ -18,6 +20,11 @@ export const OpCode = {
   setWatches: 101, sasl: 102, getEphemerals: 103, getAllChildrenNumber: 104, setWatches2: 105, addWatch: 106,
   whoAmI: 107, createSession: -10, closeSession: -11, error: -1,
 } as const;
+
+// notification and error never head a request; ZooKeeper treats them as unknown (checked on the wire).
+const knownOpCodes = new Set<number>(Object.values(OpCode).filter((c) => c !== OpCode.notification && c !== OpCode.error));
+/** An opcode ZooKeeper accepts in a request (implemented here or not). */
+export const isKnownOpCode = (type: number): boolean => knownOpCodes.has(type);
 
 export const Xid = { notification: -1, ping: -2, auth: -4, setWatches: -8 } as const;
 
@@ -121,11 +128,30 @@ function readOp(r: JuteReader, type: number): ClientOp {
   }
 }
 
-/** An opcode the server does not implement (reconfig, sasl, ...): answered with UNIMPLEMENTED. */
+/** An opcode the server does not implement (reconfig, sasl, ...): see unsupportedOpErr. */
 export class UnsupportedOp extends Error {
   override name = "UnsupportedOp";
   constructor(readonly type: number) {
     super(`unsupported opcode ${type}`);
+  }
+}
+
+/**
+ * The code ZooKeeper 3.8 answers for an opcode this server does not implement (found on the wire):
+ * reconfig is RECONFIGDISABLED unless reconfigEnabled, then UNIMPLEMENTED (what a standalone
+ * ZooKeeper says; this server cannot reconfigure an ensemble either); sasl is OK with a null token
+ * (ZooKeeper without a SASL login); createSession on an open connection is MARSHALLINGERROR;
+ * deleteContainer, whose whole body ZooKeeper reads as a path, is BADARGUMENTS unless that is a valid
+ * path; anything else is UNIMPLEMENTED.
+ */
+export function unsupportedOpErr(type: number, body: Uint8Array, reconfigEnabled: boolean): number {
+  switch (type) {
+    case OpCode.reconfig: return reconfigEnabled ? Err.UNIMPLEMENTED : Err.RECONFIGDISABLED;
+    case OpCode.sasl: return Err.OK;
+    case OpCode.createSession: return Err.MARSHALLINGERROR;
+    case OpCode.deleteContainer:
+      return isValidPath(new TextDecoder().decode(body)) ? Err.UNIMPLEMENTED : Err.BADARGUMENTS;
+    default: return Err.UNIMPLEMENTED;
   }
 }
 
@@ -229,6 +255,7 @@ function writeResponse(w: JuteWriter, op: ClientOp, reply: Reply): void {
     case "whoAmI": w.vector(reply.clientInfo!, (c) => w.ustring(c.authScheme).ustring(c.user)); return;
     case "addWatch": w.int(0); return; // ErrorResponse(0), as ZooKeeper sends
     case "multi": case "multiRead": writeMultiResults(w, reply.results!); return;
+    case "unsupported": if (op.opcode === OpCode.sasl) w.buffer(null); return; // SetSASLResponse
     default: return;
   }
 }
