@@ -14,6 +14,10 @@ import type { Acl, Stat } from "../core/types.ts";
 import { CreateMode, openAclUnsafe, Perms } from "../core/types.ts";
 import type { ReferenceZooKeeper } from "./test/reference-zookeeper.ts";
 import { referenceAvailable, startReferenceZooKeeper, superCredentials } from "./test/reference-zookeeper.ts";
+import { JuteWriter } from "./jute-io.ts";
+import type { TestEnsemble } from "./test/ensemble.ts";
+import { startEnsemble } from "./test/ensemble.ts";
+import { OpCode } from "./wire.ts";
 import { ZkClient } from "./zk-client.ts";
 
 type Step =
@@ -24,7 +28,8 @@ type Step =
 /** Normalizes what depends on the run (zxids, times, session ids) and on hash order (children). */
 class Normalizer {
   private readonly zxids = new Map<bigint, string>();
-  constructor(private readonly sessions: bigint[]) {}
+  /** `times`: compare whether ctime equals mtime (off where one side's clock is coarser). */
+  constructor(private readonly sessions: bigint[], private readonly times = true) {}
 
   zxid(z: bigint): string {
     if (z === 0n) return "z0";
@@ -40,7 +45,7 @@ class Normalizer {
   stat(s: Stat | undefined) {
     if (s === undefined) return undefined;
     return {
-      czxid: this.zxid(s.czxid), mzxid: this.zxid(s.mzxid), pzxid: this.zxid(s.pzxid), ctimeIsMtime: s.ctime === s.mtime,
+      czxid: this.zxid(s.czxid), mzxid: this.zxid(s.mzxid), pzxid: this.zxid(s.pzxid), ctimeIsMtime: this.times ? s.ctime === s.mtime : undefined,
       version: s.version, cversion: s.cversion, aversion: s.aversion, ephemeralOwner: this.owner(s.ephemeralOwner),
       dataLength: s.dataLength, numChildren: s.numChildren,
     };
@@ -129,6 +134,50 @@ function fieldDiffs(zk: unknown, core: unknown, at = ""): string[] {
 function describeDifferences(results: { step: string; zk: unknown; core: unknown }[]): string[] {
   return results.flatMap((r) => fieldDiffs(r.zk, r.core).map((d) => `${r.step} -> ${d}`));
 }
+/**
+ * ZooKeeper's data tree keys the root by "" as well as "/": reads of "" answer as the root, writes
+ * fail path validation (BADARGUMENTS).
+ */
+function emptyPathSteps(): Step[] {
+  const reads: ClientOp[] = [
+    { op: "exists", path: "", watch: false }, { op: "getData", path: "", watch: false },
+    { op: "getChildren", path: "", watch: false }, { op: "getChildren2", path: "", watch: false },
+    { op: "getACL", path: "" }, { op: "getAllChildrenNumber", path: "" }, { op: "getEphemerals", prefixPath: "" },
+    { op: "sync", path: "" },
+    { op: "multiRead", ops: [{ op: "getData", path: "", watch: false }, { op: "getChildren", path: "", watch: false }] },
+  ];
+  const writes: ClientOp[] = [
+    { op: "create", path: "", data: null, acl: openAclUnsafe, flags: 0, ttl: -1 }, create("", CreateMode.PERSISTENT_SEQUENTIAL),
+    { op: "delete", path: "", version: -1 }, { op: "setData", path: "", data: bytes("x"), version: -1 },
+    { op: "setACL", path: "", acl: openAclUnsafe, version: -1 }, { op: "multi", ops: [{ op: "check", path: "", version: -1 }] },
+  ];
+  return [...reads, ...writes].map((o) => ({ s: 0, op: o }));
+}
+
+/** Null data (jute length -1) reads back as null, apart from empty data, through every op. */
+function nullDataSteps(root: string): Step[] {
+  const ops: ClientOp[] = [
+    { op: "create", path: root, data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
+    { op: "getData", path: root, watch: false },
+    { op: "create2", path: `${root}/c2`, data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
+    { op: "create2", path: `${root}/empty`, data: bytes(""), acl: openAclUnsafe, flags: 0, ttl: -1 },
+    { op: "getData", path: `${root}/empty`, watch: false },
+    { op: "setData", path: `${root}/empty`, data: null, version: -1 },
+    { op: "getData", path: `${root}/empty`, watch: false },
+    { op: "setData", path: root, data: bytes(""), version: -1 },
+    { op: "getData", path: root, watch: false },
+    { op: "multi", ops: [
+      { op: "create", path: `${root}/m`, data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
+      { op: "create2", path: `${root}/m2`, data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
+      { op: "setData", path: `${root}/c2`, data: null, version: 0 },
+    ] },
+    { op: "multiRead", ops: [{ op: "getData", path: `${root}/m`, watch: false }, { op: "getData", path: root, watch: false }] },
+    { op: "getData", path: `${root}/c2`, watch: false },
+    { op: "exists", path: `${root}/m2`, watch: false },
+  ];
+  return ops.map((o) => ({ s: 0, op: o }));
+}
+
 const create = (path: string, flags = 0, data = "d", acl: readonly Acl[] = openAclUnsafe): ClientOp => ({ op: "create2", path, data: bytes(data), acl, flags, ttl: -1 });
 const op = (o: ClientOp) => o;
 
@@ -147,6 +196,7 @@ describe.skipIf(!referenceAvailable && !requireReference)("differential: Apache 
       { s: 0, op: op({ op: "getChildren2", path: "/zookeeper", watch: false }) },
       { s: 0, op: op({ op: "getACL", path: "/zookeeper/config" }) },
       { s: 0, op: op({ op: "getAllChildrenNumber", path: "/" }) },
+      ...emptyPathSteps(),
       { s: 0, op: create("/a") },
       { s: 0, op: create("/a") },
       { s: 0, op: create("/a/seq-", CreateMode.PERSISTENT_SEQUENTIAL) },
@@ -220,6 +270,8 @@ describe.skipIf(!referenceAvailable && !requireReference)("differential: Apache 
       { s: 0, op: op({ op: "getChildren2", path: "/a", watch: false }) },
       { s: 0, op: op({ op: "getChildren2", path: "/", watch: false }) },
       { s: 0, op: op({ op: "getAllChildrenNumber", path: "/" }) },
+      ...nullDataSteps("/null"),
+      ...emptyPathSteps(),
     ];
     const results = await runBoth(steps, 2);
     expect(describeDifferences(results)).toEqual([]);
@@ -252,6 +304,91 @@ describe.skipIf(!referenceAvailable && !requireReference)("differential: Apache 
     );
     expect(compared).toBeGreaterThan(25 * 5);
   }, 300_000);
+});
+
+/** One step of a wire-level run: an op, or a request record the client has no op for. */
+type WireStep =
+  | { op: ClientOp; errOnly?: boolean }
+  | { raw: number; name: string; record: Uint8Array };
+
+/**
+ * Runs the steps over the wire against Apache ZooKeeper and against a server of ours, one session
+ * each; returns the normalized replies side by side. `errOnly` steps (and raw requests, whose failed
+ * reconfig takes a zxid in ZooKeeper only) compare the error code alone.
+ */
+async function runWire(zkPort: number, oursPort: number, steps: WireStep[]) {
+  const [zkClient, oursClient] = await Promise.all([zkPort, oursPort].map((p) => ZkClient.connect("127.0.0.1", p, { timeoutMs: 30_000 })));
+  // The replicated core reads its clock at each tick, so two quick writes can share an mtime there.
+  const norms = [new Normalizer([zkClient!.sessionId], false), new Normalizer([oursClient!.sessionId], false)];
+  const out: { step: string; zk: unknown; core: unknown }[] = [];
+  for (const step of steps) {
+    const label = "raw" in step ? step.name : JSON.stringify(step.op, (_k, v) => (v instanceof Uint8Array ? fromUtf8(v) : v));
+    const send = (c: ZkClient, side: string) => ("raw" in step ? c.requestRaw(step.raw, step.record) : c.request(step.op)).catch((error: Error) => {
+      throw new Error(`${side} dropped the connection at step "${label}": ${error.message}`);
+    });
+    const [zkReply, oursReply] = await Promise.all([send(zkClient!, "Apache ZooKeeper"), send(oursClient!, "our server")]);
+    const errOnly = "raw" in step || step.errOnly === true;
+    const [zkSide, oursSide] = [zkReply!, oursReply!].map((r, i) => (errOnly ? { err: r.err } : norms[i]!.reply(r)));
+    out.push({ step: label, zk: zkSide, core: oursSide });
+  }
+  const stillOpen = (c: ZkClient) => Promise.race([
+    c.request({ op: "exists", path: "/", watch: false }).then(() => "open", () => "closed"),
+    new Promise<string>((resolve) => setTimeout(() => resolve("closed"), 2_000)),
+  ]);
+  const closedAfter = await Promise.all([stillOpen(zkClient!), stillOpen(oursClient!)]);
+  out.push({ step: "connection after the last step", zk: closedAfter[0], core: closedAfter[1] });
+  await Promise.all([zkClient!.close(), oursClient!.close()]);
+  return out;
+}
+
+const reconfigRecord = new JuteWriter().ustring("server.5=127.0.0.1:1234:1235;1236").ustring(null).ustring(null).long(-1n).finish();
+
+describe.skipIf(!referenceAvailable && !requireReference)("differential over the wire: Apache ZooKeeper 3.8 vs our server", () => {
+  let ours: TestEnsemble | undefined;
+  afterAll(async () => ours?.stop());
+
+  it("null data, watches on the empty path, and opcodes this server does not implement", async () => {
+    ours = await startEnsemble(1);
+    const watchType = { children: 1, data: 2, any: 3 };
+    const steps: WireStep[] = [
+      ...nullDataSteps("/wire-null").map((st) => ({ op: (st as { op: ClientOp }).op })),
+      // The root's stat and children depend on what else ran against each server: codes only.
+      { op: { op: "exists", path: "", watch: true }, errOnly: true },
+      { op: { op: "checkWatches", path: "", watcherType: watchType.data } },
+      { op: { op: "getChildren", path: "", watch: true }, errOnly: true },
+      { op: { op: "checkWatches", path: "", watcherType: watchType.children } },
+      { op: { op: "removeWatches", path: "", watcherType: watchType.any } },
+      { op: { op: "removeWatches", path: "", watcherType: watchType.any } },
+      { op: { op: "addWatch", path: "", mode: 0 } },
+      { op: { op: "checkWatches", path: "", watcherType: watchType.any } },
+      { op: { op: "removeWatches", path: "", watcherType: watchType.any } },
+      // Failed reconfig and deleteContainer requests take a zxid in ZooKeeper (error txns), not
+      // here: nothing after them compares reply zxids.
+      { raw: OpCode.reconfig, name: "reconfig (reconfigEnabled=false)", record: reconfigRecord },
+      { raw: OpCode.sasl, name: "sasl without a SASL login", record: new JuteWriter().buffer(new Uint8Array(0)).finish() },
+      { raw: OpCode.createSession, name: "createSession on an open session", record: new Uint8Array(0) },
+      { raw: OpCode.deleteContainer, name: "deleteContainer of a jute path", record: new JuteWriter().ustring("/wire-null").finish() },
+      // ZooKeeper answers an opcode it does not know, then drops the connection: last.
+      { raw: 99, name: "unknown opcode 99", record: new Uint8Array(0) },
+    ];
+    const results = await runWire(zk!.port, ours.clientPorts[0]!, steps);
+    expect(describeDifferences(results)).toEqual([]);
+    expect(results.at(-1)!.core).toBe("closed");
+  }, 60_000);
+
+  it("reconfigEnabled=true: reconfig on a standalone server is UNIMPLEMENTED", async () => {
+    const zkReconfig = await startReferenceZooKeeper("reconfigEnabled=true");
+    const oursReconfig = await startEnsemble(1, "reconfigEnabled=true");
+    try {
+      const steps: WireStep[] = [{ raw: OpCode.reconfig, name: "reconfig (reconfigEnabled=true)", record: reconfigRecord }];
+      const results = await runWire(zkReconfig.port, oursReconfig.clientPorts[0]!, steps);
+      expect(describeDifferences(results)).toEqual([]);
+      expect(results.map((r) => r.core)).toEqual([{ err: -6 }, "open"]);
+    } finally {
+      await oursReconfig.stop();
+      await zkReconfig.stop();
+    }
+  }, 90_000);
 });
 
 function restoreBytes(op: Record<string, unknown>): void {
