@@ -341,6 +341,13 @@ async function runWire(zkPort: number, oursPort: number, steps: WireStep[]) {
   return out;
 }
 
+/** A CreateRequest record (null data, open ACL, persistent), then `trailing` as an extra int. */
+function createRecord(path: string, trailing: number): Uint8Array {
+  const w = new JuteWriter().ustring(path).buffer(null);
+  w.vector(openAclUnsafe, (a) => w.int(a.perms).ustring(a.id.scheme).ustring(a.id.id));
+  return w.int(0).int(trailing).finish();
+}
+
 const reconfigRecord = new JuteWriter().ustring("server.5=127.0.0.1:1234:1235;1236").ustring(null).ustring(null).long(-1n).finish();
 
 describe.skipIf(!referenceAvailable && !requireReference)("differential over the wire: Apache ZooKeeper 3.8 vs our server", () => {
@@ -368,6 +375,15 @@ describe.skipIf(!referenceAvailable && !requireReference)("differential over the
       { raw: OpCode.sasl, name: "sasl without a SASL login", record: new JuteWriter().buffer(new Uint8Array(0)).finish() },
       { raw: OpCode.createSession, name: "createSession on an open session", record: new Uint8Array(0) },
       { raw: OpCode.deleteContainer, name: "deleteContainer of a jute path", record: new JuteWriter().ustring("/wire-null").finish() },
+      // A record that does not read is MARSHALLINGERROR and the connection goes on; bytes after a
+      // whole record are ignored.
+      { raw: OpCode.getData, name: "getData without its watch flag", record: new JuteWriter().ustring("/").finish() },
+      { raw: OpCode.getData, name: "getData with trailing bytes", record: new JuteWriter().ustring("/").bool(false).int(7).finish() },
+      { raw: OpCode.create, name: "create with trailing bytes", record: createRecord("/wire-trailing", 9) },
+      { raw: OpCode.multi, name: "multi cut short", record: new JuteWriter().int(OpCode.create).bool(false).int(-1).ustring("/x").finish() },
+      { raw: OpCode.multi, name: "multi holding a getData", record: new JuteWriter().int(OpCode.getData).bool(false).int(-1).ustring("/").bool(false).int(-1).bool(true).int(-1).finish() },
+      { raw: OpCode.setWatches2, name: "setWatches2 cut short", record: new JuteWriter().long(0n).finish() },
+      { op: { op: "exists", path: "/wire-trailing", watch: false }, errOnly: true },
       // ZooKeeper answers an opcode it does not know, then drops the connection: last.
       { raw: 99, name: "unknown opcode 99", record: new Uint8Array(0) },
     ];

@@ -25,7 +25,7 @@ import { PeerTransport } from "./peers.ts";
 import { FileStorage } from "./storage.ts";
 import { startMetrics } from "./metrics.ts";
 import { Snapshotter } from "./snapshotter.ts";
-import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, isKnownOpCode, UnsupportedOp, unsupportedOpErr } from "./wire.ts";
+import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp, unsupportedOpErr } from "./wire.ts";
 import type { ClientFrame } from "./wire.ts";
 
 /** Replies queued to a client that does not read them, past which its requests are no longer read. */
@@ -374,6 +374,10 @@ export class ZkServer {
         const xid = new DataView(payload.buffer, payload.byteOffset).getInt32(0);
         const err = unsupportedOpErr(error.type, payload.subarray(8), this.config.reconfigEnabled);
         decoded = { xid, type: error.type, op: { op: "unsupported" as const, opcode: error.type, err } };
+      } else if (error instanceof MalformedRecord && error.type !== OpCode.auth) {
+        // ZooKeeper 3.8 answers a record it cannot read with MARSHALLINGERROR and reads on; a
+        // malformed auth packet closes the connection there, as here.
+        decoded = { xid: error.xid, type: error.type, op: { op: "unsupported" as const, opcode: error.type, err: Err.MARSHALLINGERROR } };
       } else {
         if (!(error instanceof JuteError)) throw error;
         return this.closeClient(conn.connId, `malformed request: ${error.message}`, true);

@@ -9,7 +9,7 @@ import { Err } from "../core/errors.ts";
 import { JuteError, JuteWriter } from "./jute-io.ts";
 import {
   decodeClientFrame, decodeConnectRequest, decodeReplyBody, decodeReplyHeader, encodeConnectRequest, encodeReply,
-  encodeRequest, isKnownOpCode, OpCode, UnsupportedOp, unsupportedOpErr,
+  encodeRequest, isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp, unsupportedOpErr,
 } from "./wire.ts";
 
 const path = fc.constantFrom("/", "/a", "/a/b", "/zookeeper", "/ü/x");
@@ -101,6 +101,23 @@ describe("net: wire protocol", () => {
     const sasl: ClientOp = { op: "unsupported", opcode: OpCode.sasl, err: Err.OK };
     const frame = encodeReply(3, sasl, { err: Err.OK, zxid: zxid(1n) });
     expect(new DataView(frame.buffer, frame.byteOffset).getInt32(16)).toBe(-1); // a null SASL token
+  });
+
+  it("ignores bytes after a whole record; a record cut short is a MalformedRecord naming its request", () => {
+    const getData: ClientOp = { op: "getData", path: "/a", watch: true };
+    const bytes = encodeRequest(7, getData);
+    const longer = new Uint8Array(bytes.length + 3);
+    longer.set(bytes);
+    expect(decodeClientFrame(longer).op).toEqual(getData);
+    const short = bytes.slice(0, bytes.length - 1);
+    expect(() => decodeClientFrame(short)).toThrow(MalformedRecord);
+    try {
+      decodeClientFrame(short);
+    } catch (error) {
+      expect(error).toMatchObject({ xid: 7, type: OpCode.getData });
+    }
+    expect(() => decodeClientFrame(bytes.slice(0, 6))).toThrow(JuteError);
+    expect(() => decodeClientFrame(bytes.slice(0, 6))).not.toThrow(MalformedRecord);
   });
 
   it("accepts a ConnectRequest with or without the trailing readOnly byte", () => {

@@ -178,14 +178,29 @@ export interface ClientFrame {
   op: ClientOp;
 }
 
-/** A request frame from a client: RequestHeader then the op's record. Throws JuteError or UnsupportedOp. */
+/** A request whose header reads but whose record does not (ZooKeeper answers MARSHALLINGERROR). */
+export class MalformedRecord extends JuteError {
+  override name = "MalformedRecord";
+  constructor(readonly xid: number, readonly type: number, message: string) {
+    super(`request type ${type}: ${message}`);
+  }
+}
+
+/**
+ * A request frame from a client: RequestHeader then the op's record. Bytes after the record are
+ * ignored, as ZooKeeper 3.8 ignores them. Throws JuteError (MalformedRecord once the header is
+ * read) or UnsupportedOp.
+ */
 export function decodeClientFrame(bytes: Uint8Array): ClientFrame {
   const r = new JuteReader(bytes);
   const xid = r.int();
   const type = r.int();
-  const op = readOp(r, type);
-  r.end(`request type ${type}`);
-  return { xid, type, op };
+  try {
+    return { xid, type, op: readOp(r, type) };
+  } catch (error) {
+    if (error instanceof JuteError) throw new MalformedRecord(xid, type, error.message);
+    throw error;
+  }
 }
 
 const opCodeOf: Record<string, number> = {
