@@ -15,13 +15,14 @@ const create = (path: string, data: Uint8Array | null): Request =>
 const getData = (path: string): Request => ({ op: "getData", path, watch: false });
 const options = { extendedTypesEnabled: false };
 
-/** A server holding /null (created null), /empty, /set-null (set to null) and /multi (in a multi). */
+/** A server with /null (created null), /empty, /set-null (set to null) and /multi (in a multi). */
 function populated(): Harness {
   const h = new Harness();
   expect(h.send(create("/null", null)).stat!.dataLength).toBe(0);
   h.send(create("/empty", new Uint8Array(0)));
   h.send(create("/set-null", utf8("x")));
-  expect(h.send({ op: "setData", path: "/set-null", data: null, version: -1 }).stat!.dataLength).toBe(0);
+  const setNull = h.send({ op: "setData", path: "/set-null", data: null, version: -1 });
+  expect(setNull.stat!.dataLength).toBe(0);
   const multi = h.send({
     op: "multi",
     ops: [
@@ -43,7 +44,8 @@ describe("null znode data", () => {
     }
     expect(h.send(getData("/empty")).data).toEqual(new Uint8Array(0));
     const read = h.send({ op: "multiRead", ops: [getData("/null"), getData("/empty")] as never });
-    expect(read.results!.map((r) => (r.op === "getData" ? r.data : r.op))).toEqual([null, new Uint8Array(0)]);
+    const datas = read.results!.map((r) => (r.op === "getData" ? r.data : r.op));
+    expect(datas).toEqual([null, new Uint8Array(0)]);
     h.send({ op: "setData", path: "/null", data: utf8("z"), version: -1 });
     expect(h.send(getData("/null")).data).toEqual(utf8("z"));
   });
@@ -76,7 +78,9 @@ describe("null znode data", () => {
     const h = populated();
     const restored = decodeSnapshot(encodeSnapshot(h.server.db), options);
     expect(restored.tree.digest()).toBe(h.server.db.tree.digest());
-    for (const path of ["/null", "/set-null", "/multi"]) expect(restored.tree.get(path)!.data).toBeNull();
+    for (const path of ["/null", "/set-null", "/multi"]) {
+      expect(restored.tree.get(path)!.data).toBeNull();
+    }
     expect(restored.tree.get("/empty")!.data).toEqual(new Uint8Array(0));
 
     const withoutNull = new Harness();
@@ -85,16 +89,20 @@ describe("null znode data", () => {
     const versionAt = 4; // after the magic; the checksum covers the body only
     const version1 = snapshot.slice();
     new DataView(version1.buffer).setUint32(versionAt, 1);
-    expect(decodeSnapshot(version1, options).tree.digest()).toBe(withoutNull.server.db.tree.digest());
+    const digest = withoutNull.server.db.tree.digest();
+    expect(decodeSnapshot(version1, options).tree.digest()).toBe(digest);
     const version3 = snapshot.slice();
     new DataView(version3.buffer).setUint32(versionAt, 3);
     expect(() => decodeSnapshot(version3, options)).toThrow(/version/);
   });
 
   it("the byte codec keeps null apart and never misreads a short buffer", () => {
-    const bytes = new ByteWriter().nullableBytes(null).nullableBytes(new Uint8Array(0)).nullableBytes(utf8("ab")).finish();
+    const w = new ByteWriter();
+    const bytes = w.nullableBytes(null).nullableBytes(new Uint8Array(0)).nullableBytes(utf8("ab"))
+      .finish();
     const r = new ByteReader(bytes);
-    expect([r.nullableBytes(), r.nullableBytes(), r.nullableBytes()]).toEqual([null, new Uint8Array(0), utf8("ab")]);
+    const read = [r.nullableBytes(), r.nullableBytes(), r.nullableBytes()];
+    expect(read).toEqual([null, new Uint8Array(0), utf8("ab")]);
     expect(() => new ByteReader(new Uint8Array([0xff, 0xff, 0xff])).nullableBytes()).toThrow();
   });
 });

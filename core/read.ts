@@ -75,8 +75,9 @@ function getAcl(db: Database, ctx: RequestContext, path: string): ReplyBody {
 }
 
 /**
- * Every node below `path`; for "/" every node but the root (ZooKeeper counts /zookeeper too). ZooKeeper
- * counts the keys that start with `path + "/"`: for "" that is every node, the root's "/" key included.
+ * Every node below `path`; for "/" every node but the root (ZooKeeper counts /zookeeper too).
+ * ZooKeeper counts the keys that start with `path + "/"`: for "" that is every node, the root's
+ * "/" key included.
  */
 function countDescendants(db: Database, path: string): number {
   if (path === "/") return db.tree.size - 1;

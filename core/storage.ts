@@ -77,7 +77,10 @@ function readBody(r: ByteReader, depth: number): TxnBody {
   const type = txnTags[r.u8()];
   switch (type) {
     case "create":
-      return { type, path: r.string(), data: r.nullableBytes(), acl: readAcl(r), ephemeralOwner: r.i64(), parentCversion: r.i32() };
+      return {
+        type, path: r.string(), data: r.nullableBytes(), acl: readAcl(r), ephemeralOwner: r.i64(),
+        parentCversion: r.i32(),
+      };
     case "delete":
       return { type, path: r.string() };
     case "setData":
@@ -185,7 +188,9 @@ export function encodeSnapshot(db: Database): Uint8Array {
 export function decodeSnapshot(bytes: Uint8Array, options: { extendedTypesEnabled: boolean }): Database {
   const header = new ByteReader(bytes);
   if (header.u32() !== snapshotMagic) throw new DecodeError("not a snapshot");
-  if (!readableSnapshotVersions.has(header.u32())) throw new DecodeError("unknown snapshot version");
+  if (!readableSnapshotVersions.has(header.u32())) {
+    throw new DecodeError("unknown snapshot version");
+  }
   const checksum = header.u32();
   const body = bytes.subarray(header.offset);
   if (crc32(body) !== checksum) throw new DecodeError("snapshot checksum mismatch");
@@ -199,7 +204,8 @@ export function decodeSnapshot(bytes: Uint8Array, options: { extendedTypesEnable
   for (let i = 0; i < nodeCount; i++) {
     const path = r.string();
     db.tree.restoreNode(path, {
-      data: r.nullableBytes(), acl: readAcl(r), czxid: zxid(r.i64()), mzxid: zxid(r.i64()), pzxid: zxid(r.i64()),
+      data: r.nullableBytes(), acl: readAcl(r),
+      czxid: zxid(r.i64()), mzxid: zxid(r.i64()), pzxid: zxid(r.i64()),
       ctime: r.int53(), mtime: r.int53(), version: r.i32(), cversion: r.i32(), aversion: r.i32(), ephemeralOwner: r.i64(),
     });
   }

@@ -133,7 +133,9 @@ export class DataTree {
     return interned;
   }
 
-  private newNode(data: ZnodeData, acl: readonly Acl[], z: Zxid, timeMs: number, owner: bigint): ZNode {
+  private newNode(
+    data: ZnodeData, acl: readonly Acl[], z: Zxid, timeMs: number, owner: bigint,
+  ): ZNode {
     return {
       data,
       acl: this.internAcl(acl),

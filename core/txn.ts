@@ -38,12 +38,14 @@ export interface Txn {
   body: TxnBody;
 }
 
-const describeLength = (data: ZnodeData): string => (data === null ? "null" : String(dataLength(data)));
+const describeLength = (data: ZnodeData): string =>
+  data === null ? "null" : String(dataLength(data));
 
 export function describeTxnBody(body: TxnBody): string {
   switch (body.type) {
     case "create":
-      return `create ${body.path} len=${describeLength(body.data)} owner=${hex(body.ephemeralOwner)} pcv=${body.parentCversion}`;
+      return `create ${body.path} len=${describeLength(body.data)} `
+        + `owner=${hex(body.ephemeralOwner)} pcv=${body.parentCversion}`;
     case "delete":
       return `delete ${body.path}`;
     case "setData":

@@ -120,24 +120,27 @@ print("kazoo ok")
   }, 90_000);
 
   // kazoo's own test_create_null_data and test_set_null_data, under each of its handlers that this
-  // machine can import, against a follower (writes forwarded) and, when installed, Apache ZooKeeper.
+  // machine can import, against a follower (writes forwarded) and, if installed, Apache ZooKeeper.
   it("null data reads back as None, empty data as b'', under every kazoo handler", async () => {
     const script = join(tmpdir(), "kazoo-null-data.py");
     writeFileSync(script, kazooNullDataScript);
     const follower = ensemble.servers.findIndex((s) => s.replica.role === "following");
     const targets = [{ name: "ours", hosts: `127.0.0.1:${ensemble.clientPorts[follower]}` }];
     const reference = referenceAvailable ? await startReferenceZooKeeper() : undefined;
-    if (reference !== undefined) targets.push({ name: "Apache ZooKeeper", hosts: `127.0.0.1:${reference.port}` });
+    if (reference !== undefined) {
+      targets.push({ name: "Apache ZooKeeper", hosts: `127.0.0.1:${reference.port}` });
+    }
     try {
       const handlers: string[] = [];
       for (const handler of ["threading", "gevent", "eventlet"]) {
-        const probe = await run(kazooPython, ["-c", `import kazoo.handlers.${handler}`]).then(() => true, () => false);
-        if (probe) handlers.push(handler);
+        const imports = run(kazooPython, ["-c", `import kazoo.handlers.${handler}`]);
+        if (await imports.then(() => true, () => false)) handlers.push(handler);
       }
       expect(handlers).toContain("threading");
       for (const target of targets) {
         for (const handler of handlers) {
-          const { stdout } = await run(kazooPython, [script, target.hosts, handler], { timeout: 60_000 });
+          const args = [script, target.hosts, handler];
+          const { stdout } = await run(kazooPython, args, { timeout: 60_000 });
           expect(stdout, `${target.name}, ${handler} handler`).toContain(`null data ok ${handler}`);
         }
       }

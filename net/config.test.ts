@@ -41,9 +41,10 @@ describe("net: zoo.cfg", () => {
     expect(() => parseZooCfg("globalOutstandingLimit=0")).toThrow(/globalOutstandingLimit/);
   });
 
-  it("reads reconfigEnabled (off by default); in an ensemble, warns that reconfig is not implemented", () => {
+  it("reads reconfigEnabled (default off); an ensemble warns reconfig is not implemented", () => {
     expect(parseZooCfg("").config.reconfigEnabled).toBe(false);
-    expect(parseZooCfg("reconfigEnabled=true")).toMatchObject({ config: { reconfigEnabled: true }, warnings: [] });
+    const standalone = parseZooCfg("reconfigEnabled=true");
+    expect(standalone).toMatchObject({ config: { reconfigEnabled: true }, warnings: [] });
     const ensemble = parseZooCfg("reconfigEnabled=true\nserver.1=a:1:2\nserver.2=b:1:2");
     expect(ensemble.warnings).toEqual([expect.stringMatching(/reconfigEnabled.*not implemented/)]);
     expect(() => parseZooCfg("reconfigEnabled=maybe")).toThrow(/reconfigEnabled/);

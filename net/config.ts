@@ -70,7 +70,8 @@ export function defaultConfig(): ZooConfig {
     tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir: "./data", dataLogDir: "", clientPort: 2181,
     clientPortAddress: "0.0.0.0", servers: [], maxClientCnxns: 60, minSessionTimeout: -1, maxSessionTimeout: -1,
     autopurgeSnapRetainCount: 3, autopurgePurgeIntervalHours: 0, fourLetterWordWhitelist: new Set(["srvr"]),
-    juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false, reconfigEnabled: false, snapCount: 100_000,
+    juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false,
+    reconfigEnabled: false, snapCount: 100_000,
     metricsPort: undefined, globalOutstandingLimit: 1000, commitLogCount: 500, myid: undefined, snapshotInline: false, syncSnapshotInline: false,
   };
 }
@@ -130,7 +131,10 @@ export function parseZooCfg(text: string): ParseResult {
   }
   validate(config);
   if (config.reconfigEnabled && config.servers.length > 1) {
-    warnings.push("zoo.cfg: reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests are answered with UNIMPLEMENTED");
+    warnings.push(
+      "zoo.cfg: reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests are "
+        + "answered with UNIMPLEMENTED",
+    );
   }
   for (const s of config.servers.filter((entry) => entry.role === "observer")) {
     warnings.push(`zoo.cfg: server.${s.id} is an observer; observers are not supported, it runs as a voting participant (the quorum counts it)`);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authenticate, digestId } from "../core/acl.ts";
 import { fromUtf8, utf8 } from "../core/bytes.ts";
 import type { ClientOp } from "../core/replica/io.ts";
-import type { OpResult, Reply, Request, RequestContext } from "../core/requests.ts";
+import type { MultiWriteOp, OpResult, Reply, Request, RequestContext } from "../core/requests.ts";
 import { StandaloneServer, standaloneConfig } from "../core/standalone.ts";
 import type { Acl, Stat } from "../core/types.ts";
 import { CreateMode, openAclUnsafe, Perms } from "../core/types.ts";
@@ -45,7 +45,8 @@ class Normalizer {
   stat(s: Stat | undefined) {
     if (s === undefined) return undefined;
     return {
-      czxid: this.zxid(s.czxid), mzxid: this.zxid(s.mzxid), pzxid: this.zxid(s.pzxid), ctimeIsMtime: this.times ? s.ctime === s.mtime : undefined,
+      czxid: this.zxid(s.czxid), mzxid: this.zxid(s.mzxid), pzxid: this.zxid(s.pzxid),
+      ctimeIsMtime: this.times ? s.ctime === s.mtime : undefined,
       version: s.version, cversion: s.cversion, aversion: s.aversion, ephemeralOwner: this.owner(s.ephemeralOwner),
       dataLength: s.dataLength, numChildren: s.numChildren,
     };
@@ -134,22 +135,29 @@ function fieldDiffs(zk: unknown, core: unknown, at = ""): string[] {
 function describeDifferences(results: { step: string; zk: unknown; core: unknown }[]): string[] {
   return results.flatMap((r) => fieldDiffs(r.zk, r.core).map((d) => `${r.step} -> ${d}`));
 }
+/** A create of `data` (null allowed) with the open ACL, as `kind` (create or create2). */
+const createData = (kind: "create" | "create2", path: string, data: Uint8Array | null): ClientOp =>
+  ({ op: kind, path, data, acl: openAclUnsafe, flags: 0, ttl: -1 });
+const getData = (path: string) => ({ op: "getData" as const, path, watch: false });
+
 /**
  * ZooKeeper's data tree keys the root by "" as well as "/": reads of "" answer as the root, writes
  * fail path validation (BADARGUMENTS).
  */
 function emptyPathSteps(): Step[] {
   const reads: ClientOp[] = [
-    { op: "exists", path: "", watch: false }, { op: "getData", path: "", watch: false },
+    { op: "exists", path: "", watch: false }, getData(""),
     { op: "getChildren", path: "", watch: false }, { op: "getChildren2", path: "", watch: false },
-    { op: "getACL", path: "" }, { op: "getAllChildrenNumber", path: "" }, { op: "getEphemerals", prefixPath: "" },
-    { op: "sync", path: "" },
-    { op: "multiRead", ops: [{ op: "getData", path: "", watch: false }, { op: "getChildren", path: "", watch: false }] },
+    { op: "getACL", path: "" }, { op: "getAllChildrenNumber", path: "" },
+    { op: "getEphemerals", prefixPath: "" }, { op: "sync", path: "" },
+    { op: "multiRead", ops: [getData(""), { op: "getChildren", path: "", watch: false }] },
   ];
   const writes: ClientOp[] = [
-    { op: "create", path: "", data: null, acl: openAclUnsafe, flags: 0, ttl: -1 }, create("", CreateMode.PERSISTENT_SEQUENTIAL),
-    { op: "delete", path: "", version: -1 }, { op: "setData", path: "", data: bytes("x"), version: -1 },
-    { op: "setACL", path: "", acl: openAclUnsafe, version: -1 }, { op: "multi", ops: [{ op: "check", path: "", version: -1 }] },
+    createData("create", "", null), create("", CreateMode.PERSISTENT_SEQUENTIAL),
+    { op: "delete", path: "", version: -1 },
+    { op: "setData", path: "", data: bytes("x"), version: -1 },
+    { op: "setACL", path: "", acl: openAclUnsafe, version: -1 },
+    { op: "multi", ops: [{ op: "check", path: "", version: -1 }] },
   ];
   return [...reads, ...writes].map((o) => ({ s: 0, op: o }));
 }
@@ -157,22 +165,22 @@ function emptyPathSteps(): Step[] {
 /** Null data (jute length -1) reads back as null, apart from empty data, through every op. */
 function nullDataSteps(root: string): Step[] {
   const ops: ClientOp[] = [
-    { op: "create", path: root, data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
-    { op: "getData", path: root, watch: false },
-    { op: "create2", path: `${root}/c2`, data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
-    { op: "create2", path: `${root}/empty`, data: bytes(""), acl: openAclUnsafe, flags: 0, ttl: -1 },
-    { op: "getData", path: `${root}/empty`, watch: false },
+    createData("create", root, null),
+    getData(root),
+    createData("create2", `${root}/c2`, null),
+    createData("create2", `${root}/empty`, bytes("")),
+    getData(`${root}/empty`),
     { op: "setData", path: `${root}/empty`, data: null, version: -1 },
-    { op: "getData", path: `${root}/empty`, watch: false },
+    getData(`${root}/empty`),
     { op: "setData", path: root, data: bytes(""), version: -1 },
-    { op: "getData", path: root, watch: false },
+    getData(root),
     { op: "multi", ops: [
-      { op: "create", path: `${root}/m`, data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
-      { op: "create2", path: `${root}/m2`, data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
+      createData("create", `${root}/m`, null) as MultiWriteOp,
+      createData("create2", `${root}/m2`, null) as MultiWriteOp,
       { op: "setData", path: `${root}/c2`, data: null, version: 0 },
     ] },
-    { op: "multiRead", ops: [{ op: "getData", path: `${root}/m`, watch: false }, { op: "getData", path: root, watch: false }] },
-    { op: "getData", path: `${root}/c2`, watch: false },
+    { op: "multiRead", ops: [getData(`${root}/m`), getData(root)] },
+    getData(`${root}/c2`),
     { op: "exists", path: `${root}/m2`, watch: false },
   ];
   return ops.map((o) => ({ s: 0, op: o }));
@@ -311,33 +319,47 @@ type WireStep =
   | { op: ClientOp; errOnly?: boolean }
   | { raw: number; name: string; record: Uint8Array };
 
-/**
- * Runs the steps over the wire against Apache ZooKeeper and against a server of ours, one session
- * each; returns the normalized replies side by side. `errOnly` steps (and raw requests, whose failed
- * reconfig takes a zxid in ZooKeeper only) compare the error code alone.
- */
-async function runWire(zkPort: number, oursPort: number, steps: WireStep[]) {
-  const [zkClient, oursClient] = await Promise.all([zkPort, oursPort].map((p) => ZkClient.connect("127.0.0.1", p, { timeoutMs: 30_000 })));
-  // The replicated core reads its clock at each tick, so two quick writes can share an mtime there.
-  const norms = [new Normalizer([zkClient!.sessionId], false), new Normalizer([oursClient!.sessionId], false)];
-  const out: { step: string; zk: unknown; core: unknown }[] = [];
-  for (const step of steps) {
-    const label = "raw" in step ? step.name : JSON.stringify(step.op, (_k, v) => (v instanceof Uint8Array ? fromUtf8(v) : v));
-    const send = (c: ZkClient, side: string) => ("raw" in step ? c.requestRaw(step.raw, step.record) : c.request(step.op)).catch((error: Error) => {
-      throw new Error(`${side} dropped the connection at step "${label}": ${error.message}`);
-    });
-    const [zkReply, oursReply] = await Promise.all([send(zkClient!, "Apache ZooKeeper"), send(oursClient!, "our server")]);
-    const errOnly = "raw" in step || step.errOnly === true;
-    const [zkSide, oursSide] = [zkReply!, oursReply!].map((r, i) => (errOnly ? { err: r.err } : norms[i]!.reply(r)));
-    out.push({ step: label, zk: zkSide, core: oursSide });
-  }
-  const stillOpen = (c: ZkClient) => Promise.race([
+const describeOp = (o: ClientOp) =>
+  JSON.stringify(o, (_k, v) => (v instanceof Uint8Array ? fromUtf8(v) : v));
+
+/** Answers "open" if the client's connection still answers a request, else "closed". */
+function connectionState(c: ZkClient): Promise<string> {
+  return Promise.race([
     c.request({ op: "exists", path: "/", watch: false }).then(() => "open", () => "closed"),
     new Promise<string>((resolve) => setTimeout(() => resolve("closed"), 2_000)),
   ]);
-  const closedAfter = await Promise.all([stillOpen(zkClient!), stillOpen(oursClient!)]);
-  out.push({ step: "connection after the last step", zk: closedAfter[0], core: closedAfter[1] });
-  await Promise.all([zkClient!.close(), oursClient!.close()]);
+}
+
+/**
+ * Runs the steps over the wire against Apache ZooKeeper and against a server of ours, one session
+ * each; returns the normalized replies side by side, then whether each connection is still open.
+ * `errOnly` steps (and raw requests, whose failed reconfig takes a zxid in ZooKeeper only) compare
+ * the error code alone.
+ */
+async function runWire(zkPort: number, oursPort: number, steps: WireStep[]) {
+  const connect = (port: number) => ZkClient.connect("127.0.0.1", port, { timeoutMs: 30_000 });
+  const clients = await Promise.all([connect(zkPort), connect(oursPort)]);
+  const sides = ["Apache ZooKeeper", "our server"];
+  // The replicated core reads its clock at each tick, so two quick writes can share an mtime there.
+  const norms = clients.map((c) => new Normalizer([c.sessionId], false));
+  const out: { step: string; zk: unknown; core: unknown }[] = [];
+  for (const step of steps) {
+    const label = "raw" in step ? step.name : describeOp(step.op);
+    const send = (c: ZkClient, i: number) => {
+      const reply = "raw" in step ? c.requestRaw(step.raw, step.record) : c.request(step.op);
+      return reply.catch((error: Error) => {
+        throw new Error(`${sides[i]} dropped the connection at step "${label}": ${error.message}`);
+      });
+    };
+    const replies = await Promise.all(clients.map(send));
+    const errOnly = "raw" in step || step.errOnly === true;
+    const [zkSide, oursSide] = replies.map((r, i) =>
+      (errOnly ? { err: r.err } : norms[i]!.reply(r)));
+    out.push({ step: label, zk: zkSide, core: oursSide });
+  }
+  const [zkState, oursState] = await Promise.all(clients.map(connectionState));
+  out.push({ step: "connection after the last step", zk: zkState, core: oursState });
+  await Promise.all(clients.map((c) => c.close()));
   return out;
 }
 
@@ -348,41 +370,55 @@ function createRecord(path: string, trailing: number): Uint8Array {
   return w.int(0).int(trailing).finish();
 }
 
-const reconfigRecord = new JuteWriter().ustring("server.5=127.0.0.1:1234:1235;1236").ustring(null).ustring(null).long(-1n).finish();
+const record = () => new JuteWriter();
+const reconfigRecord = record().ustring("server.5=127.0.0.1:1234:1235;1236").ustring(null)
+  .ustring(null).long(-1n).finish();
+const raw = (name: string, type: number, bytes: Uint8Array): WireStep =>
+  ({ raw: type, name, record: bytes });
+const multiHeader = (w: JuteWriter, type: number) => w.int(type).bool(false).int(-1);
 
-describe.skipIf(!referenceAvailable && !requireReference)("differential over the wire: Apache ZooKeeper 3.8 vs our server", () => {
+const wireSuite = "differential over the wire: ZooKeeper vs ours";
+describe.skipIf(!referenceAvailable && !requireReference)(wireSuite, () => {
   let ours: TestEnsemble | undefined;
   afterAll(async () => ours?.stop());
 
-  it("null data, watches on the empty path, and opcodes this server does not implement", async () => {
+  it("null data, watches on the empty path, opcodes this server does not implement", async () => {
     ours = await startEnsemble(1);
     const watchType = { children: 1, data: 2, any: 3 };
+    const checkWatches = (watcherType: number): ClientOp =>
+      ({ op: "checkWatches", path: "", watcherType });
+    const removeAny: ClientOp = { op: "removeWatches", path: "", watcherType: watchType.any };
     const steps: WireStep[] = [
       ...nullDataSteps("/wire-null").map((st) => ({ op: (st as { op: ClientOp }).op })),
       // The root's stat and children depend on what else ran against each server: codes only.
       { op: { op: "exists", path: "", watch: true }, errOnly: true },
-      { op: { op: "checkWatches", path: "", watcherType: watchType.data } },
+      { op: checkWatches(watchType.data) },
       { op: { op: "getChildren", path: "", watch: true }, errOnly: true },
-      { op: { op: "checkWatches", path: "", watcherType: watchType.children } },
-      { op: { op: "removeWatches", path: "", watcherType: watchType.any } },
-      { op: { op: "removeWatches", path: "", watcherType: watchType.any } },
+      { op: checkWatches(watchType.children) },
+      { op: removeAny },
+      { op: removeAny },
       { op: { op: "addWatch", path: "", mode: 0 } },
-      { op: { op: "checkWatches", path: "", watcherType: watchType.any } },
-      { op: { op: "removeWatches", path: "", watcherType: watchType.any } },
+      { op: checkWatches(watchType.any) },
+      { op: removeAny },
       // Failed reconfig and deleteContainer requests take a zxid in ZooKeeper (error txns), not
       // here: nothing after them compares reply zxids.
-      { raw: OpCode.reconfig, name: "reconfig (reconfigEnabled=false)", record: reconfigRecord },
-      { raw: OpCode.sasl, name: "sasl without a SASL login", record: new JuteWriter().buffer(new Uint8Array(0)).finish() },
-      { raw: OpCode.createSession, name: "createSession on an open session", record: new Uint8Array(0) },
-      { raw: OpCode.deleteContainer, name: "deleteContainer of a jute path", record: new JuteWriter().ustring("/wire-null").finish() },
+      raw("reconfig (reconfigEnabled=false)", OpCode.reconfig, reconfigRecord),
+      raw("sasl without a SASL login", OpCode.sasl, record().buffer(new Uint8Array(0)).finish()),
+      raw("createSession on an open session", OpCode.createSession, new Uint8Array(0)),
+      raw("deleteContainer of a jute path", OpCode.deleteContainer,
+        record().ustring("/wire-null").finish()),
       // A record that does not read is MARSHALLINGERROR and the connection goes on; bytes after a
       // whole record are ignored.
-      { raw: OpCode.getData, name: "getData without its watch flag", record: new JuteWriter().ustring("/").finish() },
-      { raw: OpCode.getData, name: "getData with trailing bytes", record: new JuteWriter().ustring("/").bool(false).int(7).finish() },
-      { raw: OpCode.create, name: "create with trailing bytes", record: createRecord("/wire-trailing", 9) },
-      { raw: OpCode.multi, name: "multi cut short", record: new JuteWriter().int(OpCode.create).bool(false).int(-1).ustring("/x").finish() },
-      { raw: OpCode.multi, name: "multi holding a getData", record: new JuteWriter().int(OpCode.getData).bool(false).int(-1).ustring("/").bool(false).int(-1).bool(true).int(-1).finish() },
-      { raw: OpCode.setWatches2, name: "setWatches2 cut short", record: new JuteWriter().long(0n).finish() },
+      raw("getData without its watch flag", OpCode.getData, record().ustring("/").finish()),
+      raw("getData with trailing bytes", OpCode.getData,
+        record().ustring("/").bool(false).int(7).finish()),
+      raw("create with trailing bytes", OpCode.create, createRecord("/wire-trailing", 9)),
+      raw("multi cut short", OpCode.multi,
+        multiHeader(record(), OpCode.create).ustring("/x").finish()),
+      raw("multi holding a getData", OpCode.multi,
+        multiHeader(record(), OpCode.getData).ustring("/").bool(false)
+          .int(-1).bool(true).int(-1).finish()),
+      raw("setWatches2 cut short", OpCode.setWatches2, record().long(0n).finish()),
       { op: { op: "exists", path: "/wire-trailing", watch: false }, errOnly: true },
       // ZooKeeper answers an opcode it does not know, then drops the connection: last.
       { raw: 99, name: "unknown opcode 99", record: new Uint8Array(0) },
@@ -396,8 +432,8 @@ describe.skipIf(!referenceAvailable && !requireReference)("differential over the
     const zkReconfig = await startReferenceZooKeeper("reconfigEnabled=true");
     const oursReconfig = await startEnsemble(1, "reconfigEnabled=true");
     try {
-      const steps: WireStep[] = [{ raw: OpCode.reconfig, name: "reconfig (reconfigEnabled=true)", record: reconfigRecord }];
-      const results = await runWire(zkReconfig.port, oursReconfig.clientPorts[0]!, steps);
+      const reconfig = raw("reconfig (reconfigEnabled=true)", OpCode.reconfig, reconfigRecord);
+      const results = await runWire(zkReconfig.port, oursReconfig.clientPorts[0]!, [reconfig]);
       expect(describeDifferences(results)).toEqual([]);
       expect(results.map((r) => r.core)).toEqual([{ err: -6 }, "open"]);
     } finally {

@@ -50,7 +50,9 @@ describe("net: peer message codec", () => {
     }
     expect(messages.some((m) => m.type === "SYNC" && m.snapshot !== undefined)).toBe(true);
     for (const message of messages) expect(decodePeerMessage(encodePeerMessage(message))).toEqual(message);
-    const carriesNull = (m: PeerMessage) => JSON.stringify(m, (_k, v) => (typeof v === "bigint" ? String(v) : v)).includes('"data":null');
+    const text = (m: PeerMessage) =>
+      JSON.stringify(m, (_k, v) => (typeof v === "bigint" ? String(v) : v));
+    const carriesNull = (m: PeerMessage) => text(m).includes('"data":null');
     expect(messages.some((m) => m.type === "FORWARD" && carriesNull(m))).toBe(true);
     expect(messages.some((m) => m.type === "PROPOSAL" && carriesNull(m))).toBe(true);
   });

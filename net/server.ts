@@ -25,7 +25,10 @@ import { PeerTransport } from "./peers.ts";
 import { FileStorage } from "./storage.ts";
 import { startMetrics } from "./metrics.ts";
 import { Snapshotter } from "./snapshotter.ts";
-import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp, unsupportedOpErr } from "./wire.ts";
+import {
+  decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply,
+  isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp, unsupportedOpErr,
+} from "./wire.ts";
 import type { ClientFrame } from "./wire.ts";
 
 /** Replies queued to a client that does not read them, past which its requests are no longer read. */
@@ -247,8 +250,10 @@ export class ZkServer {
     this.stats.latencyMaxMs = Math.max(this.stats.latencyMaxMs, latencyMs);
     this.toClient(connId, encodeReply(xid, pending!.op, reply));
     if (pending!.op.op === "auth" && reply.err === Err.AUTHFAILED) this.closeClient(connId, "authentication failed", true);
-    // ZooKeeper 3.8 answers an opcode it does not know, then drops the connection (not the session).
-    if (pending!.op.op === "unsupported" && !isKnownOpCode(pending!.op.opcode)) this.closeClient(connId, "unknown opcode", true);
+    // ZooKeeper 3.8 answers an opcode it does not know, then drops the connection, not the session.
+    if (pending!.op.op === "unsupported" && !isKnownOpCode(pending!.op.opcode)) {
+      this.closeClient(connId, "unknown opcode", true);
+    }
     // Never from inside interpret(): feeding the core a new request while the effects of its last
     // step are still being written out would let the new replies overtake the rest of them.
     if (this.throttled.size > 0 && !this.resumeScheduled) {
@@ -377,7 +382,8 @@ export class ZkServer {
       } else if (error instanceof MalformedRecord && error.type !== OpCode.auth) {
         // ZooKeeper 3.8 answers a record it cannot read with MARSHALLINGERROR and reads on; a
         // malformed auth packet closes the connection there, as here.
-        decoded = { xid: error.xid, type: error.type, op: { op: "unsupported" as const, opcode: error.type, err: Err.MARSHALLINGERROR } };
+        const op = { op: "unsupported" as const, opcode: error.type, err: Err.MARSHALLINGERROR };
+        decoded = { xid: error.xid, type: error.type, op };
       } else {
         if (!(error instanceof JuteError)) throw error;
         return this.closeClient(conn.connId, `malformed request: ${error.message}`, true);

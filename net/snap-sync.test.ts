@@ -25,7 +25,9 @@ describe("net: SNAP sync from the snapshotter's copy", () => {
     for (let i = 0; i < 200; i++) {
       // /n0 holds null data and /n1 empty data: the snapshot must keep them apart.
       const data = i === 0 ? null : i === 1 ? new Uint8Array(0) : utf8(`v${i}`);
-      const reply = await writer.request({ op: "create", path: `/n${i}`, data, acl: openAclUnsafe, flags: 0, ttl: -1 });
+      const path = `/n${i}`;
+      const acl = openAclUnsafe;
+      const reply = await writer.request({ op: "create", path, data, acl, flags: 0, ttl: -1 });
       expect(reply.err).toBe(0);
     }
     const leader = e.servers[leaderIndex]!;
@@ -49,7 +51,8 @@ describe("net: SNAP sync from the snapshotter's copy", () => {
     const changed = await reader.request({ op: "getData", path: "/n7", watch: false });
     expect(new TextDecoder().decode(changed.data!)).toBe("after");
     expect((await reader.request({ op: "getData", path: "/n0", watch: false })).data).toBeNull();
-    expect((await reader.request({ op: "getData", path: "/n1", watch: false })).data).toEqual(new Uint8Array(0));
+    const empty = await reader.request({ op: "getData", path: "/n1", watch: false });
+    expect(empty.data).toEqual(new Uint8Array(0));
     expect(restarted.replica.db.tree.get("/n0")!.data).toBeNull();
     expect(restarted.replica.db.tree.digest()).toBe(leader.replica.db.tree.digest());
     await reader.close();

@@ -8,8 +8,9 @@ import { openAclUnsafe, zxid } from "../core/types.ts";
 import { Err } from "../core/errors.ts";
 import { JuteError, JuteWriter } from "./jute-io.ts";
 import {
-  decodeClientFrame, decodeConnectRequest, decodeReplyBody, decodeReplyHeader, encodeConnectRequest, encodeReply,
-  encodeRequest, isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp, unsupportedOpErr,
+  decodeClientFrame, decodeConnectRequest, decodeReplyBody, decodeReplyHeader, encodeConnectRequest,
+  encodeReply, encodeRequest, isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp,
+  unsupportedOpErr,
 } from "./wire.ts";
 
 const path = fc.constantFrom("/", "/a", "/a/b", "/zookeeper", "/ü/x");
@@ -63,9 +64,17 @@ describe("net: wire protocol", () => {
       { op: "multi", ops: [{ op: "check", path: "/a", version: 9 }, { op: "delete", path: "/a", version: -1 }] },
       { op: "multiRead", ops: [{ op: "getData", path: "/a", watch: false }, { op: "getChildren", path: "/nope", watch: false }] },
       { op: "whoAmI" }, { op: "getEphemerals", prefixPath: "/" }, { op: "delete", path: "/nope", version: -1 }, { op: "sync", path: "/a" },
-      { op: "create2", path: "/null", data: null, acl: openAclUnsafe, flags: 0, ttl: -1 }, { op: "getData", path: "/null", watch: false },
-      { op: "setData", path: "/a", data: null, version: -1 }, { op: "getData", path: "/a", watch: false },
-      { op: "multiRead", ops: [{ op: "getData", path: "/null", watch: false }, { op: "getData", path: "/c0000000002", watch: false }] },
+      { op: "create2", path: "/null", data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
+      { op: "getData", path: "/null", watch: false },
+      { op: "setData", path: "/a", data: null, version: -1 },
+      { op: "getData", path: "/a", watch: false },
+      {
+        op: "multiRead",
+        ops: [
+          { op: "getData", path: "/null", watch: false },
+          { op: "getData", path: "/c0000000002", watch: false },
+        ],
+      },
     ];
     for (const [i, op] of ops.entries()) {
       const reply = h.send(op as never) as Reply;
@@ -93,7 +102,8 @@ describe("net: wire protocol", () => {
     expect(unsupportedOpErr(OpCode.reconfig, new Uint8Array(0), false)).toBe(Err.RECONFIGDISABLED);
     expect(unsupportedOpErr(OpCode.reconfig, new Uint8Array(0), true)).toBe(Err.UNIMPLEMENTED);
     expect(unsupportedOpErr(OpCode.sasl, new Uint8Array(0), false)).toBe(Err.OK);
-    expect(unsupportedOpErr(OpCode.createSession, new Uint8Array(0), false)).toBe(Err.MARSHALLINGERROR);
+    const createSession = unsupportedOpErr(OpCode.createSession, new Uint8Array(0), false);
+    expect(createSession).toBe(Err.MARSHALLINGERROR);
     expect(unsupportedOpErr(OpCode.deleteContainer, path, false)).toBe(Err.BADARGUMENTS);
     expect(unsupportedOpErr(99, new Uint8Array(0), false)).toBe(Err.UNIMPLEMENTED);
     expect([OpCode.reconfig, OpCode.sasl, OpCode.deleteContainer].every(isKnownOpCode)).toBe(true);
@@ -103,7 +113,7 @@ describe("net: wire protocol", () => {
     expect(new DataView(frame.buffer, frame.byteOffset).getInt32(16)).toBe(-1); // a null SASL token
   });
 
-  it("ignores bytes after a whole record; a record cut short is a MalformedRecord naming its request", () => {
+  it("ignores bytes after a whole record; one cut short is a MalformedRecord naming it", () => {
     const getData: ClientOp = { op: "getData", path: "/a", watch: true };
     const bytes = encodeRequest(7, getData);
     const longer = new Uint8Array(bytes.length + 3);

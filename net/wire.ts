@@ -21,8 +21,10 @@ export const OpCode = {
   whoAmI: 107, createSession: -10, closeSession: -11, error: -1,
 } as const;
 
-// notification and error never head a request; ZooKeeper treats them as unknown (checked on the wire).
-const knownOpCodes = new Set<number>(Object.values(OpCode).filter((c) => c !== OpCode.notification && c !== OpCode.error));
+// notification and error never head a request: ZooKeeper treats them as unknown (seen on the wire).
+const knownOpCodes = new Set<number>(
+  Object.values(OpCode).filter((c) => c !== OpCode.notification && c !== OpCode.error),
+);
 /** An opcode ZooKeeper accepts in a request (implemented here or not). */
 export const isKnownOpCode = (type: number): boolean => knownOpCodes.has(type);
 
@@ -96,7 +98,8 @@ function readOp(r: JuteReader, type: number): ClientOp {
     case OpCode.delete: return { op: "delete", path: r.ustring(), version: r.int() };
     case OpCode.exists: return { op: "exists", path: r.ustring(), watch: r.bool() };
     case OpCode.getData: return { op: "getData", path: r.ustring(), watch: r.bool() };
-    case OpCode.setData: return { op: "setData", path: r.ustring(), data: r.nullableBuffer(), version: r.int() };
+    case OpCode.setData:
+      return { op: "setData", path: r.ustring(), data: r.nullableBuffer(), version: r.int() };
     case OpCode.getACL: return { op: "getACL", path: r.ustring() };
     case OpCode.setACL: return { op: "setACL", path: r.ustring(), acl: r.vector(() => readAcl(r)), version: r.int() };
     case OpCode.getChildren: return { op: "getChildren", path: r.ustring(), watch: r.bool() };
@@ -141,8 +144,8 @@ export class UnsupportedOp extends Error {
  * reconfig is RECONFIGDISABLED unless reconfigEnabled, then UNIMPLEMENTED (what a standalone
  * ZooKeeper says; this server cannot reconfigure an ensemble either); sasl is OK with a null token
  * (ZooKeeper without a SASL login); createSession on an open connection is MARSHALLINGERROR;
- * deleteContainer, whose whole body ZooKeeper reads as a path, is BADARGUMENTS unless that is a valid
- * path; anything else is UNIMPLEMENTED.
+ * deleteContainer, whose whole body ZooKeeper reads as a path, is BADARGUMENTS unless that is a
+ * valid path; anything else is UNIMPLEMENTED.
  */
 export function unsupportedOpErr(type: number, body: Uint8Array, reconfigEnabled: boolean): number {
   switch (type) {
@@ -352,7 +355,9 @@ function readMultiResults(r: JuteReader): OpResult[] {
       case OpCode.delete: results.push({ op: "delete" }); break;
       case OpCode.setData: results.push({ op: "setData", stat: readStat(r) }); break;
       case OpCode.check: results.push({ op: "check" }); break;
-      case OpCode.getData: results.push({ op: "getData", data: r.nullableBuffer(), stat: readStat(r) }); break;
+      case OpCode.getData:
+        results.push({ op: "getData", data: r.nullableBuffer(), stat: readStat(r) });
+        break;
       case OpCode.getChildren: results.push({ op: "getChildren", children: r.vector(() => r.ustring()) }); break;
       case OpCode.error: r.int(); results.push({ op: "error", err }); break;
       default: throw new JuteError(`unknown multi result type ${type}`);

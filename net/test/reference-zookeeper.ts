@@ -24,7 +24,11 @@ export async function startReferenceZooKeeper(extraConfig = ""): Promise<Referen
   const dir = mkdtempSync(join(tmpdir(), "apache-zk-"));
   const port = await freePort();
   const cfg = join(dir, "zoo.cfg");
-  writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\n${extraConfig}\n`);
+  const lines = [
+    "tickTime=2000", `dataDir=${dir}/data`, `clientPort=${port}`, "clientPortAddress=127.0.0.1",
+    "admin.enableServer=false", "4lw.commands.whitelist=*", extraConfig,
+  ];
+  writeFileSync(cfg, lines.join("\n") + "\n");
   const child: ChildProcess = spawn(zkServerScript, ["start-foreground", cfg], {
     env: {
       ...process.env, ZOO_LOG_DIR: dir,
