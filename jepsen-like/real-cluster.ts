@@ -217,7 +217,8 @@ class Client {
     }
     const result: Record<string, unknown> = {};
     if (reply.path !== undefined) result.path = reply.path;
-    if (reply.data !== undefined) result.data = fromUtf8(reply.data);
+    // The history format has string data only; these workloads never write null data.
+    if (reply.data != null) result.data = fromUtf8(reply.data);
     if (reply.children !== undefined) result.children = [...reply.children].sort();
     if (reply.stat !== undefined) {
       result.version = reply.stat.version;

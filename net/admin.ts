@@ -2,6 +2,7 @@
 // ZooKeeper renders them, from a snapshot of the server's state. Pure: the runtime gathers the
 // snapshot, this formats it; tests check the text.
 
+import { dataLength } from "../core/bytes.ts";
 import type { ReplicaView } from "../core/replica/index.ts";
 import { hex } from "../core/types.ts";
 import type { ZooConfig } from "./config.ts";
@@ -79,7 +80,7 @@ function srvr(view: AdminView, withClients: boolean): string {
 
 function approximateDataSize(replica: ReplicaView): number {
   let bytes = 0;
-  for (const [path, node] of replica.tree.nodes) bytes += path.length + node.data.length;
+  for (const [path, node] of replica.tree.nodes) bytes += path.length + dataLength(node.data);
   return bytes;
 }
 

@@ -41,6 +41,15 @@ describe("net: zoo.cfg", () => {
     expect(() => parseZooCfg("globalOutstandingLimit=0")).toThrow(/globalOutstandingLimit/);
   });
 
+  it("reads reconfigEnabled (default off); an ensemble warns reconfig is not implemented", () => {
+    expect(parseZooCfg("").config.reconfigEnabled).toBe(false);
+    const standalone = parseZooCfg("reconfigEnabled=true");
+    expect(standalone).toMatchObject({ config: { reconfigEnabled: true }, warnings: [] });
+    const ensemble = parseZooCfg("reconfigEnabled=true\nserver.1=a:1:2\nserver.2=b:1:2");
+    expect(ensemble.warnings).toEqual([expect.stringMatching(/reconfigEnabled.*not implemented/)]);
+    expect(() => parseZooCfg("reconfigEnabled=maybe")).toThrow(/reconfigEnabled/);
+  });
+
   it("warns on unknown keys and names the key of a bad value", () => {
     expect(parseZooCfg("tickTyme=2000").warnings).toEqual(['zoo.cfg: unknown key "tickTyme" ignored']);
     const bad: [string, string][] = [

@@ -34,6 +34,8 @@ export interface ZooConfig {
   juteMaxBuffer: number;
   superDigest: string | undefined;
   extendedTypesEnabled: boolean;
+  /** Dynamic reconfiguration is not implemented; this only decides reconfig's error code. */
+  reconfigEnabled: boolean;
   snapCount: number;
   metricsPort: number | undefined;
   /** Client requests in flight (all connections) above which the server stops reading from clients. */
@@ -61,7 +63,7 @@ export const allFourLetterWords = ["conf", "cons", "crst", "dirs", "dump", "envi
 
 /** Keys ZooKeeper accepts that this server reads but has no use for (accepted silently). */
 const acceptedIgnored = new Set([
-  "electionAlg", "peerType", "standaloneEnabled", "reconfigEnabled", "quorumListenOnAllIPs", "syncEnabled",
+  "electionAlg", "peerType", "standaloneEnabled", "quorumListenOnAllIPs", "syncEnabled",
   "preAllocSize", "admin.enableServer", "admin.serverPort", "admin.serverAddress", "forceSync",
   "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "maxCnxns", "metricsProvider.className",
   "dynamicConfigFile", "secureClientPort", "secureClientPortAddress", "localSessionsEnabled", "localSessionsUpgradingEnabled",
@@ -73,7 +75,8 @@ export function defaultConfig(): ZooConfig {
     tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir: "./data", dataLogDir: "", clientPort: 2181,
     clientPortAddress: "0.0.0.0", servers: [], maxClientCnxns: 60, minSessionTimeout: -1, maxSessionTimeout: -1,
     autopurgeSnapRetainCount: 3, autopurgePurgeIntervalHours: 0, fourLetterWordWhitelist: new Set(["srvr"]),
-    juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false, snapCount: 100_000,
+    juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false,
+    reconfigEnabled: false, snapCount: 100_000,
     metricsPort: undefined, globalOutstandingLimit: 1000, commitLogCount: 500, myid: undefined, snapshotInline: false, syncSnapshotInline: false,
     logLevel: "info",
   };
@@ -133,6 +136,12 @@ export function parseZooCfg(text: string): ParseResult {
     applyKey(config, match[1]!, match[2]!.trim(), warnings);
   }
   validate(config);
+  if (config.reconfigEnabled && config.servers.length > 1) {
+    warnings.push(
+      "zoo.cfg: reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests are "
+        + "answered with UNIMPLEMENTED",
+    );
+  }
   for (const s of config.servers.filter((entry) => entry.role === "observer")) {
     warnings.push(`zoo.cfg: server.${s.id} is an observer; observers are not supported, it runs as a voting participant (the quorum counts it)`);
   }
@@ -167,6 +176,7 @@ function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]):
       return;
     case "extendedTypesEnabled":
     case "zookeeper.extendedTypesEnabled": c.extendedTypesEnabled = boolean(key, value); return;
+    case "reconfigEnabled": c.reconfigEnabled = boolean(key, value); return;
     case "snapCount": c.snapCount = integer(key, value, 2); return;
     case "metricsProvider.httpPort": c.metricsPort = port(key, value); return;
     case "globalOutstandingLimit": c.globalOutstandingLimit = integer(key, value, 1); return;

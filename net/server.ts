@@ -28,7 +28,10 @@ import { replicaStatus } from "./replica-status.ts";
 import { FileStorage } from "./storage.ts";
 import { startMetrics } from "./metrics.ts";
 import { Snapshotter } from "./snapshotter.ts";
-import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, OpCode, UnsupportedOp } from "./wire.ts";
+import {
+  decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply,
+  isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp, unsupportedOpErr,
+} from "./wire.ts";
 import type { ClientFrame } from "./wire.ts";
 
 /**
@@ -359,6 +362,10 @@ export class ZkServer {
     this.stats.latencyMaxMs = Math.max(this.stats.latencyMaxMs, latencyMs);
     this.toClient(connId, encodeReply(xid, op, reply));
     if (op.op === "auth" && reply.err === Err.AUTHFAILED) this.closeClient(connId, "authentication failed", true);
+    // ZooKeeper 3.8 answers an opcode it does not know, then drops the connection, not the session.
+    if (op.op === "unsupported" && !isKnownOpCode(op.opcode)) {
+      this.closeClient(connId, "unknown opcode", true);
+    }
     // Never from inside interpret(): feeding the core a new request while the effects of its last
     // step are still being written out would let the new replies overtake the rest of them.
     if (this.throttled.size > 0 && !this.resumeScheduled) {
@@ -486,10 +493,15 @@ export class ZkServer {
       decoded = decodeClientFrame(payload);
     } catch (error) {
       if (error instanceof UnsupportedOp) {
-        // Answered by the core in request order: reconfig is off (as ZooKeeper's default), the rest unimplemented.
+        // Answered by the core in request order, with the code ZooKeeper 3.8 sends.
         const xid = new DataView(payload.buffer, payload.byteOffset).getInt32(0);
-        const err = error.type === OpCode.reconfig ? Err.RECONFIGDISABLED : Err.UNIMPLEMENTED;
+        const err = unsupportedOpErr(error.type, payload.subarray(8), this.config.reconfigEnabled);
         decoded = { xid, type: error.type, op: { op: "unsupported" as const, opcode: error.type, err } };
+      } else if (error instanceof MalformedRecord && error.type !== OpCode.auth) {
+        // ZooKeeper 3.8 answers a record it cannot read with MARSHALLINGERROR and reads on; a
+        // malformed auth packet closes the connection there, as here.
+        const op = { op: "unsupported" as const, opcode: error.type, err: Err.MARSHALLINGERROR };
+        decoded = { xid: error.xid, type: error.type, op };
       } else {
         if (!(error instanceof JuteError)) throw error;
         return this.closeClient(conn.connId, `malformed request: ${error.message}`, true);

@@ -23,7 +23,11 @@ describe("net: SNAP sync from the snapshotter's copy", () => {
 
     const writer = await ZkClient.connect("127.0.0.1", e.clientPorts[leaderIndex]!);
     for (let i = 0; i < 200; i++) {
-      const reply = await writer.request({ op: "create", path: `/n${i}`, data: utf8(`v${i}`), acl: openAclUnsafe, flags: 0, ttl: -1 });
+      // /n0 holds null data and /n1 empty data: the snapshot must keep them apart.
+      const data = i === 0 ? null : i === 1 ? new Uint8Array(0) : utf8(`v${i}`);
+      const path = `/n${i}`;
+      const acl = openAclUnsafe;
+      const reply = await writer.request({ op: "create", path, data, acl, flags: 0, ttl: -1 });
       expect(reply.err).toBe(0);
     }
     const leader = e.servers[leaderIndex]!;
@@ -45,7 +49,11 @@ describe("net: SNAP sync from the snapshotter's copy", () => {
       expect(reply.err).toBe(0);
     }
     const changed = await reader.request({ op: "getData", path: "/n7", watch: false });
-    expect(new TextDecoder().decode(changed.data)).toBe("after");
+    expect(new TextDecoder().decode(changed.data!)).toBe("after");
+    expect((await reader.request({ op: "getData", path: "/n0", watch: false })).data).toBeNull();
+    const empty = await reader.request({ op: "getData", path: "/n1", watch: false });
+    expect(empty.data).toEqual(new Uint8Array(0));
+    expect(restarted.inspect().tree.get("/n0")!.data).toBeNull();
     expect(restarted.inspect().tree.digest()).toBe(leader.inspect().tree.digest());
     await reader.close();
     await writer.close();

@@ -23,6 +23,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fromUtf8, utf8 } from "../bytes.ts";
+import type { ZnodeData } from "../bytes.ts";
 import { errName } from "../errors.ts";
 import { CreateMode, hex, openAclUnsafe } from "../types.ts";
 import type { ClientOp } from "./io.ts";
@@ -159,7 +160,10 @@ class Script {
   private tree(id: number): string {
     return [...this.c.view(id).tree.nodes]
       .filter(([path]) => !path.startsWith("/zookeeper"))
-      .map(([path, node]) => `${path} v=${node.version} cv=${node.cversion} data=${JSON.stringify(fromUtf8(node.data))}${node.ephemeralOwner !== 0n ? ` owner=${hex(node.ephemeralOwner)}` : ""}`)
+      .map(([path, node]) => {
+        const owner = node.ephemeralOwner !== 0n ? ` owner=${hex(node.ephemeralOwner)}` : "";
+        return `${path} v=${node.version} cv=${node.cversion} data=${dataText(node.data)}${owner}`;
+      })
       .join("\n");
   }
 
@@ -184,13 +188,17 @@ class Script {
   private replies(name: string): string {
     const client = this.clients.get(name)!;
     const lines = [...client.replies].map(([xid, r]) => {
-      const detail = r.path ?? (r.data !== undefined ? JSON.stringify(fromUtf8(r.data)) : r.children !== undefined ? `[${r.children.join(",")}]` : "");
+      const children = r.children !== undefined ? `[${r.children.join(",")}]` : "";
+      const detail = r.path ?? (r.data !== undefined ? dataText(r.data) : children);
       return `xid=${xid} ${r.err === 0 ? "ok" : errName(r.err)} zxid=${hex(r.zxid)} ${detail}`.trimEnd();
     });
     if (client.closed !== undefined) lines.push(`closed: ${client.closed}`);
     return lines.join("\n") || "(none)";
   }
 }
+
+const dataText = (data: ZnodeData): string =>
+  data === null ? "null" : JSON.stringify(fromUtf8(data));
 
 const optionOf = (args: string[], key: string) => args.find((a) => a.startsWith(`${key}=`))?.slice(key.length + 1);
 
