@@ -340,7 +340,8 @@ async function runWire(zkPort: number, oursPort: number, steps: WireStep[]) {
   const connect = (port: number) => ZkClient.connect("127.0.0.1", port, { timeoutMs: 30_000 });
   const clients = await Promise.all([connect(zkPort), connect(oursPort)]);
   const sides = ["Apache ZooKeeper", "our server"];
-  // The replicated core reads its clock at each tick, so two quick writes can share an mtime there.
+  // Two quick writes share a millisecond on one server and not on the other: times are compared
+  // apart (net/session-expiry.test.ts: a znode's ctime is its request's time).
   const norms = clients.map((c) => new Normalizer([c.sessionId], false));
   const out: { step: string; zk: unknown; core: unknown }[] = [];
   for (const step of steps) {
