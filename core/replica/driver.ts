@@ -114,7 +114,7 @@ export interface DiskImage {
   acceptedEpoch: number;
   currentEpoch: number;
   snapshot: { zxid: Zxid; bytes: Uint8Array } | undefined;
-  /** Logged txns in zxid order (those at or below the snapshot may linger until purged). */
+  /** Logged txns after the snapshot, in zxid order. */
   log: Txn[];
 }
 
@@ -140,7 +140,8 @@ export function applyDiskWrite(disk: DiskImage, write: DiskWrite): void {
       return;
     case "snapshot":
       disk.snapshot = { zxid: write.zxid, bytes: write.bytes };
-      if (write.replaceLog) disk.log = [];
+      // Records the snapshot covers are purged (a replacing snapshot covers the whole log).
+      disk.log = write.replaceLog ? [] : disk.log.filter((txn) => txn.zxid > write.zxid);
       return;
   }
 }
