@@ -20,6 +20,7 @@ import { isServing } from "./roles.ts";
 import { negotiateTimeout, passwordFor } from "./sessions.ts";
 import type { Connection, PendingOp, ReplicaState } from "./state.ts";
 import { isWatcherType } from "../watches.ts";
+import { connectionRequestsMax } from "../limits.ts";
 
 type Connect = Extract<Input, { type: "clientConnect" }>;
 
@@ -74,6 +75,10 @@ function attach(s: ReplicaState, conn: Connection, id: SessionId): void {
 export function onClientRequest(s: ReplicaState, connId: ConnId, xid: number, op: ClientOp): void {
   const conn = s.clients.conns.get(connId);
   if (conn === undefined) return; // closed already; the client will see the connection drop
+  if (conn.queue.length + conn.held.length >= connectionRequestsMax) {
+    emit(s, { type: "closeConnection", connId, reason: `more than ${connectionRequestsMax} requests outstanding` });
+    return onClientDisconnect(s, connId);
+  }
   if (!conn.established || conn.sessionId === undefined) {
     conn.held.push({ xid, op });
     return;

@@ -6,7 +6,7 @@ import { Err } from "../errors.ts";
 import { prepareCloseSession, prepareDeleteContainer, prepareTxn } from "../prep.ts";
 import type { PrepConfig } from "../prep.ts";
 import { expiredNodeCandidates } from "../reaper.ts";
-import { reaperDeletesPerPassMax } from "../limits.ts";
+import { reaperDeletesPerPassMax, syncsWaitingMax } from "../limits.ts";
 import type { RequestContext } from "../requests.ts";
 import type { SessionId } from "../types.ts";
 import { sessionId as toSessionId } from "../types.ts";
@@ -60,6 +60,7 @@ export function leaderDoWork(s: ReplicaState, origin: NodeId, work: ForwardedWor
     case "sync": {
       leader.pingRound++;
       leader.syncs.push({ from: origin, tag: work.tag, round: leader.pingRound, zxid: s.committedZxid });
+      assert(leader.syncs.length <= syncsWaitingMax, "syncs waiting for a quorum round stay bounded");
       pingLearners(s);
       return resolveSyncs(s);
     }

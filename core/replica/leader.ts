@@ -6,6 +6,7 @@ import { assert } from "../assert.ts";
 import type { Txn } from "../txn.ts";
 import type { Zxid } from "../types.ts";
 import { makeZxid } from "../types.ts";
+import { proposalsUncommittedMax } from "../limits.ts";
 import { applyUpTo } from "./apply.ts";
 import { persist, send } from "./outputs.ts";
 import { appendToLog, logAfter, logIndexOf } from "./log.ts";
@@ -185,6 +186,7 @@ export function propose(s: ReplicaState, txn: Txn): void {
   const leader = leaderOf(s);
   appendToLog(s, [txn]);
   leader.proposals.push(txn);
+  assert(leader.proposals.length <= proposalsUncommittedMax, "uncommitted proposals stay bounded");
   for (const [id] of activeLearners(leader)) send(s, id, { type: "PROPOSAL", txn });
 }
 

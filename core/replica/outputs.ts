@@ -1,6 +1,7 @@
 // What a replica's parts emit: effects (sends, persists, the timer) and handoffs to each other.
 
 import { assert } from "../assert.ts";
+import { persistsInFlightMax } from "../limits.ts";
 import type { DiskWrite, Effect } from "./io.ts";
 import type { NodeId, PeerMessage } from "./messages.ts";
 import type { Handoff, PersistAction, ReplicaState } from "./state.ts";
@@ -27,6 +28,7 @@ export function sendToAll(s: ReplicaState, message: PeerMessage): void {
 export function persist(s: ReplicaState, writes: DiskWrite[], actions: PersistAction[]): void {
   const id = s.nextPersistId++;
   s.persists.push({ id, actions });
+  assert(s.persists.length <= persistsInFlightMax, "the harness reports persists done");
   emit(s, { type: "persist", id, writes });
 }
 

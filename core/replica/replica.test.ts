@@ -4,6 +4,7 @@ import { Err } from "../errors.ts";
 import { CreateMode, openAclUnsafe } from "../types.ts";
 import type { ClientOp } from "./io.ts";
 import { Cluster } from "./test/cluster.ts";
+import { connectionRequestsMax } from "../limits.ts";
 import type { ClientView } from "./test/cluster.ts";
 
 const create = (path: string, data = "", flags = 0): ClientOp => ({ op: "create", path, data: utf8(data), acl: openAclUnsafe, flags, ttl: -1 });
@@ -139,6 +140,16 @@ describe("replica: election and broadcast", () => {
       expect(cluster.nowMs - lastHeardMs).toBeGreaterThanOrEqual(timeoutMs);
     });
   }
+
+  it("hangs up on a client with more requests outstanding than its connection may hold", () => {
+    const cluster = elect();
+    const client = connected(cluster, 1);
+    // A sync on a follower waits for the leader's quorum round: nothing is answered meanwhile.
+    for (let xid = 1; xid <= connectionRequestsMax; xid++) cluster.request(client, xid, { op: "sync", path: "/" });
+    expect(client.closed).toBeUndefined();
+    cluster.request(client, connectionRequestsMax + 1, { op: "sync", path: "/" });
+    expect(client.closed).toMatch(/requests outstanding/);
+  });
 
   it("dates a znode with the time its request reached the leader, not the last tick", () => {
     const cluster = elect();
