@@ -9,7 +9,7 @@ import type { NodeId, ProtocolPolicy } from "../core/replica/index.ts";
 import { replicaConfig, zabPolicy } from "../core/replica/index.ts";
 import { hex } from "../core/types.ts";
 import type { DiskFaults } from "./disk.ts";
-import { History } from "./history.ts";
+import { HistoryRecorder } from "../jepsen-like/recorder.ts";
 import type { NemesisOptions } from "./nemesis.ts";
 import { Nemesis } from "./nemesis.ts";
 import type { NetworkOptions } from "./network.ts";
@@ -45,7 +45,7 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
   const rng = new Rng(`swarm-${seed}`);
   const faults = overrides.faults ?? true;
   const maybe = (p: number, meanMs: number) => (faults && rng.chance(p) ? meanMs : Infinity);
-  const mix: Record<OpKind, number> = {
+  const mix: Partial<Record<OpKind, number>> = {
     read: rng.int(1, 10), syncRead: rng.int(0, 5), write: rng.int(1, 10), cas: rng.int(0, 6), create: rng.int(1, 4),
     delete: rng.int(0, 3), ephemeral: rng.int(0, 3), sequential: rng.int(0, 3), multi: rng.int(0, 3), children: rng.int(0, 2),
     closeSession: rng.int(0, 1),
@@ -92,7 +92,7 @@ export interface SimResult {
   events: number;
   traceHash: string;
   traceLines: number;
-  history: History;
+  history: HistoryRecorder;
   faults: Record<string, number>;
   leaderChanges: number;
   messages: number;
@@ -121,7 +121,7 @@ export function runSimulation(
   const ids: NodeId[] = Array.from({ length: options.nodes }, (_, i) => i + 1);
   const configs = ids.map((id) => replicaConfig({ id, peers: ids, tickMs: options.tickMs, snapshotEveryTxns: 500, commitLogKeep: 200, policy }));
   const world = new World(configs, rng.fork("world"), { network: options.network, disk: options.disk, clusterCheckEvery: 2000, step }, trace);
-  const history = new History();
+  const history = new HistoryRecorder(() => Math.round(world.nowMs * 1000));
   const clients = Array.from({ length: options.workload.clients }, (_, i) => new SimClient(i + 1, world, rng.fork(`client-${i + 1}`), history, options.workload));
   const nemesis = new Nemesis(world, rng.fork("nemesis"), options.nemesis);
   let failure: string | undefined;
@@ -141,7 +141,7 @@ export function runSimulation(
     failure = `invariant violated at ${world.nowMs.toFixed(0)} ms: ${error.message}`;
   }
   const tornRecords = [...world.nodes.values()].reduce((n, node) => n + node.disk.tornRecords, 0);
-  const check = checkHistory(history.events, { stepsMax: checkStepsMax });
+  const check = checkHistory(history.records, { stepsMax: checkStepsMax });
   if (failure === undefined && check.verdict.valid === false) failure = `history check failed:\n${textVerdict(check.verdict, check.ops)}`;
   return {
     seed: options.seed, ok: failure === undefined, failure, virtualMs: world.nowMs, events: world.events,
