@@ -179,13 +179,28 @@ function runLiveness(world: World, clients: SimClient[], options: SimOptions): s
     world.runUntil(world.nowMs + 500);
     if (converged(world) && clients.every((c) => !c.busy)) return undefined;
   }
-  const states = [...world.nodes.values()].map((n) => {
+  const busy = clients.filter((c) => c.busy).map((c) => `client ${c.process} ${c.waitingFor()}`);
+  const waiting = [...explainServers(world), ...busy].join("; ");
+  return `liveness: no convergence within ${budgetMs} ms after healing: ${waiting || "nothing pending"}`;
+}
+
+/** Who is waiting for what, server by server: the first thing to read when liveness fails. */
+function explainServers(world: World): string[] {
+  const leader = servingLeader(world)?.replica.inspect();
+  return [...world.nodes.values()].map((n) => {
     const view = n.replica.inspect();
-    if (view === undefined) return `${n.id}:down@-/-`;
-    return `${n.id}:${view.status.role}@${hex(view.appliedZxid)}/${hex(view.loggedZxid)}`;
+    if (view === undefined) return `${n.id} down`;
+    const { role, phase, epoch, leader: following } = view.status;
+    const zxids = `applied ${hex(view.appliedZxid)}, logged ${hex(view.loggedZxid)}`;
+    if (role === "looking") return `${n.id} looking (no leader elected), ${zxids}`;
+    if (role === "leading") {
+      const learners = view.learners.map((l) => `${l.id}:${l.phase}`).join(" ") || "none";
+      const what = phase === "broadcast" ? "serving" : `in ${phase}, waiting for a quorum of learners`;
+      return `${n.id} leads epoch ${epoch} ${what} (learners ${learners}), ${zxids}`;
+    }
+    const behind = leader !== undefined && view.appliedZxid < leader.appliedZxid ? ", behind the leader" : "";
+    return `${n.id} follows ${following} in ${phase} (epoch ${epoch})${behind}, ${zxids}`;
   });
-  const busy = clients.filter((c) => c.busy).map((c) => c.process);
-  return `liveness: no convergence within ${budgetMs} ms after healing (${states.join(" ")}; busy clients: ${busy.join(",") || "none"})`;
 }
 
 function converged(world: World): boolean {

@@ -61,6 +61,14 @@ export class SimClient implements ClientEndpoint {
     return this.current !== undefined;
   }
 
+  /** What this client is stuck on (for a liveness failure's message). */
+  waitingFor(): string {
+    const op = this.current?.planned.record;
+    const what = op === undefined ? "nothing" : `${op.op} ${op.path ?? ""}`.trim();
+    const where = this.connId === undefined ? "no connection" : this.connected ? "connected" : "connecting";
+    return `waits for ${what} (${where}, session ${this.sessionHex()})`;
+  }
+
   start(): void {
     this.world.at(this.rng.exponential(50), () => this.connect());
   }
