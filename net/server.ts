@@ -39,6 +39,18 @@ import type { ClientFrame } from "./wire.ts";
  * that session deadlines never jump with a wall-clock step (ZooKeeper also times sessions with a
  * monotonic clock) while znode times stay within the drift since start of wall time.
  */
+/**
+ * Writes to a socket held corked until the current callback returns: the replies of every request
+ * in one chunk a client sent (or every message of a step to a peer) leave in one write.
+ */
+export function writeCorked(socket: Socket, bytes: Uint8Array): void {
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+  }
+  socket.write(bytes);
+}
+
 export function coreClockMs(): number {
   return Math.floor(performance.timeOrigin + performance.now());
 }
@@ -345,7 +357,7 @@ export class ZkServer {
     before?.(conn);
     conn.sent++;
     this.stats.packetsSent++;
-    conn.socket.write(frame(payload));
+    writeCorked(conn.socket, frame(payload));
   }
 
   private replyToClient(connId: ConnId, xid: number, op: ClientOp, reply: Reply): void {
