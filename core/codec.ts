@@ -2,7 +2,7 @@
 // Pure over Uint8Array so the simulator's disk and the real disk share the same bytes.
 
 import { assert } from "./assert.ts";
-import { fromUtf8, utf8 } from "./bytes.ts";
+import { emptyBytes, fromUtf8, utf8 } from "./bytes.ts";
 
 export class ByteWriter {
   private buffer: Uint8Array;
@@ -82,6 +82,33 @@ export class ByteWriter {
   }
 }
 
+/**
+ * Copies many small byte strings (znode data read from a snapshot or log) into shared 1 MiB
+ * buffers, each returned as a view. One ArrayBuffer per znode costs a backing store, an extension
+ * object and a malloc each, and a million of them dominate restore time in the GC; a slab is
+ * kept alive by any view into it, which for data restored together is at most its own size.
+ */
+export class ByteSlab {
+  private buffer = new Uint8Array(0);
+  private used = 0;
+
+  copy(source: Uint8Array): Uint8Array {
+    const length = source.length;
+    if (length === 0) return emptyBytes;
+    if (length > slabBytes / 16) return source.slice();
+    if (this.used + length > this.buffer.length) {
+      this.buffer = new Uint8Array(slabBytes);
+      this.used = 0;
+    }
+    const view = this.buffer.subarray(this.used, this.used + length);
+    view.set(source);
+    this.used += length;
+    return view;
+  }
+}
+
+const slabBytes = 1 << 20;
+
 /** Thrown on truncated or malformed input; callers at the storage boundary turn it into "torn". */
 export class DecodeError extends Error {
   override name = "DecodeError";
@@ -91,7 +118,7 @@ export class ByteReader {
   private readonly view: DataView;
   offset = 0;
 
-  constructor(private readonly bytesIn: Uint8Array) {
+  constructor(private readonly bytesIn: Uint8Array, private readonly slab?: ByteSlab) {
     this.view = new DataView(bytesIn.buffer, bytesIn.byteOffset, bytesIn.byteLength);
   }
 
@@ -129,24 +156,50 @@ export class ByteReader {
     return value;
   }
 
+  /** Read as two 32-bit halves: no BigInt per value (a snapshot holds two per znode). */
   int53(): number {
-    const value = this.i64();
-    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+    this.need(8);
+    const high = this.view.getInt32(this.offset);
+    const low = this.view.getUint32(this.offset + 4);
+    this.offset += 8;
+    // Safe integers are those with |value| < 2^53: a high half within ±2^21, -2^53 itself excluded.
+    if (high >= 0x200000 || high < -0x200000 || (high === -0x200000 && low === 0)) {
       throw new DecodeError("int53 out of range");
     }
-    return Number(value);
+    return high * 0x100000000 + low;
   }
 
+  /** A length-prefixed byte string, copied (into the slab, when the reader has one). */
   bytes(): Uint8Array {
+    const view = this.bytesView();
+    return this.slab === undefined ? view.slice() : this.slab.copy(view);
+  }
+
+  /** A length-prefixed byte string as a view into the input: no copy, valid while the input is. */
+  bytesView(): Uint8Array {
     const length = this.u32();
     this.need(length);
-    const value = this.bytesIn.slice(this.offset, this.offset + length);
+    const value = this.bytesIn.subarray(this.offset, this.offset + length);
     this.offset += length;
     return value;
   }
 
   string(): string {
-    return fromUtf8(this.bytes());
+    return fromUtf8(this.bytesView());
+  }
+
+  /** Whether the bytes at the read position are `prefix` (the position does not move). */
+  startsWith(prefix: Uint8Array): boolean {
+    if (prefix.length > this.remaining) return false;
+    const input = this.bytesIn;
+    const at = this.offset;
+    for (let i = 0; i < prefix.length; i++) if (input[at + i] !== prefix[i]) return false;
+    return true;
+  }
+
+  /** The bytes read since `start`, as a view into the input. */
+  viewSince(start: number): Uint8Array {
+    return this.bytesIn.subarray(start, this.offset);
   }
 }
 

@@ -9,7 +9,7 @@
 // record and everything after it, and says so.
 
 import { assert } from "./assert.ts";
-import { ByteReader, ByteWriter, crc32, DecodeError } from "./codec.ts";
+import { ByteReader, ByteSlab, ByteWriter, crc32, DecodeError } from "./codec.ts";
 import { Database } from "./database.ts";
 import type { Txn, TxnBody } from "./txn.ts";
 import { sessionId, zxid } from "./types.ts";
@@ -175,26 +175,57 @@ export function encodeSnapshot(db: Database): Uint8Array {
   return new ByteWriter(body.length + 12).u32(snapshotMagic).u32(snapshotVersion).u32(crc32(body)).raw(body).finish();
 }
 
-/** Restores a snapshot; throws DecodeError if it is damaged (checksum, format or digest). */
-export function decodeSnapshot(bytes: Uint8Array, options: { extendedTypesEnabled: boolean }): Database {
+/** Checks a snapshot's header and checksum (what damage on disk breaks); returns its body. */
+export function checkSnapshot(bytes: Uint8Array): Uint8Array {
   const header = new ByteReader(bytes);
   if (header.u32() !== snapshotMagic) throw new DecodeError("not a snapshot");
   if (header.u32() !== snapshotVersion) throw new DecodeError("unknown snapshot version");
   const checksum = header.u32();
   const body = bytes.subarray(header.offset);
   if (crc32(body) !== checksum) throw new DecodeError("snapshot checksum mismatch");
-  const r = new ByteReader(body);
+  return body;
+}
+
+/**
+ * Restores a snapshot; throws DecodeError if it is damaged (checksum, format or digest).
+ * A million znodes restore here on every start, so the loop allocates only what the tree keeps:
+ * data goes into shared slabs, equal zxids share one BigInt, runs of equal ACL bytes share one
+ * decoded list, and each node object is built once in the tree's own shape.
+ */
+export function decodeSnapshot(bytes: Uint8Array, options: { extendedTypesEnabled: boolean }): Database {
+  const r = new ByteReader(checkSnapshot(bytes), new ByteSlab());
   const db = new Database(options);
   const lastZxid = zxid(r.i64());
   const digest = r.i64();
   const sessionCount = r.u32();
   for (let i = 0; i < sessionCount; i++) db.sessions.set(sessionId(r.i64()), r.u32());
   const nodeCount = r.u32();
+  let aclBytes: Uint8Array | undefined;
+  let acl: readonly Acl[] = [];
   for (let i = 0; i < nodeCount; i++) {
     const path = r.string();
+    const data = r.bytes();
+    if (aclBytes !== undefined && r.startsWith(aclBytes)) {
+      r.offset += aclBytes.length;
+    } else {
+      const aclStart = r.offset;
+      acl = db.tree.internAcl(readAcl(r));
+      aclBytes = r.viewSince(aclStart);
+    }
+    const czxid = zxid(r.i64());
+    const m = r.i64();
+    const p = r.i64();
+    const mzxid = m === czxid ? czxid : zxid(m);
+    const pzxid = p === czxid ? czxid : p === mzxid ? mzxid : zxid(p);
+    const ctime = r.int53();
+    const mtime = r.int53();
+    const version = r.i32();
+    const cversion = r.i32();
+    const aversion = r.i32();
+    const owner = r.i64();
     db.tree.restoreNode(path, {
-      data: r.bytes(), acl: readAcl(r), czxid: zxid(r.i64()), mzxid: zxid(r.i64()), pzxid: zxid(r.i64()),
-      ctime: r.int53(), mtime: r.int53(), version: r.i32(), cversion: r.i32(), aversion: r.i32(), ephemeralOwner: r.i64(),
+      data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion,
+      ephemeralOwner: owner === 0n ? noOwner : owner, children: null, hashHigh: 0, hashLow: 0,
     });
   }
   db.lastZxid = lastZxid;
@@ -202,3 +233,6 @@ export function decodeSnapshot(bytes: Uint8Array, options: { extendedTypesEnable
   assert(db.tree.size === nodeCount, "every snapshot node restored");
   return db;
 }
+
+/** One BigInt for every znode without an owner, not one per node. */
+const noOwner = 0n;

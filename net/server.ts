@@ -6,12 +6,13 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import type { Server, Socket } from "node:net";
 import { join } from "node:path";
-import type { ClientOp, ConnId, Effect, Input } from "../core/replica/io.ts";
+import type { ClientOp, ConnId, DurableState, Effect, Input } from "../core/replica/io.ts";
 import { needsSnapshot, withSnapshot } from "../core/replica/io.ts";
 import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
 import { replicaConfig } from "../core/replica/state.ts";
-import type { ReplicaState } from "../core/replica/state.ts";
+import type { ReplicaConfig, ReplicaState } from "../core/replica/state.ts";
 import { startReplica, step } from "../core/replica/step.ts";
+import { DecodeError } from "../core/codec.ts";
 import { Err } from "../core/errors.ts";
 import { zxid } from "../core/types.ts";
 import type { Zxid } from "../core/types.ts";
@@ -86,6 +87,7 @@ export class ZkServer {
 
   /** Recovers from disk, starts the core, opens the peer and client ports. */
   start(): Promise<void> {
+    const startedMs = performance.now();
     const c = this.config;
     const peers = this.standalone ? [this.id] : c.servers.filter((s) => s.role === "participant").map((s) => s.id);
     const coreConfig = replicaConfig({
@@ -98,12 +100,16 @@ export class ZkServer {
     });
     const { storage, durable, recoveryNotes } = FileStorage.open({
       dataDir: c.dataDir, dataLogDir: c.dataLogDir, retainSnapshots: c.autopurgeSnapRetainCount,
-      extendedTypesEnabled: c.extendedTypesEnabled, onDurable: (id) => this.deliver({ type: "persistDone", id }),
+      onDurable: (id) => this.deliver({ type: "persistDone", id }),
     });
     this.storage = storage;
+    const started = this.startCore(coreConfig, durable, recoveryNotes);
     for (const note of recoveryNotes) this.log("warn", "recovery", { note });
-    this.log("info", "recovered", { logTxns: durable.log.length, snapshot: durable.snapshot !== undefined, acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch });
-    const { state, effects } = startReplica(coreConfig, durable, Date.now());
+    this.log("info", "recovered", {
+      logTxns: durable.log.length, snapshot: durable.snapshot !== undefined, acceptedEpoch: durable.acceptedEpoch,
+      currentEpoch: durable.currentEpoch, znodes: started.state.db.tree.size, tookMs: Math.round(performance.now() - startedMs),
+    });
+    const { state, effects } = started;
     this.state = state;
     this.snapshotter = new Snapshotter({
       snapshot: durable.snapshot, startZxid: state.db.lastZxid, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
@@ -119,6 +125,19 @@ export class ZkServer {
     this.interpret(effects);
     if (c.metricsPort !== undefined) this.metrics = startMetrics(c.metricsPort, c.clientPortAddress, () => this.adminView());
     return this.listenClients();
+  }
+
+  /** Starts the core from the newest snapshot that decodes (its checksum was checked on open). */
+  private startCore(coreConfig: ReplicaConfig, durable: DurableState, notes: string[]): ReturnType<typeof startReplica> {
+    for (;;) {
+      try {
+        return startReplica(coreConfig, durable, Date.now());
+      } catch (error) {
+        if (!(error instanceof DecodeError) || durable.snapshot === undefined) throw error;
+        notes.push(`skipping a snapshot that does not decode: ${error.message}`);
+        durable.snapshot = this.storage.olderSnapshot(notes);
+      }
+    }
   }
 
   private startPeers(): void {

@@ -20,7 +20,7 @@ const txn = (counter: number): Txn => ({
 });
 
 function open(dir: string, durable: number[]) {
-  return FileStorage.open({ dataDir: dir, dataLogDir: join(dir, "log"), retainSnapshots: 3, extendedTypesEnabled: false, onDurable: (id) => durable.push(id) });
+  return FileStorage.open({ dataDir: dir, dataLogDir: join(dir, "log"), retainSnapshots: 3, onDurable: (id) => durable.push(id) });
 }
 
 async function settle(): Promise<void> {

@@ -13,7 +13,7 @@ import { fsync } from "node:fs";
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, ftruncateSync } from "node:fs";
 import { join } from "node:path";
 import type { DiskWrite, DurableState } from "../core/replica/io.ts";
-import { decodeLog, decodeSnapshot, encodeLogRecord } from "../core/storage.ts";
+import { checkSnapshot, decodeLog, encodeLogRecord } from "../core/storage.ts";
 import { DecodeError } from "../core/codec.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
@@ -36,6 +36,8 @@ export class FileStorage {
   private lastAppended = 0n;
   /** Set when a snapshot written elsewhere (the snapshotter) lets the log roll at the next round. */
   private rollRequested = false;
+  /** The snapshot recovery started from (olderSnapshot steps back from it). */
+  private snapshotFile: string | undefined;
   readonly stats: StorageStats = { fsyncs: 0, persists: 0, lastFsyncMs: 0, maxFsyncMs: 0 };
 
   private constructor(
@@ -50,7 +52,7 @@ export class FileStorage {
   }
 
   /** Opens (creating if needed) the directories and recovers what they hold. */
-  static open(options: { dataDir: string; dataLogDir: string; retainSnapshots: number; extendedTypesEnabled: boolean; onDurable: (id: number) => void }): { storage: FileStorage; durable: DurableState; recoveryNotes: string[] } {
+  static open(options: { dataDir: string; dataLogDir: string; retainSnapshots: number; onDurable: (id: number) => void }): { storage: FileStorage; durable: DurableState; recoveryNotes: string[] } {
     mkdirSync(options.dataDir, { recursive: true });
     mkdirSync(options.dataLogDir, { recursive: true });
     const notes: string[] = [];
@@ -62,12 +64,24 @@ export class FileStorage {
       }
     }
     const epochs = readEpochs(options.dataDir);
-    const snapshot = newestValidSnapshot(options.dataDir, options.extendedTypesEnabled, notes);
+    const snapshot = newestValidSnapshot(options.dataDir, notes);
     const { txns, lastLog } = readLogs(options.dataLogDir, notes);
     const logPath = lastLog ?? join(options.dataLogDir, `log.${hex16(1n)}`);
     const storage = new FileStorage(options.dataDir, options.dataLogDir, options.retainSnapshots, options.onDurable, logPath);
     storage.lastAppended = txns.length > 0 ? txns[txns.length - 1]!.zxid : 0n;
+    storage.snapshotFile = snapshot?.file;
     return { storage, durable: { ...epochs, snapshot: snapshot?.bytes, log: txns }, recoveryNotes: notes };
+  }
+
+  /**
+   * The next older snapshot that passes its checksum, after the one open() returned (or the last
+   * one this returned) failed to decode; undefined when there is none (start from the log alone).
+   */
+  olderSnapshot(notes: string[]): Uint8Array | undefined {
+    if (this.snapshotFile === undefined) return undefined;
+    const older = newestValidSnapshot(this.dataDir, notes, this.snapshotFile);
+    this.snapshotFile = older?.file;
+    return older?.bytes;
   }
 
   /** Queues a persist effect; its persistDone is reported once an fsync covered it. */
@@ -223,13 +237,18 @@ function readEpochs(dir: string): { acceptedEpoch: number; currentEpoch: number 
   }
 }
 
-/** The newest snapshot that passes its checksum and digest; a damaged one is skipped with a note. */
-function newestValidSnapshot(dir: string, extendedTypesEnabled: boolean, notes: string[]): { bytes: Uint8Array } | undefined {
+/**
+ * The newest snapshot older than `before` (a file name) that passes its checksum; a damaged one is
+ * skipped with a note. Only the checksum: decoding a large snapshot takes seconds, and the core
+ * decodes it once anyway (a snapshot that fails there is skipped by olderSnapshot).
+ */
+function newestValidSnapshot(dir: string, notes: string[], before?: string): { file: string; bytes: Uint8Array } | undefined {
   for (const file of snapshotFiles(dir).reverse()) {
+    if (before !== undefined && file >= before) continue;
     const bytes = new Uint8Array(readFileSync(join(dir, file)));
     try {
-      decodeSnapshot(bytes, { extendedTypesEnabled });
-      return { bytes };
+      checkSnapshot(bytes);
+      return { file, bytes };
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
       notes.push(`skipping damaged ${file}: ${error.message}`);
@@ -241,12 +260,15 @@ function newestValidSnapshot(dir: string, extendedTypesEnabled: boolean, notes: 
 /** Every log record in order; a torn tail of the last file is cut off (it was never acknowledged). */
 function readLogs(dir: string, notes: string[]): { txns: Txn[]; lastLog: string | undefined } {
   const files = logFiles(dir);
-  const txns: Txn[] = [];
+  let txns: Txn[] = [];
   for (const [i, file] of files.entries()) {
     const path = join(dir, file);
     const bytes = new Uint8Array(readFileSync(path));
     const decoded = decodeLog(bytes);
-    txns.push(...decoded.txns);
+    // Not push(...decoded.txns): a spread passes every record as an argument on the stack, and a
+    // log tail of 100,000 txns (snapCount's default) overflows it.
+    if (txns.length === 0) txns = decoded.txns;
+    else for (const txn of decoded.txns) txns.push(txn);
     if (decoded.tornTail) {
       if (i !== files.length - 1) throw new Error(`log ${file} is damaged before the last log file: refusing to start`);
       notes.push(`${file}: dropped a torn last record (${bytes.length - decoded.validBytes} bytes)`);
