@@ -62,7 +62,12 @@ function connectionLine(c: ConnectionInfo): string {
 function srvr(view: AdminView, withClients: boolean): string {
   const s = view.state;
   const lines = [`Zookeeper version: ${serverVersion}`];
-  if (withClients) lines.push("Clients:", ...view.connections.map(connectionLine), "");
+  if (withClients) {
+    // A loop, not push(...): a spread of every connection could overflow the stack.
+    lines.push("Clients:");
+    for (const connection of view.connections) lines.push(connectionLine(connection));
+    lines.push("");
+  }
   lines.push(
     `Latency min/avg/max: ${latency(view.stats)}`,
     `Received: ${view.stats.packetsReceived}`,
@@ -135,7 +140,9 @@ function dump(view: AdminView): string {
   const s = view.state;
   const lines = ["SessionTracker dump:", `Session count: ${s.db.sessions.size}`, "ephemeral nodes dump:", `Sessions with Ephemerals (${s.db.tree.ephemerals.size}):`];
   for (const [session, paths] of s.db.tree.ephemerals) {
-    lines.push(`${hex(session)}:`, ...[...paths].map((p) => `\t${p}`));
+    lines.push(`${hex(session)}:`);
+    // One session may own a million ephemerals: a spread of them would overflow the stack.
+    for (const path of paths) lines.push(`\t${path}`);
   }
   return lines.join("\n") + "\n";
 }
