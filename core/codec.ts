@@ -203,19 +203,36 @@ export class ByteReader {
   }
 }
 
-const crcTable = (() => {
-  const table = new Uint32Array(256);
+// Slicing-by-8 (eight 256-entry tables, eight bytes per step): a 200 MB snapshot is checked on
+// every start, and the byte-at-a-time loop took about a second of it.
+const crcTables = (() => {
+  const table = new Int32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
+    table[n] = c;
+  }
+  for (let n = 0; n < 256; n++) {
+    for (let k = 1; k < 8; k++) {
+      const previous = table[(k - 1) * 256 + n]!;
+      table[k * 256 + n] = (previous >>> 8) ^ table[previous & 0xff]!;
+    }
   }
   return table;
 })();
 
 /** CRC-32 (IEEE), the checksum on every log record and snapshot. */
 export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = crcTable[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  const t = crcTables;
+  let c = -1;
+  let i = 0;
+  const whole = bytes.length - (bytes.length % 8);
+  for (; i < whole; i += 8) {
+    const low = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    c = t[7 * 256 + (low & 0xff)]! ^ t[6 * 256 + ((low >>> 8) & 0xff)]! ^
+      t[5 * 256 + ((low >>> 16) & 0xff)]! ^ t[4 * 256 + (low >>> 24)]! ^
+      t[3 * 256 + bytes[i + 4]!]! ^ t[2 * 256 + bytes[i + 5]!]! ^ t[256 + bytes[i + 6]!]! ^ t[bytes[i + 7]!]!;
+  }
+  for (; i < bytes.length; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { utf8 } from "../core/bytes.ts";
 import { Cluster } from "../core/replica/test/cluster.ts";
 import { CreateMode, openAclUnsafe } from "../core/types.ts";
+import type { SessionId } from "../core/types.ts";
 import type { AdminView } from "./admin.ts";
 import { fourLetterWord, fourLetterWordOf } from "./admin.ts";
 import { parseZooCfg } from "./config.ts";
@@ -43,7 +44,7 @@ describe("net: four-letter words", () => {
     const connection = v.connections[0]!;
     const many: AdminView = { ...v, connections: Array.from({ length: 300_000 }, () => connection) };
     expect(fourLetterWord("stat", many)!.split("\n").filter((l) => l.startsWith(" /127.0.0.1")).length).toBe(300_000);
-    const owned = v.state.db.tree.ephemerals.get(connection.sessionId!)!;
+    const owned = v.state.db.tree.ephemerals.get(connection.sessionId! as SessionId)!;
     for (let i = 0; i < 300_000; i++) owned.add(`/e${i}`);
     expect(fourLetterWord("dump", v)!.split("\n").filter((l) => l.startsWith("\t/e")).length).toBe(300_001);
   });

@@ -1,10 +1,11 @@
 // A server restarts on the data a long run leaves behind: a log tail of hundreds of thousands of
 // txns after the last snapshot (snapCount is 100,000 by default), and serves every znode again.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { crc32 } from "../core/codec.ts";
 import { parseZooCfg } from "./config.ts";
 import { ZkServer } from "./server.ts";
 import { buildDataDir, nodePath } from "./test/data-dir.ts";
@@ -44,4 +45,37 @@ describe("net: recovery of a large log tail", () => {
       await server.stop();
     }
   }, 90_000);
+
+  it("skips a newest snapshot that fails its checksum or digest and starts from the one before", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "zk-recovery-"));
+    dirs.push(dataDir);
+    buildDataDir(dataDir, { creates: 2_000, snapshotAfter: 1_000 });
+    const good = readdirSync(dataDir).find((f) => f.startsWith("snapshot."))!;
+    const bytes = new Uint8Array(readFileSync(join(dataDir, good)));
+    // A later snapshot with its digest field changed and the checksum recomputed over the change.
+    const badDigest = bytes.slice();
+    badDigest[12 + 8 + 7]! ^= 1;
+    new DataView(badDigest.buffer).setUint32(8, crc32(badDigest.subarray(12)));
+    writeFileSync(join(dataDir, "snapshot.00000001ffffff00"), badDigest);
+    const badChecksum = bytes.slice();
+    badChecksum[bytes.length - 1]! ^= 1;
+    writeFileSync(join(dataDir, "snapshot.00000001ffffff01"), badChecksum);
+    const port = await freePort();
+    const config = parseZooCfg(`dataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1`).config;
+    const notes: string[] = [];
+    const server = new ZkServer(config, (_level, msg, fields) => {
+      if (msg === "recovery") notes.push(String(fields!.note));
+    });
+    await server.start();
+    try {
+      await waitFor(() => server.replica.role === "leading" && server.replica.leader!.phase === "broadcast", 30_000);
+      expect(notes).toEqual([
+        "skipping damaged snapshot.00000001ffffff01: snapshot checksum mismatch",
+        "skipping damaged snapshot.00000001ffffff00: snapshot digest mismatch",
+      ]);
+      expect(server.replica.db.tree.size).toBe(2_000 + 4);
+    } finally {
+      await server.stop();
+    }
+  });
 });

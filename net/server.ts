@@ -127,15 +127,14 @@ export class ZkServer {
     return this.listenClients();
   }
 
-  /** Starts the core from the newest snapshot that decodes (its checksum was checked on open). */
+  /** Starts the core from the newest snapshot that decodes (checksum, format and digest). */
   private startCore(coreConfig: ReplicaConfig, durable: DurableState, notes: string[]): ReturnType<typeof startReplica> {
     for (;;) {
       try {
         return startReplica(coreConfig, durable, Date.now());
       } catch (error) {
         if (!(error instanceof DecodeError) || durable.snapshot === undefined) throw error;
-        notes.push(`skipping a snapshot that does not decode: ${error.message}`);
-        durable.snapshot = this.storage.olderSnapshot(notes);
+        durable.snapshot = this.storage.olderSnapshot(notes, error.message);
       }
     }
   }

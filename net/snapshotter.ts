@@ -55,7 +55,11 @@ export class Snapshotter {
     this.worker.on("error", options.onError);
     this.worker.unref();
     const init: SnapshotterMessage = { kind: "init", snapshot: options.snapshot, dataDir: options.dataDir, snapCount: options.snapCount, extendedTypesEnabled: options.extendedTypesEnabled };
-    this.worker.postMessage(init);
+    // A snapshot that owns its whole buffer (a file read at start) moves to the worker instead of
+    // being copied: hundreds of MB the caller no longer needs once the core decoded them.
+    const bytes = options.snapshot;
+    const owned = bytes !== undefined && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    this.worker.postMessage(init, owned ? [bytes.buffer as ArrayBuffer] : []);
   }
 
   /**

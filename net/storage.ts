@@ -13,8 +13,7 @@ import { fsync } from "node:fs";
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, ftruncateSync } from "node:fs";
 import { join } from "node:path";
 import type { DiskWrite, DurableState } from "../core/replica/io.ts";
-import { checkSnapshot, decodeLog, encodeLogRecord } from "../core/storage.ts";
-import { DecodeError } from "../core/codec.ts";
+import { decodeLog, encodeLogRecord } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
 
@@ -64,7 +63,7 @@ export class FileStorage {
       }
     }
     const epochs = readEpochs(options.dataDir);
-    const snapshot = newestValidSnapshot(options.dataDir, notes);
+    const snapshot = newestSnapshot(options.dataDir);
     const { txns, lastLog } = readLogs(options.dataLogDir, notes);
     const logPath = lastLog ?? join(options.dataLogDir, `log.${hex16(1n)}`);
     const storage = new FileStorage(options.dataDir, options.dataLogDir, options.retainSnapshots, options.onDurable, logPath);
@@ -74,12 +73,13 @@ export class FileStorage {
   }
 
   /**
-   * The next older snapshot that passes its checksum, after the one open() returned (or the last
-   * one this returned) failed to decode; undefined when there is none (start from the log alone).
+   * The next older snapshot, after the one open() returned (or the last one this returned) failed
+   * to decode: a note names the damaged one. Undefined when there is none (start from the log alone).
    */
-  olderSnapshot(notes: string[]): Uint8Array | undefined {
+  olderSnapshot(notes: string[], why: string): Uint8Array | undefined {
     if (this.snapshotFile === undefined) return undefined;
-    const older = newestValidSnapshot(this.dataDir, notes, this.snapshotFile);
+    notes.push(`skipping damaged ${this.snapshotFile}: ${why}`);
+    const older = newestSnapshot(this.dataDir, this.snapshotFile);
     this.snapshotFile = older?.file;
     return older?.bytes;
   }
@@ -238,23 +238,19 @@ function readEpochs(dir: string): { acceptedEpoch: number; currentEpoch: number 
 }
 
 /**
- * The newest snapshot older than `before` (a file name) that passes its checksum; a damaged one is
- * skipped with a note. Only the checksum: decoding a large snapshot takes seconds, and the core
- * decodes it once anyway (a snapshot that fails there is skipped by olderSnapshot).
+ * The newest snapshot older than `before` (a file name). Not checked here: the core checks its
+ * checksum and digest as it decodes it, once (a million znodes take seconds), and the server
+ * steps back with olderSnapshot when that fails.
  */
-function newestValidSnapshot(dir: string, notes: string[], before?: string): { file: string; bytes: Uint8Array } | undefined {
-  for (const file of snapshotFiles(dir).reverse()) {
-    if (before !== undefined && file >= before) continue;
-    const bytes = new Uint8Array(readFileSync(join(dir, file)));
-    try {
-      checkSnapshot(bytes);
-      return { file, bytes };
-    } catch (error) {
-      if (!(error instanceof DecodeError)) throw error;
-      notes.push(`skipping damaged ${file}: ${error.message}`);
-    }
-  }
-  return undefined;
+function newestSnapshot(dir: string, before?: string): { file: string; bytes: Uint8Array } | undefined {
+  const file = snapshotFiles(dir).reverse().find((f) => before === undefined || f < before);
+  return file === undefined ? undefined : { file, bytes: readWhole(join(dir, file)) };
+}
+
+/** A file's bytes, without copying them out of the Buffer that read them (a snapshot is large). */
+function readWhole(path: string): Uint8Array {
+  const buffer = readFileSync(path);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /** Every log record in order; a torn tail of the last file is cut off (it was never acknowledged). */
@@ -263,7 +259,7 @@ function readLogs(dir: string, notes: string[]): { txns: Txn[]; lastLog: string 
   let txns: Txn[] = [];
   for (const [i, file] of files.entries()) {
     const path = join(dir, file);
-    const bytes = new Uint8Array(readFileSync(path));
+    const bytes = readWhole(path);
     const decoded = decodeLog(bytes);
     // Not push(...decoded.txns): a spread passes every record as an argument on the stack, and a
     // log tail of 100,000 txns (snapCount's default) overflows it.
