@@ -46,7 +46,8 @@ export class Database {
     const tree = this.tree;
     switch (body.type) {
       case "create": {
-        triggers.push(...tree.createNode({ ...body, zxid: txn.zxid, timeMs: txn.timeMs }));
+        const { path, data, acl, ephemeralOwner, parentCversion } = body;
+        triggers.push(...tree.createNode({ path, data, acl, ephemeralOwner, parentCversion, zxid: txn.zxid, timeMs: txn.timeMs }));
         return { err: Err.OK, path: body.path, stat: statOf(tree.mustGet(body.path)) };
       }
       case "delete":

@@ -81,6 +81,7 @@ export class DataTree {
   private digestHigh = 0;
   private digestLow = 0;
   private readonly aclCache = new Map<string, readonly Acl[]>();
+  private lastInterned: readonly Acl[] | undefined;
   /** The parent of the last node restoreNode put back (a snapshot restores siblings in a row). */
   private restoreParentPath: string | undefined;
   private restoreParent: ZNode | undefined;
@@ -126,6 +127,15 @@ export class DataTree {
 
   /** Shares identical ACL lists between nodes, as ZooKeeper's ReferenceCountedACLCache does. */
   internAcl(acl: readonly Acl[]): readonly Acl[] {
+    // Most writes carry the same ACL as the one before (a replayed log: every create): compare
+    // with it before building the cache key.
+    const last = this.lastInterned;
+    if (last !== undefined && sameAcl(acl, last)) return last;
+    this.lastInterned = this.internAclByKey(acl);
+    return this.lastInterned;
+  }
+
+  private internAclByKey(acl: readonly Acl[]): readonly Acl[] {
     const key = acl.map((a) => `${a.perms},${a.id.scheme},${a.id.id}`).join("\n");
     let interned = this.aclCache.get(key);
     if (interned === undefined) {
@@ -296,6 +306,17 @@ export class DataTree {
     }
     return (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0);
   }
+}
+
+function sameAcl(a: readonly Acl[], b: readonly Acl[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.perms !== y.perms || x.id.scheme !== y.id.scheme || x.id.id !== y.id.id) return false;
+  }
+  return true;
 }
 
 // Two independent 32-bit FNV-1a style lanes (different offsets, multiply-xorshift finalizer):
