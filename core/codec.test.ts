@@ -43,3 +43,33 @@ describe("codec", () => {
     expect(read[0]!.buffer).toBe(read[2]!.buffer);
   });
 });
+
+describe("storage encoders", () => {
+  it("count UTF-8 bytes as TextEncoder writes them", async () => {
+    const { utf8, utf8Length } = await import("./bytes.ts");
+    for (const text of ["", "abc", "é", "日本", "😀x", "\ud800lone", "end\udc00", "\ud83d\ude00\ud83d"]) {
+      expect(utf8Length(text)).toBe(utf8(text).length);
+    }
+  });
+
+  it("size a snapshot exactly (one buffer, no copy) and round-trip non-ASCII paths and ACLs", async () => {
+    const { StandaloneServer } = await import("./standalone.ts");
+    const { decodeSnapshot, encodeSnapshot, decodeLog, encodeLogRecord } = await import("./storage.ts");
+    const { openAclUnsafe } = await import("./types.ts");
+    const server = new StandaloneServer();
+    const ctx = { sessionId: server.createSession(10_000, 0).sessionId, cxid: 0, authIds: [] };
+    const acls = [openAclUnsafe, [{ perms: 1, id: { scheme: "world", id: "anyone" } }, { perms: 31, id: { scheme: "ip", id: "10.0.0.1" } }]];
+    const names = ["a", "é", "日本", "Ωx", "ÿ"]; // paths forbid surrogates (see utf8Length's test)
+    for (const [i, name] of names.entries()) {
+      const reply = server.submit(ctx, { op: "create", path: `/${name}`, data: new TextEncoder().encode(name), acl: acls[i % 2]!, flags: 0, ttl: -1 }, i);
+      expect(reply.err).toBe(0);
+    }
+    const bytes = encodeSnapshot(server.db);
+    expect(bytes.buffer.byteLength).toBe(bytes.length);
+    const restored = decodeSnapshot(bytes, { extendedTypesEnabled: false });
+    expect(restored.tree.digest()).toBe(server.db.tree.digest());
+    expect([...restored.tree.nodes].map(([p]) => p)).toEqual([...server.db.tree.nodes].map(([p]) => p));
+    const txn = { zxid: server.db.lastZxid, sessionId: ctx.sessionId, cxid: 1, timeMs: 5, body: { type: "setData" as const, path: "/日本", data: new Uint8Array(300), version: 1 } };
+    expect(decodeLog(encodeLogRecord(txn)).txns).toEqual([txn]);
+  });
+});

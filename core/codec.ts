@@ -47,7 +47,7 @@ export class ByteWriter {
 
   i64(value: bigint): this {
     this.reserve(8);
-    this.view.setBigInt64(this.length, BigInt.asIntN(64, value));
+    this.view.setBigInt64(this.length, value); // takes the value modulo 2^64, as BigInt.asIntN would
     this.length += 8;
     return this;
   }
@@ -55,7 +55,13 @@ export class ByteWriter {
   /** A JS number that is an integer within ±2^53 (times in ms), stored as 64 bits. */
   int53(value: number): this {
     assert(Number.isSafeInteger(value), "int53 fits");
-    return this.i64(BigInt(value));
+    // Two's complement halves, no BigInt (a snapshot writes two per znode).
+    const high = Math.floor(value / 0x100000000);
+    this.reserve(8);
+    this.view.setInt32(this.length, high);
+    this.view.setUint32(this.length + 4, value - high * 0x100000000);
+    this.length += 8;
+    return this;
   }
 
   bytes(value: Uint8Array): this {
@@ -66,8 +72,20 @@ export class ByteWriter {
     return this;
   }
 
+  /** A length-prefixed UTF-8 string; ASCII (every path in practice) without an encoded copy. */
   string(value: string): this {
-    return this.bytes(utf8(value));
+    const n = value.length;
+    this.reserve(4 + n);
+    const start = this.length + 4;
+    const buffer = this.buffer;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) return this.bytes(utf8(value));
+      buffer[start + i] = c;
+    }
+    this.view.setUint32(this.length, n);
+    this.length = start + n;
+    return this;
   }
 
   raw(value: Uint8Array): this {
@@ -77,8 +95,9 @@ export class ByteWriter {
     return this;
   }
 
+  /** The bytes written; the buffer itself when it was sized exactly (no copy of a large one). */
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    return this.length === this.buffer.length ? this.buffer : this.buffer.slice(0, this.length);
   }
 }
 
