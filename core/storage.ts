@@ -114,8 +114,9 @@ export function encodeTxn(txn: Txn): Uint8Array {
   return w.finish();
 }
 
-export function decodeTxn(bytes: Uint8Array): Txn {
-  const r = new ByteReader(bytes);
+/** `slab`, when given, holds the txn's data (a log decoded at start: 100,000 records and more). */
+export function decodeTxn(bytes: Uint8Array, slab?: ByteSlab): Txn {
+  const r = new ByteReader(bytes, slab);
   const txn: Txn = { zxid: zxid(r.i64()), sessionId: sessionId(r.i64()), cxid: r.i32(), timeMs: r.int53(), body: readBody(r, 0) };
   if (r.remaining !== 0) throw new DecodeError("trailing bytes after txn");
   return txn;
@@ -153,6 +154,7 @@ export interface DecodedLog {
 export function decodeLog(bytes: Uint8Array): DecodedLog {
   const txns: Txn[] = [];
   const r = new ByteReader(bytes);
+  const slab = new ByteSlab();
   while (r.remaining > 0) {
     const start = r.offset;
     try {
@@ -161,7 +163,7 @@ export function decodeLog(bytes: Uint8Array): DecodedLog {
       if (length > r.remaining) throw new DecodeError("short record");
       const payload = bytes.subarray(r.offset, r.offset + length);
       if (crc32(payload) !== checksum) throw new DecodeError("checksum mismatch");
-      txns.push(decodeTxn(payload));
+      txns.push(decodeTxn(payload, slab));
       r.offset += length;
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
