@@ -194,8 +194,9 @@ export class FileStorage {
   close(): void {
     fsyncSync(this.logFd);
     closeSync(this.logFd);
-    // A snapshot written after the last flush: its purge would have come with the next round.
-    if (this.rollRequested) this.purge();
+    // A snapshot written after the last flush (its purge would have come with the next round), or
+    // one the snapshotter wrote while stopping, its message to us lost with the worker.
+    this.purge();
   }
 }
 
