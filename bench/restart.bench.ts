@@ -3,7 +3,8 @@
 // per parent, on disk as a snapshot plus a large log tail after it. Each server is stopped
 // cleanly (SIGTERM) and started again; timed from the spawn to the first successful getData.
 // Ours: the data directory is written through the core and the storage formats (a snapshot at
-// NODES - TAIL creates, TAIL txns in the log; TAIL defaults to 10% up to snapCount's 100,000).
+// NODES - TAIL creates, TAIL txns in the log; TAIL defaults to 10% up to snapCount's 100,000;
+// TAIL=0 leaves a snapshot of all NODES and an empty log).
 // ZooKeeper's: loaded over the wire (pipelined creates), snapshotting on its own default snapCount.
 // Run: npm run bench:restart (NODES=100000 for a quick run).
 
@@ -28,6 +29,15 @@ const mainPath = new URL("../net/main.ts", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const progress = (text: string) => process.stdout.write(`\r${text}\x1b[K`);
+
+/** Every server process this run started and that has not exited: stopped on the way out. */
+const running = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  return child;
+}
 
 interface Started {
   child: ChildProcess;
@@ -86,7 +96,7 @@ function ours(root: string, port: number): { dir: string; spawnServer: () => Chi
   mkdirSync(dir, { recursive: true });
   const cfg = join(dir, "zoo.cfg");
   writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\n`);
-  const spawnServer = () => spawn(process.execPath, ["--import", "tsx", mainPath, cfg], { stdio: "ignore" });
+  const spawnServer = () => track(spawn(process.execPath, ["--import", "tsx", mainPath, cfg], { stdio: "ignore" }));
   return { dir, spawnServer };
 }
 
@@ -96,10 +106,10 @@ function zooKeeper(root: string, port: number): { dir: string; spawnServer: () =
   const cfg = join(dir, "zoo.cfg");
   writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n`);
   // start-foreground execs java, so the child is the JVM itself and SIGTERM is its clean stop.
-  const spawnServer = () => spawn(zkServerScript, ["start-foreground", cfg], {
+  const spawnServer = () => track(spawn(zkServerScript, ["start-foreground", cfg], {
     env: { ...process.env, ZOO_LOG_DIR: dir, SERVER_JVMFLAGS: `-Xms${zkHeap} -Xmx${zkHeap}` },
     stdio: "ignore",
-  });
+  }));
   return { dir, spawnServer };
 }
 
@@ -143,9 +153,8 @@ function describeZooKeeperData(dir: string): string {
 async function main(): Promise<void> {
   if (!existsSync(zkServerScript)) throw new Error(`Apache ZooKeeper is needed at ${zkServerScript}`);
   const root = mkdtempSync(join(tmpdir(), "zk-restart-"));
-  const children: ChildProcess[] = [];
   const cleanUp = async () => {
-    for (const child of children) await stop(child);
+    await Promise.all([...running].map(stop));
     rmSync(root, { recursive: true, force: true });
   };
   process.once("SIGINT", () => void cleanUp().then(() => process.exit(130)));
@@ -160,7 +169,6 @@ async function main(): Promise<void> {
     progress(`ours: data directory written in ${seconds(performance.now() - built)} (snapshot + ${tail.toLocaleString()}-txn log)\n`);
 
     const zkFirst = zk.spawnServer();
-    children.push(zkFirst);
     await waitListening(zkPort, zkFirst);
     await loadOverTheWire(zkPort);
     await stop(zkFirst);
@@ -168,10 +176,8 @@ async function main(): Promise<void> {
 
     // The same order each run: ours first, then ZooKeeper, each on a page cache warm from writing.
     const ourRun = await startAndRead("ours", ourPort, us.spawnServer);
-    children.push(ourRun.child);
     await stop(ourRun.child);
     const zkRun = await startAndRead("ZooKeeper", zkPort, zk.spawnServer);
-    children.push(zkRun.child);
     await stop(zkRun.child);
 
     const ratio = ourRun.servingMs / zkRun.servingMs;
