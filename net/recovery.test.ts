@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { crc32 } from "../core/codec.ts";
+import { decodeSnapshot } from "../core/storage.ts";
 import { parseZooCfg } from "./config.ts";
 import { ZkServer } from "./server.ts";
 import { buildDataDir, nodePath } from "./test/data-dir.ts";
@@ -74,6 +75,27 @@ describe("net: recovery of a large log tail", () => {
         "skipping damaged snapshot.00000001ffffff00: snapshot digest mismatch",
       ]);
       expect(server.replica.db.tree.size).toBe(2_000 + 4);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("keeps the snapshotter's copy current across a recovered tail longer than the in-memory log", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "zk-recovery-"));
+    dirs.push(dataDir);
+    // 4,000 recovered txns, applied in one step: the core's log keeps 500 of them (commitLogCount).
+    buildDataDir(dataDir, { creates: 5_000, snapshotAfter: 1_000 });
+    const port = await freePort();
+    const config = parseZooCfg(`dataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nsnapCount=3000`).config;
+    const server = new ZkServer(config, () => {});
+    await server.start();
+    try {
+      await waitFor(() => server.snapshotsWritten >= 1, 30_000);
+      const newest = readdirSync(dataDir).filter((f) => /^snapshot\.[0-9a-f]{16}$/.test(f)).sort().at(-1)!;
+      const written = decodeSnapshot(new Uint8Array(readFileSync(join(dataDir, newest))), { extendedTypesEnabled: false });
+      expect(written.tree.size).toBe(5_000 + 4);
+      expect(written.lastZxid).toBe(server.replica.db.lastZxid);
+      expect(written.tree.digest()).toBe(server.replica.db.tree.digest());
     } finally {
       await server.stop();
     }

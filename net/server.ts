@@ -112,7 +112,7 @@ export class ZkServer {
     const { state, effects } = started;
     this.state = state;
     this.snapshotter = new Snapshotter({
-      snapshot: durable.snapshot, startZxid: state.db.lastZxid, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
+      snapshot: durable.snapshot, startZxid: state.db.lastZxid, log: durable.log, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
       extendedTypesEnabled: c.extendedTypesEnabled,
       onWritten: (written) => {
         this.log("info", "snapshot written", { zxid: written.zxid, znodes: written.znodes, tookMs: Math.round(written.tookMs) });
@@ -197,7 +197,7 @@ export class ZkServer {
           else this.peers?.send(effect.to, effect.message);
           break;
         case "persist":
-          for (const write of effect.writes) if (write.kind === "snapshot") this.snapshotter.reset(write.bytes, write.zxid);
+          for (const write of effect.writes) this.snapshotter.logged(write);
           this.storage.enqueue(effect.id, effect.writes);
           break;
         case "setTimer": this.setTimer(effect.atMs); break;

@@ -8,7 +8,7 @@
 
 import { Worker } from "node:worker_threads";
 import type { ReplicaState } from "../core/replica/state.ts";
-import { logAfter } from "../core/replica/base.ts";
+import type { DiskWrite } from "../core/replica/io.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
 import { zxid } from "../core/types.ts";
@@ -40,9 +40,16 @@ export class Snapshotter {
   private readonly toEncode: { id: number; zxid: Zxid; resolve: (bytes: Uint8Array) => void; reject: (e: Error) => void }[] = [];
   private readonly encoding = new Map<number, { zxid: Zxid; resolve: (bytes: Uint8Array) => void; reject: (e: Error) => void }>();
   private nextEncodeId = 1;
+  /**
+   * Logged txns not yet handed to the worker, in log order; the recovered log at first. The copy
+   * is fed from here, not from the core's in-memory log: that keeps only commitLogKeep txns, and
+   * a recovered tail of 100,000 is applied (and trimmed) within one step.
+   */
+  private unfed: Txn[];
 
-  constructor(options: { snapshot: Uint8Array | undefined; startZxid: Zxid; dataDir: string; snapCount: number; extendedTypesEnabled: boolean; onWritten: (w: SnapshotWritten) => void; onError: (e: Error) => void }) {
+  constructor(options: { snapshot: Uint8Array | undefined; startZxid: Zxid; log: readonly Txn[]; dataDir: string; snapCount: number; extendedTypesEnabled: boolean; onWritten: (w: SnapshotWritten) => void; onError: (e: Error) => void }) {
     this.appliedZxid = options.startZxid;
+    this.unfed = options.log.filter((txn) => txn.zxid > options.startZxid);
     this.worker = new Worker(new URL("./snapshotter-bootstrap.mjs", import.meta.url));
     this.worker.on("message", (m: SnapshotterReply) => {
       if (m.kind === "written") return options.onWritten(m);
@@ -86,15 +93,32 @@ export class Snapshotter {
     }
   }
 
+  /**
+   * Every write of a persist effect, in order, before the step's observe: appends extend what the
+   * worker is fed next, a TRUNC cuts it back, a snapshot (a SNAP) starts the copy over.
+   */
+  logged(write: DiskWrite): void {
+    if (write.kind === "snapshot") return this.reset(write.bytes, write.zxid);
+    if (!this.current) return;
+    if (write.kind === "append") {
+      for (const txn of write.txns) this.unfed.push(txn);
+    } else if (write.kind === "truncate") {
+      while (this.unfed.length > 0 && this.unfed[this.unfed.length - 1]!.zxid > write.zxid) this.unfed.pop();
+    }
+  }
+
   private feed(state: ReplicaState): void {
     const applied = state.db.lastZxid;
     if (applied === this.appliedZxid) return;
-    const fresh = logAfter(state, this.appliedZxid).filter((t) => t.zxid <= applied);
-    const contiguous = this.appliedZxid >= state.logBaseZxid && applied >= this.appliedZxid;
-    if (!contiguous || fresh.length === 0 || fresh[fresh.length - 1]!.zxid !== applied) {
-      // The log no longer shows the gap (a SNAP replaced the tree): the caller resets us with its bytes.
+    let count = 0;
+    while (count < this.unfed.length && this.unfed[count]!.zxid <= applied) count++;
+    const fresh = this.unfed.splice(0, count);
+    if (!this.current || applied < this.appliedZxid || count === 0 || fresh[count - 1]!.zxid !== applied) {
+      // Applied txns we were not shown (cannot happen unless a SNAP replaced the tree, and the
+      // caller resets us with its bytes): the copy cannot serve until then.
       this.appliedZxid = applied;
       this.current = false;
+      this.unfed = [];
       return;
     }
     this.appliedZxid = applied;
@@ -106,6 +130,7 @@ export class Snapshotter {
   reset(snapshot: Uint8Array, at: bigint): void {
     this.appliedZxid = zxid(at);
     this.current = true;
+    this.unfed = [];
     const message: SnapshotterMessage = { kind: "reset", snapshot };
     this.worker.postMessage(message);
   }
