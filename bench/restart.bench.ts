@@ -10,7 +10,16 @@
 
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { utf8 } from "../core/bytes.ts";
@@ -53,20 +62,28 @@ function residentMb(pid: number): number {
 }
 
 /** Spawns a server and polls it until a getData of the last znode succeeds. */
-async function startAndRead(label: string, port: number, spawnServer: () => ChildProcess): Promise<Started> {
+async function startAndRead(
+  label: string,
+  port: number,
+  spawnServer: () => ChildProcess,
+): Promise<Started> {
   const started = performance.now();
   const child = spawnServer();
   const lastPath = nodePath(nodeCount - 1);
   for (;;) {
     const elapsed = performance.now() - started;
-    if (child.exitCode !== null) throw new Error(`${label} exited with ${child.exitCode} while starting`);
+    if (child.exitCode !== null)
+      throw new Error(`${label} exited with ${child.exitCode} while starting`);
     if (elapsed > startLimitMs) {
       await stop(child);
       throw new Error(`${label} did not serve within ${startLimitMs} ms`);
     }
     progress(`${label}: starting, ${seconds(elapsed)}`);
     try {
-      const client = await ZkClient.connect("127.0.0.1", port, { timeoutMs: 30_000, handshakeTimeoutMs: 2_000 });
+      const client = await ZkClient.connect("127.0.0.1", port, {
+        timeoutMs: 30_000,
+        handshakeTimeoutMs: 2_000,
+      });
       const reply = await client.request({ op: "getData", path: lastPath, watch: false });
       client.abort();
       if (reply.err === 0) {
@@ -95,8 +112,12 @@ function ours(root: string, port: number): { dir: string; spawnServer: () => Chi
   const dir = join(root, "ours");
   mkdirSync(dir, { recursive: true });
   const cfg = join(dir, "zoo.cfg");
-  writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\n`);
-  const spawnServer = () => track(spawn(process.execPath, ["--import", "tsx", mainPath, cfg], { stdio: "ignore" }));
+  writeFileSync(
+    cfg,
+    `tickTime=2000\ndataDir=${dir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\n`,
+  );
+  const spawnServer = () =>
+    track(spawn(process.execPath, ["--import", "tsx", mainPath, cfg], { stdio: "ignore" }));
   return { dir, spawnServer };
 }
 
@@ -104,12 +125,19 @@ function zooKeeper(root: string, port: number): { dir: string; spawnServer: () =
   const dir = join(root, "zookeeper");
   mkdirSync(dir, { recursive: true });
   const cfg = join(dir, "zoo.cfg");
-  writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n`);
+  writeFileSync(
+    cfg,
+    `tickTime=2000\ndataDir=${dir}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\n` +
+      "admin.enableServer=false\n",
+  );
   // start-foreground execs java, so the child is the JVM itself and SIGTERM is its clean stop.
-  const spawnServer = () => track(spawn(zkServerScript, ["start-foreground", cfg], {
-    env: { ...process.env, ZOO_LOG_DIR: dir, SERVER_JVMFLAGS: `-Xms${zkHeap} -Xmx${zkHeap}` },
-    stdio: "ignore",
-  }));
+  const spawnServer = () =>
+    track(
+      spawn(zkServerScript, ["start-foreground", cfg], {
+        env: { ...process.env, ZOO_LOG_DIR: dir, SERVER_JVMFLAGS: `-Xms${zkHeap} -Xmx${zkHeap}` },
+        stdio: "ignore",
+      }),
+    );
   return { dir, spawnServer };
 }
 
@@ -123,18 +151,27 @@ async function loadOverTheWire(port: number): Promise<void> {
   let failure: Error | undefined;
   for (let i = 0; i < nodeCount && failure === undefined; i++) {
     const path = nodePath(i);
-    const request = client.request({ op: "create", path, data, acl: openAclUnsafe, flags: 0, ttl: -1 }).then((reply) => {
-      if (reply.err !== 0) failure = new Error(`create ${path}: error ${reply.err}`);
-    });
+    const request = client
+      .request({ op: "create", path, data, acl: openAclUnsafe, flags: 0, ttl: -1 })
+      .then((reply) => {
+        if (reply.err !== 0) failure = new Error(`create ${path}: error ${reply.err}`);
+      });
     const tracked = request.finally(() => inFlight.delete(tracked));
     inFlight.add(tracked);
     if (inFlight.size >= window) await Promise.race(inFlight);
-    if (i % 10_000 === 0) progress(`ZooKeeper: loading over the wire, ${i.toLocaleString()} creates (${Math.round(i / ((performance.now() - started) / 1000 + 1e-9)).toLocaleString()}/s)`);
+    if (i % 10_000 === 0)
+      progress(
+        `ZooKeeper: loading over the wire, ${i.toLocaleString()} creates ` +
+          `(${Math.round(i / ((performance.now() - started) / 1000 + 1e-9)).toLocaleString()}/s)`,
+      );
   }
   await Promise.all(inFlight);
   if (failure !== undefined) throw failure;
   await client.close();
-  progress(`ZooKeeper: loaded ${nodeCount.toLocaleString()} creates in ${seconds(performance.now() - started)}\n`);
+  progress(
+    `ZooKeeper: loaded ${nodeCount.toLocaleString()} creates ` +
+      `in ${seconds(performance.now() - started)}\n`,
+  );
 }
 
 /** "snapshot at 0x.., n log files, m MB" for a ZooKeeper data directory. */
@@ -142,16 +179,25 @@ function describeZooKeeperData(dir: string): string {
   const version2 = join(dir, "data", "version-2");
   if (!existsSync(version2)) return "no data";
   const files = readdirSync(version2);
-  const snapshots = files.filter((f) => f.startsWith("snapshot.")).sort((a, b) => Number(BigInt(`0x${a.slice(9)}`) - BigInt(`0x${b.slice(9)}`)));
+  const snapshots = files
+    .filter((f) => f.startsWith("snapshot."))
+    .sort((a, b) => Number(BigInt(`0x${a.slice(9)}`) - BigInt(`0x${b.slice(9)}`)));
   const logs = files.filter((f) => f.startsWith("log."));
-  const mb = (names: string[]) => (names.reduce((n, f) => n + statSync(join(version2, f)).size, 0) / 1e6).toFixed(0);
+  const mb = (names: string[]) =>
+    (names.reduce((n, f) => n + statSync(join(version2, f)).size, 0) / 1e6).toFixed(0);
   const newest = snapshots[snapshots.length - 1];
-  const tailTxns = newest === undefined ? nodeCount : nodeCount + 1 - Number(BigInt(`0x${newest.slice(9)}`) & 0xffffffffn);
-  return `newest snapshot ${newest ?? "none"} (${mb(snapshots)} MB in ${snapshots.length}), about ${tailTxns.toLocaleString()} txns after it, ${logs.length} log files (${mb(logs)} MB, preallocated)`;
+  const tailTxns =
+    newest === undefined
+      ? nodeCount
+      : nodeCount + 1 - Number(BigInt(`0x${newest.slice(9)}`) & 0xffffffffn);
+  return `newest snapshot ${newest ?? "none"} (${mb(snapshots)} MB in ${snapshots.length}), ` +
+    `about ${tailTxns.toLocaleString()} txns after it, ` +
+    `${logs.length} log files (${mb(logs)} MB, preallocated)`;
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(zkServerScript)) throw new Error(`Apache ZooKeeper is needed at ${zkServerScript}`);
+  if (!existsSync(zkServerScript))
+    throw new Error(`Apache ZooKeeper is needed at ${zkServerScript}`);
   const root = mkdtempSync(join(tmpdir(), "zk-restart-"));
   const cleanUp = async () => {
     await Promise.all([...running].map(stop));
@@ -162,11 +208,22 @@ async function main(): Promise<void> {
     const [ourPort, zkPort] = [await freePort(), await freePort()];
     const us = ours(root, ourPort);
     const zk = zooKeeper(root, zkPort);
-    console.log(`${nodeCount.toLocaleString()} znodes of 100 bytes, 1000 per parent; our log tail ${tail.toLocaleString()} txns; ZooKeeper heap ${zkHeap}`);
+    console.log(
+      `${nodeCount.toLocaleString()} znodes of 100 bytes, 1000 per parent; ` +
+        `our log tail ${tail.toLocaleString()} txns; ZooKeeper heap ${zkHeap}`,
+    );
 
     const built = performance.now();
-    buildDataDir(us.dir, { creates: nodeCount, snapshotAfter: nodeCount - tail, progress: (done) => progress(`ours: writing the data directory, ${done.toLocaleString()} creates`) });
-    progress(`ours: data directory written in ${seconds(performance.now() - built)} (snapshot + ${tail.toLocaleString()}-txn log)\n`);
+    buildDataDir(us.dir, {
+      creates: nodeCount,
+      snapshotAfter: nodeCount - tail,
+      progress: (done) =>
+        progress(`ours: writing the data directory, ${done.toLocaleString()} creates`),
+    });
+    progress(
+      `ours: data directory written in ${seconds(performance.now() - built)} ` +
+        `(snapshot + ${tail.toLocaleString()}-txn log)\n`,
+    );
 
     const zkFirst = zk.spawnServer();
     await waitListening(zkPort, zkFirst);
@@ -181,9 +238,18 @@ async function main(): Promise<void> {
     await stop(zkRun.child);
 
     const ratio = ourRun.servingMs / zkRun.servingMs;
-    console.log(`\nstop-to-serving, ${nodeCount.toLocaleString()} znodes (spawn to the first successful getData):`);
-    console.log(`  ours       ${seconds(ourRun.servingMs).padStart(9)}   resident when serving ${ourRun.residentMb.toFixed(0)} MB`);
-    console.log(`  ZooKeeper  ${seconds(zkRun.servingMs).padStart(9)}   resident when serving ${zkRun.residentMb.toFixed(0)} MB (heap ${zkHeap} preallocated)`);
+    console.log(
+      `\nstop-to-serving, ${nodeCount.toLocaleString()} znodes ` +
+        "(spawn to the first successful getData):",
+    );
+    console.log(
+      `  ours       ${seconds(ourRun.servingMs).padStart(9)}   resident when serving ` +
+        `${ourRun.residentMb.toFixed(0)} MB`,
+    );
+    console.log(
+      `  ZooKeeper  ${seconds(zkRun.servingMs).padStart(9)}   resident when serving ` +
+        `${zkRun.residentMb.toFixed(0)} MB (heap ${zkHeap} preallocated)`,
+    );
     console.log(`  ratio ours/ZooKeeper ${ratio.toFixed(2)}`);
   } finally {
     await cleanUp();
@@ -199,7 +265,8 @@ async function waitListening(port: number, child: ChildProcess): Promise<void> {
       await probe.close();
       return;
     } catch {
-      if (performance.now() > deadline) throw new Error(`no server on ${port} within ${startLimitMs} ms`);
+      if (performance.now() > deadline)
+        throw new Error(`no server on ${port} within ${startLimitMs} ms`);
       await sleep(100);
     }
   }

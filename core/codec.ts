@@ -47,7 +47,7 @@ export class ByteWriter {
 
   i64(value: bigint): this {
     this.reserve(8);
-    this.view.setBigInt64(this.length, value); // takes the value modulo 2^64, as BigInt.asIntN would
+    this.view.setBigInt64(this.length, value); // modulo 2^64, as BigInt.asIntN would
     this.length += 8;
     return this;
   }
@@ -181,7 +181,7 @@ export class ByteReader {
     const high = this.view.getInt32(this.offset);
     const low = this.view.getUint32(this.offset + 4);
     this.offset += 8;
-    // Safe integers are those with |value| < 2^53: a high half within ±2^21, -2^53 itself excluded.
+    // Safe integers have |value| < 2^53: a high half within ±2^21, -2^53 itself excluded.
     if (high >= 0x200000 || high < -0x200000 || (high === -0x200000 && low === 0)) {
       throw new DecodeError("int53 out of range");
     }
@@ -247,10 +247,12 @@ export function crc32(bytes: Uint8Array): number {
   let i = 0;
   const whole = bytes.length - (bytes.length % 8);
   for (; i < whole; i += 8) {
-    const low = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    const word = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    const low = c ^ word;
     c = t[7 * 256 + (low & 0xff)]! ^ t[6 * 256 + ((low >>> 8) & 0xff)]! ^
       t[5 * 256 + ((low >>> 16) & 0xff)]! ^ t[4 * 256 + (low >>> 24)]! ^
-      t[3 * 256 + bytes[i + 4]!]! ^ t[2 * 256 + bytes[i + 5]!]! ^ t[256 + bytes[i + 6]!]! ^ t[bytes[i + 7]!]!;
+      t[3 * 256 + bytes[i + 4]!]! ^ t[2 * 256 + bytes[i + 5]!]! ^
+      t[256 + bytes[i + 6]!]! ^ t[bytes[i + 7]!]!;
   }
   for (; i < bytes.length; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;

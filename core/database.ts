@@ -46,8 +46,10 @@ export class Database {
     const tree = this.tree;
     switch (body.type) {
       case "create": {
-        const { path, data, acl, ephemeralOwner, parentCversion } = body;
-        triggers.push(...tree.createNode({ path, data, acl, ephemeralOwner, parentCversion, zxid: txn.zxid, timeMs: txn.timeMs }));
+        triggers.push(...tree.createNode({
+          path: body.path, data: body.data, acl: body.acl, ephemeralOwner: body.ephemeralOwner,
+          parentCversion: body.parentCversion, zxid: txn.zxid, timeMs: txn.timeMs,
+        }));
         return { err: Err.OK, path: body.path, stat: statOf(tree.mustGet(body.path)) };
       }
       case "delete":

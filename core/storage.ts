@@ -137,7 +137,8 @@ export function encodeLogRecord(txn: Txn): Uint8Array {
 
 /** Most of a txn's size, to size its writer once: the data it carries. */
 function txnDataBytes(body: TxnBody): number {
-  if (body.type === "create" || body.type === "setData") return body.data.length + 2 * body.path.length;
+  const { type } = body;
+  if (type === "create" || type === "setData") return body.data.length + 2 * body.path.length;
   if (body.type === "multi") return body.ops.reduce((n, op) => n + 32 + txnDataBytes(op), 0);
   return 0;
 }
@@ -183,7 +184,7 @@ const snapshotVersion = 1;
  */
 export function encodeSnapshot(db: Database): Uint8Array {
   const w = new ByteWriter(snapshotBytes(db));
-  w.u32(snapshotMagic).u32(snapshotVersion).u32(0); // the checksum, filled in once the body is there
+  w.u32(snapshotMagic).u32(snapshotVersion).u32(0); // the checksum, once the body is there
   w.i64(db.lastZxid).i64(db.tree.digest()).u32(db.sessions.size);
   for (const [id, timeoutMs] of db.sessions) w.i64(id).u32(timeoutMs);
   w.u32(db.tree.size);
@@ -194,7 +195,8 @@ export function encodeSnapshot(db: Database): Uint8Array {
     w.i32(node.version).i32(node.cversion).i32(node.aversion).i64(node.ephemeralOwner);
   });
   const bytes = w.finish();
-  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(8, crc32(bytes.subarray(12)));
+  const header = new DataView(bytes.buffer, bytes.byteOffset, 12);
+  header.setUint32(8, crc32(bytes.subarray(12)));
   return bytes;
 }
 
@@ -206,7 +208,7 @@ function snapshotBytes(db: Database): number {
     let aclSize = aclSizes.get(node.acl);
     if (aclSize === undefined) {
       aclSize = 4;
-      for (const entry of node.acl) aclSize += 12 + utf8Length(entry.id.scheme) + utf8Length(entry.id.id);
+      for (const { id } of node.acl) aclSize += 12 + utf8Length(id.scheme) + utf8Length(id.id);
       aclSizes.set(node.acl, aclSize);
     }
     size += 4 + utf8Length(path) + 4 + node.data.length + aclSize + 5 * 8 + 3 * 4 + 8;
@@ -231,7 +233,10 @@ export function checkSnapshot(bytes: Uint8Array): Uint8Array {
  * data goes into shared slabs, equal zxids share one BigInt, runs of equal ACL bytes share one
  * decoded list, and each node object is built once in the tree's own shape.
  */
-export function decodeSnapshot(bytes: Uint8Array, options: { extendedTypesEnabled: boolean }): Database {
+export function decodeSnapshot(
+  bytes: Uint8Array,
+  options: { extendedTypesEnabled: boolean },
+): Database {
   const r = new ByteReader(checkSnapshot(bytes), new ByteSlab());
   const db = new Database(options);
   const lastZxid = zxid(r.i64());

@@ -5,7 +5,8 @@
 
 import { assert } from "./assert.ts";
 import { emptyBytes } from "./bytes.ts";
-import { childName, configPath, isSpecialPath, parentPath, procPath, quotaPath, rootPath } from "./path.ts";
+import { childName, configPath, isSpecialPath, parentPath } from "./path.ts";
+import { procPath, quotaPath, rootPath } from "./path.ts";
 import { NameSet, PathMap } from "./path-map.ts";
 import { containerEphemeralOwner, ephemeralKind, openAclUnsafe, readAclUnsafe, zxid } from "./types.ts";
 import type { Acl, SessionId, Stat, Zxid } from "./types.ts";

@@ -106,13 +106,15 @@ export class ZkServer {
     const started = this.startCore(coreConfig, durable, recoveryNotes);
     for (const note of recoveryNotes) this.log("warn", "recovery", { note });
     this.log("info", "recovered", {
-      logTxns: durable.log.length, snapshot: durable.snapshot !== undefined, acceptedEpoch: durable.acceptedEpoch,
-      currentEpoch: durable.currentEpoch, znodes: started.state.db.tree.size, tookMs: Math.round(performance.now() - startedMs),
+      logTxns: durable.log.length, snapshot: durable.snapshot !== undefined,
+      acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch,
+      znodes: started.state.db.tree.size, tookMs: Math.round(performance.now() - startedMs),
     });
     const { state, effects } = started;
     this.state = state;
     this.snapshotter = new Snapshotter({
-      snapshot: durable.snapshot, startZxid: state.db.lastZxid, log: durable.log, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
+      snapshot: durable.snapshot, startZxid: state.db.lastZxid, log: durable.log,
+      dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
       extendedTypesEnabled: c.extendedTypesEnabled,
       onWritten: (written) => {
         this.log("info", "snapshot written", { zxid: written.zxid, znodes: written.znodes, tookMs: Math.round(written.tookMs) });
@@ -128,7 +130,11 @@ export class ZkServer {
   }
 
   /** Starts the core from the newest snapshot that decodes (checksum, format and digest). */
-  private startCore(coreConfig: ReplicaConfig, durable: DurableState, notes: string[]): ReturnType<typeof startReplica> {
+  private startCore(
+    coreConfig: ReplicaConfig,
+    durable: DurableState,
+    notes: string[],
+  ): ReturnType<typeof startReplica> {
     for (;;) {
       try {
         return startReplica(coreConfig, durable, Date.now());

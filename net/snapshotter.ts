@@ -47,7 +47,17 @@ export class Snapshotter {
    */
   private unfed: Txn[];
 
-  constructor(options: { snapshot: Uint8Array | undefined; startZxid: Zxid; log: readonly Txn[]; dataDir: string; snapCount: number; extendedTypesEnabled: boolean; onWritten: (w: SnapshotWritten) => void; onError: (e: Error) => void }) {
+  constructor(options: {
+    snapshot: Uint8Array | undefined;
+    startZxid: Zxid;
+    /** The recovered log (txns after startZxid are fed as the core applies them). */
+    log: readonly Txn[];
+    dataDir: string;
+    snapCount: number;
+    extendedTypesEnabled: boolean;
+    onWritten: (w: SnapshotWritten) => void;
+    onError: (e: Error) => void;
+  }) {
     this.appliedZxid = options.startZxid;
     this.unfed = options.log.filter((txn) => txn.zxid > options.startZxid);
     this.worker = new Worker(new URL("./snapshotter-bootstrap.mjs", import.meta.url));
@@ -65,7 +75,8 @@ export class Snapshotter {
     // A snapshot that owns its whole buffer (a file read at start) moves to the worker instead of
     // being copied: hundreds of MB the caller no longer needs once the core decoded them.
     const bytes = options.snapshot;
-    const owned = bytes !== undefined && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    const owned =
+      bytes !== undefined && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
     this.worker.postMessage(init, owned ? [bytes.buffer as ArrayBuffer] : []);
   }
 
@@ -103,7 +114,8 @@ export class Snapshotter {
     if (write.kind === "append") {
       for (const txn of write.txns) this.unfed.push(txn);
     } else if (write.kind === "truncate") {
-      while (this.unfed.length > 0 && this.unfed[this.unfed.length - 1]!.zxid > write.zxid) this.unfed.pop();
+      const unfed = this.unfed;
+      while (unfed.length > 0 && unfed[unfed.length - 1]!.zxid > write.zxid) unfed.pop();
     }
   }
 
@@ -113,7 +125,8 @@ export class Snapshotter {
     let count = 0;
     while (count < this.unfed.length && this.unfed[count]!.zxid <= applied) count++;
     const fresh = this.unfed.splice(0, count);
-    if (!this.current || applied < this.appliedZxid || count === 0 || fresh[count - 1]!.zxid !== applied) {
+    const shown = count > 0 && fresh[count - 1]!.zxid === applied;
+    if (!this.current || applied < this.appliedZxid || !shown) {
       // Applied txns we were not shown (cannot happen unless a SNAP replaced the tree, and the
       // caller resets us with its bytes): the copy cannot serve until then.
       this.appliedZxid = applied;

@@ -20,7 +20,9 @@ const txn = (counter: number): Txn => ({
 });
 
 function open(dir: string, durable: number[]) {
-  return FileStorage.open({ dataDir: dir, dataLogDir: join(dir, "log"), retainSnapshots: 3, onDurable: (id) => durable.push(id) });
+  const dataLogDir = join(dir, "log");
+  const onDurable = (id: number) => durable.push(id);
+  return FileStorage.open({ dataDir: dir, dataLogDir, retainSnapshots: 3, onDurable });
 }
 
 async function settle(): Promise<void> {

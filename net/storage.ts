@@ -51,7 +51,12 @@ export class FileStorage {
   }
 
   /** Opens (creating if needed) the directories and recovers what they hold. */
-  static open(options: { dataDir: string; dataLogDir: string; retainSnapshots: number; onDurable: (id: number) => void }): { storage: FileStorage; durable: DurableState; recoveryNotes: string[] } {
+  static open(options: {
+    dataDir: string;
+    dataLogDir: string;
+    retainSnapshots: number;
+    onDurable: (id: number) => void;
+  }): { storage: FileStorage; durable: DurableState; recoveryNotes: string[] } {
     mkdirSync(options.dataDir, { recursive: true });
     mkdirSync(options.dataLogDir, { recursive: true });
     const notes: string[] = [];
@@ -74,7 +79,7 @@ export class FileStorage {
 
   /**
    * The next older snapshot, after the one open() returned (or the last one this returned) failed
-   * to decode: a note names the damaged one. Undefined when there is none (start from the log alone).
+   * to decode: a note names the damaged one. Undefined when there is none (start from the log).
    */
   olderSnapshot(notes: string[], why: string): Uint8Array | undefined {
     if (this.snapshotFile === undefined) return undefined;
@@ -243,7 +248,10 @@ function readEpochs(dir: string): { acceptedEpoch: number; currentEpoch: number 
  * checksum and digest as it decodes it, once (a million znodes take seconds), and the server
  * steps back with olderSnapshot when that fails.
  */
-function newestSnapshot(dir: string, before?: string): { file: string; bytes: Uint8Array } | undefined {
+function newestSnapshot(
+  dir: string,
+  before?: string,
+): { file: string; bytes: Uint8Array } | undefined {
   const file = snapshotFiles(dir).reverse().find((f) => before === undefined || f < before);
   return file === undefined ? undefined : { file, bytes: readWhole(join(dir, file)) };
 }

@@ -98,7 +98,7 @@ type Roles = (id: number) => [number | null, TimelineRole];
 
 function timelineOf(p: PartitionResult, ops: readonly Operation[], shown: readonly number[], roles: Roles): Timeline {
   const drawn = shown.map((id) => timelineOp(ops[id]!, ...roles(id)));
-  // Folds, not Math.min(...): a failing sub-history has no size limit, a spread overflows the stack.
+  // Folds, not Math.min(...): a failing sub-history has no size limit; a spread overflows.
   const startUs = drawn.reduce((min, o) => Math.min(min, o.startUs), Infinity);
   const lastUs = drawn.reduce((max, o) => Math.max(max, o.endUs ?? o.startUs), -Infinity);
   const endUs = lastUs + Math.max(1, Math.round((lastUs - startUs) * 0.1));

@@ -60,7 +60,14 @@ export function buildDataDir(
       server.log.length = 0;
       logFd = openSync(join(dataDir, `log.${hex16(snapshotZxid + 1n)}`), "w");
     }
-    const request = { op: "create" as const, path: nodePath(i), data: payload, acl: openAclUnsafe, flags: 0, ttl: -1 };
+    const request = {
+      op: "create" as const,
+      path: nodePath(i),
+      data: payload,
+      acl: openAclUnsafe,
+      flags: 0,
+      ttl: -1,
+    };
     ctx.cxid++;
     const reply = server.submit(ctx, request, 1000 + i);
     if (reply.err !== 0) throw new Error(`create ${request.path} failed: ${reply.err}`);

@@ -263,7 +263,8 @@ export class Cluster {
 function applyWrite(disk: Disk, write: DiskWrite): void {
   switch (write.kind) {
     case "append":
-      for (const txn of write.txns) disk.log.push(txn); // a spread of a long SYNC overflows the stack
+      // A loop: a spread of a long SYNC's txns overflows the stack.
+      for (const txn of write.txns) disk.log.push(txn);
       return;
     case "truncate":
       disk.log = disk.log.filter((t) => t.zxid <= write.zxid);
