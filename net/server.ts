@@ -8,9 +8,10 @@ import type { Server as HttpServer } from "node:http";
 import type { Server, Socket } from "node:net";
 import { join } from "node:path";
 import type {
-  ClientOp, ConnId, Effect, EffectHandlers, Input, NodeId, PeerMessage, ReplicaView,
+  ClientOp, ConnId, DurableState, Effect, EffectHandlers, Input, NodeId, PeerMessage, ReplicaView,
 } from "../core/replica/index.ts";
 import { dispatchEffects, needsSnapshot, replicaConfig, ReplicaDriver } from "../core/replica/index.ts";
+import { DecodeError } from "../core/codec.ts";
 import { Err } from "../core/errors.ts";
 import type { Reply } from "../core/requests.ts";
 import { zxid } from "../core/types.ts";
@@ -165,6 +166,7 @@ export class ZkServer {
   }
 
   private startListening(): Promise<void> {
+    const startedMs = performance.now();
     const c = this.config;
     const peers = this.standalone ? [this.id] : c.servers.filter((s) => s.role === "participant").map((s) => s.id);
     const coreConfig = replicaConfig({
@@ -177,24 +179,30 @@ export class ZkServer {
     });
     const { storage, durable, recoveryNotes } = FileStorage.open({
       dataDir: c.dataDir, dataLogDir: c.dataLogDir, retainSnapshots: c.autopurgeSnapRetainCount,
-      extendedTypesEnabled: c.extendedTypesEnabled, onDurable: (id) => this.deliver({ type: "persistDone", id }),
+      onDurable: (id) => this.deliver({ type: "persistDone", id }),
       onPurged: (removed) => {
         this.log("info", "purged", { files: removed, retainSnapshots: c.autopurgeSnapRetainCount });
       },
     });
     this.storage = storage;
-    for (const note of recoveryNotes) this.log("warn", "recovery", { note });
-    this.log("info", "recovered", { logTxns: durable.log.length, snapshot: durable.snapshot !== undefined, acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch });
     this.core = new ReplicaDriver(this.id, coreConfig);
     this.handlers = this.effectHandlers();
-    const effects = this.core.start(durable, coreClockMs());
+    const effects = this.startCore(durable, recoveryNotes);
+    for (const note of recoveryNotes) this.log("warn", "recovery", { note });
+    const recovered = this.core.inspect()!;
+    this.log("info", "recovered", {
+      logTxns: durable.log.length, snapshot: durable.snapshot !== undefined,
+      acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch,
+      znodes: recovered.tree.size, tookMs: Math.round(performance.now() - startedMs),
+    });
     this.events = new EventLog(this.log, this.id, {
       conn: (connId) => this.conns.get(connId),
       connOfSession: (id) => this.bySession.get(id),
       status: () => replicaStatus(this.core),
     }, Date.now());
     this.snapshotter = new Snapshotter({
-      snapshot: durable.snapshot, startZxid: this.core.inspect()!.appliedZxid, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
+      snapshot: durable.snapshot, startZxid: recovered.appliedZxid,
+      dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
       extendedTypesEnabled: c.extendedTypesEnabled,
       onWritten: (written) => {
         this.log("info", "snapshot written", { zxid: written.zxid, znodes: written.znodes, tookMs: Math.round(written.tookMs) });
@@ -216,6 +224,18 @@ export class ZkServer {
     // The first listener to fail is the one reported (one line, see main.ts).
     return Promise.all([peersListening, metricsListening, this.listenClients()])
       .then(() => undefined);
+  }
+
+  /** Starts the core from the newest snapshot that decodes (checksum, format and digest). */
+  private startCore(durable: DurableState, notes: string[]): readonly Effect[] {
+    for (;;) {
+      try {
+        return this.core.start(durable, coreClockMs());
+      } catch (error) {
+        if (!(error instanceof DecodeError) || durable.snapshot === undefined) throw error;
+        durable.snapshot = this.storage.olderSnapshot(notes, error.message);
+      }
+    }
   }
 
   private startPeers(): Promise<void> {
