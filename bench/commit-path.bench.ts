@@ -22,7 +22,11 @@ import type { ReplicaState } from "../core/replica/state.ts";
 import { replicaConfig } from "../core/replica/state.ts";
 import { startReplica, step } from "../core/replica/step.ts";
 import type {
-  CreateRequest, Reply, RequestContext, SetDataRequest, WriteRequest,
+  CreateRequest,
+  Reply,
+  RequestContext,
+  SetDataRequest,
+  WriteRequest,
 } from "../core/requests.ts";
 import { decodeTxn, encodeLogRecord, encodeTxn } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
@@ -42,13 +46,21 @@ const ctx: RequestContext = { sessionId: session, cxid: 0, authIds: [] };
 function buildDatabase(): Database {
   const db = new Database({ extendedTypesEnabled: false });
   let z = 0n;
-  const create = (path: string) => db.applyTxn({
-    zxid: zxid(++z), sessionId: session, cxid: 0, timeMs: 0,
-    body: {
-      type: "create", path, data: payload, acl: openAclUnsafe, ephemeralOwner: 0n,
-      parentCversion: -1,
-    },
-  });
+  const create = (path: string) =>
+    db.applyTxn({
+      zxid: zxid(++z),
+      sessionId: session,
+      cxid: 0,
+      timeMs: 0,
+      body: {
+        type: "create",
+        path,
+        data: payload,
+        acl: openAclUnsafe,
+        ephemeralOwner: 0n,
+        parentCversion: -1,
+      },
+    });
   for (let p = 0; p < 100; p++) create(`/p${p}`);
   for (let i = 0; i < treeSize; i++) create(nodePath(i));
   return db;
@@ -59,12 +71,27 @@ function buildDatabase(): Database {
 const db = buildDatabase();
 const pending = new PendingChanges();
 let nextZxid = db.lastZxid;
-const setData = (path: string): SetDataRequest =>
-  ({ op: "setData", path, data: payload, version: -1 });
-const create = (path: string, flags: number): CreateRequest =>
-  ({ op: "create", path, data: payload, acl: openAclUnsafe, flags, ttl: -1 });
+const setData = (path: string): SetDataRequest => ({
+  op: "setData",
+  path,
+  data: payload,
+  version: -1,
+});
+const create = (path: string, flags: number): CreateRequest => ({
+  op: "create",
+  path,
+  data: payload,
+  acl: openAclUnsafe,
+  flags,
+  ttl: -1,
+});
 const prepInput = (z: Zxid): PrepInput => ({
-  db, pending, ctx, sessionError: 0, zxid: z, nowMs: 0,
+  db,
+  pending,
+  ctx,
+  sessionError: 0,
+  zxid: z,
+  nowMs: 0,
   config: { extendedTypesEnabled: false, dataBytesMax: 0xfffff },
 });
 let counter = 0;
@@ -88,7 +115,10 @@ function prepAndApply(request: WriteRequest): Txn {
 // --- codecs ---
 
 const sampleTxn: Txn = {
-  zxid: zxid(0x1_0000_0042n), sessionId: session, cxid: 7, timeMs: 1_700_000_000_000,
+  zxid: zxid(0x1_0000_0042n),
+  sessionId: session,
+  cxid: 7,
+  timeMs: 1_700_000_000_000,
   body: { type: "setData", path: nodePath(42), data: payload, version: 3 },
 };
 const sampleTxnBytes = encodeTxn(sampleTxn);
@@ -96,7 +126,10 @@ const proposal = encodePeerMessage({ type: "PROPOSAL", txn: sampleTxn });
 const setDataOp: ClientOp = setData(nodePath(42));
 const requestFrame = encodeRequest(12, setDataOp);
 const sampleOutcome = db.applyTxn({
-  zxid: (nextZxid = zxid(nextZxid + 1n)), sessionId: session, cxid: 0, timeMs: 0,
+  zxid: (nextZxid = zxid(nextZxid + 1n)),
+  sessionId: session,
+  cxid: 0,
+  timeMs: 0,
   body: { type: "setData", path: nodePath(42), data: payload, version: 1 },
 });
 const sampleReply: Reply = { err: 0, zxid: nextZxid, stat: sampleOutcome.result.stat };
@@ -116,7 +149,11 @@ class MemoryEnsemble {
     for (const id of ids) {
       // Snapshots are the snapshotter's business in the server, as here: never inside a step.
       const config = replicaConfig({
-        id, peers: ids, tickMs: 100, snapshotEveryTxns: Infinity, maxSessionTimeoutMs: 60_000,
+        id,
+        peers: ids,
+        tickMs: 100,
+        snapshotEveryTxns: Infinity,
+        maxSessionTimeoutMs: 60_000,
       });
       const empty = { acceptedEpoch: 0, currentEpoch: 0, snapshot: undefined, log: [] };
       const { state, effects } = startReplica(config, empty, 0);
@@ -137,7 +174,8 @@ class MemoryEnsemble {
       switch (effect.type) {
         case "send":
           this.enqueue(effect.to, {
-            type: "peerMessage", from: id,
+            type: "peerMessage",
+            from: id,
             message: withSnapshot(effect.message, this.states.get(id)!.db),
           });
           break;
@@ -196,17 +234,24 @@ class MemoryEnsemble {
 
   connect(node: NodeId, connId: ConnId): void {
     this.enqueue(node, {
-      type: "clientConnect", connId, clientAddr: "127.0.0.1", sessionId: sessionId(0n),
-      password: new Uint8Array(16), timeoutMs: 30_000, lastZxidSeen: zxid(0n),
+      type: "clientConnect",
+      connId,
+      clientAddr: "127.0.0.1",
+      sessionId: sessionId(0n),
+      password: new Uint8Array(16),
+      timeoutMs: 30_000,
+      lastZxidSeen: zxid(0n),
     });
     this.runUntil(() => this.sessions.has(connId));
   }
 }
 
 const ensemble = new MemoryEnsemble([1, 2, 3]);
-ensemble.runUntil(() =>
-  ensemble.leader() !== undefined &&
-  [...ensemble.states.values()].every((s) => s.role !== "looking"));
+ensemble.runUntil(
+  () =>
+    ensemble.leader() !== undefined &&
+    [...ensemble.states.values()].every((s) => s.role !== "looking"),
+);
 const leaderId = ensemble.leader()!;
 const followerId = ensemble.ids.find((id) => id !== leaderId)!;
 const leaderConn = 1;
@@ -244,7 +289,9 @@ const logDir = mkdtempSync(join(tmpdir(), "bench-commit-"));
 const rawLog = openSync(join(logDir, "raw.log"), "a");
 const durableWaiters = new Map<number, () => void>();
 const { storage } = FileStorage.open({
-  dataDir: join(logDir, "data"), dataLogDir: join(logDir, "log"), retainSnapshots: 3,
+  dataDir: join(logDir, "data"),
+  dataLogDir: join(logDir, "log"),
+  retainSnapshots: 3,
   extendedTypesEnabled: false,
   onDurable: (id) => {
     durableWaiters.get(id)?.();
@@ -279,7 +326,10 @@ try {
     b.add("prep: setData -> txn", () => prepOnly()),
     b.add("apply: setData txn", () => {
       db.applyTxn({
-        zxid: (nextZxid = zxid(nextZxid + 1n)), sessionId: session, cxid: 0, timeMs: 0,
+        zxid: (nextZxid = zxid(nextZxid + 1n)),
+        sessionId: session,
+        cxid: 0,
+        timeMs: 0,
         body: { type: "setData", path: nodePath(counter++), data: payload, version: 1 },
       });
     }),
@@ -293,10 +343,12 @@ try {
     b.add("txn: decode", () => decodeTxn(sampleTxnBytes)),
     b.add("txn: encode as a log record (with crc32)", () => encodeLogRecord(sampleTxn)),
     b.add("peer: encode + decode a PROPOSAL", () =>
-      decodePeerMessage(encodePeerMessage({ type: "PROPOSAL", txn: sampleTxn }))),
+      decodePeerMessage(encodePeerMessage({ type: "PROPOSAL", txn: sampleTxn })),
+    ),
     b.add("peer: decode a PROPOSAL", () => decodePeerMessage(proposal)),
     b.add("log: append a record (write, no fsync)", () =>
-      writeSync(rawLog, encodeLogRecord(logTxn()))),
+      writeSync(rawLog, encodeLogRecord(logTxn())),
+    ),
     b.add("log: append + fsync, one record", () => {
       writeSync(rawLog, encodeLogRecord(logTxn()));
       fsyncSync(rawLog);
@@ -304,9 +356,11 @@ try {
     b.add("log: 16 appends, group-committed by one fsync", () => persistBatch(16)),
     b.add("3 replicas: setData on the leader", () => commitVia(leaderId, leaderConn, 1)),
     b.add("3 replicas: 16 setData pipelined on the leader", () =>
-      commitVia(leaderId, leaderConn, 16)),
+      commitVia(leaderId, leaderConn, 16),
+    ),
     b.add("3 replicas: setData on a follower (forwarded)", () =>
-      commitVia(followerId, followerConn, 1)),
+      commitVia(followerId, followerConn, 1),
+    ),
     b.add("3 replicas: create + delete on the leader", () => createDeleteVia(leaderId, leaderConn)),
     b.add("3 replicas: getData on a follower", () => {
       request(followerId, followerConn, { op: "getData", path: "/bench/n0", watch: false });

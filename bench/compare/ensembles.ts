@@ -41,24 +41,47 @@ export function killAll(): void {
 /** Installs Debian's zookeeper package when zkServer.sh is missing (apt-get, as root). */
 export function ensureZooKeeperInstalled(log: (line: string) => void): void {
   if (existsSync(zkServerScript)) return;
-  log(`${zkServerScript} is missing: installing Debian's zookeeper package (apt-get install zookeeper)`);
-  execFileSync("apt-get", ["install", "-y", "--no-install-recommends", "zookeeper"], { stdio: "inherit", timeout: 600_000 });
-  if (!existsSync(zkServerScript)) throw new Error("apt-get install zookeeper did not provide zkServer.sh");
+  log(`${zkServerScript} is missing: installing Debian's zookeeper package (apt-get)`);
+  execFileSync("apt-get", ["install", "-y", "--no-install-recommends", "zookeeper"], {
+    stdio: "inherit",
+    timeout: 600_000,
+  });
+  if (!existsSync(zkServerScript))
+    throw new Error("apt-get install zookeeper did not provide zkServer.sh");
 }
 
 /** The zoo.cfg both servers get; `servers` is empty for a standalone server. */
 export function zooCfg(dataDir: string, clientPort: number, servers: string[]): string {
   return [
-    "tickTime=2000", "initLimit=10", "syncLimit=5", `dataDir=${dataDir}`, `clientPort=${clientPort}`,
-    "clientPortAddress=127.0.0.1", "maxClientCnxns=0", "forceSync=yes", "admin.enableServer=false",
-    "4lw.commands.whitelist=*", ...servers, "",
+    "tickTime=2000",
+    "initLimit=10",
+    "syncLimit=5",
+    `dataDir=${dataDir}`,
+    `clientPort=${clientPort}`,
+    "clientPortAddress=127.0.0.1",
+    "maxClientCnxns=0",
+    "forceSync=yes",
+    "admin.enableServer=false",
+    "4lw.commands.whitelist=*",
+    ...servers,
+    "",
   ].join("\n");
 }
 
-export async function startEnsemble(kind: ServerKind, size: number, timeoutMs = 90_000): Promise<Ensemble> {
+export async function startEnsemble(
+  kind: ServerKind,
+  size: number,
+  timeoutMs = 90_000,
+): Promise<Ensemble> {
   const root = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
   const ports = await Promise.all(Array.from({ length: size * 3 }, () => freePort()));
-  const servers = size === 1 ? [] : Array.from({ length: size }, (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`);
+  const servers =
+    size === 1
+      ? []
+      : Array.from(
+          { length: size },
+          (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`,
+        );
   const clientPorts = Array.from({ length: size }, (_, i) => ports[3 * i + 2]!);
   const children: ChildProcess[] = [];
   const stop = () => {
@@ -75,9 +98,12 @@ export async function startEnsemble(kind: ServerKind, size: number, timeoutMs = 
       writeFileSync(join(dir, "myid"), `${i + 1}\n`);
       const cfg = join(dir, "zoo.cfg");
       writeFileSync(cfg, zooCfg(dir, clientPorts[i]!, servers));
-      const child = kind === "zookeeper"
-        ? spawn(zkServerScript, ["start-foreground", cfg], { env: { ...process.env, ZOO_LOG_DIR: dir }, stdio: "ignore" })
-        : spawn(process.execPath, ["--import", "tsx", mainPath, cfg], { stdio: "ignore" });
+      // Both log as packaged: ZooKeeper at INFO to /var/log/zookeeper (Debian's zkEnv.sh fixes
+      // the directory), this server JSON on stderr, which is dropped here.
+      const child =
+        kind === "zookeeper"
+          ? spawn(zkServerScript, ["start-foreground", cfg], { stdio: "ignore" })
+          : spawn(process.execPath, ["--import", "tsx", mainPath, cfg], { stdio: "ignore" });
       running.add(child);
       children.push(child);
     }
@@ -89,25 +115,40 @@ export async function startEnsemble(kind: ServerKind, size: number, timeoutMs = 
   return { kind, clientPorts, pids: children.map((c) => c.pid!), stop };
 }
 
-async function untilServing(kind: ServerKind, ports: number[], children: ChildProcess[], timeoutMs: number): Promise<void> {
+async function untilServing(
+  kind: ServerKind,
+  ports: number[],
+  children: ChildProcess[],
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const dead = children.findIndex((c) => c.exitCode !== null || c.signalCode !== null);
     if (dead >= 0) throw new Error(`${kind} server ${dead + 1} exited while starting`);
-    const modes = await Promise.all(ports.map(async (p) => /Mode: (\w+)/.exec(await fourLetterWord(p, "srvr", 1000))?.[1]));
-    const ready = ports.length === 1
-      ? modes[0] === "standalone"
-      : modes.filter((m) => m === "leader").length === 1 && modes.filter((m) => m === "follower").length === ports.length - 1;
+    const modes = await Promise.all(
+      ports.map(async (p) => /Mode: (\w+)/.exec(await fourLetterWord(p, "srvr", 1000))?.[1]),
+    );
+    const ready =
+      ports.length === 1
+        ? modes[0] === "standalone"
+        : modes.filter((m) => m === "leader").length === 1 &&
+          modes.filter((m) => m === "follower").length === ports.length - 1;
     // A member may report its mode before it takes sessions (a leader still synchronizing).
     if (ready && (await Promise.all(ports.map(acceptsSession))).every(Boolean)) return;
-    if (Date.now() > deadline) throw new Error(`${kind} ensemble not serving within ${timeoutMs} ms (modes: ${modes.join(", ")})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${kind} ensemble not serving within ${timeoutMs} ms (modes: ${modes.join(", ")})`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
 async function acceptsSession(port: number): Promise<boolean> {
   try {
-    const client = await ZkClient.connect("127.0.0.1", port, { timeoutMs: 30_000, handshakeTimeoutMs: 2_000 });
+    const client = await ZkClient.connect("127.0.0.1", port, {
+      timeoutMs: 30_000,
+      handshakeTimeoutMs: 2_000,
+    });
     await client.close();
     return true;
   } catch {

@@ -19,7 +19,14 @@ export type ToWorker = { type: "go" } | { type: "measure"; on: boolean } | { typ
 export type FromWorker =
   | { type: "ready" }
   | { type: "progress"; completed: number }
-  | { type: "done"; histogram: Uint32Array; measured: number; errors: number; errorCodes: Record<number, number>; maxMicros: number }
+  | {
+      type: "done";
+      histogram: Uint32Array;
+      measured: number;
+      errors: number;
+      errorCodes: Record<number, number>;
+      maxMicros: number;
+    }
   | { type: "failed"; message: string };
 
 const init = workerData as WorkerInit;
@@ -74,8 +81,18 @@ function open(plan: SessionPlan): Session {
   const maxFrame = Math.max(plan.primary.length, plan.secondary?.length ?? 0);
   const socket = connect({ host: "127.0.0.1", port: plan.port, noDelay: true });
   const s: Session = {
-    plan, socket, connected: false, closed: false, nextXid: 1, outstanding: 0, sent: 0, mask: size - 1,
-    sentAt: new Float64Array(size), kinds: new Uint8Array(size), rest: undefined, batchBytes: maxFrame * init.inflight,
+    plan,
+    socket,
+    connected: false,
+    closed: false,
+    nextXid: 1,
+    outstanding: 0,
+    sent: 0,
+    mask: size - 1,
+    sentAt: new Float64Array(size),
+    kinds: new Uint8Array(size),
+    rest: undefined,
+    batchBytes: maxFrame * init.inflight,
   };
   socket.on("connect", () => socket.write(plan.connect));
   socket.on("data", (chunk: Buffer) => onData(s, chunk));
@@ -89,7 +106,14 @@ function open(plan: SessionPlan): Session {
 }
 
 /** Appends the next request of `s` to `out` at `at`; returns the new end. */
-function append(s: Session, out: Buffer, at: number, kind: number, now: number, digits?: Buffer): number {
+function append(
+  s: Session,
+  out: Buffer,
+  at: number,
+  kind: number,
+  now: number,
+  digits?: Buffer,
+): number {
   const template = kind === primaryKind ? s.plan.primary : s.plan.secondary!;
   out.set(template, at);
   if (digits !== undefined) out.set(digits, at + s.plan.digitsAt);
@@ -120,7 +144,8 @@ function onData(s: Session, chunk: Buffer): void {
     off = p + length;
     if (!s.connected) {
       s.connected = true;
-      if (++connectedCount === sessions.length) port.postMessage({ type: "ready" } satisfies FromWorker);
+      if (++connectedCount === sessions.length)
+        port.postMessage({ type: "ready" } satisfies FromWorker);
       continue;
     }
     const xid = buf.readInt32BE(p);
@@ -149,7 +174,9 @@ function onData(s: Session, chunk: Buffer): void {
     if (init.workload === "createDelete") {
       // A created name's ten digits end the reply's path string (at p + 16 + 4 + its length).
       const created = kind === primaryKind && err === 0;
-      const digits = created ? buf.subarray(p + 20 + buf.readInt32BE(p + 16) - 10, p + 20 + buf.readInt32BE(p + 16)) : undefined;
+      const digits = created
+        ? buf.subarray(p + 20 + buf.readInt32BE(p + 16) - 10, p + 20 + buf.readInt32BE(p + 16))
+        : undefined;
       outEnd = append(s, out, outEnd, created ? secondaryKind : primaryKind, now, digits);
     } else {
       outEnd = append(s, out, outEnd, firstKind(s), now);
@@ -187,11 +214,21 @@ function finish(s: Session): void {
 
 function done(): void {
   clearInterval(progress);
-  port.postMessage({ type: "done", histogram, measured, errors, errorCodes, maxMicros } satisfies FromWorker);
+  port.postMessage({
+    type: "done",
+    histogram,
+    measured,
+    errors,
+    errorCodes,
+    maxMicros,
+  } satisfies FromWorker);
   port.close();
 }
 
-const progress = setInterval(() => port.postMessage({ type: "progress", completed } satisfies FromWorker), 500);
+const progress = setInterval(
+  () => port.postMessage({ type: "progress", completed } satisfies FromWorker),
+  500,
+);
 
 port.on("message", (m: ToWorker) => {
   switch (m.type) {

@@ -43,7 +43,10 @@ export interface Window {
   end(): void;
 }
 
-export function cpuWindow(target: Target): { window: Window; result(): { client: number; servers: number[]; seconds: number } } {
+export function cpuWindow(target: Target): {
+  window: Window;
+  result(): { client: number; servers: number[]; seconds: number };
+} {
   let t0 = 0;
   let t1 = 0;
   let client0 = 0;
@@ -63,15 +66,25 @@ export function cpuWindow(target: Target): { window: Window; result(): { client:
         servers1 = target.pids.map(processCpuMicros);
       },
     },
-    result: () => ({ client: client1 - client0, servers: servers1.map((v, i) => v - servers0[i]!), seconds: (t1 - t0) / 1000 }),
+    result: () => ({
+      client: client1 - client0,
+      servers: servers1.map((v, i) => v - servers0[i]!),
+      seconds: (t1 - t0) / 1000,
+    }),
   };
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function runRawCell(target: Target, spec: CellSpec, progress: (completed: number, elapsedS: number) => void): Promise<Measurement> {
+export async function runRawCell(
+  target: Target,
+  spec: CellSpec,
+  progress: (completed: number, elapsedS: number) => void,
+): Promise<Measurement> {
   const workerCount = Math.max(1, Math.min(spec.workers, spec.sessions));
-  const plans = Array.from({ length: spec.sessions }, (_, s) => sessionPlan(spec.workload, s, target.clientPorts[s % target.clientPorts.length]!));
+  const plans = Array.from({ length: spec.sessions }, (_, s) =>
+    sessionPlan(spec.workload, s, target.clientPorts[s % target.clientPorts.length]!),
+  );
   const workers: Worker[] = [];
   const completed = new Array<number>(workerCount).fill(0);
   const results: Extract<FromWorker, { type: "done" }>[] = [];
@@ -81,14 +94,21 @@ export async function runRawCell(target: Target, spec: CellSpec, progress: (comp
   const waitFor = async (what: string, condition: () => boolean) => {
     while (!condition()) {
       if (failure !== undefined) throw failure;
-      if (Date.now() > deadline) throw new Error(`generator: ${what} not within the cell's time limit`);
+      if (Date.now() > deadline)
+        throw new Error(`generator: ${what} not within the cell's time limit`);
       await sleep(20);
     }
   };
   try {
     for (let w = 0; w < workerCount; w++) {
-      const init: WorkerInit = { workload: spec.workload, inflight: spec.inflight, sessions: plans.filter((_, s) => s % workerCount === w) };
-      const worker = new Worker(new URL("./loadgen-bootstrap.mjs", import.meta.url), { workerData: init });
+      const init: WorkerInit = {
+        workload: spec.workload,
+        inflight: spec.inflight,
+        sessions: plans.filter((_, s) => s % workerCount === w),
+      };
+      const worker = new Worker(new URL("./loadgen-bootstrap.mjs", import.meta.url), {
+        workerData: init,
+      });
       worker.on("message", (m: FromWorker) => {
         if (m.type === "ready") readyCount++;
         else if (m.type === "progress") completed[w] = m.completed;
@@ -102,7 +122,14 @@ export async function runRawCell(target: Target, spec: CellSpec, progress: (comp
     const send = (m: ToWorker) => workers.forEach((w) => w.postMessage(m));
     const cpu = cpuWindow(target);
     const started = performance.now();
-    const ticker = setInterval(() => progress(completed.reduce((a, b) => a + b, 0), (performance.now() - started) / 1000), 1000);
+    const ticker = setInterval(
+      () =>
+        progress(
+          completed.reduce((a, b) => a + b, 0),
+          (performance.now() - started) / 1000,
+        ),
+      1000,
+    );
     try {
       send({ type: "go" });
       await sleep(spec.warmupSeconds * 1000);
@@ -121,11 +148,18 @@ export async function runRawCell(target: Target, spec: CellSpec, progress: (comp
     for (const r of results) mergeInto(histogram, r.histogram);
     const { client, servers, seconds } = cpu.result();
     const errorCodes: Record<number, number> = {};
-    for (const r of results) for (const [code, n] of Object.entries(r.errorCodes)) errorCodes[Number(code)] = (errorCodes[Number(code)] ?? 0) + n;
+    for (const r of results)
+      for (const [code, n] of Object.entries(r.errorCodes))
+        errorCodes[Number(code)] = (errorCodes[Number(code)] ?? 0) + n;
     return {
       errorCodes,
-      ops: results.reduce((a, r) => a + r.measured, 0), seconds, errors: results.reduce((a, r) => a + r.errors, 0), histogram,
-      maxMicros: Math.max(...results.map((r) => r.maxMicros)), clientCpuMicros: client, serverCpuMicros: servers,
+      ops: results.reduce((a, r) => a + r.measured, 0),
+      seconds,
+      errors: results.reduce((a, r) => a + r.errors, 0),
+      histogram,
+      maxMicros: Math.max(...results.map((r) => r.maxMicros)),
+      clientCpuMicros: client,
+      serverCpuMicros: servers,
     };
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));

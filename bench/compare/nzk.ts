@@ -13,7 +13,10 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function connectClient(port: number, timeoutMs: number): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const client = zookeeper.createClient(`127.0.0.1:${port}`, { sessionTimeout: sessionTimeoutMs, retries: 0 });
+    const client = zookeeper.createClient(`127.0.0.1:${port}`, {
+      sessionTimeout: sessionTimeoutMs,
+      retries: 0,
+    });
     const timer = setTimeout(() => {
       client.close();
       reject(new Error(`node-zookeeper-client: no session on port ${port} within ${timeoutMs} ms`));
@@ -26,10 +29,16 @@ function connectClient(port: number, timeoutMs: number): Promise<Client> {
   });
 }
 
-export async function runNzkCell(target: Target, spec: CellSpec, progress: (completed: number, elapsedS: number) => void): Promise<Measurement> {
+export async function runNzkCell(
+  target: Target,
+  spec: CellSpec,
+  progress: (completed: number, elapsedS: number) => void,
+): Promise<Measurement> {
   const data = Buffer.from(value);
   const clients = await Promise.all(
-    Array.from({ length: spec.sessions }, (_, s) => connectClient(target.clientPorts[s % target.clientPorts.length]!, 20_000)),
+    Array.from({ length: spec.sessions }, (_, s) =>
+      connectClient(target.clientPorts[s % target.clientPorts.length]!, 20_000),
+    ),
   );
   const histogram = newHistogram();
   let measuring = false;
@@ -50,7 +59,10 @@ export async function runNzkCell(target: Target, spec: CellSpec, progress: (comp
     ops++;
     if (error) {
       errors++;
-      const code = typeof (error as { code?: unknown }).code === "number" ? (error as { code: number }).code : 0;
+      const code =
+        typeof (error as { code?: unknown }).code === "number"
+          ? (error as { code: number }).code
+          : 0;
       errorCodes[code] = (errorCodes[code] ?? 0) + 1;
     }
   };
@@ -61,20 +73,26 @@ export async function runNzkCell(target: Target, spec: CellSpec, progress: (comp
       if (stopping) return;
       const started = performance.now();
       outstanding++;
-      const op = spec.workload === "mixed" ? (count++ % 10 === 9 ? "setData" : "getData") : spec.workload;
+      const op =
+        spec.workload === "mixed" ? (count++ % 10 === 9 ? "setData" : "getData") : spec.workload;
       switch (op) {
         case "setData":
           return client.setData(dataPath(session), data, -1, (e) => (record(started, e), next()));
         case "getData":
           return client.getData(dataPath(session), (e) => (record(started, e), next()));
         case "createDelete":
-          return client.create(`${parentPath(session)}/q-`, data, zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, (e, path) => {
-            record(started, e);
-            if (e || stopping) return next();
-            const removeStarted = performance.now();
-            outstanding++;
-            client.remove(path, -1, (e2) => (record(removeStarted, e2), next()));
-          });
+          return client.create(
+            `${parentPath(session)}/q-`,
+            data,
+            zookeeper.CreateMode.PERSISTENT_SEQUENTIAL,
+            (e, path) => {
+              record(started, e);
+              if (e || stopping) return next();
+              const removeStarted = performance.now();
+              outstanding++;
+              client.remove(path, -1, (e2) => (record(removeStarted, e2), next()));
+            },
+          );
       }
     };
     next();
@@ -100,5 +118,14 @@ export async function runNzkCell(target: Target, spec: CellSpec, progress: (comp
     for (const client of clients) client.close();
   }
   const { client, servers, seconds } = cpu.result();
-  return { ops, seconds, errors, errorCodes, histogram, maxMicros, clientCpuMicros: client, serverCpuMicros: servers };
+  return {
+    ops,
+    seconds,
+    errors,
+    errorCodes,
+    histogram,
+    maxMicros,
+    clientCpuMicros: client,
+    serverCpuMicros: servers,
+  };
 }

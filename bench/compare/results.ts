@@ -30,6 +30,8 @@ export interface Figures {
   max: number;
   errors: number;
   clientCpuPerOp: number;
+  /** The generator's CPU time over the window's length: how close it came to its threads' limit. */
+  clientCores: number;
   serverCpuPerOp: number[];
 }
 
@@ -40,8 +42,16 @@ export function figures(run: Run): Figures {
   const ms = (p: number) => Math.min(percentile(m.histogram, p), m.maxMicros) / 1000;
   const perOp = (micros: number) => (m.ops > 0 ? micros / m.ops : NaN);
   return {
-    opsPerSec: m.ops / m.seconds, p50: ms(50), p90: ms(90), p99: ms(99), p999: ms(99.9), max: m.maxMicros / 1000,
-    errors: m.errors, clientCpuPerOp: perOp(m.clientCpuMicros), serverCpuPerOp: m.serverCpuMicros.map(perOp),
+    opsPerSec: m.ops / m.seconds,
+    p50: ms(50),
+    p90: ms(90),
+    p99: ms(99),
+    p999: ms(99.9),
+    max: m.maxMicros / 1000,
+    errors: m.errors,
+    clientCpuPerOp: perOp(m.clientCpuMicros),
+    clientCores: m.clientCpuMicros / (m.seconds * 1e6),
+    serverCpuPerOp: m.serverCpuMicros.map(perOp),
   };
 }
 
@@ -57,15 +67,22 @@ export function medianFigures(runs: Run[]): Figures & { serverCpuTotal: number }
   const f = runs.map(figures);
   const pick = (g: (x: Figures) => number) => median(f.map(g));
   return {
-    opsPerSec: pick((x) => x.opsPerSec), p50: pick((x) => x.p50), p90: pick((x) => x.p90), p99: pick((x) => x.p99),
-    p999: pick((x) => x.p999), max: pick((x) => x.max), errors: f.reduce((a, x) => a + x.errors, 0),
+    opsPerSec: pick((x) => x.opsPerSec),
+    p50: pick((x) => x.p50),
+    p90: pick((x) => x.p90),
+    p99: pick((x) => x.p99),
+    p999: pick((x) => x.p999),
+    max: pick((x) => x.max),
+    errors: f.reduce((a, x) => a + x.errors, 0),
     clientCpuPerOp: pick((x) => x.clientCpuPerOp),
+    clientCores: pick((x) => x.clientCores),
     serverCpuPerOp: f[0]!.serverCpuPerOp.map((_, i) => median(f.map((x) => x.serverCpuPerOp[i]!))),
     serverCpuTotal: pick((x) => x.serverCpuPerOp.reduce((a, b) => a + b, 0)),
   };
 }
 
-export const fmtInt = (v: number) => (Number.isNaN(v) ? "-" : Math.round(v).toLocaleString("en-US"));
+export const fmtInt = (v: number) =>
+  Number.isNaN(v) ? "-" : Math.round(v).toLocaleString("en-US");
 export const fmtMs = (v: number) => (Number.isNaN(v) ? "-" : v < 10 ? v.toFixed(2) : v.toFixed(1));
 export const fmtRatio = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");
 
@@ -76,13 +93,19 @@ export function cpuPerMember(perOp: number[], roles: string[]): string {
 
 export function runLine(run: Run): string {
   const f = figures(run);
-  const name = run.kind === "zookeeper" ? "zookeeper" : "ours";
-  return `  ${name.padEnd(9)} ${fmtInt(f.opsPerSec).padStart(8)} ops/s  p50 ${fmtMs(f.p50).padStart(6)}  p90 ${fmtMs(f.p90).padStart(6)}` +
-    `  p99 ${fmtMs(f.p99).padStart(6)}  p99.9 ${fmtMs(f.p999).padStart(6)}  max ${fmtMs(f.max).padStart(6)} ms` +
-    `  err ${f.errors}${errorDetail(run.m.errorCodes)}  cpu µs/op client ${fmtInt(f.clientCpuPerOp)}, servers ${cpuPerMember(f.serverCpuPerOp, run.roles)}`;
+  const ms = (label: string, v: number) => `  ${label} ${fmtMs(v).padStart(6)}`;
+  return [
+    `  ${run.kind.padEnd(9)} ${fmtInt(f.opsPerSec).padStart(8)} ops/s`,
+    ms("p50", f.p50), ms("p90", f.p90), ms("p99", f.p99), ms("p99.9", f.p999), ms("max", f.max),
+    " ms",
+    `  err ${f.errors}${errorDetail(run.m.errorCodes)}`,
+    `  cpu µs/op client ${fmtInt(f.clientCpuPerOp)} (${f.clientCores.toFixed(2)} cores)`,
+    `, servers ${cpuPerMember(f.serverCpuPerOp, run.roles)}`,
+  ].join("");
 }
 
 function errorDetail(codes: Record<number, number>): string {
   const entries = Object.entries(codes);
-  return entries.length === 0 ? "" : ` (${entries.map(([code, n]) => `${n}× ${code}`).join(", ")})`;
+  if (entries.length === 0) return "";
+  return ` (${entries.map(([code, n]) => `${n}× err ${code}`).join(", ")})`;
 }

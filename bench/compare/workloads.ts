@@ -1,8 +1,8 @@
 // The workloads and their pre-encoded requests. Every session has a znode of its own
 // (/bench/n<session> for setData and getData, /bench/c<session> as the parent of its sequential
-// nodes): no two sessions contend on one znode, so the figures measure the commit path rather than
-// one hot node, and a sequential name depends only on its own session's order. Requests are framed once here;
-// the generator only patches the xid (bytes 4..7 of the frame) before sending a copy.
+// nodes): no two sessions contend on one znode, so the figures measure the commit path rather
+// than one hot node, and a sequential name depends only on its own session's order. Requests are
+// framed once here; the generator only patches the xid (bytes 4..7 of the frame) in a copy.
 
 import { utf8 } from "../../core/bytes.ts";
 import { openAclUnsafe } from "../../core/types.ts";
@@ -48,14 +48,41 @@ export function sessionPlan(workload: Workload, session: number, port: number): 
   const setData = framed({ op: "setData", path: dataPath(session), data: value, version: -1 });
   const getData = framed({ op: "getData", path: dataPath(session), watch: false });
   const create = framed({
-    op: "create", path: `${parentPath(session)}/${sequentialPrefix}`, data: value, acl: openAclUnsafe, flags: 2, ttl: -1,
+    op: "create",
+    path: `${parentPath(session)}/${sequentialPrefix}`,
+    data: value,
+    acl: openAclUnsafe,
+    flags: 2,
+    ttl: -1,
   });
-  const remove = framed({ op: "delete", path: `${parentPath(session)}/${sequentialPrefix}0000000000`, version: -1 });
-  const connect = frame(encodeConnectRequest({
-    protocolVersion: 0, lastZxidSeen: zxid(0n), timeoutMs: sessionTimeoutMs, sessionId: sessionId(0n),
-    password: new Uint8Array(16), readOnly: false,
-  }));
+  const remove = framed({
+    op: "delete",
+    path: `${parentPath(session)}/${sequentialPrefix}0000000000`,
+    version: -1,
+  });
+  const connect = frame(
+    encodeConnectRequest({
+      protocolVersion: 0,
+      lastZxidSeen: zxid(0n),
+      timeoutMs: sessionTimeoutMs,
+      sessionId: sessionId(0n),
+      password: new Uint8Array(16),
+      readOnly: false,
+    }),
+  );
   const primary = { setData, getData, createDelete: create, mixed: getData }[workload];
-  const secondary = { setData: undefined, getData: undefined, createDelete: remove, mixed: setData }[workload];
-  return { port, connect, primary, secondary, digitsAt: remove.length - 4 - 10, closeSession: framed({ op: "closeSession" }) };
+  const secondary = {
+    setData: undefined,
+    getData: undefined,
+    createDelete: remove,
+    mixed: setData,
+  }[workload];
+  return {
+    port,
+    connect,
+    primary,
+    secondary,
+    digitsAt: remove.length - 4 - 10,
+    closeSession: framed({ op: "closeSession" }),
+  };
 }
