@@ -2,7 +2,7 @@
 // load generator, cells interleaved server by server over several rounds.
 // See bench/compare/README.md.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { openAclUnsafe } from "../../core/types.ts";
@@ -249,16 +249,9 @@ async function runMode(mode: Mode, results: Run[]): Promise<void> {
 }
 
 function machineLines(): string[] {
-  const java = (() => {
-    try {
-      return execFileSync("java", ["-version"], {
-        encoding: "utf8",
-        stdio: ["ignore", "ignore", "pipe"],
-      }).split("\n")[0];
-    } catch (error) {
-      return String((error as { stderr?: string }).stderr ?? "").split("\n")[0] || "java: unknown";
-    }
-  })();
+  // java -version answers on stderr.
+  const javaAnswer = spawnSync("java", ["-version"], { encoding: "utf8", timeout: 10_000 });
+  const java = (javaAnswer.stderr ?? "").split("\n")[0] || "java: unknown";
   const zkVersion = (() => {
     try {
       return execFileSync("dpkg-query", ["-W", "-f", "${Version}", "zookeeper"], {
