@@ -22,7 +22,7 @@ import { dataPath, parentPath, value, valueBytes, workloads } from "./workloads.
 import type { Workload } from "./workloads.ts";
 
 const usage = `npm run bench:compare -- [options]
-  --seconds S          measured seconds per run (default 8)
+  --seconds S          measured seconds per run (default 6)
   --warmup S           unmeasured seconds before each run (default 2)
   --jvm-warmup S       load on each fresh ensemble before its first run, for the JIT (default 20)
   --rounds N           rounds of every cell on both servers, the first one alternating (default 2)
@@ -39,7 +39,7 @@ Env: BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP override the defaults.`;
 
 const { values: opts } = parseArgs({
   options: {
-    seconds: { type: "string", default: process.env.BENCH_SECONDS ?? "8" },
+    seconds: { type: "string", default: process.env.BENCH_SECONDS ?? "6" },
     warmup: { type: "string", default: process.env.BENCH_WARMUP ?? "2" },
     "jvm-warmup": { type: "string", default: "20" },
     rounds: { type: "string", default: process.env.BENCH_ROUNDS ?? "2" },
@@ -109,7 +109,7 @@ cellsByMode.set(
       }),
 );
 // The defaults make a full run; anything shorter is labelled quick and never passes for one.
-const quick = seconds < 8 || rounds < 2 || warmupSeconds < 2 || jvmWarmupSeconds < 20;
+const quick = seconds < 6 || rounds < 2 || warmupSeconds < 2 || jvmWarmupSeconds < 20;
 
 const runCount =
   [...cellsByMode.values()].reduce((a, cells) => a + cells.length, 0) * rounds * servers.length;
@@ -117,7 +117,7 @@ const estimateS =
   runCount * (seconds + warmupSeconds + 2) +
   [...cellsByMode.values()].filter((c) => c.length > 0).length *
     servers.length *
-    (jvmWarmupSeconds + 30);
+    (jvmWarmupSeconds + 15);
 const hardLimitMs = (estimateS * 2 + 300) * 1000;
 
 // Whatever ends this process ends every server it started.
