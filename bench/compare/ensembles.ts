@@ -5,7 +5,9 @@
 
 import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../net/test/ensemble.ts";
@@ -21,7 +23,10 @@ export interface Ensemble {
   kind: ServerKind;
   clientPorts: number[];
   pids: number[];
-  stop(): void;
+  /** Each member's output (ZooKeeper's console log, this server's JSON log). */
+  logs: string[];
+  /** Kills every member; `keepFiles` leaves the data and logs for a look after a failure. */
+  stop(keepFiles?: boolean): void;
 }
 
 /** Every process started here, so that an exit for any reason can kill what is still running. */
@@ -84,12 +89,13 @@ export async function startEnsemble(
         );
   const clientPorts = Array.from({ length: size }, (_, i) => ports[3 * i + 2]!);
   const children: ChildProcess[] = [];
-  const stop = () => {
+  const logs: string[] = [];
+  const stop = (keepFiles = false) => {
     for (const child of children) {
       child.kill("SIGKILL");
       running.delete(child);
     }
-    rmSync(root, { recursive: true, force: true });
+    if (!keepFiles) rmSync(root, { recursive: true, force: true });
   };
   try {
     for (let i = 0; i < size; i++) {
@@ -98,12 +104,17 @@ export async function startEnsemble(
       writeFileSync(join(dir, "myid"), `${i + 1}\n`);
       const cfg = join(dir, "zoo.cfg");
       writeFileSync(cfg, zooCfg(dir, clientPorts[i]!, servers));
-      // Both log as packaged: ZooKeeper at INFO to /var/log/zookeeper (Debian's zkEnv.sh fixes
-      // the directory), this server JSON on stderr, which is dropped here.
+      // Both log as packaged, at INFO: ZooKeeper to its console (Debian's log4j.properties),
+      // this server JSON on stderr; both into a file beside the member's data.
+      const logPath = join(dir, "server.log");
+      const out = openSync(logPath, "a");
+      logs.push(logPath);
+      const stdio: ["ignore", number, number] = ["ignore", out, out];
       const child =
         kind === "zookeeper"
-          ? spawn(zkServerScript, ["start-foreground", cfg], { stdio: "ignore" })
-          : spawn(process.execPath, ["--import", "tsx", mainPath, cfg], { stdio: "ignore" });
+          ? spawn(zkServerScript, ["start-foreground", cfg], { stdio })
+          : spawn(process.execPath, ["--import", "tsx", mainPath, cfg], { stdio });
+      closeSync(out);
       running.add(child);
       children.push(child);
     }
@@ -112,7 +123,7 @@ export async function startEnsemble(
     stop();
     throw error;
   }
-  return { kind, clientPorts, pids: children.map((c) => c.pid!), stop };
+  return { kind, clientPorts, pids: children.map((c) => c.pid!), logs, stop };
 }
 
 async function untilServing(

@@ -179,13 +179,19 @@ async function roles(ensemble: Ensemble): Promise<string[]> {
   );
 }
 
-function measure(target: Target, spec: CellSpec, label: string): Promise<Measurement> {
+async function measure(target: Target, spec: CellSpec, label: string): Promise<Measurement> {
   const progress = (completed: number, elapsed: number) =>
     status(
       `  ${label}: ${elapsed.toFixed(0)}/${spec.warmupSeconds + spec.seconds} s, ` +
         `${completed.toLocaleString("en-US")} replies`,
     );
-  return client === "nzk" ? runNzkCell(target, spec, progress) : runRawCell(target, spec, progress);
+  try {
+    const run = client === "nzk" ? runNzkCell : runRawCell;
+    return await run(target, spec, progress);
+  } catch (error) {
+    clearStatus();
+    throw new Error(`${label}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 async function runMode(mode: Mode, results: Run[]): Promise<void> {
@@ -243,6 +249,13 @@ async function runMode(mode: Mode, results: Run[]): Promise<void> {
         }
       }
     }
+  } catch (error) {
+    for (const ensemble of started.values()) {
+      ensemble.stop(true);
+      log(`${ensemble.kind}'s data and logs are kept: ${ensemble.logs.join(", ")}`);
+    }
+    started.clear();
+    throw error;
   } finally {
     for (const ensemble of started.values()) ensemble.stop();
   }
