@@ -28,7 +28,7 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
   const cfg = parseZooCfg(`tickTime=2000\ndataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nsnapCount=${snapCount}\nzksim.snapshotInline=${inline}`).config;
   const server = new ZkServer(cfg, () => {});
   await server.start();
-  await waitFor(() => server.replica.role === "leading" && server.replica.leader!.phase === "broadcast", 120_000);
+  await waitFor(() => server.inspect().status.role === "leading" && server.inspect().status.phase === "broadcast", 120_000);
   const client = await ZkClient.connect("127.0.0.1", port, { timeoutMs: 30_000, handshakeTimeoutMs: 60_000 });
   const latencies: number[] = [];
   const data = utf8("y".repeat(100));

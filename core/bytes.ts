@@ -8,6 +8,14 @@ export const utf8 = (text: string): Uint8Array => encoder.encode(text);
 export const fromUtf8 = (bytes: Uint8Array): string => decoder.decode(bytes);
 export const emptyBytes: Uint8Array = new Uint8Array(0);
 
+/**
+ * A znode's data: null is kept apart from empty, as ZooKeeper keeps it (a client that wrote null
+ * reads null back); both report dataLength 0.
+ */
+export type ZnodeData = Uint8Array | null;
+
+export const dataLength = (data: ZnodeData): number => (data === null ? 0 : data.length);
+
 const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 export function base64(bytes: Uint8Array): string {

@@ -4,6 +4,8 @@
 import { assert } from "./assert.ts";
 import { fromUtf8, utf8 } from "./bytes.ts";
 
+const nullLength = 0xffffffff;
+
 export class ByteWriter {
   private buffer: Uint8Array;
   private view: DataView;
@@ -64,6 +66,11 @@ export class ByteWriter {
     this.buffer.set(value, this.length);
     this.length += value.length;
     return this;
+  }
+
+  /** Bytes or null; null is the length 0xFFFFFFFF, which no real length reaches. */
+  nullableBytes(value: Uint8Array | null): this {
+    return value === null ? this.u32(nullLength) : this.bytes(value);
   }
 
   string(value: string): this {
@@ -143,6 +150,14 @@ export class ByteReader {
     const value = this.bytesIn.slice(this.offset, this.offset + length);
     this.offset += length;
     return value;
+  }
+
+  nullableBytes(): Uint8Array | null {
+    if (this.remaining >= 4 && this.view.getUint32(this.offset) === nullLength) {
+      this.offset += 4;
+      return null;
+    }
+    return this.bytes();
   }
 
   string(): string {

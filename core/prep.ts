@@ -5,6 +5,7 @@
 
 import { aclPermits, fixupAcl } from "./acl.ts";
 import { assert } from "./assert.ts";
+import { dataLength } from "./bytes.ts";
 import type { Database } from "./database.ts";
 import { Err } from "./errors.ts";
 import { isSpecialPath, parentPath, pathProblem } from "./path.ts";
@@ -140,7 +141,7 @@ function prepareCreate(input: PrepInput, request: CreateRequest): TxnBody {
   checkSession(input);
   const slash = request.path.lastIndexOf("/");
   if (slash === -1 || request.path.includes("\0")) reject(Err.BADARGUMENTS);
-  if (request.data.length > input.config.dataBytesMax) reject(Err.BADARGUMENTS);
+  if (dataLength(request.data) > input.config.dataBytesMax) reject(Err.BADARGUMENTS);
   const acl = fixedAcl(input, request.acl);
   const parentName = parentPath(request.path);
   const parent = record(input, parentName);
@@ -185,7 +186,7 @@ function prepareDelete(input: PrepInput, request: DeleteRequest): TxnBody {
 function prepareSetData(input: PrepInput, request: SetDataRequest): TxnBody {
   checkSession(input);
   validatePath(request.path);
-  if (request.data.length > input.config.dataBytesMax) reject(Err.BADARGUMENTS);
+  if (dataLength(request.data) > input.config.dataBytesMax) reject(Err.BADARGUMENTS);
   const node = record(input, request.path);
   requirePerm(input, node.acl, Perms.WRITE);
   const version = nextVersion(node.version, request.version);

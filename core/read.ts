@@ -4,6 +4,7 @@
 import { aclPermits, maskDigests, userOf } from "./acl.ts";
 import type { Database } from "./database.ts";
 import { Err } from "./errors.ts";
+import { rootPath } from "./path.ts";
 import type { MultiReadOp, OpResult, ReadRequest, Reply, RequestContext } from "./requests.ts";
 import { statOf } from "./tree.ts";
 import type { ZNode } from "./tree.ts";
@@ -13,8 +14,16 @@ type ReplyBody = Omit<Reply, "zxid">;
 
 const fail = (err: number): ReplyBody => ({ err });
 
+/**
+ * The node a read names. ZooKeeper's data tree also keys the root by "", so reads of "" answer as
+ * the root (writes of "" fail path validation before any lookup).
+ */
+function lookup(db: Database, path: string): ZNode | undefined {
+  return db.tree.get(path === "" ? rootPath : path);
+}
+
 function readable(db: Database, path: string, ctx: RequestContext): ZNode | number {
-  const node = db.tree.get(path);
+  const node = lookup(db, path);
   if (node === undefined) return Err.NONODE;
   if (!aclPermits(node.acl, Perms.READ, ctx.authIds)) return Err.NOAUTH;
   return node;
@@ -29,7 +38,7 @@ function readBody(db: Database, ctx: RequestContext, request: ReadRequest): Repl
     case "exists": {
       // ZooKeeper 3.8.0 checks no ACL on exists; only a NUL in the path is refused up front.
       if (request.path.includes("\0")) return fail(Err.BADARGUMENTS);
-      const node = db.tree.get(request.path);
+      const node = lookup(db, request.path);
       return node === undefined ? fail(Err.NONODE) : { err: Err.OK, stat: statOf(node) };
     }
     case "getData":
@@ -58,16 +67,21 @@ function readBody(db: Database, ctx: RequestContext, request: ReadRequest): Repl
 
 /** getACL needs READ or ADMIN; without ADMIN digest ids are masked. */
 function getAcl(db: Database, ctx: RequestContext, path: string): ReplyBody {
-  const node = db.tree.get(path);
+  const node = lookup(db, path);
   if (node === undefined) return fail(Err.NONODE);
   if (!aclPermits(node.acl, Perms.READ | Perms.ADMIN, ctx.authIds)) return fail(Err.NOAUTH);
   const admin = aclPermits(node.acl, Perms.ADMIN, ctx.authIds);
   return { err: Err.OK, acl: admin ? [...node.acl] : maskDigests(node.acl), stat: statOf(node) };
 }
 
-/** Every node below `path`; for "/" every node but the root (ZooKeeper counts /zookeeper too). */
+/**
+ * Every node below `path`; for "/" every node but the root (ZooKeeper counts /zookeeper too).
+ * ZooKeeper counts the keys that start with `path + "/"`: for "" that is every node, the root's
+ * "/" key included.
+ */
 function countDescendants(db: Database, path: string): number {
   if (path === "/") return db.tree.size - 1;
+  if (path === "") return db.tree.size;
   let count = 0;
   const stack = [path];
   while (stack.length > 0) {

@@ -1,7 +1,7 @@
 // Turns the result of applying a client's txn into the reply ZooKeeper would send for the request's
 // opcode (create vs create2 differ only in whether the Stat comes back, and so on).
 
-import { assert } from "./assert.ts";
+import { assert, assertNever } from "./assert.ts";
 import type { TxnResult } from "./database.ts";
 import { Err } from "./errors.ts";
 import type { MultiWriteOp, OpResult, Reply, WriteRequest } from "./requests.ts";
@@ -32,6 +32,8 @@ export function writeReply(request: WriteRequest, result: TxnResult, zxid: Zxid)
     case "delete":
     case "check":
       return { err: Err.OK, zxid };
+    default:
+      return assertNever(request, "a write reply"); // a multi's reply is built above
   }
 }
 

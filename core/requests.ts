@@ -1,6 +1,7 @@
 // Client requests and replies as the core sees them: one variant per ZooKeeper opcode, with the
 // fields of the jute request records. The wire codec (net/) and the simulator's client build these.
 
+import type { ZnodeData } from "./bytes.ts";
 import type { Acl, Id, SessionId, Stat, Zxid } from "./types.ts";
 
 export type CreateOp = "create" | "create2" | "createContainer" | "createTTL";
@@ -8,14 +9,14 @@ export type CreateOp = "create" | "create2" | "createContainer" | "createTTL";
 export interface CreateRequest {
   op: CreateOp;
   path: string;
-  data: Uint8Array;
+  data: ZnodeData;
   acl: readonly Acl[];
   flags: number;
   /** Only createTTL carries a TTL; every other create sends -1 (no TTL). */
   ttl: number;
 }
 export interface DeleteRequest { op: "delete"; path: string; version: number }
-export interface SetDataRequest { op: "setData"; path: string; data: Uint8Array; version: number }
+export interface SetDataRequest { op: "setData"; path: string; data: ZnodeData; version: number }
 export interface CheckRequest { op: "check"; path: string; version: number }
 export interface SetAclRequest { op: "setACL"; path: string; acl: readonly Acl[]; version: number }
 
@@ -50,7 +51,8 @@ export type ReadRequest =
 export type Request = WriteRequest | ReadRequest | { op: "sync"; path: string };
 
 const writeOps = new Set<string>(["create", "create2", "createContainer", "createTTL", "delete", "setData", "check", "setACL", "multi"]);
-export const isWriteRequest = (request: Request): request is WriteRequest => writeOps.has(request.op);
+export const isWriteRequest = <R extends { readonly op: string }>(request: R): request is R & WriteRequest =>
+  writeOps.has(request.op);
 
 /** Who is asking: the session and the ids its connection authenticated (ip, digest, super). */
 export interface RequestContext {
@@ -65,7 +67,7 @@ export type OpResult =
   | { op: "delete" }
   | { op: "setData"; stat: Stat }
   | { op: "check" }
-  | { op: "getData"; data: Uint8Array; stat: Stat }
+  | { op: "getData"; data: ZnodeData; stat: Stat }
   | { op: "getChildren"; children: string[] }
   | { op: "error"; err: number };
 
@@ -78,7 +80,7 @@ export interface Reply {
   zxid: Zxid;
   path?: string;
   stat?: Stat;
-  data?: Uint8Array;
+  data?: ZnodeData;
   acl?: Acl[];
   children?: string[];
   count?: number;

@@ -4,6 +4,10 @@
 // Snapshot:    "ZKTS" · u32 version · u32 crc32(body) · body
 //   body:      i64 lastZxid · i64 digest · u32 sessions · (i64 id, u32 timeoutMs)* · u32 nodes · node*
 //   node:      path · data · acl · czxid mzxid pzxid · ctime mtime · version cversion aversion · owner
+// A znode's data (in a node, a create or a setData) is u32 length · bytes, or the length 0xFFFFFFFF
+// alone for null data. Version 2 snapshots may hold that marker; version 1 (written before null was
+// kept) never does and still reads. Log records carry no version: old records read unchanged, and a
+// server older than the marker would take a record holding it for a torn tail.
 // Nodes are written parents first (the tree's insertion order), so a snapshot restores by insertion.
 // A log whose last record is short or fails its checksum was torn by a crash: decodeLog drops that
 // record and everything after it, and says so.
@@ -34,7 +38,7 @@ function writeBody(w: ByteWriter, body: TxnBody): void {
   w.u8(txnTags.indexOf(body.type));
   switch (body.type) {
     case "create":
-      w.string(body.path).bytes(body.data);
+      w.string(body.path).nullableBytes(body.data);
       writeAcl(w, body.acl);
       w.i64(body.ephemeralOwner).i32(body.parentCversion);
       return;
@@ -42,7 +46,7 @@ function writeBody(w: ByteWriter, body: TxnBody): void {
       w.string(body.path);
       return;
     case "setData":
-      w.string(body.path).bytes(body.data).i32(body.version);
+      w.string(body.path).nullableBytes(body.data).i32(body.version);
       return;
     case "setACL":
       w.string(body.path);
@@ -73,11 +77,14 @@ function readBody(r: ByteReader, depth: number): TxnBody {
   const type = txnTags[r.u8()];
   switch (type) {
     case "create":
-      return { type, path: r.string(), data: r.bytes(), acl: readAcl(r), ephemeralOwner: r.i64(), parentCversion: r.i32() };
+      return {
+        type, path: r.string(), data: r.nullableBytes(), acl: readAcl(r), ephemeralOwner: r.i64(),
+        parentCversion: r.i32(),
+      };
     case "delete":
       return { type, path: r.string() };
     case "setData":
-      return { type, path: r.string(), data: r.bytes(), version: r.i32() };
+      return { type, path: r.string(), data: r.nullableBytes(), version: r.i32() };
     case "setACL":
       return { type, path: r.string(), acl: readAcl(r), aversion: r.i32() };
     case "check":
@@ -157,7 +164,9 @@ export function decodeLog(bytes: Uint8Array): DecodedLog {
 }
 
 const snapshotMagic = 0x5a4b5453; // "ZKTS"
-const snapshotVersion = 1;
+const snapshotVersion = 2;
+/** Version 1 has the same layout without null data. */
+const readableSnapshotVersions = new Set([1, 2]);
 
 /** A consistent (never fuzzy) snapshot of the database at its last applied zxid. */
 export function encodeSnapshot(db: Database): Uint8Array {
@@ -166,7 +175,7 @@ export function encodeSnapshot(db: Database): Uint8Array {
   for (const [id, timeoutMs] of db.sessions) w.i64(id).u32(timeoutMs);
   w.u32(db.tree.size);
   for (const [path, node] of db.tree.nodes) {
-    w.string(path).bytes(node.data);
+    w.string(path).nullableBytes(node.data);
     writeAcl(w, node.acl);
     w.i64(node.czxid).i64(node.mzxid).i64(node.pzxid).int53(node.ctime).int53(node.mtime);
     w.i32(node.version).i32(node.cversion).i32(node.aversion).i64(node.ephemeralOwner);
@@ -179,7 +188,9 @@ export function encodeSnapshot(db: Database): Uint8Array {
 export function decodeSnapshot(bytes: Uint8Array, options: { extendedTypesEnabled: boolean }): Database {
   const header = new ByteReader(bytes);
   if (header.u32() !== snapshotMagic) throw new DecodeError("not a snapshot");
-  if (header.u32() !== snapshotVersion) throw new DecodeError("unknown snapshot version");
+  if (!readableSnapshotVersions.has(header.u32())) {
+    throw new DecodeError("unknown snapshot version");
+  }
   const checksum = header.u32();
   const body = bytes.subarray(header.offset);
   if (crc32(body) !== checksum) throw new DecodeError("snapshot checksum mismatch");
@@ -193,7 +204,8 @@ export function decodeSnapshot(bytes: Uint8Array, options: { extendedTypesEnable
   for (let i = 0; i < nodeCount; i++) {
     const path = r.string();
     db.tree.restoreNode(path, {
-      data: r.bytes(), acl: readAcl(r), czxid: zxid(r.i64()), mzxid: zxid(r.i64()), pzxid: zxid(r.i64()),
+      data: r.nullableBytes(), acl: readAcl(r),
+      czxid: zxid(r.i64()), mzxid: zxid(r.i64()), pzxid: zxid(r.i64()),
       ctime: r.int53(), mtime: r.int53(), version: r.i32(), cversion: r.i32(), aversion: r.i32(), ephemeralOwner: r.i64(),
     });
   }

@@ -238,6 +238,31 @@ describe("tree: reads and the /zookeeper subtree", () => {
     expect(h.send({ op: "sync", path: "/a" }).path).toBe("/a");
   });
 
+  it("reads of the empty path answer as the root; writes of it are BADARGUMENTS", () => {
+    const h = new Harness();
+    h.create("/a");
+    const root = h.send({ op: "getChildren2", path: "/", watch: false });
+    for (const op of ["exists", "getData", "getChildren2"] as const) {
+      expect(expectErr(h.send({ op, path: "", watch: false }), Err.OK).stat).toEqual(root.stat);
+    }
+    const children = h.send({ op: "getChildren", path: "", watch: false }).children!;
+    expect(children.sort()).toEqual(["a", "zookeeper"]);
+    expect(h.send({ op: "getACL", path: "" }).acl).toEqual(openAclUnsafe);
+    // ZooKeeper counts keys starting with "/": every node, the root's own "/" key included.
+    expect(h.send({ op: "getAllChildrenNumber", path: "" }).count).toBe(5);
+    expect(h.send({ op: "getAllChildrenNumber", path: "/" }).count).toBe(4);
+    const read = h.send({ op: "multiRead", ops: [{ op: "getData", path: "", watch: false }] });
+    expect(read.results![0]!.op).toBe("getData");
+    const createEmpty = {
+      op: "create2", path: "", data: null, acl: openAclUnsafe, flags: 0, ttl: -1,
+    } as const;
+    expectErr(h.send(createEmpty), Err.BADARGUMENTS);
+    expectErr(h.send({ op: "setData", path: "", data: null, version: -1 }), Err.BADARGUMENTS);
+    expectErr(h.send({ op: "delete", path: "", version: -1 }), Err.BADARGUMENTS);
+    const setAcl = { op: "setACL", path: "", acl: openAclUnsafe, version: -1 } as const;
+    expectErr(h.send(setAcl), Err.BADARGUMENTS);
+  });
+
   it("getEphemerals lists the session's own, by string prefix", () => {
     const h = new Harness();
     const other = h.session();

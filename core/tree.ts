@@ -4,14 +4,15 @@
 // same txns agree on it and a replay can be proven equal without comparing trees.
 
 import { assert } from "./assert.ts";
-import { emptyBytes } from "./bytes.ts";
+import { dataLength, emptyBytes } from "./bytes.ts";
+import type { ZnodeData } from "./bytes.ts";
 import { childName, configPath, parentPath, procPath, quotaPath, rootPath } from "./path.ts";
 import { NameSet, PathMap } from "./path-map.ts";
 import { containerEphemeralOwner, ephemeralKind, openAclUnsafe, readAclUnsafe, zxid } from "./types.ts";
 import type { Acl, SessionId, Stat, Zxid } from "./types.ts";
 
 export interface ZNode {
-  data: Uint8Array;
+  data: ZnodeData;
   acl: readonly Acl[];
   czxid: Zxid;
   mzxid: Zxid;
@@ -55,7 +56,7 @@ export function statOf(node: ZNode): Stat {
     cversion: (2 * node.cversion - numChildren) | 0,
     aversion: node.aversion,
     ephemeralOwner: clientEphemeralOwner(node.ephemeralOwner),
-    dataLength: node.data.length,
+    dataLength: dataLength(node.data),
     numChildren,
     pzxid: node.pzxid,
   };
@@ -132,7 +133,9 @@ export class DataTree {
     return interned;
   }
 
-  private newNode(data: Uint8Array, acl: readonly Acl[], z: Zxid, timeMs: number, owner: bigint): ZNode {
+  private newNode(
+    data: ZnodeData, acl: readonly Acl[], z: Zxid, timeMs: number, owner: bigint,
+  ): ZNode {
     return {
       data,
       acl: this.internAcl(acl),
@@ -159,7 +162,7 @@ export class DataTree {
   /** Creates a node (DataTree.createNode); the parent's cversion only moves forward. */
   createNode(args: {
     path: string;
-    data: Uint8Array;
+    data: ZnodeData;
     acl: readonly Acl[];
     ephemeralOwner: bigint;
     parentCversion: number;
@@ -225,7 +228,7 @@ export class DataTree {
     this.indexOwner(path, node.ephemeralOwner, true);
   }
 
-  setData(path: string, data: Uint8Array, version: number, z: Zxid, timeMs: number): WatchTrigger[] {
+  setData(path: string, data: ZnodeData, version: number, z: Zxid, timeMs: number): WatchTrigger[] {
     const node = this.mustGet(path);
     node.data = data;
     node.version = version;
@@ -310,6 +313,8 @@ function finalize(h: number): number {
   return h ^ (h >>> 16);
 }
 
+const nullDataMark = 0x6e756c6c; // "null"
+
 function hashNode(path: string, node: ZNode): void {
   let a = 0x811c9dc5;
   let b = 0x050c5d1f;
@@ -318,10 +323,16 @@ function hashNode(path: string, node: ZNode): void {
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x01000193);
   }
-  const data = node.data;
+  const data = node.data ?? emptyBytes;
   for (let i = 0; i < data.length; i++) {
     a = Math.imul(a ^ data[i]!, 0x01000193);
     b = Math.imul(b ^ data[i]!, 0x01000193);
+  }
+  // Null data hashes apart from empty data (replicas must agree on which a node holds); nodes with
+  // data hash as they always did, so the digests in existing snapshots still check.
+  if (node.data === null) {
+    a = mix(a, nullDataMark);
+    b = mix(b, nullDataMark);
   }
   for (const v of [node.czxid, node.mzxid, node.pzxid, node.ephemeralOwner]) {
     a = mixBig(a, v);

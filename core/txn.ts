@@ -2,6 +2,8 @@
 // every choice up front (zxid, time, sequential name, parent cversion, ephemeral owner), so applying
 // it is total and deterministic on every replica and on replay.
 
+import { dataLength } from "./bytes.ts";
+import type { ZnodeData } from "./bytes.ts";
 import type { Acl, SessionId, Zxid } from "./types.ts";
 import { hex } from "./types.ts";
 import { errName } from "./errors.ts";
@@ -10,13 +12,13 @@ export type TxnBody =
   | {
       type: "create";
       path: string;
-      data: Uint8Array;
+      data: ZnodeData;
       acl: readonly Acl[];
       ephemeralOwner: bigint;
       parentCversion: number;
     }
   | { type: "delete"; path: string }
-  | { type: "setData"; path: string; data: Uint8Array; version: number }
+  | { type: "setData"; path: string; data: ZnodeData; version: number }
   | { type: "setACL"; path: string; acl: readonly Acl[]; aversion: number }
   | { type: "check"; path: string; version: number }
   /** A write that failed validation still takes a zxid, as in ZooKeeper (ErrorTxn). */
@@ -36,14 +38,18 @@ export interface Txn {
   body: TxnBody;
 }
 
+const describeLength = (data: ZnodeData): string =>
+  data === null ? "null" : String(dataLength(data));
+
 export function describeTxnBody(body: TxnBody): string {
   switch (body.type) {
     case "create":
-      return `create ${body.path} len=${body.data.length} owner=${hex(body.ephemeralOwner)} pcv=${body.parentCversion}`;
+      return `create ${body.path} len=${describeLength(body.data)} `
+        + `owner=${hex(body.ephemeralOwner)} pcv=${body.parentCversion}`;
     case "delete":
       return `delete ${body.path}`;
     case "setData":
-      return `setData ${body.path} len=${body.data.length} v=${body.version}`;
+      return `setData ${body.path} len=${describeLength(body.data)} v=${body.version}`;
     case "setACL":
       return `setACL ${body.path} av=${body.aversion}`;
     case "check":

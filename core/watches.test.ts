@@ -422,6 +422,15 @@ describe("watches: removeWatches and checkWatches", () => {
     ]);
   });
 
+  it("watches: checkWatches finds no watch on the empty path; removeWatches does", () => {
+    const { d, s } = setup();
+    d.exists(s, "");
+    d.getChildren(s, "");
+    for (const type of [1, 2, 3]) expect(d.watches.checkWatches(s, "", type)).toBe(false);
+    expect(d.watches.removeWatches(s, "", WatcherType.Any)).toBe(true);
+    expect(d.watches.removeWatches(s, "", WatcherType.Any)).toBe(false);
+  });
+
   it("watches: removeWatches and checkWatches answer false for an unknown type", () => {
     const { d, s } = setup();
     d.getData(s, "/a");

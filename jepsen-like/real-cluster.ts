@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 import seedrandom from "seedrandom";
 import { fromUtf8, utf8 } from "../core/bytes.ts";
 import { Err } from "../core/errors.ts";
-import type { ClientOp } from "../core/replica/io.ts";
+import type { ClientOp } from "../core/replica/index.ts";
 import type { Reply } from "../core/requests.ts";
 import { CreateMode, hex, openAclUnsafe } from "../core/types.ts";
 import { eventTypeName } from "../core/watches.ts";
@@ -217,7 +217,8 @@ class Client {
     }
     const result: Record<string, unknown> = {};
     if (reply.path !== undefined) result.path = reply.path;
-    if (reply.data !== undefined) result.data = fromUtf8(reply.data);
+    // The history format has string data only; these workloads never write null data.
+    if (reply.data != null) result.data = fromUtf8(reply.data);
     if (reply.children !== undefined) result.children = [...reply.children].sort();
     if (reply.stat !== undefined) {
       result.version = reply.stat.version;

@@ -15,7 +15,7 @@ function view(whitelist = "*"): AdminView {
   cluster.request(client, 2, { op: "getData", path: "/e", watch: true });
   cluster.stabilize();
   return {
-    state: cluster.state(3),
+    replica: cluster.view(3),
     config: parseZooCfg(`4lw.commands.whitelist=${whitelist}\nserver.1=a:1:2\nserver.2=b:1:2\nserver.3=c:1:2\nmyid=3`).config,
     stats: { startedAtMs: 0, nowMs: 5000, packetsReceived: 3, packetsSent: 3, latencyMinMs: 1, latencyMaxMs: 4, latencyTotalMs: 6, latencyCount: 3, fsyncs: 2, maxFileDescriptors: 1024, throttledCount: 0, snapshotSyncs: 0, snapshotSyncsInline: 0 },
     connections: [{ remote: "127.0.0.1:5000", sessionId: client.sessionId, received: 3, sent: 3, queued: 0, lastOperation: "GETD" }],

@@ -2,7 +2,8 @@
 // ZooKeeper renders them, from a snapshot of the server's state. Pure: the runtime gathers the
 // snapshot, this formats it; tests check the text.
 
-import type { ReplicaState } from "../core/replica/state.ts";
+import { dataLength } from "../core/bytes.ts";
+import type { ReplicaView } from "../core/replica/index.ts";
 import { hex } from "../core/types.ts";
 import type { ZooConfig } from "./config.ts";
 
@@ -37,7 +38,7 @@ export interface ServerStats {
 }
 
 export interface AdminView {
-  state: ReplicaState;
+  replica: ReplicaView;
   config: ZooConfig;
   stats: ServerStats;
   connections: ConnectionInfo[];
@@ -46,7 +47,8 @@ export interface AdminView {
 
 function mode(view: AdminView): string {
   if (view.standalone) return "standalone";
-  return view.state.role === "leading" ? "leader" : view.state.role === "following" ? "follower" : "looking";
+  const role = view.replica.status.role;
+  return role === "leading" ? "leader" : role === "following" ? "follower" : "looking";
 }
 
 function latency(stats: ServerStats): string {
@@ -60,7 +62,7 @@ function connectionLine(c: ConnectionInfo): string {
 }
 
 function srvr(view: AdminView, withClients: boolean): string {
-  const s = view.state;
+  const s = view.replica;
   const lines = [`Zookeeper version: ${serverVersion}`];
   if (withClients) lines.push("Clients:", ...view.connections.map(connectionLine), "");
   lines.push(
@@ -69,24 +71,24 @@ function srvr(view: AdminView, withClients: boolean): string {
     `Sent: ${view.stats.packetsSent}`,
     `Connections: ${view.connections.length}`,
     `Outstanding: ${view.connections.reduce((n, c) => n + c.queued, 0)}`,
-    `Zxid: ${hex(s.db.lastZxid)}`,
+    `Zxid: ${hex(s.appliedZxid)}`,
     `Mode: ${mode(view)}`,
-    `Node count: ${s.db.tree.size}`,
+    `Node count: ${s.tree.size}`,
   );
   return lines.join("\n") + "\n";
 }
 
-function approximateDataSize(state: ReplicaState): number {
+function approximateDataSize(replica: ReplicaView): number {
   let bytes = 0;
-  for (const [path, node] of state.db.tree.nodes) bytes += path.length + node.data.length;
+  for (const [path, node] of replica.tree.nodes) bytes += path.length + dataLength(node.data);
   return bytes;
 }
 
 function mntr(view: AdminView): string {
-  const s = view.state;
+  const s = view.replica;
   const stats = view.stats;
   let ephemerals = 0;
-  for (const [, paths] of s.db.tree.ephemerals) ephemerals += paths.size;
+  for (const [, paths] of s.tree.ephemerals) ephemerals += paths.size;
   const rows: [string, string | number][] = [
     ["zk_version", serverVersion],
     ["zk_server_state", mode(view)],
@@ -97,19 +99,19 @@ function mntr(view: AdminView): string {
     ["zk_packets_sent", stats.packetsSent],
     ["zk_num_alive_connections", view.connections.length],
     ["zk_outstanding_requests", view.connections.reduce((n, c) => n + c.queued, 0)],
-    ["zk_znode_count", s.db.tree.size],
-    ["zk_watch_count", s.watches.watchCount()],
+    ["zk_znode_count", s.tree.size],
+    ["zk_watch_count", s.watchCount],
     ["zk_ephemerals_count", ephemerals],
     ["zk_approximate_data_size", approximateDataSize(s)],
     ["zk_open_file_descriptor_count", view.connections.length + 8],
     ["zk_max_file_descriptor_count", stats.maxFileDescriptors],
     ["zk_fsync_count", stats.fsyncs],
-    ["zk_last_zxid", hex(s.db.lastZxid)],
+    ["zk_last_zxid", hex(s.appliedZxid)],
     ["zk_uptime", stats.nowMs - stats.startedAtMs],
   ];
-  if (s.role === "leading" && s.leader !== undefined) {
-    const learners = [...s.leader.learners.values()];
-    rows.push(["zk_followers", learners.length], ["zk_synced_followers", learners.filter((l) => l.phase === "synced").length], ["zk_pending_syncs", s.leader.syncs.length]);
+  if (s.status.role === "leading") {
+    const synced = s.learners.filter((l) => l.phase === "synced").length;
+    rows.push(["zk_followers", s.learners.length], ["zk_synced_followers", synced], ["zk_pending_syncs", s.pendingSyncs]);
   }
   return rows.map(([k, v]) => `${k}\t${v}`).join("\n") + "\n";
 }
@@ -127,14 +129,17 @@ function conf(view: AdminView): string {
 }
 
 function wchs(view: AdminView): string {
-  const summary = view.state.watches.watchSummary();
+  const summary = view.replica.watchSummary();
   return `${summary.sessions} connections watching ${summary.paths} paths\nTotal watches:${summary.watches}\n`;
 }
 
 function dump(view: AdminView): string {
-  const s = view.state;
-  const lines = ["SessionTracker dump:", `Session count: ${s.db.sessions.size}`, "ephemeral nodes dump:", `Sessions with Ephemerals (${s.db.tree.ephemerals.size}):`];
-  for (const [session, paths] of s.db.tree.ephemerals) {
+  const s = view.replica;
+  const lines = [
+    "SessionTracker dump:", `Session count: ${s.sessions.size}`, "ephemeral nodes dump:",
+    `Sessions with Ephemerals (${s.tree.ephemerals.size}):`,
+  ];
+  for (const [session, paths] of s.tree.ephemerals) {
     lines.push(`${hex(session)}:`, ...[...paths].map((p) => `\t${p}`));
   }
   return lines.join("\n") + "\n";

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import zookeeper from "node-zookeeper-client";
 import type { TestEnsemble } from "./test/ensemble.ts";
 import { startEnsemble } from "./test/ensemble.ts";
+import { referenceAvailable, startReferenceZooKeeper } from "./test/reference-zookeeper.ts";
 
 const run = promisify(execFile);
 let ensemble: TestEnsemble;
@@ -117,4 +118,66 @@ print("kazoo ok")
     const { stdout } = await run(kazooPython, [script, ensemble.connectString], { timeout: 60_000 });
     expect(stdout).toContain("kazoo ok");
   }, 90_000);
+
+  // kazoo's own test_create_null_data and test_set_null_data, under each of its handlers that this
+  // machine can import, against a follower (writes forwarded) and, if installed, Apache ZooKeeper.
+  it("null data reads back as None, empty data as b'', under every kazoo handler", async () => {
+    const script = join(tmpdir(), "kazoo-null-data.py");
+    writeFileSync(script, kazooNullDataScript);
+    const follower = ensemble.servers.findIndex((s) => s.inspect().status.role === "following");
+    const targets = [{ name: "ours", hosts: `127.0.0.1:${ensemble.clientPorts[follower]}` }];
+    const reference = referenceAvailable ? await startReferenceZooKeeper() : undefined;
+    if (reference !== undefined) {
+      targets.push({ name: "Apache ZooKeeper", hosts: `127.0.0.1:${reference.port}` });
+    }
+    try {
+      const handlers: string[] = [];
+      for (const handler of ["threading", "gevent", "eventlet"]) {
+        const imports = run(kazooPython, ["-c", `import kazoo.handlers.${handler}`]);
+        if (await imports.then(() => true, () => false)) handlers.push(handler);
+      }
+      expect(handlers).toContain("threading");
+      for (const target of targets) {
+        for (const handler of handlers) {
+          const args = [script, target.hosts, handler];
+          const { stdout } = await run(kazooPython, args, { timeout: 60_000 });
+          expect(stdout, `${target.name}, ${handler} handler`).toContain(`null data ok ${handler}`);
+        }
+      }
+    } finally {
+      await reference?.stop();
+    }
+  }, 180_000);
 });
+
+const kazooNullDataScript = `
+import sys
+hosts, handler_name = sys.argv[1], sys.argv[2]
+if handler_name == "threading":
+    from kazoo.handlers.threading import SequentialThreadingHandler as Handler
+elif handler_name == "gevent":
+    from kazoo.handlers.gevent import SequentialGeventHandler as Handler
+else:
+    from kazoo.handlers.eventlet import SequentialEventletHandler as Handler
+from kazoo.client import KazooClient
+zk = KazooClient(hosts=hosts, timeout=10, handler=Handler())
+zk.start(timeout=15)
+root = "/kz-null-" + handler_name
+zk.create(root, b"")
+zk.create(root + "/nulldata", None)
+value, stat = zk.get(root + "/nulldata")
+assert value is None and stat.dataLength == 0, (value, stat)
+zk.create(root + "/empty", b"")
+value, _ = zk.get(root + "/empty")
+assert value == b"", value
+zk.create(root + "/set", b"not none")
+zk.set(root + "/set", None)
+value, _ = zk.get(root + "/set")
+assert value is None, value
+zk.set(root + "/set", b"")
+value, _ = zk.get(root + "/set")
+assert value == b"", value
+zk.delete(root, recursive=True)
+zk.stop()
+print("null data ok", handler_name)
+`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseZooCfg } from "./config.ts";
+import { applyEnvironment, ConfigError, parseZooCfg } from "./config.ts";
 
 const sample = `
 # The number of milliseconds of each tick
@@ -41,6 +41,15 @@ describe("net: zoo.cfg", () => {
     expect(() => parseZooCfg("globalOutstandingLimit=0")).toThrow(/globalOutstandingLimit/);
   });
 
+  it("reads reconfigEnabled (default off); an ensemble warns reconfig is not implemented", () => {
+    expect(parseZooCfg("").config.reconfigEnabled).toBe(false);
+    const standalone = parseZooCfg("reconfigEnabled=true");
+    expect(standalone).toMatchObject({ config: { reconfigEnabled: true }, warnings: [] });
+    const ensemble = parseZooCfg("reconfigEnabled=true\nserver.1=a:1:2\nserver.2=b:1:2");
+    expect(ensemble.warnings).toEqual([expect.stringMatching(/reconfigEnabled.*not implemented/)]);
+    expect(() => parseZooCfg("reconfigEnabled=maybe")).toThrow(/reconfigEnabled/);
+  });
+
   it("warns on unknown keys and names the key of a bad value", () => {
     expect(parseZooCfg("tickTyme=2000").warnings).toEqual(['zoo.cfg: unknown key "tickTyme" ignored']);
     const bad: [string, string][] = [
@@ -56,6 +65,29 @@ describe("net: zoo.cfg", () => {
       } catch (error) {
         expect((error as ConfigError).key).toBe(key);
       }
+    }
+  });
+
+  it("takes the log level from zksim.logLevel, and from ZKSIM_LOG_LEVEL over the file", () => {
+    expect(parseZooCfg("").config.logLevel).toBe("info");
+    const { config } = parseZooCfg("zksim.logLevel=WARN");
+    expect(config.logLevel).toBe("warn");
+    applyEnvironment(config, { ZKSIM_LOG_LEVEL: "debug" });
+    expect(config.logLevel).toBe("debug");
+    applyEnvironment(config, {});
+    expect(config.logLevel).toBe("debug");
+    expect(() => parseZooCfg("zksim.logLevel=loud"))
+      .toThrow(/zksim\.logLevel: expected one of debug, info, warn, error/);
+    expect(() => applyEnvironment(config, { ZKSIM_LOG_LEVEL: "trace" }))
+      .toThrow(/^environment: ZKSIM_LOG_LEVEL/);
+  });
+
+  it("does not repeat a malformed superDigest in its error (it is a credential)", () => {
+    expect(() => parseZooCfg("superDigest=s3cretNoColon")).toThrow(ConfigError);
+    try {
+      parseZooCfg("superDigest=s3cretNoColon");
+    } catch (error) {
+      expect((error as Error).message).not.toContain("s3cretNoColon");
     }
   });
 });

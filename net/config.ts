@@ -3,6 +3,9 @@
 // error that names the key. The only place configuration is read (STYLE: no config from env
 // elsewhere).
 
+import type { Level } from "./log.ts";
+import { isLevel, levels } from "./log.ts";
+
 export interface ServerEntry {
   id: number;
   host: string;
@@ -31,6 +34,8 @@ export interface ZooConfig {
   juteMaxBuffer: number;
   superDigest: string | undefined;
   extendedTypesEnabled: boolean;
+  /** Dynamic reconfiguration is not implemented; this only decides reconfig's error code. */
+  reconfigEnabled: boolean;
   snapCount: number;
   metricsPort: number | undefined;
   /** Client requests in flight (all connections) above which the server stops reading from clients. */
@@ -43,12 +48,14 @@ export interface ZooConfig {
   syncSnapshotInline: boolean;
   /** The server id of this process (from `myid` in dataDir, or given). */
   myid: number | undefined;
+  /** Lowest level logged: `zksim.logLevel`, or the ZKSIM_LOG_LEVEL environment variable. */
+  logLevel: Level;
 }
 
 export class ConfigError extends Error {
   override name = "ConfigError";
-  constructor(readonly key: string, message: string) {
-    super(`zoo.cfg: ${key}: ${message}`);
+  constructor(readonly key: string, message: string, source = "zoo.cfg") {
+    super(`${source}: ${key}: ${message}`);
   }
 }
 
@@ -56,7 +63,7 @@ export const allFourLetterWords = ["conf", "cons", "crst", "dirs", "dump", "envi
 
 /** Keys ZooKeeper accepts that this server reads but has no use for (accepted silently). */
 const acceptedIgnored = new Set([
-  "electionAlg", "peerType", "standaloneEnabled", "reconfigEnabled", "quorumListenOnAllIPs", "syncEnabled",
+  "electionAlg", "peerType", "standaloneEnabled", "quorumListenOnAllIPs", "syncEnabled",
   "preAllocSize", "admin.enableServer", "admin.serverPort", "admin.serverAddress", "forceSync",
   "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "maxCnxns", "metricsProvider.className",
   "dynamicConfigFile", "secureClientPort", "secureClientPortAddress", "localSessionsEnabled", "localSessionsUpgradingEnabled",
@@ -68,8 +75,10 @@ export function defaultConfig(): ZooConfig {
     tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir: "./data", dataLogDir: "", clientPort: 2181,
     clientPortAddress: "0.0.0.0", servers: [], maxClientCnxns: 60, minSessionTimeout: -1, maxSessionTimeout: -1,
     autopurgeSnapRetainCount: 3, autopurgePurgeIntervalHours: 0, fourLetterWordWhitelist: new Set(["srvr"]),
-    juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false, snapCount: 100_000,
+    juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false,
+    reconfigEnabled: false, snapCount: 100_000,
     metricsPort: undefined, globalOutstandingLimit: 1000, commitLogCount: 500, myid: undefined, snapshotInline: false, syncSnapshotInline: false,
+    logLevel: "info",
   };
 }
 
@@ -127,6 +136,12 @@ export function parseZooCfg(text: string): ParseResult {
     applyKey(config, match[1]!, match[2]!.trim(), warnings);
   }
   validate(config);
+  if (config.reconfigEnabled && config.servers.length > 1) {
+    warnings.push(
+      "zoo.cfg: reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests are "
+        + "answered with UNIMPLEMENTED",
+    );
+  }
   for (const s of config.servers.filter((entry) => entry.role === "observer")) {
     warnings.push(`zoo.cfg: server.${s.id} is an observer; observers are not supported, it runs as a voting participant (the quorum counts it)`);
   }
@@ -153,11 +168,15 @@ function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]):
     case "superDigest":
     case "DigestAuthenticationProvider.superDigest":
     case "zookeeper.DigestAuthenticationProvider.superDigest":
-      if (!/^[^:]+:.+$/.test(value)) throw new ConfigError(key, `expected user:base64digest, got "${value}"`);
+      // The value is a credential: the error describes it without repeating it.
+      if (!/^[^:]+:.+$/.test(value)) {
+        throw new ConfigError(key, "expected user:base64digest (the value has no user: part)");
+      }
       c.superDigest = value;
       return;
     case "extendedTypesEnabled":
     case "zookeeper.extendedTypesEnabled": c.extendedTypesEnabled = boolean(key, value); return;
+    case "reconfigEnabled": c.reconfigEnabled = boolean(key, value); return;
     case "snapCount": c.snapCount = integer(key, value, 2); return;
     case "metricsProvider.httpPort": c.metricsPort = port(key, value); return;
     case "globalOutstandingLimit": c.globalOutstandingLimit = integer(key, value, 1); return;
@@ -166,8 +185,28 @@ function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]):
     case "myid": c.myid = integer(key, value, 1, 254); return;
     case "zksim.snapshotInline": c.snapshotInline = boolean(key, value); return;
     case "zksim.syncSnapshotInline": c.syncSnapshotInline = boolean(key, value); return;
+    case "zksim.logLevel": c.logLevel = logLevel(key, value); return;
     default:
       if (!acceptedIgnored.has(key) && !key.startsWith("metricsProvider.")) warnings.push(`zoo.cfg: unknown key "${key}" ignored`);
+  }
+}
+
+function logLevel(key: string, value: string, source?: string): Level {
+  const level = value.toLowerCase();
+  if (!isLevel(level)) {
+    throw new ConfigError(key, `expected one of ${levels.join(", ")}, got "${value}"`, source);
+  }
+  return level;
+}
+
+/**
+ * Settings an operator gives without editing zoo.cfg: ZKSIM_LOG_LEVEL=debug turns on the trace of
+ * every input and effect for one run. They win over the file.
+ */
+export function applyEnvironment(config: ZooConfig, env: Record<string, string | undefined>): void {
+  const level = env.ZKSIM_LOG_LEVEL;
+  if (level !== undefined && level !== "") {
+    config.logLevel = logLevel("ZKSIM_LOG_LEVEL", level, "environment");
   }
 }
 

@@ -43,10 +43,15 @@ export class JuteReader {
     return this.view.getUint8(this.offset++) !== 0;
   }
 
-  /** A buffer; null (-1) reads as empty, as ZooKeeper treats a null data buffer. */
+  /** A buffer where null means nothing (a password, credentials): null (-1) reads as empty. */
   buffer(): Uint8Array {
+    return this.nullableBuffer() ?? new Uint8Array(0);
+  }
+
+  /** A buffer that may be null (-1): znode data, which ZooKeeper stores and returns as null. */
+  nullableBuffer(): Uint8Array | null {
     const length = this.int();
-    if (length === -1) return new Uint8Array(0);
+    if (length === -1) return null;
     this.need(length, "buffer");
     const v = this.bytes.slice(this.offset, this.offset + length);
     this.offset += length;

@@ -3,28 +3,46 @@
 // Clean shutdown on SIGTERM/SIGINT: sockets closed, the log made durable.
 
 import { readFileSync } from "node:fs";
-import { ConfigError, parseZooCfg } from "./config.ts";
+import { applyEnvironment, ConfigError, parseZooCfg } from "./config.ts";
 import { jsonLogger } from "./log.ts";
-import { ZkServer } from "./server.ts";
+import { ListenError, ZkServer } from "./server.ts";
 
 const embeddedDefaults = "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=./data\nclientPort=2181\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=7000\n";
+
+/** Exit statuses: a configuration the server refuses, and a port it cannot listen on. */
+const exitBadConfig = 2;
+const exitCannotListen = 3;
 
 async function main(): Promise<void> {
   const path = process.argv[2];
   let parsed;
   try {
     parsed = parseZooCfg(path === undefined ? embeddedDefaults : readFileSync(path, "utf8"));
+    applyEnvironment(parsed.config, process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
-      process.exit(2);
+      process.exit(exitBadConfig);
     }
     throw error;
   }
-  const log = jsonLogger({ server: parsed.config.myid ?? 1 });
+  const log = jsonLogger({ server: parsed.config.myid ?? 1 }, parsed.config.logLevel);
   for (const warning of parsed.warnings) log("warn", warning);
   const server = new ZkServer(parsed.config, log);
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    if (error instanceof ListenError) {
+      const { key, host, port, code } = error;
+      log("error", error.message, { key, host, port, code });
+      process.exit(exitCannotListen);
+    }
+    if (error instanceof ConfigError) {
+      log("error", error.message, { key: error.key });
+      process.exit(exitBadConfig);
+    }
+    throw error;
+  }
   const shutdown = (signal: string) => {
     log("info", "shutting down", { signal });
     void server.stop().then(() => process.exit(0));

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { utf8 } from "../core/bytes.ts";
 import { DecodeError } from "../core/codec.ts";
-import type { PeerMessage } from "../core/replica/messages.ts";
+import type { PeerMessage } from "../core/replica/index.ts";
 import { Cluster } from "../core/replica/test/cluster.ts";
 import { CreateMode, openAclUnsafe } from "../core/types.ts";
 import { decodePeerMessage, encodePeerMessage } from "./peer-codec.ts";
@@ -25,6 +25,9 @@ function capturedMessages(): PeerMessage[] {
     { op: "create" as const, path: "/a", data: utf8("x"), acl: openAclUnsafe, flags: CreateMode.EPHEMERAL, ttl: -1 },
     { op: "multi" as const, ops: [{ op: "create2" as const, path: "/b", data: utf8(""), acl: openAclUnsafe, flags: 2, ttl: -1 }, { op: "check" as const, path: "/a", version: 0 }] },
     { op: "setData" as const, path: "/a", data: utf8("yy"), version: -1 },
+    // Null data stays null through FORWARD, PROPOSAL and the SNAP's snapshot.
+    { op: "create2" as const, path: "/null", data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
+    { op: "setData" as const, path: "/a", data: null, version: -1 },
     { op: "setACL" as const, path: "/a", acl: openAclUnsafe, version: 0 },
     { op: "sync" as const, path: "/" },
     { op: "delete" as const, path: "/b0000000001", version: -1 },
@@ -47,6 +50,11 @@ describe("net: peer message codec", () => {
     }
     expect(messages.some((m) => m.type === "SYNC" && m.snapshot !== undefined)).toBe(true);
     for (const message of messages) expect(decodePeerMessage(encodePeerMessage(message))).toEqual(message);
+    const text = (m: PeerMessage) =>
+      JSON.stringify(m, (_k, v) => (typeof v === "bigint" ? String(v) : v));
+    const carriesNull = (m: PeerMessage) => text(m).includes('"data":null');
+    expect(messages.some((m) => m.type === "FORWARD" && carriesNull(m))).toBe(true);
+    expect(messages.some((m) => m.type === "PROPOSAL" && carriesNull(m))).toBe(true);
   });
 
   it("arbitrary bytes decode to a message or a DecodeError, nothing else", () => {

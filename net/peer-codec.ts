@@ -3,7 +3,7 @@
 // Pure over Uint8Array, so it is fuzzed and round-trip tested without sockets.
 
 import { ByteReader, ByteWriter, DecodeError } from "../core/codec.ts";
-import type { ForwardedWork, PeerMessage, ServerState, Vote } from "../core/replica/messages.ts";
+import type { ForwardedWork, PeerMessage, ServerState, Vote } from "../core/replica/index.ts";
 import { decodeTxn, encodeTxn } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Acl, Id } from "../core/types.ts";

@@ -22,9 +22,12 @@ function write(w: ByteWriter, req: WriteRequest): void {
   w.u8(ops.indexOf(req.op));
   switch (req.op) {
     case "create": case "create2": case "createContainer": case "createTTL":
-      w.string(req.path).bytes(req.data); writeAcl(w, req.acl); w.i32(req.flags).i64(BigInt(req.ttl)); return;
+      w.string(req.path).nullableBytes(req.data);
+      writeAcl(w, req.acl);
+      w.i32(req.flags).i64(BigInt(req.ttl));
+      return;
     case "delete": case "check": w.string(req.path).i32(req.version); return;
-    case "setData": w.string(req.path).bytes(req.data).i32(req.version); return;
+    case "setData": w.string(req.path).nullableBytes(req.data).i32(req.version); return;
     case "setACL": w.string(req.path); writeAcl(w, req.acl); w.i32(req.version); return;
     case "multi": w.u32(req.ops.length); for (const op of req.ops) write(w, op); return;
   }
@@ -34,9 +37,12 @@ function read(r: ByteReader, nested: boolean): WriteRequest {
   const op = ops[r.u8()];
   switch (op) {
     case "create": case "create2": case "createContainer": case "createTTL":
-      return { op: op as CreateOp, path: r.string(), data: r.bytes(), acl: readAcl(r), flags: r.i32(), ttl: Number(r.i64()) };
+      return {
+        op: op as CreateOp, path: r.string(), data: r.nullableBytes(), acl: readAcl(r),
+        flags: r.i32(), ttl: Number(r.i64()),
+      };
     case "delete": case "check": return { op, path: r.string(), version: r.i32() };
-    case "setData": return { op, path: r.string(), data: r.bytes(), version: r.i32() };
+    case "setData": return { op, path: r.string(), data: r.nullableBytes(), version: r.i32() };
     case "setACL": return { op, path: r.string(), acl: readAcl(r), version: r.i32() };
     case "multi": {
       if (nested) throw new DecodeError("multi does not nest");

@@ -6,7 +6,7 @@
 
 import { createConnection, createServer } from "node:net";
 import type { Server, Socket } from "node:net";
-import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
+import type { NodeId, PeerMessage } from "../core/replica/index.ts";
 import type { ServerEntry } from "./config.ts";
 import { frame, Framer } from "./framing.ts";
 import { decodePeerMessage, encodePeerMessage } from "./peer-codec.ts";
@@ -40,11 +40,21 @@ export class PeerTransport {
 
   constructor(private readonly self: ServerEntry, private readonly peers: ServerEntry[], private readonly handlers: PeerHandlers) {}
 
-  start(): void {
-    this.server = createServer((socket) => this.accept(socket));
-    this.server.on("error", (error) => this.handlers.log(`peer listener: ${error.message}`));
-    this.server.listen(this.self.peerPort, this.self.host === "0.0.0.0" ? undefined : this.self.host);
+  /** Listens and dials; resolves once listening, rejects with the listener's error if it cannot. */
+  start(): Promise<void> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    const listening = new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.once("listening", () => {
+        server.off("error", reject);
+        server.on("error", (error) => this.handlers.log(`peer listener: ${error.message}`));
+        resolve();
+      });
+    });
+    server.listen(this.self.peerPort, this.self.host === "0.0.0.0" ? undefined : this.self.host);
     for (const peer of this.peers) if (peer.id < this.self.id) this.dial(peer);
+    return listening;
   }
 
   send(to: NodeId, message: PeerMessage): void {
@@ -99,6 +109,10 @@ export class PeerTransport {
     }
     const bytes = frame(encodePeerMessage(message));
     if (message.type === "SYNC" && message.snapshot !== undefined) this.snapshotBytes.set(socket, bytes.length);
+    if (socket.writableCorked === 0) {
+      socket.cork(); // one write for every message of this callback (see server.ts writeCorked)
+      process.nextTick(() => socket.uncork());
+    }
     socket.write(bytes);
   }
 

@@ -4,28 +4,34 @@
 
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import type { Server as HttpServer } from "node:http";
 import type { Server, Socket } from "node:net";
 import { join } from "node:path";
-import type { ClientOp, ConnId, Effect, Input } from "../core/replica/io.ts";
-import { needsSnapshot, withSnapshot } from "../core/replica/io.ts";
-import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
-import { replicaConfig } from "../core/replica/state.ts";
-import type { ReplicaState } from "../core/replica/state.ts";
-import { startReplica, step } from "../core/replica/step.ts";
+import type {
+  ClientOp, ConnId, Effect, EffectHandlers, Input, NodeId, PeerMessage, ReplicaView,
+} from "../core/replica/index.ts";
+import { dispatchEffects, needsSnapshot, replicaConfig, ReplicaDriver } from "../core/replica/index.ts";
 import { Err } from "../core/errors.ts";
+import type { Reply } from "../core/requests.ts";
 import { zxid } from "../core/types.ts";
 import type { Zxid } from "../core/types.ts";
 import type { AdminView, ConnectionInfo, ServerStats } from "./admin.ts";
 import { fourLetterWord, fourLetterWordOf } from "./admin.ts";
 import type { ServerEntry, ZooConfig } from "./config.ts";
-import { frame, FrameError, Framer } from "./framing.ts";
+import { ConfigError } from "./config.ts";
+import { EventLog } from "./event-log.ts";
+import { frame, type FrameError, Framer } from "./framing.ts";
 import { JuteError } from "./jute-io.ts";
 import type { Logger } from "./log.ts";
 import { PeerTransport } from "./peers.ts";
+import { replicaStatus } from "./replica-status.ts";
 import { FileStorage } from "./storage.ts";
 import { startMetrics } from "./metrics.ts";
 import { Snapshotter } from "./snapshotter.ts";
-import { decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply, OpCode, UnsupportedOp } from "./wire.ts";
+import {
+  decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply,
+  isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp, unsupportedOpErr,
+} from "./wire.ts";
 import type { ClientFrame } from "./wire.ts";
 
 /**
@@ -33,6 +39,18 @@ import type { ClientFrame } from "./wire.ts";
  * that session deadlines never jump with a wall-clock step (ZooKeeper also times sessions with a
  * monotonic clock) while znode times stay within the drift since start of wall time.
  */
+/**
+ * Writes to a socket held corked until the current callback returns: the replies of every request
+ * in one chunk a client sent (or every message of a step to a peer) leave in one write.
+ */
+export function writeCorked(socket: Socket, bytes: Uint8Array): void {
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+  }
+  socket.write(bytes);
+}
+
 export function coreClockMs(): number {
   return Math.floor(performance.timeOrigin + performance.now());
 }
@@ -48,7 +66,8 @@ interface ClientConn {
   framer: Framer;
   connected: boolean;
   /** Ops sent and not yet answered, in order (replies come back in the same order). */
-  pending: { xid: number; op: ClientOp; startedMs: number }[];
+  /** Requests not yet answered, in order: for latency figures and the outstanding limit. */
+  pending: { xid: number; startedMs: number }[];
   /** Frames received but not yet handed to the core: the connection is throttled. */
   backlog: Uint8Array[];
   draining: boolean;
@@ -56,10 +75,46 @@ interface ClientConn {
   sent: number;
   lastOperation: string;
   sessionId: bigint | undefined;
+  /** What the ConnectRequest asked for: 0 for a new session. */
+  requestedSessionId: bigint;
+  /** When the client last sent anything (for the logs: how long a session was silent). */
+  lastHeardMs: number;
+}
+
+/** A port the server cannot listen on: the one line an operator needs, naming the zoo.cfg key. */
+export class ListenError extends Error {
+  override name = "ListenError";
+  constructor(
+    readonly what: string, readonly key: string, readonly host: string, readonly port: number,
+    readonly code: string | undefined,
+  ) {
+    const why = code === "EADDRINUSE" ? "is already in use"
+      : code === "EACCES" ? "may not be bound by this user"
+      : code === "EADDRNOTAVAIL" ? "is not an address of this machine"
+      : `cannot be listened on (${code ?? "unknown error"})`;
+    super(`${what} ${host}:${port} ${why} (zoo.cfg ${key})`);
+  }
+}
+
+/** Resolves once `server` listens; rejects with a ListenError naming `key` if it cannot. */
+function listening(
+  server: Server | HttpServer, what: string, key: string, host: string, port: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(new ListenError(what, key, host, port, error.code));
+    };
+    server.once("error", onError);
+    server.once("listening", () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
 }
 
 export class ZkServer {
-  private state!: ReplicaState;
+  private core!: ReplicaDriver;
+  private handlers!: EffectHandlers;
   private storage!: FileStorage;
   private snapshotter!: Snapshotter;
   snapshotsWritten = 0;
@@ -67,6 +122,9 @@ export class ZkServer {
   private clientServer: Server | undefined;
   private metrics: import("node:http").Server | undefined;
   private readonly conns = new Map<ConnId, ClientConn>();
+  /** The connection each session is attached to on this server. */
+  private readonly bySession = new Map<bigint, ClientConn>();
+  private events!: EventLog;
   private readonly perIp = new Map<string, number>();
   /** Connections not being read (see drainBacklog), in the order they were throttled. */
   private readonly throttled = new Set<ClientConn>();
@@ -93,8 +151,20 @@ export class ZkServer {
     return this.config.servers.length === 0;
   }
 
-  /** Recovers from disk, starts the core, opens the peer and client ports. */
-  start(): Promise<void> {
+  /**
+   * Recovers from disk, starts the core, opens the peer and client ports. A port that cannot be
+   * bound stops what started and rejects with a ListenError.
+   */
+  async start(): Promise<void> {
+    try {
+      await this.startListening();
+    } catch (error) {
+      if (error instanceof ListenError) await this.stop();
+      throw error;
+    }
+  }
+
+  private startListening(): Promise<void> {
     const c = this.config;
     const peers = this.standalone ? [this.id] : c.servers.filter((s) => s.role === "participant").map((s) => s.id);
     const coreConfig = replicaConfig({
@@ -108,14 +178,23 @@ export class ZkServer {
     const { storage, durable, recoveryNotes } = FileStorage.open({
       dataDir: c.dataDir, dataLogDir: c.dataLogDir, retainSnapshots: c.autopurgeSnapRetainCount,
       extendedTypesEnabled: c.extendedTypesEnabled, onDurable: (id) => this.deliver({ type: "persistDone", id }),
+      onPurged: (removed) => {
+        this.log("info", "purged", { files: removed, retainSnapshots: c.autopurgeSnapRetainCount });
+      },
     });
     this.storage = storage;
     for (const note of recoveryNotes) this.log("warn", "recovery", { note });
     this.log("info", "recovered", { logTxns: durable.log.length, snapshot: durable.snapshot !== undefined, acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch });
-    const { state, effects } = startReplica(coreConfig, durable, coreClockMs());
-    this.state = state;
+    this.core = new ReplicaDriver(this.id, coreConfig);
+    this.handlers = this.effectHandlers();
+    const effects = this.core.start(durable, coreClockMs());
+    this.events = new EventLog(this.log, this.id, {
+      conn: (connId) => this.conns.get(connId),
+      connOfSession: (id) => this.bySession.get(id),
+      status: () => replicaStatus(this.core),
+    }, Date.now());
     this.snapshotter = new Snapshotter({
-      snapshot: durable.snapshot, startZxid: state.db.lastZxid, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
+      snapshot: durable.snapshot, startZxid: this.core.inspect()!.appliedZxid, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
       extendedTypesEnabled: c.extendedTypesEnabled,
       onWritten: (written) => {
         this.log("info", "snapshot written", { zxid: written.zxid, znodes: written.znodes, tookMs: Math.round(written.tookMs) });
@@ -124,15 +203,26 @@ export class ZkServer {
       },
       onError: (error) => this.log("error", "snapshotter failed", { error: error.message }),
     });
-    if (!this.standalone) this.startPeers();
+    const peersListening = this.standalone ? Promise.resolve() : this.startPeers();
+    this.events.effects(undefined, effects, Date.now());
     this.interpret(effects);
-    if (c.metricsPort !== undefined) this.metrics = startMetrics(c.metricsPort, c.clientPortAddress, () => this.adminView());
-    return this.listenClients();
+    let metricsListening = Promise.resolve();
+    if (c.metricsPort !== undefined) {
+      this.metrics = startMetrics(c.metricsPort, c.clientPortAddress, () => this.adminView());
+      const key = "metricsProvider.httpPort";
+      const host = c.clientPortAddress;
+      metricsListening = listening(this.metrics, "metrics port", key, host, c.metricsPort);
+    }
+    // The first listener to fail is the one reported (one line, see main.ts).
+    return Promise.all([peersListening, metricsListening, this.listenClients()])
+      .then(() => undefined);
   }
 
-  private startPeers(): void {
+  private startPeers(): Promise<void> {
     const self = this.config.servers.find((s) => s.id === this.id);
-    if (self === undefined) throw new Error(`myid ${this.id} is not among the server.N lines of zoo.cfg`);
+    if (self === undefined) {
+      throw new ConfigError("myid", `${this.id} is not among the server.N lines`);
+    }
     const others: ServerEntry[] = this.config.servers.filter((s) => s.id !== this.id);
     this.peers = new PeerTransport(self, others, {
       onMessage: (from, message) => this.deliver({ type: "peerMessage", from, message }),
@@ -140,7 +230,9 @@ export class ZkServer {
       onDown: (peer) => this.deliver({ type: "peerDown", peer }),
       log: (msg) => this.log("warn", msg),
     });
-    this.peers.start();
+    return this.peers.start().catch((error: NodeJS.ErrnoException) => {
+      throw new ListenError("peer port", `server.${self.id}`, self.host, self.peerPort, error.code);
+    });
   }
 
   private listenClients(): Promise<void> {
@@ -149,13 +241,13 @@ export class ZkServer {
     const self = this.config.servers.find((s) => s.id === this.id);
     const port = self?.clientPort ?? this.config.clientPort;
     const host = self?.clientHost ?? this.config.clientPortAddress;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, () => {
-        this.log("info", "serving clients", { port, host, serverId: this.id, mode: this.standalone ? "standalone" : "ensemble" });
-        resolve();
-      });
+    const key = self?.clientPort !== undefined ? `server.${self.id}` : "clientPort";
+    const ready = listening(server, "client port", key, host, port).then(() => {
+      const mode = this.standalone ? "standalone" : "ensemble";
+      this.log("info", "serving clients", { port, host, serverId: this.id, mode });
     });
+    server.listen(port, host);
+    return ready;
   }
 
   /** The one way into the core. */
@@ -170,9 +262,12 @@ export class ZkServer {
       for (let next = this.inbox.shift(); next !== undefined && !this.stopped; next = this.inbox.shift()) {
         this.stats.nowMs = Date.now();
         if (next.type === "tick") this.stats.fsyncs = this.storage.stats.fsyncs;
-        const { effects } = step(this.state, next, coreClockMs());
+        const nowMs = coreClockMs();
+        this.events.input(next, nowMs);
+        const effects = this.core.deliver(next, nowMs);
+        this.events.effects(next, effects, nowMs);
         this.interpret(effects);
-        this.snapshotter.observe(this.state);
+        this.snapshotter.endOfStep();
       }
     } finally {
       this.delivering = false;
@@ -181,26 +276,41 @@ export class ZkServer {
 
   /** The one way out of it. */
   private interpret(effects: readonly Effect[]): void {
-    for (const effect of effects) {
-      switch (effect.type) {
-        case "send":
-          if (needsSnapshot(effect.message)) this.sendWithSnapshot(effect.to, effect.message);
-          else this.peers?.send(effect.to, effect.message);
-          break;
-        case "persist":
-          for (const write of effect.writes) if (write.kind === "snapshot") this.snapshotter.reset(write.bytes, write.zxid);
-          this.storage.enqueue(effect.id, effect.writes);
-          break;
-        case "setTimer": this.setTimer(effect.atMs); break;
-        case "connectResponse": this.toClient(effect.connId, encodeConnectResponse(effect.timeoutMs, effect.sessionId, effect.password), (c) => {
+    dispatchEffects(effects, this.handlers);
+  }
+
+  private effectHandlers(): EffectHandlers {
+    return {
+      send: (effect) => {
+        if (needsSnapshot(effect.message)) this.sendWithSnapshot(effect.to, effect.message);
+        else this.peers?.send(effect.to, effect.message);
+      },
+      persist: (effect) => {
+        for (const write of effect.writes) {
+          if (write.kind === "snapshot") this.snapshotter.reset(write.bytes, write.zxid);
+        }
+        this.storage.enqueue(effect.id, effect.writes);
+      },
+      setTimer: (effect) => this.setTimer(effect.atMs),
+      connectResponse: (effect) => {
+        const response = encodeConnectResponse(effect.timeoutMs, effect.sessionId, effect.password);
+        this.toClient(effect.connId, response, (c) => {
           c.connected = effect.timeoutMs > 0;
           c.sessionId = effect.sessionId;
-        }); break;
-        case "reply": this.replyToClient(effect.connId, effect.xid, effect.reply); break;
-        case "watchEvent": this.toClient(effect.connId, encodeNotification(effect.event)); break;
-        case "closeConnection": this.closeClient(effect.connId, effect.reason, false); break;
-      }
-    }
+          if (c.connected) this.bySession.set(effect.sessionId, c);
+        });
+      },
+      reply: (effect) => this.replyToClient(effect.connId, effect.xid, effect.op, effect.reply),
+      watchEvent: (effect) => this.toClient(effect.connId, encodeNotification(effect.event)),
+      closeConnection: (effect) => this.closeClient(effect.connId, effect.reason, false),
+      applied: (effect) => this.snapshotter.applied(effect.txns),
+      treeReplaced: (effect) => {
+        if (effect.reason === "snapshot") this.snapshotter.treeReplaced();
+      },
+      // The event log reads these off the step's effects (event-log.ts).
+      status: () => {},
+      sessionExpired: () => {},
+    };
   }
 
   /**
@@ -211,16 +321,23 @@ export class ZkServer {
   private sendWithSnapshot(to: NodeId, message: PeerMessage & { type: "SYNC"; snapshotAt: Zxid }): void {
     if (this.peers === undefined) return;
     let encoded: Promise<PeerMessage>;
+    const started = performance.now();
+    const sent = (snapshot: Uint8Array) => {
+      this.events.snapshotSent(to, message, snapshot.length, performance.now() - started);
+    };
     if (this.snapshotter.isCurrent && !this.config.syncSnapshotInline) {
       this.stats.snapshotSyncs++;
       encoded = this.snapshotter.encodeAt(message.snapshotAt).then((snapshot) => {
+        sent(snapshot);
         const { snapshotAt: _named, ...rest } = message;
         return { ...rest, snapshot };
       });
     } else {
       this.stats.snapshotSyncsInline++;
       try {
-        encoded = Promise.resolve(withSnapshot(message, this.state.db));
+        const withBytes = this.core.encodeSnapshotFor(message);
+        if (withBytes.type === "SYNC" && withBytes.snapshot !== undefined) sent(withBytes.snapshot);
+        encoded = Promise.resolve(withBytes);
       } catch (error) {
         encoded = Promise.reject(error as Error); // the link is cut; the core syncs the follower again
       }
@@ -240,10 +357,10 @@ export class ZkServer {
     before?.(conn);
     conn.sent++;
     this.stats.packetsSent++;
-    conn.socket.write(frame(payload));
+    writeCorked(conn.socket, frame(payload));
   }
 
-  private replyToClient(connId: ConnId, xid: number, reply: import("../core/requests.ts").Reply): void {
+  private replyToClient(connId: ConnId, xid: number, op: ClientOp, reply: Reply): void {
     const conn = this.conns.get(connId);
     if (conn === undefined) return;
     const index = conn.pending.findIndex((p) => p.xid === xid);
@@ -255,8 +372,12 @@ export class ZkServer {
     this.stats.latencyTotalMs += latencyMs;
     this.stats.latencyMinMs = Math.min(this.stats.latencyMinMs, latencyMs);
     this.stats.latencyMaxMs = Math.max(this.stats.latencyMaxMs, latencyMs);
-    this.toClient(connId, encodeReply(xid, pending!.op, reply));
-    if (pending!.op.op === "auth" && reply.err === Err.AUTHFAILED) this.closeClient(connId, "authentication failed", true);
+    this.toClient(connId, encodeReply(xid, op, reply));
+    if (op.op === "auth" && reply.err === Err.AUTHFAILED) this.closeClient(connId, "authentication failed", true);
+    // ZooKeeper 3.8 answers an opcode it does not know, then drops the connection, not the session.
+    if (op.op === "unsupported" && !isKnownOpCode(op.opcode)) {
+      this.closeClient(connId, "unknown opcode", true);
+    }
     // Never from inside interpret(): feeding the core a new request while the effects of its last
     // step are still being written out would let the new replies overtake the rest of them.
     if (this.throttled.size > 0 && !this.resumeScheduled) {
@@ -272,7 +393,10 @@ export class ZkServer {
     const ip = socket.remoteAddress?.replace(/^::ffff:/, "") ?? "unknown";
     const count = this.perIp.get(ip) ?? 0;
     if (this.config.maxClientCnxns > 0 && count >= this.config.maxClientCnxns) {
-      this.log("warn", "too many connections from one address, refusing", { ip, maxClientCnxns: this.config.maxClientCnxns });
+      this.log("warn", "connection refused", {
+        client: `${ip}:${socket.remotePort}`, reason: "too many connections from one address",
+        maxClientCnxns: this.config.maxClientCnxns,
+      });
       socket.destroy();
       return;
     }
@@ -281,10 +405,12 @@ export class ZkServer {
     const conn: ClientConn = {
       connId: this.nextConnId++, socket, remote: `${ip}:${socket.remotePort}`, ip, framer: new Framer(this.config.juteMaxBuffer),
       connected: false, pending: [], backlog: [], draining: false, received: 0, sent: 0, lastOperation: "NA", sessionId: undefined,
+      requestedSessionId: 0n, lastHeardMs: Date.now(),
     };
     this.conns.set(conn.connId, conn);
     let first = true;
     socket.on("data", (chunk: Buffer) => {
+      conn.lastHeardMs = Date.now();
       const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length);
       if (first && bytes.length >= 4 && this.answerFourLetterWord(conn, bytes)) return;
       first = false;
@@ -362,6 +488,7 @@ export class ZkServer {
   private onConnectRequest(conn: ClientConn, payload: Uint8Array): void {
     try {
       const request = decodeConnectRequest(payload);
+      conn.requestedSessionId = request.sessionId;
       this.deliver({
         type: "clientConnect", connId: conn.connId, clientAddr: conn.ip, sessionId: request.sessionId,
         password: request.password, timeoutMs: request.timeoutMs, lastZxidSeen: zxid(request.lastZxidSeen),
@@ -378,17 +505,22 @@ export class ZkServer {
       decoded = decodeClientFrame(payload);
     } catch (error) {
       if (error instanceof UnsupportedOp) {
-        // Answered by the core in request order: reconfig is off (as ZooKeeper's default), the rest unimplemented.
+        // Answered by the core in request order, with the code ZooKeeper 3.8 sends.
         const xid = new DataView(payload.buffer, payload.byteOffset).getInt32(0);
-        const err = error.type === OpCode.reconfig ? Err.RECONFIGDISABLED : Err.UNIMPLEMENTED;
+        const err = unsupportedOpErr(error.type, payload.subarray(8), this.config.reconfigEnabled);
         decoded = { xid, type: error.type, op: { op: "unsupported" as const, opcode: error.type, err } };
+      } else if (error instanceof MalformedRecord && error.type !== OpCode.auth) {
+        // ZooKeeper 3.8 answers a record it cannot read with MARSHALLINGERROR and reads on; a
+        // malformed auth packet closes the connection there, as here.
+        const op = { op: "unsupported" as const, opcode: error.type, err: Err.MARSHALLINGERROR };
+        decoded = { xid: error.xid, type: error.type, op };
       } else {
         if (!(error instanceof JuteError)) throw error;
         return this.closeClient(conn.connId, `malformed request: ${error.message}`, true);
       }
     }
     conn.lastOperation = decoded.op.op;
-    conn.pending.push({ xid: decoded.xid, op: decoded.op, startedMs: Date.now() });
+    conn.pending.push({ xid: decoded.xid, startedMs: Date.now() });
     this.outstanding++;
     this.deliver({ type: "clientRequest", connId: conn.connId, xid: decoded.xid, request: decoded.op });
   }
@@ -410,6 +542,9 @@ export class ZkServer {
 
   private forget(conn: ClientConn): void {
     this.conns.delete(conn.connId);
+    if (conn.sessionId !== undefined && this.bySession.get(conn.sessionId) === conn) {
+      this.bySession.delete(conn.sessionId);
+    }
     this.outstanding -= conn.pending.length;
     conn.pending.length = 0;
     conn.backlog.length = 0;
@@ -423,11 +558,12 @@ export class ZkServer {
     const connections: ConnectionInfo[] = [...this.conns.values()].map((c) => ({
       remote: c.remote, sessionId: c.sessionId, received: c.received, sent: c.sent, queued: c.pending.length, lastOperation: c.lastOperation,
     }));
-    return { state: this.state, config: this.config, stats: { ...this.stats, nowMs: Date.now() }, connections, standalone: this.standalone };
+    return { replica: this.core.inspect()!, config: this.config, stats: { ...this.stats, nowMs: Date.now() }, connections, standalone: this.standalone };
   }
 
-  get replica(): ReplicaState {
-    return this.state;
+  /** What tests and tools may read of the replica; valid until its next step. */
+  inspect(): ReplicaView {
+    return this.core.inspect()!;
   }
 
   /** Clean shutdown: stop taking input, close sockets, make the log durable. */

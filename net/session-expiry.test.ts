@@ -22,12 +22,24 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A member still finishing its sync refuses clients for a moment: try again, for a bounded time. */
+async function connect(port: number, timeoutMs: number): Promise<ZkClient> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ZkClient.connect("127.0.0.1", port, { timeoutMs });
+    } catch (error) {
+      if (attempt >= 50) throw error;
+      await sleep(100);
+    }
+  }
+}
+
 /**
  * Sessions on each server, each falling silent at a different point between two ticks; returns
  * for each how long after its last request was sent its ephemeral node was seen to go.
  */
 async function silentSessionLifetimes(ports: number[], perServer: number): Promise<number[]> {
-  const observer = await ZkClient.connect("127.0.0.1", ports[0]!, { timeoutMs: 30_000 });
+  const observer = await connect(ports[0]!, 30_000);
   const deletedAt = new Map<string, number>();
   observer.onWatchEvent = (event) => {
     if (event.type === eventTypeDeleted) deletedAt.set(event.path, Date.now());
@@ -40,7 +52,7 @@ async function silentSessionLifetimes(ports: number[], perServer: number): Promi
       const path = `/silent-${index}`;
       const offsetMs = (index * tickMs) / (ports.length * perServer);
       silences.push((async () => {
-        const client = await ZkClient.connect("127.0.0.1", port, { timeoutMs });
+        const client = await connect(port, timeoutMs);
         const create = { op: "create" as const, path, data: utf8(""), acl: openAclUnsafe, ttl: -1 };
         expect((await client.request({ ...create, flags: CreateMode.EPHEMERAL })).err).toBe(0);
         await sleep(offsetMs);

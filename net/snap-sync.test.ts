@@ -16,14 +16,18 @@ describe("net: SNAP sync from the snapshotter's copy", () => {
   it("brings a follower 200 txns behind (commitLogCount=20) back with a snapshot, off the leader's event loop", async () => {
     ensemble = await startEnsemble(3, "commitLogCount=20");
     const e = ensemble;
-    const leaderIndex = e.servers.findIndex((s) => s.replica.role === "leading");
+    const leaderIndex = e.servers.findIndex((s) => s.inspect().status.role === "leading");
     const followerIndex = (leaderIndex + 1) % 3;
     const follower = e.servers[followerIndex]!;
     await follower.stop();
 
     const writer = await ZkClient.connect("127.0.0.1", e.clientPorts[leaderIndex]!);
     for (let i = 0; i < 200; i++) {
-      const reply = await writer.request({ op: "create", path: `/n${i}`, data: utf8(`v${i}`), acl: openAclUnsafe, flags: 0, ttl: -1 });
+      // /n0 holds null data and /n1 empty data: the snapshot must keep them apart.
+      const data = i === 0 ? null : i === 1 ? new Uint8Array(0) : utf8(`v${i}`);
+      const path = `/n${i}`;
+      const acl = openAclUnsafe;
+      const reply = await writer.request({ op: "create", path, data, acl, flags: 0, ttl: -1 });
       expect(reply.err).toBe(0);
     }
     const leader = e.servers[leaderIndex]!;
@@ -32,7 +36,7 @@ describe("net: SNAP sync from the snapshotter's copy", () => {
     const restarted = new ZkServer(follower.config, () => {});
     e.servers[followerIndex] = restarted; // stopped with the ensemble
     await restarted.start();
-    await waitFor(() => restarted.replica.role === "following" && restarted.replica.db.lastZxid >= leader.replica.db.lastZxid, 20_000);
+    await waitFor(() => restarted.inspect().status.role === "following" && restarted.inspect().appliedZxid >= leader.inspect().appliedZxid, 20_000);
     expect(leader.stats.snapshotSyncs).toBe(snapshotSyncsBefore + 1);
     expect(leader.stats.snapshotSyncsInline).toBe(0);
 
@@ -45,8 +49,12 @@ describe("net: SNAP sync from the snapshotter's copy", () => {
       expect(reply.err).toBe(0);
     }
     const changed = await reader.request({ op: "getData", path: "/n7", watch: false });
-    expect(new TextDecoder().decode(changed.data)).toBe("after");
-    expect(restarted.replica.db.tree.digest()).toBe(leader.replica.db.tree.digest());
+    expect(new TextDecoder().decode(changed.data!)).toBe("after");
+    expect((await reader.request({ op: "getData", path: "/n0", watch: false })).data).toBeNull();
+    const empty = await reader.request({ op: "getData", path: "/n1", watch: false });
+    expect(empty.data).toEqual(new Uint8Array(0));
+    expect(restarted.inspect().tree.get("/n0")!.data).toBeNull();
+    expect(restarted.inspect().tree.digest()).toBe(leader.inspect().tree.digest());
     await reader.close();
     await writer.close();
   }, 60_000);

@@ -32,7 +32,7 @@ describe("net: snapshots off the event loop", () => {
     const { ZkServer } = await import("./server.ts");
     const again = new ZkServer(server.config, () => {});
     await again.start();
-    await waitFor(() => again.replica.role === "leading" && again.replica.leader!.phase === "broadcast", 20_000);
+    await waitFor(() => again.inspect().status.role === "leading" && again.inspect().status.phase === "broadcast", 20_000);
     const reader = await ZkClient.connect("127.0.0.1", ensemble.clientPorts[0]!);
     for (const i of [0, 199, 399]) {
       const reply = await reader.request({ op: "getData", path: `/n${i}`, watch: false });

@@ -1,21 +1,19 @@
 // Snapshots without stalling the commit path. Node has one event loop, and serializing a
 // million-znode tree takes seconds, so the server keeps a second copy of the committed tree in a
-// worker thread: after every step the main thread posts the txns the core applied (cheap), and the
+// worker thread: the main thread posts the txns the core reports applied (cheap), and the
 // worker applies them to its copy and, every snapCount txns, writes a consistent snapshot of it
 // (temp file, fsync, rename) and says so; the main thread then rolls the txn log and purges.
 // The same copy serves SNAP syncs: a leader's SYNC names its applied zxid, and the worker encodes
 // its copy at that zxid (encodeAt), so a follower's catch-up does not stall the leader either.
 
 import { Worker } from "node:worker_threads";
-import type { ReplicaState } from "../core/replica/state.ts";
-import { logAfter } from "../core/replica/base.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
 import { zxid } from "../core/types.ts";
 
 export type SnapshotterMessage =
   | { kind: "init"; snapshot: Uint8Array | undefined; dataDir: string; snapCount: number; extendedTypesEnabled: boolean }
-  | { kind: "apply"; txns: Txn[] }
+  | { kind: "apply"; txns: readonly Txn[] }
   | { kind: "reset"; snapshot: Uint8Array }
   /** Encode the copy as it is after every txn posted before this message; answered by "encoded". */
   | { kind: "encode"; id: number };
@@ -72,30 +70,26 @@ export class Snapshotter {
     return this.current;
   }
 
-  /** After a step: hand the worker what the core applied since last time, then this step's encodeAt requests. */
-  observe(state: ReplicaState): void {
-    this.feed(state);
+  /** The core applied these txns (an `applied` effect): the worker applies them to its copy. */
+  applied(txns: readonly Txn[]): void {
+    if (!this.current) return; // a replaced tree: the reset that follows starts the copy over
+    this.appliedZxid = txns[txns.length - 1]!.zxid;
+    const message: SnapshotterMessage = { kind: "apply", txns };
+    this.worker.postMessage(message);
+  }
+
+  /** The core's tree was replaced (a SNAP): the copy is stale until the reset with its bytes. */
+  treeReplaced(): void {
+    this.current = false;
+  }
+
+  /** After a step's effects: this step's encodeAt requests, behind the txns posted before them. */
+  endOfStep(): void {
     for (const request of this.toEncode.splice(0)) {
       this.encoding.set(request.id, request);
       const message: SnapshotterMessage = { kind: "encode", id: request.id };
       this.worker.postMessage(message);
     }
-  }
-
-  private feed(state: ReplicaState): void {
-    const applied = state.db.lastZxid;
-    if (applied === this.appliedZxid) return;
-    const fresh = logAfter(state, this.appliedZxid).filter((t) => t.zxid <= applied);
-    const contiguous = this.appliedZxid >= state.logBaseZxid && applied >= this.appliedZxid;
-    if (!contiguous || fresh.length === 0 || fresh[fresh.length - 1]!.zxid !== applied) {
-      // The log no longer shows the gap (a SNAP replaced the tree): the caller resets us with its bytes.
-      this.appliedZxid = applied;
-      this.current = false;
-      return;
-    }
-    this.appliedZxid = applied;
-    const message: SnapshotterMessage = { kind: "apply", txns: fresh };
-    this.worker.postMessage(message);
   }
 
   /** The tree was replaced wholesale (a SNAP from the leader): start the copy over from its bytes. */

@@ -19,8 +19,11 @@ const txn = (counter: number): Txn => ({
   body: { type: "create", path: `/n${counter}`, data: utf8("x"), acl: openAclUnsafe, ephemeralOwner: 0n, parentCversion: counter },
 });
 
-function open(dir: string, durable: number[]) {
-  return FileStorage.open({ dataDir: dir, dataLogDir: join(dir, "log"), retainSnapshots: 3, extendedTypesEnabled: false, onDurable: (id) => durable.push(id) });
+function open(dir: string, durable: number[], purged: string[] = []) {
+  return FileStorage.open({
+    dataDir: dir, dataLogDir: join(dir, "log"), retainSnapshots: 3, extendedTypesEnabled: false,
+    onDurable: (id) => durable.push(id), onPurged: (removed) => purged.push(...removed),
+  });
 }
 
 async function settle(): Promise<void> {
@@ -80,7 +83,8 @@ describe("net: file storage", () => {
   it("truncates an uncommitted tail, rolls logs at snapshots and keeps the newest snapshots", async () => {
     const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
     dirs.push(dir);
-    const { storage } = open(dir, []);
+    const purged: string[] = [];
+    const { storage } = open(dir, [], purged);
     storage.enqueue(1, [{ kind: "append", txns: [txn(1), txn(2), txn(3)] }, { kind: "truncate", zxid: makeZxid(1, 1) }]);
     const db = new Database({ extendedTypesEnabled: false });
     for (let i = 0; i < 5; i++) storage.enqueue(2 + i, [{ kind: "snapshot", zxid: makeZxid(1, 10 + i), bytes: encodeSnapshot(db), replaceLog: false }]);
@@ -91,5 +95,9 @@ describe("net: file storage", () => {
     expect(durable.log.map((t) => t.cxid)).toEqual([20]);
     expect(readdirSync(dir).filter((f) => f.startsWith("snapshot.")).length).toBe(3);
     expect(durable.snapshot).toBeDefined();
+    // The purge says what it removed (the server logs it): the two oldest snapshots, and logs.
+    const purgedSnapshots = purged.filter((f) => f.startsWith("snapshot."));
+    expect(purgedSnapshots).toEqual(["snapshot.000000010000000a", "snapshot.000000010000000b"]);
+    expect(purged.some((f) => f.startsWith("log."))).toBe(true);
   });
 });

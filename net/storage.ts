@@ -12,7 +12,7 @@
 import { fsync } from "node:fs";
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, ftruncateSync } from "node:fs";
 import { join } from "node:path";
-import type { DiskWrite, DurableState } from "../core/replica/io.ts";
+import type { DiskWrite, DurableState } from "../core/replica/index.ts";
 import { decodeLog, decodeSnapshot, encodeLogRecord } from "../core/storage.ts";
 import { DecodeError } from "../core/codec.ts";
 import type { Txn } from "../core/txn.ts";
@@ -44,13 +44,19 @@ export class FileStorage {
     private readonly retainSnapshots: number,
     private readonly onDurable: (id: number) => void,
     logPath: string,
+    private readonly onPurged: (removed: readonly string[]) => void,
   ) {
     this.logPath = logPath;
     this.logFd = openSync(logPath, "a");
   }
 
   /** Opens (creating if needed) the directories and recovers what they hold. */
-  static open(options: { dataDir: string; dataLogDir: string; retainSnapshots: number; extendedTypesEnabled: boolean; onDurable: (id: number) => void }): { storage: FileStorage; durable: DurableState; recoveryNotes: string[] } {
+  static open(options: {
+    dataDir: string; dataLogDir: string; retainSnapshots: number; extendedTypesEnabled: boolean;
+    onDurable: (id: number) => void;
+    /** Told the files a purge removed (snapshots past retainSnapshots, logs they make useless). */
+    onPurged?: (removed: readonly string[]) => void;
+  }): { storage: FileStorage; durable: DurableState; recoveryNotes: string[] } {
     mkdirSync(options.dataDir, { recursive: true });
     mkdirSync(options.dataLogDir, { recursive: true });
     const notes: string[] = [];
@@ -65,7 +71,10 @@ export class FileStorage {
     const snapshot = newestValidSnapshot(options.dataDir, options.extendedTypesEnabled, notes);
     const { txns, lastLog } = readLogs(options.dataLogDir, notes);
     const logPath = lastLog ?? join(options.dataLogDir, `log.${hex16(1n)}`);
-    const storage = new FileStorage(options.dataDir, options.dataLogDir, options.retainSnapshots, options.onDurable, logPath);
+    const storage = new FileStorage(
+      options.dataDir, options.dataLogDir, options.retainSnapshots, options.onDurable, logPath,
+      options.onPurged ?? (() => {}),
+    );
     storage.lastAppended = txns.length > 0 ? txns[txns.length - 1]!.zxid : 0n;
     return { storage, durable: { ...epochs, snapshot: snapshot?.bytes, log: txns }, recoveryNotes: notes };
   }
@@ -167,14 +176,20 @@ export class FileStorage {
     const snapshots = snapshotFiles(this.dataDir);
     const drop = snapshots.slice(0, Math.max(0, snapshots.length - this.retainSnapshots));
     for (const file of drop) rmSync(join(this.dataDir, file));
+    const removed = [...drop];
     const oldestKept = snapshots[drop.length];
-    if (oldestKept === undefined) return;
-    const oldestZxid = BigInt(`0x${oldestKept.slice("snapshot.".length)}`);
-    const logs = logFiles(this.logDir);
-    for (let i = 0; i + 1 < logs.length; i++) {
-      const nextFirst = BigInt(`0x${logs[i + 1]!.slice("log.".length)}`);
-      if (nextFirst <= oldestZxid + 1n) rmSync(join(this.logDir, logs[i]!));
+    if (oldestKept !== undefined) {
+      const oldestZxid = BigInt(`0x${oldestKept.slice("snapshot.".length)}`);
+      const logs = logFiles(this.logDir);
+      for (let i = 0; i + 1 < logs.length; i++) {
+        const nextFirst = BigInt(`0x${logs[i + 1]!.slice("log.".length)}`);
+        if (nextFirst <= oldestZxid + 1n) {
+          rmSync(join(this.logDir, logs[i]!));
+          removed.push(logs[i]!);
+        }
+      }
     }
+    if (removed.length > 0) this.onPurged(removed);
   }
 
   close(): void {

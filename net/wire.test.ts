@@ -1,15 +1,21 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { utf8 } from "../core/bytes.ts";
-import type { ClientOp } from "../core/replica/io.ts";
+import type { ClientOp } from "../core/replica/index.ts";
 import type { Reply } from "../core/requests.ts";
 import { Harness } from "../core/test/helpers.ts";
 import { openAclUnsafe, zxid } from "../core/types.ts";
-import { JuteError } from "./jute-io.ts";
-import { decodeClientFrame, decodeConnectRequest, decodeReplyBody, decodeReplyHeader, encodeConnectRequest, encodeReply, encodeRequest, UnsupportedOp } from "./wire.ts";
+import { Err } from "../core/errors.ts";
+import { JuteError, JuteWriter } from "./jute-io.ts";
+import {
+  decodeClientFrame, decodeConnectRequest, decodeReplyBody, decodeReplyHeader, encodeConnectRequest,
+  encodeReply, encodeRequest, isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp,
+  unsupportedOpErr,
+} from "./wire.ts";
 
 const path = fc.constantFrom("/", "/a", "/a/b", "/zookeeper", "/ü/x");
-const data = fc.uint8Array({ maxLength: 20 });
+// Null data (-1 on the wire) is its own value, never the empty buffer.
+const data = fc.option(fc.uint8Array({ maxLength: 20 }), { nil: null });
 const acl = fc.array(fc.record({ perms: fc.integer({ min: 0, max: 31 }), id: fc.record({ scheme: fc.constantFrom("world", "digest", "ip"), id: fc.string() }) }), { maxLength: 3 });
 const version = fc.integer({ min: -1, max: 5 });
 const createOp = fc.record({ op: fc.constantFrom("create" as const, "create2" as const, "createContainer" as const), path, data, acl, flags: fc.integer({ min: 0, max: 6 }), ttl: fc.constant(-1) });
@@ -58,6 +64,17 @@ describe("net: wire protocol", () => {
       { op: "multi", ops: [{ op: "check", path: "/a", version: 9 }, { op: "delete", path: "/a", version: -1 }] },
       { op: "multiRead", ops: [{ op: "getData", path: "/a", watch: false }, { op: "getChildren", path: "/nope", watch: false }] },
       { op: "whoAmI" }, { op: "getEphemerals", prefixPath: "/" }, { op: "delete", path: "/nope", version: -1 }, { op: "sync", path: "/a" },
+      { op: "create2", path: "/null", data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
+      { op: "getData", path: "/null", watch: false },
+      { op: "setData", path: "/a", data: null, version: -1 },
+      { op: "getData", path: "/a", watch: false },
+      {
+        op: "multiRead",
+        ops: [
+          { op: "getData", path: "/null", watch: false },
+          { op: "getData", path: "/c0000000002", watch: false },
+        ],
+      },
     ];
     for (const [i, op] of ops.entries()) {
       const reply = h.send(op as never) as Reply;
@@ -65,6 +82,52 @@ describe("net: wire protocol", () => {
       expect(header.xid).toBe(i);
       expect(decodeReplyBody(op, header)).toEqual(reply);
     }
+  });
+
+  it("null data goes out as length -1 and empty data as length 0", () => {
+    const h = new Harness({ extendedTypesEnabled: false });
+    h.send({ op: "create", path: "/null", data: null, acl: openAclUnsafe, flags: 0, ttl: -1 });
+    h.create("/empty", { data: "" });
+    const dataLengthField = (path: string): number => {
+      const op: ClientOp = { op: "getData", path, watch: false };
+      const frame = encodeReply(1, op, h.send(op as never) as Reply);
+      return new DataView(frame.buffer, frame.byteOffset).getInt32(16); // after xid, zxid, err
+    };
+    expect(dataLengthField("/null")).toBe(-1);
+    expect(dataLengthField("/empty")).toBe(0);
+  });
+
+  it("opcodes this server does not implement get ZooKeeper 3.8's codes", () => {
+    const path = new JuteWriter().ustring("/a").finish();
+    expect(unsupportedOpErr(OpCode.reconfig, new Uint8Array(0), false)).toBe(Err.RECONFIGDISABLED);
+    expect(unsupportedOpErr(OpCode.reconfig, new Uint8Array(0), true)).toBe(Err.UNIMPLEMENTED);
+    expect(unsupportedOpErr(OpCode.sasl, new Uint8Array(0), false)).toBe(Err.OK);
+    const createSession = unsupportedOpErr(OpCode.createSession, new Uint8Array(0), false);
+    expect(createSession).toBe(Err.MARSHALLINGERROR);
+    expect(unsupportedOpErr(OpCode.deleteContainer, path, false)).toBe(Err.BADARGUMENTS);
+    expect(unsupportedOpErr(99, new Uint8Array(0), false)).toBe(Err.UNIMPLEMENTED);
+    expect([OpCode.reconfig, OpCode.sasl, OpCode.deleteContainer].every(isKnownOpCode)).toBe(true);
+    expect([99, 0, -1, 23].some(isKnownOpCode)).toBe(false);
+    const sasl: ClientOp = { op: "unsupported", opcode: OpCode.sasl, err: Err.OK };
+    const frame = encodeReply(3, sasl, { err: Err.OK, zxid: zxid(1n) });
+    expect(new DataView(frame.buffer, frame.byteOffset).getInt32(16)).toBe(-1); // a null SASL token
+  });
+
+  it("ignores bytes after a whole record; one cut short is a MalformedRecord naming it", () => {
+    const getData: ClientOp = { op: "getData", path: "/a", watch: true };
+    const bytes = encodeRequest(7, getData);
+    const longer = new Uint8Array(bytes.length + 3);
+    longer.set(bytes);
+    expect(decodeClientFrame(longer).op).toEqual(getData);
+    const short = bytes.slice(0, bytes.length - 1);
+    expect(() => decodeClientFrame(short)).toThrow(MalformedRecord);
+    try {
+      decodeClientFrame(short);
+    } catch (error) {
+      expect(error).toMatchObject({ xid: 7, type: OpCode.getData });
+    }
+    expect(() => decodeClientFrame(bytes.slice(0, 6))).toThrow(JuteError);
+    expect(() => decodeClientFrame(bytes.slice(0, 6))).not.toThrow(MalformedRecord);
   });
 
   it("accepts a ConnectRequest with or without the trailing readOnly byte", () => {

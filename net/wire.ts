@@ -2,7 +2,10 @@
 // the server decodes requests and encodes replies; the project's client (and tests) do the reverse.
 // Record layouts follow zookeeper.jute; see ../shared/reference/zookeeper-facts.md A.2-A.4.
 
-import type { ClientOp } from "../core/replica/io.ts";
+import type { ClientOp } from "../core/replica/index.ts";
+import type { ZnodeData } from "../core/bytes.ts";
+import { Err } from "../core/errors.ts";
+import { isValidPath } from "../core/path.ts";
 import type { MultiReadOp, MultiWriteOp, OpResult, Reply, Request } from "../core/requests.ts";
 import type { Acl, Stat } from "../core/types.ts";
 import { sessionId, zxid } from "../core/types.ts";
@@ -17,6 +20,13 @@ export const OpCode = {
   setWatches: 101, sasl: 102, getEphemerals: 103, getAllChildrenNumber: 104, setWatches2: 105, addWatch: 106,
   whoAmI: 107, createSession: -10, closeSession: -11, error: -1,
 } as const;
+
+// notification and error never head a request: ZooKeeper treats them as unknown (seen on the wire).
+const knownOpCodes = new Set<number>(
+  Object.values(OpCode).filter((c) => c !== OpCode.notification && c !== OpCode.error),
+);
+/** An opcode ZooKeeper accepts in a request (implemented here or not). */
+export const isKnownOpCode = (type: number): boolean => knownOpCodes.has(type);
 
 export const Xid = { notification: -1, ping: -2, auth: -4, setWatches: -8 } as const;
 
@@ -79,7 +89,7 @@ function readOp(r: JuteReader, type: number): ClientOp {
   switch (type) {
     case OpCode.create: case OpCode.create2: case OpCode.createContainer: case OpCode.createTTL: {
       const path = r.ustring();
-      const data = r.buffer();
+      const data = r.nullableBuffer();
       const acl = r.vector(() => readAcl(r));
       const flags = r.int();
       const ttl = type === OpCode.createTTL ? Number(r.long()) : -1;
@@ -88,7 +98,8 @@ function readOp(r: JuteReader, type: number): ClientOp {
     case OpCode.delete: return { op: "delete", path: r.ustring(), version: r.int() };
     case OpCode.exists: return { op: "exists", path: r.ustring(), watch: r.bool() };
     case OpCode.getData: return { op: "getData", path: r.ustring(), watch: r.bool() };
-    case OpCode.setData: return { op: "setData", path: r.ustring(), data: r.buffer(), version: r.int() };
+    case OpCode.setData:
+      return { op: "setData", path: r.ustring(), data: r.nullableBuffer(), version: r.int() };
     case OpCode.getACL: return { op: "getACL", path: r.ustring() };
     case OpCode.setACL: return { op: "setACL", path: r.ustring(), acl: r.vector(() => readAcl(r)), version: r.int() };
     case OpCode.getChildren: return { op: "getChildren", path: r.ustring(), watch: r.bool() };
@@ -120,11 +131,30 @@ function readOp(r: JuteReader, type: number): ClientOp {
   }
 }
 
-/** An opcode the server does not implement (reconfig, sasl, ...): answered with UNIMPLEMENTED. */
+/** An opcode the server does not implement (reconfig, sasl, ...): see unsupportedOpErr. */
 export class UnsupportedOp extends Error {
   override name = "UnsupportedOp";
   constructor(readonly type: number) {
     super(`unsupported opcode ${type}`);
+  }
+}
+
+/**
+ * The code ZooKeeper 3.8 answers for an opcode this server does not implement (found on the wire):
+ * reconfig is RECONFIGDISABLED unless reconfigEnabled, then UNIMPLEMENTED (what a standalone
+ * ZooKeeper says; this server cannot reconfigure an ensemble either); sasl is OK with a null token
+ * (ZooKeeper without a SASL login); createSession on an open connection is MARSHALLINGERROR;
+ * deleteContainer, whose whole body ZooKeeper reads as a path, is BADARGUMENTS unless that is a
+ * valid path; anything else is UNIMPLEMENTED.
+ */
+export function unsupportedOpErr(type: number, body: Uint8Array, reconfigEnabled: boolean): number {
+  switch (type) {
+    case OpCode.reconfig: return reconfigEnabled ? Err.UNIMPLEMENTED : Err.RECONFIGDISABLED;
+    case OpCode.sasl: return Err.OK;
+    case OpCode.createSession: return Err.MARSHALLINGERROR;
+    case OpCode.deleteContainer:
+      return isValidPath(new TextDecoder().decode(body)) ? Err.UNIMPLEMENTED : Err.BADARGUMENTS;
+    default: return Err.UNIMPLEMENTED;
   }
 }
 
@@ -151,14 +181,29 @@ export interface ClientFrame {
   op: ClientOp;
 }
 
-/** A request frame from a client: RequestHeader then the op's record. Throws JuteError or UnsupportedOp. */
+/** A request whose header reads but whose record does not (ZooKeeper answers MARSHALLINGERROR). */
+export class MalformedRecord extends JuteError {
+  override name = "MalformedRecord";
+  constructor(readonly xid: number, readonly type: number, message: string) {
+    super(`request type ${type}: ${message}`);
+  }
+}
+
+/**
+ * A request frame from a client: RequestHeader then the op's record. Bytes after the record are
+ * ignored, as ZooKeeper 3.8 ignores them. Throws JuteError (MalformedRecord once the header is
+ * read) or UnsupportedOp.
+ */
 export function decodeClientFrame(bytes: Uint8Array): ClientFrame {
   const r = new JuteReader(bytes);
   const xid = r.int();
   const type = r.int();
-  const op = readOp(r, type);
-  r.end(`request type ${type}`);
-  return { xid, type, op };
+  try {
+    return { xid, type, op: readOp(r, type) };
+  } catch (error) {
+    if (error instanceof JuteError) throw new MalformedRecord(xid, type, error.message);
+    throw error;
+  }
 }
 
 const opCodeOf: Record<string, number> = {
@@ -202,6 +247,8 @@ function writeOp(w: JuteWriter, op: ClientOp): void {
       }
       w.int(-1).bool(true).int(-1);
       return;
+    case "unsupported":
+      return; // an opcode the server does not know: a client of ours never sends one
   }
 }
 
@@ -218,7 +265,7 @@ function writeResponse(w: JuteWriter, op: ClientOp, reply: Reply): void {
     case "create": w.ustring(reply.path!); return;
     case "create2": case "createContainer": case "createTTL": w.ustring(reply.path!); writeStat(w, reply.stat!); return;
     case "exists": case "setData": case "setACL": writeStat(w, reply.stat!); return;
-    case "getData": w.buffer(reply.data!); writeStat(w, reply.stat!); return;
+    case "getData": w.buffer(reply.data as ZnodeData); writeStat(w, reply.stat!); return;
     case "getACL": w.vector(reply.acl!, (a) => writeAcl(w, a)); writeStat(w, reply.stat!); return;
     case "getChildren": w.vector(reply.children!, (c) => w.ustring(c)); return;
     case "getChildren2": w.vector(reply.children!, (c) => w.ustring(c)); writeStat(w, reply.stat!); return;
@@ -228,6 +275,7 @@ function writeResponse(w: JuteWriter, op: ClientOp, reply: Reply): void {
     case "whoAmI": w.vector(reply.clientInfo!, (c) => w.ustring(c.authScheme).ustring(c.user)); return;
     case "addWatch": w.int(0); return; // ErrorResponse(0), as ZooKeeper sends
     case "multi": case "multiRead": writeMultiResults(w, reply.results!); return;
+    case "unsupported": if (op.opcode === OpCode.sasl) w.buffer(null); return; // SetSASLResponse
     default: return;
   }
 }
@@ -281,7 +329,7 @@ export function decodeReplyBody(op: ClientOp, header: { zxid: Zxid; err: number;
     case "create": reply.path = r.ustring(); break;
     case "create2": case "createContainer": case "createTTL": reply.path = r.ustring(); reply.stat = readStat(r); break;
     case "exists": case "setData": case "setACL": reply.stat = readStat(r); break;
-    case "getData": reply.data = r.buffer(); reply.stat = readStat(r); break;
+    case "getData": reply.data = r.nullableBuffer(); reply.stat = readStat(r); break;
     case "getACL": reply.acl = r.vector(() => readAcl(r)); reply.stat = readStat(r); break;
     case "getChildren": reply.children = r.vector(() => r.ustring()); break;
     case "getChildren2": reply.children = r.vector(() => r.ustring()); reply.stat = readStat(r); break;
@@ -309,7 +357,9 @@ function readMultiResults(r: JuteReader): OpResult[] {
       case OpCode.delete: results.push({ op: "delete" }); break;
       case OpCode.setData: results.push({ op: "setData", stat: readStat(r) }); break;
       case OpCode.check: results.push({ op: "check" }); break;
-      case OpCode.getData: results.push({ op: "getData", data: r.buffer(), stat: readStat(r) }); break;
+      case OpCode.getData:
+        results.push({ op: "getData", data: r.nullableBuffer(), stat: readStat(r) });
+        break;
       case OpCode.getChildren: results.push({ op: "getChildren", children: r.vector(() => r.ustring()) }); break;
       case OpCode.error: r.int(); results.push({ op: "error", err }); break;
       default: throw new JuteError(`unknown multi result type ${type}`);

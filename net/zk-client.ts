@@ -4,7 +4,7 @@
 
 import { createConnection } from "node:net";
 import type { Socket } from "node:net";
-import type { ClientOp } from "../core/replica/io.ts";
+import type { ClientOp } from "../core/replica/index.ts";
 import type { Reply } from "../core/requests.ts";
 import type { SessionId } from "../core/types.ts";
 import { sessionId as toSessionId, zxid } from "../core/types.ts";
@@ -30,6 +30,8 @@ export class ZkClient {
   private closed = false;
   onWatchEvent: (event: WatchNotification) => void = () => {};
   sessionId: SessionId = toSessionId(0n);
+  /** The session password the server gave (a secret: tests check it never reaches a log). */
+  password: Uint8Array = new Uint8Array(0);
   timeoutMs = 0;
 
   private constructor(private readonly socket: Socket) {}
@@ -62,6 +64,7 @@ export class ZkClient {
             const response = decodeConnectResponse(payload);
             client.sessionId = response.sessionId;
             client.timeoutMs = response.timeoutMs;
+            client.password = response.password;
             clearTimeout(giveUp);
             if (response.timeoutMs <= 0) reject(new Error("session refused"));
             client.startPinging();
@@ -97,6 +100,7 @@ export class ZkClient {
   }
 
   private lost(): void {
+    this.closed = true; // later requests fail at once instead of waiting on a dead socket
     if (this.pinger !== undefined) clearInterval(this.pinger);
     for (const p of this.pending.splice(0)) p.reject(new ConnectionLossError("connection lost"));
   }
@@ -112,6 +116,26 @@ export class ZkClient {
     return new Promise((resolve, reject) => {
       this.pending.push({ xid, op, observe, resolve, reject });
       this.socket.write(frame(encodeRequest(xid, op)));
+    });
+  }
+
+  /**
+   * Sends a request record the client has no op for (reconfig, sasl, ...) as given; resolves with
+   * the reply header's err and zxid only.
+   */
+  requestRaw(type: number, record: Uint8Array): Promise<Reply> {
+    if (this.closed) return Promise.reject(new ConnectionLossError("closed"));
+    const xid = ++this.xid;
+    const op: ClientOp = { op: "unsupported", opcode: type, err: 0 };
+    const header = new Uint8Array(8);
+    new DataView(header.buffer).setInt32(0, xid);
+    new DataView(header.buffer).setInt32(4, type);
+    const payload = new Uint8Array(8 + record.length);
+    payload.set(header);
+    payload.set(record, 8);
+    return new Promise((resolve, reject) => {
+      this.pending.push({ xid, op, observe: undefined, resolve, reject });
+      this.socket.write(frame(payload));
     });
   }
 

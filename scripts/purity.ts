@@ -71,7 +71,7 @@ export function findPurityViolations(file: string, source: string): PurityViolat
 
   for (const match of source.matchAll(importPattern)) {
     const specifier = match[1] ?? match[2] ?? "";
-    const line = lineOf(match.index ?? 0);
+    const line = lineOf((match.index ?? 0) + match[0].search(/\S/));
     const problem = importProblem(file, specifier);
     if (problem) violations.push({ file, line, rule: problem, text: lines[line - 1]!.trim() });
   }
@@ -97,4 +97,36 @@ function importProblem(file: string, specifier: string): string | undefined {
   }
   const allowed = allowedPackages.some((p) => specifier === p || specifier.startsWith(p + "/"));
   return allowed ? undefined : `package import not on the core allow-list '${specifier}'`;
+}
+
+/**
+ * The replicated core's door: outside core/, a file may import core/replica/ only through its
+ * index (tests may also use the interaction-test harness under core/replica/test/), so no harness
+ * can reach into ReplicaState. `file` is relative to the project root.
+ */
+export function findDoorViolations(file: string, source: string): PurityViolation[] {
+  if (file.startsWith("core/")) return [];
+  const violations: PurityViolation[] = [];
+  const lines = source.split("\n");
+  const isTest = file.endsWith(".test.ts");
+  for (const match of source.matchAll(importPattern)) {
+    const specifier = match[1] ?? match[2] ?? "";
+    if (!specifier.startsWith(".")) continue;
+    const target = resolvePath(file, specifier);
+    if (!target.startsWith("core/replica/")) continue;
+    if (target === "core/replica/index.ts") continue;
+    if (isTest && target.startsWith("core/replica/test/")) continue;
+    const line = source.slice(0, (match.index ?? 0) + match[0].search(/\S/)).split("\n").length;
+    violations.push({ file, line, rule: "import past the door of core/replica (use core/replica/index.ts)", text: lines[line - 1]!.trim() });
+  }
+  return violations;
+}
+
+function resolvePath(file: string, specifier: string): string {
+  const parts = file.split("/").slice(0, -1);
+  for (const part of specifier.split("/")) {
+    if (part === "..") parts.pop();
+    else if (part !== ".") parts.push(part);
+  }
+  return parts.join("/");
 }

@@ -8,7 +8,9 @@
 
 import { decodeLog, encodeLogRecord } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
-import type { DiskWrite, DurableState } from "../core/replica/io.ts";
+import { assert } from "../core/assert.ts";
+import type { DiskImage, DiskWrite, DurableState } from "../core/replica/index.ts";
+import { applyDiskWrite, emptyDiskImage, recoverDiskImage } from "../core/replica/index.ts";
 import type { Rng } from "./rng.ts";
 
 interface PendingPersist {
@@ -25,15 +27,13 @@ export interface DiskFaults {
   tornWriteChance: number;
 }
 
-/** A log record: the txn, or (torn by a crash) a cut-short prefix of its bytes. */
-/** A record kept decoded; its bytes are encoded at the first recovery that reads it, then reused. */
-type LogRecord = { txn: Txn; bytes?: Uint8Array } | { torn: Uint8Array };
-
 export class SimDisk {
-  private log: LogRecord[] = [];
-  private acceptedEpoch = 0;
-  private currentEpoch = 0;
-  private snapshot: Uint8Array | undefined;
+  /** What fsync made durable, in the core's own terms (applyDiskWrite gives every write its meaning). */
+  private readonly image: DiskImage = emptyDiskImage();
+  /** Bytes of a record a crash cut short, after the last whole one, until recovery reads them. */
+  private tornTail: Uint8Array | undefined;
+  /** Each record's bytes, encoded at the first recovery that reads it and reused after. */
+  private readonly encoded = new WeakMap<Txn, Uint8Array>();
   private pending: PendingPersist[] = [];
   tornRecords = 0;
 
@@ -59,22 +59,8 @@ export class SimDisk {
   }
 
   private apply(write: DiskWrite): void {
-    switch (write.kind) {
-      case "append":
-        for (const txn of write.txns) this.log.push({ txn });
-        return;
-      case "truncate":
-        this.log = this.log.filter((r) => "txn" in r && r.txn.zxid <= write.zxid);
-        return;
-      case "epochs":
-        this.acceptedEpoch = write.acceptedEpoch;
-        this.currentEpoch = write.currentEpoch;
-        return;
-      case "snapshot":
-        this.snapshot = write.bytes;
-        this.log = write.replaceLog ? [] : this.log.filter((r) => "txn" in r && r.txn.zxid > write.zxid);
-        return;
-    }
+    assert(this.tornTail === undefined, "nothing is written between a crash and its recovery");
+    applyDiskWrite(this.image, write);
   }
 
   /** The crash: unsynced writes vanish, except a prefix that may have reached the disk, maybe torn. */
@@ -88,7 +74,7 @@ export class SimDisk {
     const append = next?.writes.find((w) => w.kind === "append");
     if (append !== undefined && append.kind === "append" && this.rng.chance(this.faults.tornWriteChance)) {
       const record = encodeLogRecord(append.txns[0]!);
-      this.log.push({ torn: record.slice(0, this.rng.int(1, record.length - 1)) });
+      this.tornTail = record.slice(0, this.rng.int(1, record.length - 1));
       this.tornRecords++;
     }
   }
@@ -99,7 +85,12 @@ export class SimDisk {
    * its checksum and dropped.
    */
   recover(): DurableState {
-    const records = this.log.map((r) => ("txn" in r ? (r.bytes ??= encodeLogRecord(r.txn)) : r.torn));
+    const records = this.image.log.map((txn) => {
+      let bytes = this.encoded.get(txn);
+      if (bytes === undefined) this.encoded.set(txn, (bytes = encodeLogRecord(txn)));
+      return bytes;
+    });
+    if (this.tornTail !== undefined) records.push(this.tornTail);
     const total = records.reduce((n, b) => n + b.length, 0);
     const all = new Uint8Array(total);
     let offset = 0;
@@ -108,7 +99,8 @@ export class SimDisk {
       offset += bytes.length;
     }
     const decoded = decodeLog(all);
-    if (decoded.tornTail) this.log = this.log.slice(0, decoded.txns.length);
-    return { acceptedEpoch: this.acceptedEpoch, currentEpoch: this.currentEpoch, snapshot: this.snapshot, log: decoded.txns };
+    assert(decoded.txns.length === this.image.log.length, "recovery reads back every whole record");
+    this.tornTail = undefined;
+    return { ...recoverDiskImage(this.image), log: decoded.txns };
   }
 }

@@ -2,7 +2,7 @@
 // safety phase. Each fault kind has its own rate, drawn per seed (swarm testing), and every fault
 // undoes itself after a while; transitionToLiveness undoes everything at once.
 
-import type { NodeId } from "../core/replica/messages.ts";
+import type { NodeId } from "../core/replica/index.ts";
 import type { Rng } from "./rng.ts";
 import type { World } from "./world.ts";
 
@@ -79,7 +79,7 @@ export class Nemesis {
   }
 
   private leader(): NodeId | undefined {
-    for (const [id, node] of this.world.nodes) if (node.state?.role === "leading") return id;
+    for (const [id, node] of this.world.nodes) if (node.replica.status()?.role === "leading") return id;
     return undefined;
   }
 

@@ -4,7 +4,7 @@
 // delays delivery without breaking anything (FoundationDB's swizzle-clogging). Once a cut heals,
 // the connection comes back after a reconnect delay (peerUp at both ends).
 
-import type { NodeId } from "../core/replica/messages.ts";
+import type { NodeId } from "../core/replica/index.ts";
 import type { Rng } from "./rng.ts";
 
 export interface NetworkOptions {

@@ -5,14 +5,11 @@ import { InvariantViolation } from "../core/assert.ts";
 import type { CheckOutcome } from "../jepsen-like/check.ts";
 import { checkHistory } from "../jepsen-like/check.ts";
 import { textVerdict } from "../jepsen-like/report/text.ts";
-import { replicaConfig } from "../core/replica/state.ts";
-import type { ProtocolPolicy } from "../core/replica/policy.ts";
-import { zabPolicy } from "../core/replica/policy.ts";
-import type { NodeId } from "../core/replica/messages.ts";
-import { lastLoggedZxid } from "../core/replica/state.ts";
+import type { NodeId, ProtocolPolicy } from "../core/replica/index.ts";
+import { replicaConfig, zabPolicy } from "../core/replica/index.ts";
 import { hex } from "../core/types.ts";
 import type { DiskFaults } from "./disk.ts";
-import { History } from "./history.ts";
+import { HistoryRecorder } from "../jepsen-like/recorder.ts";
 import type { NemesisOptions } from "./nemesis.ts";
 import { Nemesis } from "./nemesis.ts";
 import type { NetworkOptions } from "./network.ts";
@@ -21,7 +18,8 @@ import { Trace } from "./trace.ts";
 import type { OpKind, WorkloadOptions } from "./workload.ts";
 import { SimClient } from "./workload.ts";
 import { World } from "./world.ts";
-import type { StepFunction } from "./world.ts";
+import type { SimNode } from "./world.ts";
+import type { StepFunction } from "../core/replica/index.ts";
 
 export interface SimOptions {
   seed: number;
@@ -47,7 +45,7 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
   const rng = new Rng(`swarm-${seed}`);
   const faults = overrides.faults ?? true;
   const maybe = (p: number, meanMs: number) => (faults && rng.chance(p) ? meanMs : Infinity);
-  const mix: Record<OpKind, number> = {
+  const mix: Partial<Record<OpKind, number>> = {
     read: rng.int(1, 10), syncRead: rng.int(0, 5), write: rng.int(1, 10), cas: rng.int(0, 6), create: rng.int(1, 4),
     delete: rng.int(0, 3), ephemeral: rng.int(0, 3), sequential: rng.int(0, 3), multi: rng.int(0, 3), children: rng.int(0, 2),
     closeSession: rng.int(0, 1),
@@ -94,7 +92,7 @@ export interface SimResult {
   events: number;
   traceHash: string;
   traceLines: number;
-  history: History;
+  history: HistoryRecorder;
   faults: Record<string, number>;
   leaderChanges: number;
   messages: number;
@@ -123,7 +121,7 @@ export function runSimulation(
   const ids: NodeId[] = Array.from({ length: options.nodes }, (_, i) => i + 1);
   const configs = ids.map((id) => replicaConfig({ id, peers: ids, tickMs: options.tickMs, snapshotEveryTxns: 500, commitLogKeep: 200, policy }));
   const world = new World(configs, rng.fork("world"), { network: options.network, disk: options.disk, clusterCheckEvery: 2000, step }, trace);
-  const history = new History();
+  const history = new HistoryRecorder(() => Math.round(world.nowMs * 1000));
   const clients = Array.from({ length: options.workload.clients }, (_, i) => new SimClient(i + 1, world, rng.fork(`client-${i + 1}`), history, options.workload));
   const nemesis = new Nemesis(world, rng.fork("nemesis"), options.nemesis);
   let failure: string | undefined;
@@ -143,7 +141,7 @@ export function runSimulation(
     failure = `invariant violated at ${world.nowMs.toFixed(0)} ms: ${error.message}`;
   }
   const tornRecords = [...world.nodes.values()].reduce((n, node) => n + node.disk.tornRecords, 0);
-  const check = checkHistory(history.events, { stepsMax: checkStepsMax });
+  const check = checkHistory(history.records, { stepsMax: checkStepsMax });
   if (failure === undefined && check.verdict.valid === false) failure = `history check failed:\n${textVerdict(check.verdict, check.ops)}`;
   return {
     seed: options.seed, ok: failure === undefined, failure, virtualMs: world.nowMs, events: world.events,
@@ -160,8 +158,8 @@ function runPhase(world: World, ms: number): number {
   const end = world.nowMs + ms;
   while (world.nowMs < end) {
     world.runUntil(Math.min(end, world.nowMs + 100));
-    const leader = [...world.nodes.values()].find((n) => n.state?.role === "leading" && n.state.leader!.phase === "broadcast");
-    const now = leader === undefined ? undefined : `${leader.id}@${leader.state!.leader!.epoch}`;
+    const leader = servingLeader(world);
+    const now = leader === undefined ? undefined : `${leader.id}@${leader.replica.status()!.epoch}`;
     if (now !== undefined && now !== last) {
       changes++;
       last = now;
@@ -181,15 +179,45 @@ function runLiveness(world: World, clients: SimClient[], options: SimOptions): s
     world.runUntil(world.nowMs + 500);
     if (converged(world) && clients.every((c) => !c.busy)) return undefined;
   }
-  const states = [...world.nodes.values()].map((n) => `${n.id}:${n.state?.role ?? "down"}@${n.state === undefined ? "-" : hex(n.state.db.lastZxid)}/${n.state === undefined ? "-" : hex(lastLoggedZxid(n.state))}`);
-  const busy = clients.filter((c) => c.busy).map((c) => c.process);
-  return `liveness: no convergence within ${budgetMs} ms after healing (${states.join(" ")}; busy clients: ${busy.join(",") || "none"})`;
+  const busy = clients.filter((c) => c.busy).map((c) => `client ${c.process} ${c.waitingFor()}`);
+  const waiting = [...explainServers(world), ...busy].join("; ");
+  return `liveness: no convergence within ${budgetMs} ms after healing: ${waiting || "nothing pending"}`;
+}
+
+/** Who is waiting for what, server by server: the first thing to read when liveness fails. */
+function explainServers(world: World): string[] {
+  const leader = servingLeader(world)?.replica.inspect();
+  return [...world.nodes.values()].map((n) => {
+    const view = n.replica.inspect();
+    if (view === undefined) return `${n.id} down`;
+    const { role, phase, epoch, leader: following } = view.status;
+    const zxids = `applied ${hex(view.appliedZxid)}, logged ${hex(view.loggedZxid)}`;
+    if (role === "looking") return `${n.id} looking (no leader elected), ${zxids}`;
+    if (role === "leading") {
+      const learners = view.learners.map((l) => `${l.id}:${l.phase}`).join(" ") || "none";
+      const what = phase === "broadcast" ? "serving" : `in ${phase}, waiting for a quorum of learners`;
+      return `${n.id} leads epoch ${epoch} ${what} (learners ${learners}), ${zxids}`;
+    }
+    const behind = leader !== undefined && view.appliedZxid < leader.appliedZxid ? ", behind the leader" : "";
+    return `${n.id} follows ${following} in ${phase} (epoch ${epoch})${behind}, ${zxids}`;
+  });
 }
 
 function converged(world: World): boolean {
-  const nodes = [...world.nodes.values()];
-  const leader = nodes.find((n) => n.state?.role === "leading" && n.state.leader!.phase === "broadcast");
+  const leader = servingLeader(world)?.replica.inspect();
   if (leader === undefined) return false;
-  const target = leader.state!.db.lastZxid;
-  return nodes.every((n) => n.state !== undefined && n.state.role !== "looking" && n.state.db.lastZxid === target && n.state.db.tree.digest() === leader.state!.db.tree.digest());
+  const digest = leader.tree.digest();
+  return [...world.nodes.values()].every((n) => {
+    const view = n.replica.inspect();
+    return view !== undefined && view.status.role !== "looking" && view.appliedZxid === leader.appliedZxid &&
+      view.tree.digest() === digest;
+  });
+}
+
+/** The leader that finished synchronizing a quorum, if any. */
+function servingLeader(world: World): SimNode | undefined {
+  return [...world.nodes.values()].find((n) => {
+    const status = n.replica.status();
+    return status?.role === "leading" && status.phase === "broadcast";
+  });
 }

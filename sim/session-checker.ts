@@ -11,9 +11,7 @@
 // every session a fresh timeout anyway.
 
 import { InvariantViolation } from "../core/assert.ts";
-import type { ConnId, Effect, Input } from "../core/replica/io.ts";
-import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
-import type { ReplicaStatus } from "../core/replica/status.ts";
+import type { ConnId, Effect, Input, NodeId, PeerMessage, ReplicaStatus } from "../core/replica/index.ts";
 import type { SessionId } from "../core/types.ts";
 import { hex } from "../core/types.ts";
 
@@ -86,7 +84,10 @@ export class SessionChecker {
           }
           break;
         case "persist":
-          if (isServingLeader(status)) this.checkExpiries(node, effect, nowMs, status.epoch);
+          this.learnTimeouts(effect, status);
+          break;
+        case "sessionExpired":
+          if (isServingLeader(status)) this.checkExpiry(node, effect.sessionId, nowMs, status.epoch);
           break;
         default:
           break;
@@ -101,27 +102,31 @@ export class SessionChecker {
     this.credits.delete(node);
   }
 
-  private checkExpiries(node: NodeId, effect: Effect & { type: "persist" }, nowMs: number, epoch: number): void {
+  /** Negotiated timeouts, from the leader's createSession txns. */
+  private learnTimeouts(effect: Effect & { type: "persist" }, status: ReplicaStatus): void {
+    if (status.role !== "leading") return;
     for (const write of effect.writes) {
       if (write.kind !== "append") continue;
       for (const txn of write.txns) {
-        if (Number(txn.zxid >> 32n) !== epoch) continue; // history taken over, not proposed here
         if (txn.body.type === "createSession") this.timeouts.set(txn.sessionId, txn.body.timeoutMs);
-        if (txn.body.type !== "closeSession" || txn.cxid !== 0) continue;
-        if (this.closeRequested.has(txn.sessionId)) continue;
-        const credits = this.credits.get(node);
-        const lastHeardMs = credits?.epoch === epoch ? credits.lastHeardMs.get(txn.sessionId) : undefined;
-        const timeoutMs = this.timeouts.get(txn.sessionId);
-        if (lastHeardMs === undefined || timeoutMs === undefined) continue;
-        this.expiriesChecked++;
-        const livedMs = nowMs - lastHeardMs;
-        if (livedMs < timeoutMs) {
-          throw new InvariantViolation(
-            `session ${hex(txn.sessionId)} expired early: leader ${node} expired it ${livedMs} ms ` +
-              `(its own clock) after it last heard from the client; the timeout is ${timeoutMs} ms`,
-          );
-        }
       }
+    }
+  }
+
+  /** The leader says it expired a session: it must have been silent for the whole timeout. */
+  private checkExpiry(node: NodeId, sessionId: SessionId, nowMs: number, epoch: number): void {
+    if (this.closeRequested.has(sessionId)) return; // its client was closing it anyway
+    const credits = this.credits.get(node);
+    const lastHeardMs = credits?.epoch === epoch ? credits.lastHeardMs.get(sessionId) : undefined;
+    const timeoutMs = this.timeouts.get(sessionId);
+    if (lastHeardMs === undefined || timeoutMs === undefined) return;
+    this.expiriesChecked++;
+    const livedMs = nowMs - lastHeardMs;
+    if (livedMs < timeoutMs) {
+      throw new InvariantViolation(
+        `session ${hex(sessionId)} expired early: leader ${node} expired it ${livedMs} ms ` +
+          `(its own clock) after it last heard from the client; the timeout is ${timeoutMs} ms`,
+      );
     }
   }
 

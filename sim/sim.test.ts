@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runSimulation, swarmOptions } from "./run.ts";
 import { plantedBugs, plantedSteps } from "./test/planted-bugs.ts";
-import { zabPolicy } from "../core/replica/policy.ts";
+import { zabPolicy } from "../core/replica/index.ts";
 
 describe("sim: determinism", () => {
   it("the same seed twice gives the same trace hash; another seed does not", () => {

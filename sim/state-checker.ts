@@ -5,10 +5,8 @@
 // the client's session and xid.
 
 import { InvariantViolation } from "../core/assert.ts";
-import type { NodeId } from "../core/replica/messages.ts";
-import type { ReplicaState } from "../core/replica/state.ts";
+import type { NodeId } from "../core/replica/index.ts";
 import type { Txn } from "../core/txn.ts";
-import { logAfter } from "../core/replica/base.ts";
 import { describeTxn } from "../core/txn.ts";
 import type { SessionId, Zxid } from "../core/types.ts";
 import { hex } from "../core/types.ts";
@@ -26,24 +24,19 @@ export class StateChecker {
   private readonly cursor = new Map<NodeId, { position: number; zxid: Zxid }>();
   private readonly acknowledged: { zxid: Zxid; sessionId: SessionId; xid: number; what: string }[] = [];
 
-  /** Called after every step of a node: checks and records what it applied since last time. */
-  observe(node: NodeId, s: ReplicaState): void {
+  /** A node applied these committed txns, in order (its `applied` effect). */
+  applied(node: NodeId, txns: readonly Txn[]): void {
     const last = this.cursor.get(node);
-    const applied = s.db.lastZxid;
-    if (last !== undefined && last.zxid === applied) return;
-    if (last !== undefined && applied < last.zxid) return this.reposition(node, applied);
-    // What the log still shows of the txns applied since last time (a snapshot may have trimmed
-    // the front of it, or replaced it): check those against the history, extend it with the rest.
-    // If the log was trimmed past where we stood, its first txn does not follow on from there.
-    const trimmed = last === undefined || last.zxid < s.logBaseZxid;
-    let position = trimmed ? undefined : last.position;
-    const since = trimmed ? s.logBaseZxid : last.zxid;
-    for (const txn of logAfter(s, since)) {
-      if (txn.zxid > applied) break;
-      position = this.check(node, txn, position);
-    }
-    if (position === undefined || this.history[position]?.zxid !== applied) return this.reposition(node, applied);
-    this.cursor.set(node, { position, zxid: applied });
+    let position = last?.position;
+    for (const txn of txns) position = this.check(node, txn, position);
+    const zxid = txns[txns.length - 1]!.zxid;
+    if (position === undefined) this.cursor.delete(node);
+    else this.cursor.set(node, { position, zxid });
+  }
+
+  /** A node's tree was recovered at start or replaced by a SNAP: it must stand on the history. */
+  treeReplaced(node: NodeId, zxid: Zxid): void {
+    this.reposition(node, zxid);
   }
 
   /** One applied txn: it must be the next one of the committed history, or extend it. */

@@ -3,12 +3,8 @@
 // interpret(effect) switch out of it; no protocol rules live here.
 
 import { assert } from "../core/assert.ts";
-import { checkClusterInvariants, checkReplicaInvariants } from "../core/replica/invariants.ts";
-import type { ConnId, Effect, Input } from "../core/replica/io.ts";
-import { describeEffect, describeInput, withSnapshot } from "../core/replica/io.ts";
-import type { NodeId, PeerMessage } from "../core/replica/messages.ts";
-import type { ReplicaConfig, ReplicaState } from "../core/replica/state.ts";
-import { startReplica, step } from "../core/replica/step.ts";
+import type { ConnId, Effect, EffectHandlers, Input, NodeId, PeerMessage, ReplicaConfig, StepFunction } from "../core/replica/index.ts";
+import { dispatchEffects, ReplicaDriver } from "../core/replica/index.ts";
 import { Agenda } from "./events.ts";
 import type { DiskFaults } from "./disk.ts";
 import { SimDisk } from "./disk.ts";
@@ -18,10 +14,6 @@ import type { Rng } from "./rng.ts";
 import type { Trace } from "./trace.ts";
 import { StateChecker } from "./state-checker.ts";
 import { SessionChecker } from "./session-checker.ts";
-import { replicaStatus } from "../core/replica/status.ts";
-
-/** The core's step function; tests of the simulator's teeth substitute a broken one. */
-export type StepFunction = typeof step;
 
 export type WorldEvent =
   | { kind: "tick"; node: NodeId; incarnation: number }
@@ -40,8 +32,7 @@ export interface ClockState {
 
 export interface SimNode {
   id: NodeId;
-  config: ReplicaConfig;
-  state: ReplicaState | undefined;
+  replica: ReplicaDriver;
   incarnation: number;
   disk: SimDisk;
   clock: ClockState;
@@ -87,7 +78,8 @@ export class World {
     this.network = new SimNetwork(rng.fork("network"), options.network);
     for (const config of configs) {
       const disk = new SimDisk(rng.fork(`disk-${config.id}`), options.disk);
-      this.nodes.set(config.id, { id: config.id, config, state: undefined, incarnation: 0, disk, clock: { offsetMs: 0, drift: 0 }, lastFsyncAtMs: 0 });
+      const replica = new ReplicaDriver(config.id, config, { trace: (line) => trace.add(line), checkInvariants: true, step: options.step });
+      this.nodes.set(config.id, { id: config.id, replica, incarnation: 0, disk, clock: { offsetMs: 0, drift: 0 }, lastFsyncAtMs: 0 });
     }
   }
 
@@ -106,27 +98,24 @@ export class World {
   }
 
   isUp(id: NodeId): boolean {
-    return this.node(id).state !== undefined;
+    return this.node(id).replica.isUp;
   }
 
   start(id: NodeId): void {
     const node = this.node(id);
-    assert(node.state === undefined, "start a node that is down");
+    assert(!node.replica.isUp, "start a node that is down");
     node.incarnation++;
     const durable = node.disk.recover();
     this.trace.add(`${id} start (log ${durable.log.length} txns)`);
-    const { state, effects } = startReplica(node.config, durable, this.localTime(node));
-    node.state = state;
-    this.stateChecker.observe(id, state);
-    this.interpret(node, effects);
+    this.interpret(node, node.replica.start(durable, this.localTime(node)));
     for (const [other] of this.nodes) if (other !== id) this.scheduleReconnect(id, other);
   }
 
   crash(id: NodeId): void {
     const node = this.node(id);
-    if (node.state === undefined) return;
+    if (!node.replica.isUp) return;
     this.trace.add(`${id} crash`);
-    node.state = undefined;
+    node.replica.crash();
     this.sessionChecker.crashed(id);
     node.disk.crash();
     node.lastFsyncAtMs = this.nowMs;
@@ -162,39 +151,43 @@ export class World {
   /** Hands one input to a server's step function and carries out what comes back. */
   deliver(id: NodeId, input: Input): void {
     const node = this.node(id);
-    if (node.state === undefined) return;
+    if (!node.replica.isUp) return;
     const nowMs = this.localTime(node);
-    this.trace.add(describeInput(id, input, nowMs));
-    this.sessionChecker.beforeStep(id, input, nowMs, replicaStatus(node.state));
-    const { effects } = (this.options.step ?? step)(node.state, input, nowMs);
-    this.sessionChecker.afterStep(id, effects, nowMs, replicaStatus(node.state));
+    this.sessionChecker.beforeStep(id, input, nowMs, node.replica.status());
+    const effects = node.replica.deliver(input, nowMs);
+    this.sessionChecker.afterStep(id, effects, nowMs, node.replica.status()!);
     this.interpret(node, effects);
-    checkReplicaInvariants(node.state);
-    this.stateChecker.observe(id, node.state);
   }
 
   private interpret(node: SimNode, effects: readonly Effect[]): void {
-    for (const effect of effects) {
-      if (effect.type !== "setTimer") this.trace.add(describeEffect(node.id, effect));
-      switch (effect.type) {
-        case "send":
-          // Encoded now, from the state the step left: the sim has no event loop to stall.
-          if (this.network.isUp(node.id, effect.to)) this.transmit(node.id, effect.to, withSnapshot(effect.message, node.state!.db));
-          break;
-        case "persist": {
-          const latency = node.disk.submit(effect.id, effect.writes);
-          node.lastFsyncAtMs = Math.max(node.lastFsyncAtMs, this.nowMs + latency);
-          this.agenda.push(node.lastFsyncAtMs, { kind: "fsync", node: node.id, incarnation: node.incarnation });
-          break;
-        }
-        case "setTimer":
-          // Round up: the tick must find the node's clock at or past the time it asked for.
-          this.agenda.push(Math.max(this.nowMs, Math.ceil(this.globalTime(node, effect.atMs + 1))), { kind: "tick", node: node.id, incarnation: node.incarnation });
-          break;
-        default:
-          this.toClient(effect);
-      }
-    }
+    dispatchEffects(effects, this.handlersFor(node));
+  }
+
+  private handlersFor(node: SimNode): EffectHandlers {
+    const toClient = (effect: Extract<Effect, { connId: ConnId }>) => this.toClient(effect);
+    return {
+      send: (effect) => {
+        // Encoded now, from the state the step left: the sim has no event loop to stall.
+        if (this.network.isUp(node.id, effect.to)) this.transmit(node.id, effect.to, node.replica.encodeSnapshotFor(effect.message));
+      },
+      persist: (effect) => {
+        const latency = node.disk.submit(effect.id, effect.writes);
+        node.lastFsyncAtMs = Math.max(node.lastFsyncAtMs, this.nowMs + latency);
+        this.agenda.push(node.lastFsyncAtMs, { kind: "fsync", node: node.id, incarnation: node.incarnation });
+      },
+      setTimer: (effect) => {
+        // Round up: the tick must find the node's clock at or past the time it asked for.
+        this.agenda.push(Math.max(this.nowMs, Math.ceil(this.globalTime(node, effect.atMs + 1))), { kind: "tick", node: node.id, incarnation: node.incarnation });
+      },
+      connectResponse: toClient,
+      reply: toClient,
+      watchEvent: toClient,
+      closeConnection: toClient,
+      applied: (effect) => this.stateChecker.applied(node.id, effect.txns),
+      treeReplaced: (effect) => this.stateChecker.treeReplaced(node.id, effect.zxid),
+      status: () => {},
+      sessionExpired: () => {}, // the session checker holds it to the timeout (afterStep)
+    };
   }
 
   /** Sends over the link, or holds the message while the direction is clogged (FIFO either way). */
@@ -304,7 +297,7 @@ export class World {
         return;
       case "fsync": {
         const node = this.node(event.node);
-        if (node.incarnation !== event.incarnation || node.state === undefined) return;
+        if (node.incarnation !== event.incarnation || !node.replica.isUp) return;
         const id = node.disk.completeOldest();
         if (id !== undefined) this.deliver(event.node, { type: "persistDone", id });
         return;
@@ -327,9 +320,7 @@ export class World {
   }
 
   checkCluster(): void {
-    const states = new Map<NodeId, ReplicaState>();
-    for (const [id, node] of this.nodes) if (node.state !== undefined) states.set(id, node.state);
-    checkClusterInvariants(states);
+    ReplicaDriver.checkCluster([...this.nodes.values()].map((node) => node.replica));
   }
 
   at(delayMs: number, run: () => void): void {

@@ -6,17 +6,21 @@ import { assert } from "../assert.ts";
 import { encodeSnapshot } from "../storage.ts";
 import type { Txn } from "../txn.ts";
 import type { Zxid } from "../types.ts";
-import { emit, logAfter, persist } from "./base.ts";
+import { emit, persist } from "./outputs.ts";
+import { logAfter } from "./log.ts";
 import { completeTxn } from "./clients.ts";
 import type { ReplicaState } from "./state.ts";
 
 /** Applies every logged txn up to `z`, in order; they are committed. */
 export function applyUpTo(s: ReplicaState, z: Zxid): void {
   if (z <= s.db.lastZxid) return;
+  const applied: Txn[] = [];
   for (const txn of logAfter(s, s.db.lastZxid)) {
     if (txn.zxid > z) break;
     applyOne(s, txn);
+    applied.push(txn);
   }
+  if (applied.length > 0) emit(s, { type: "applied", txns: applied });
   if (s.db.lastZxid > s.committedZxid) s.committedZxid = s.db.lastZxid;
   maybeSnapshot(s);
 }

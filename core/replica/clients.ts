@@ -14,13 +14,13 @@ import { isWriteRequest } from "../requests.ts";
 import type { Txn } from "../txn.ts";
 import type { SessionId, Zxid } from "../types.ts";
 import { sessionId as toSessionId, zxid } from "../types.ts";
-import { emit } from "./base.ts";
+import { emit, handOff } from "./outputs.ts";
 import type { ClientOp, ConnId, Input } from "./io.ts";
 import { isServing } from "./roles.ts";
 import { negotiateTimeout, passwordFor } from "./sessions.ts";
 import type { Connection, PendingOp, ReplicaState } from "./state.ts";
-import { submitWork } from "./work.ts";
 import { isWatcherType } from "../watches.ts";
+import { connectionRequestsMax } from "../limits.ts";
 
 type Connect = Extract<Input, { type: "clientConnect" }>;
 
@@ -37,7 +37,8 @@ export function onClientConnect(s: ReplicaState, input: Connect): void {
   const tag = s.clients.nextTag++;
   if (input.sessionId === 0n) {
     s.clients.waiting.set(tag, { connId: input.connId, kind: "connect", xid: 0 });
-    submitWork(s, { kind: "createSession", tag, timeoutMs: negotiateTimeout(s.config, input.timeoutMs) });
+    const timeoutMs = negotiateTimeout(s.config, input.timeoutMs);
+    handOff(s, { to: "leader", work: { kind: "createSession", tag, timeoutMs } });
     return;
   }
   const known = s.db.sessions.has(input.sessionId);
@@ -46,7 +47,7 @@ export function onClientConnect(s: ReplicaState, input: Connect): void {
   }
   s.clients.waiting.set(tag, { connId: input.connId, kind: "revalidate", xid: 0 });
   conn.sessionId = input.sessionId;
-  submitWork(s, { kind: "revalidate", tag, sessionId: input.sessionId });
+  handOff(s, { to: "leader", work: { kind: "revalidate", tag, sessionId: input.sessionId } });
 }
 
 /** Tells the client its session is gone (ZooKeeper: a ConnectResponse with timeout 0) and hangs up. */
@@ -74,6 +75,10 @@ function attach(s: ReplicaState, conn: Connection, id: SessionId): void {
 export function onClientRequest(s: ReplicaState, connId: ConnId, xid: number, op: ClientOp): void {
   const conn = s.clients.conns.get(connId);
   if (conn === undefined) return; // closed already; the client will see the connection drop
+  if (conn.queue.length + conn.held.length >= connectionRequestsMax) {
+    emit(s, { type: "closeConnection", connId, reason: `more than ${connectionRequestsMax} requests outstanding` });
+    return onClientDisconnect(s, connId);
+  }
   if (!conn.established || conn.sessionId === undefined) {
     conn.held.push({ xid, op });
     return;
@@ -82,20 +87,21 @@ export function onClientRequest(s: ReplicaState, connId: ConnId, xid: number, op
   if (s.role === "leading") touchOnLeader(s, conn.sessionId);
   const pending: PendingOp = { xid, op, status: "queued", reply: undefined };
   conn.queue.push(pending);
-  if (op.op === "sync" || op.op === "closeSession" || isWriteRequest(op as never)) {
+  if (op.op === "sync" || op.op === "closeSession" || isWriteRequest(op)) {
     pending.status = "sent";
     const sessionId = conn.sessionId;
     if (op.op === "sync") {
       const tag = s.clients.nextTag++;
       s.clients.waiting.set(tag, { connId, kind: "sync", xid });
       s.config.policy.routeSync(
-        () => submitWork(s, { kind: "sync", tag }),
+        () => handOff(s, { to: "leader", work: { kind: "sync", tag } }),
         () => completeForwardReply(s, tag, true, s.db.lastZxid),
       );
     } else if (op.op === "closeSession") {
-      submitWork(s, { kind: "closeSession", sessionId, cxid: xid });
-    } else {
-      submitWork(s, { kind: "write", sessionId, cxid: xid, request: op as never, authIds: conn.authIds });
+      handOff(s, { to: "leader", work: { kind: "closeSession", sessionId, cxid: xid } });
+    } else if (isWriteRequest(op)) {
+      const work = { kind: "write" as const, sessionId, cxid: xid, request: op, authIds: conn.authIds };
+      handOff(s, { to: "leader", work });
     }
   }
   flush(s, conn);
@@ -127,7 +133,7 @@ function flush(s: ReplicaState, conn: Connection): void {
     }
     if (head.status !== "done") return;
     conn.queue.shift();
-    emit(s, { type: "reply", connId: conn.connId, xid: head.xid, reply: head.reply! });
+    emit(s, { type: "reply", connId: conn.connId, xid: head.xid, op: head.op, reply: head.reply! });
     if (head.op.op === "closeSession") {
       emit(s, { type: "closeConnection", connId: conn.connId, reason: "session closed by client" });
       onClientDisconnect(s, conn.connId);
@@ -220,8 +226,9 @@ export function completeTxn(s: ReplicaState, txn: Txn, result: TxnResult): void 
   if (pending?.op.op === "closeSession") {
     pending.reply = { err: result.err, zxid: txn.zxid };
   } else if (pending !== undefined) {
-    assert(isWriteRequest(pending.op as never), "a txn answers a write");
-    pending.reply = writeReply(pending.op as never, result, txn.zxid);
+    const op = pending.op;
+    assert(isWriteRequest(op), "a txn answers a write");
+    pending.reply = writeReply(op, result, txn.zxid);
   } else {
     return;
   }

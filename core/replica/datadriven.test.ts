@@ -23,12 +23,13 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fromUtf8, utf8 } from "../bytes.ts";
+import type { ZnodeData } from "../bytes.ts";
 import { errName } from "../errors.ts";
 import { CreateMode, hex, openAclUnsafe } from "../types.ts";
 import type { ClientOp } from "./io.ts";
 import { eventTypeName } from "../watches.ts";
-import { lastLoggedZxid } from "./state.ts";
 import { Cluster } from "./test/cluster.ts";
+import type { ReplicaView } from "./status.ts";
 import type { ClientView } from "./test/cluster.ts";
 
 const dir = new URL("./testdata/", import.meta.url).pathname;
@@ -137,25 +138,32 @@ class Script {
 
   private roles(): string {
     return [...this.c.nodes.values()]
-      .map((n) => (n.state === undefined ? `${n.id}: down` : `${n.id}: ${n.state.role}${phase(n.state)} epoch=${n.state.currentEpoch}`))
+      .map((n) => {
+        const v = n.driver.inspect();
+        return v === undefined ? `${n.id}: down` : `${n.id}: ${v.status.role}${phase(v)} epoch=${v.currentEpoch}`;
+      })
       .join("\n");
   }
 
   private status(): string {
     return [...this.c.nodes.values()]
       .map((n) => {
-        const s = n.state;
-        if (s === undefined) return `${n.id}: down, disk log ${n.disk.log.length} txns`;
-        return `${n.id}: ${s.role}${phase(s)} accepted=${s.acceptedEpoch} current=${s.currentEpoch} logged=${hex(lastLoggedZxid(s))} applied=${hex(s.db.lastZxid)} digest=${hex(s.db.tree.digest())}`;
+        const v = n.driver.inspect();
+        if (v === undefined) return `${n.id}: down, disk log ${n.disk.log.length} txns`;
+        const zxids = `logged=${hex(v.loggedZxid)} applied=${hex(v.appliedZxid)}`;
+        return `${n.id}: ${v.status.role}${phase(v)} accepted=${v.acceptedEpoch} current=${v.currentEpoch} ${zxids} ` +
+          `digest=${hex(v.tree.digest())}`;
       })
       .join("\n");
   }
 
   private tree(id: number): string {
-    const s = this.c.state(id);
-    return [...s.db.tree.nodes]
+    return [...this.c.view(id).tree.nodes]
       .filter(([path]) => !path.startsWith("/zookeeper"))
-      .map(([path, node]) => `${path} v=${node.version} cv=${node.cversion} data=${JSON.stringify(fromUtf8(node.data))}${node.ephemeralOwner !== 0n ? ` owner=${hex(node.ephemeralOwner)}` : ""}`)
+      .map(([path, node]) => {
+        const owner = node.ephemeralOwner !== 0n ? ` owner=${hex(node.ephemeralOwner)}` : "";
+        return `${path} v=${node.version} cv=${node.cversion} data=${dataText(node.data)}${owner}`;
+      })
       .join("\n");
   }
 
@@ -180,7 +188,8 @@ class Script {
   private replies(name: string): string {
     const client = this.clients.get(name)!;
     const lines = [...client.replies].map(([xid, r]) => {
-      const detail = r.path ?? (r.data !== undefined ? JSON.stringify(fromUtf8(r.data)) : r.children !== undefined ? `[${r.children.join(",")}]` : "");
+      const children = r.children !== undefined ? `[${r.children.join(",")}]` : "";
+      const detail = r.path ?? (r.data !== undefined ? dataText(r.data) : children);
       return `xid=${xid} ${r.err === 0 ? "ok" : errName(r.err)} zxid=${hex(r.zxid)} ${detail}`.trimEnd();
     });
     if (client.closed !== undefined) lines.push(`closed: ${client.closed}`);
@@ -188,11 +197,14 @@ class Script {
   }
 }
 
+const dataText = (data: ZnodeData): string =>
+  data === null ? "null" : JSON.stringify(fromUtf8(data));
+
 const optionOf = (args: string[], key: string) => args.find((a) => a.startsWith(`${key}=`))?.slice(key.length + 1);
 
-function phase(s: { role: string; leader?: { phase: string }; follower?: { phase: string } }): string {
-  const p = s.leader?.phase ?? s.follower?.phase;
-  return p === undefined || p === "broadcast" ? "" : `(${p})`;
+function phase(view: ReplicaView): string {
+  const p = view.status.phase;
+  return p === "election" || p === "broadcast" ? "" : `(${p})`;
 }
 
 const modes: Record<string, number> = {

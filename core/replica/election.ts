@@ -5,7 +5,7 @@
 // Safety does not rest on the election: discovery (leader.ts) refuses to lead a quorum that holds a
 // longer history. The election only has to pick a good candidate most of the time.
 
-import { sendToAll, send } from "./base.ts";
+import { sendToAll, send } from "./outputs.ts";
 import type { NodeId, PeerMessage, ServerState, Vote } from "./messages.ts";
 import { becomeFollower, becomeLeader, becomeLooking } from "./roles.ts";
 import type { ReplicaState } from "./state.ts";

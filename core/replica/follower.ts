@@ -5,7 +5,8 @@
 import { assert } from "../assert.ts";
 import { decodeSnapshot } from "../storage.ts";
 import { applyUpTo } from "./apply.ts";
-import { appendToLog, persist, send, truncateLog } from "./base.ts";
+import { emit, persist, send } from "./outputs.ts";
+import { appendToLog, truncateLog } from "./log.ts";
 import type { NodeId, PeerMessage } from "./messages.ts";
 import { becomeLooking } from "./roles.ts";
 import type { FollowerState, ReplicaState } from "./state.ts";
@@ -123,6 +124,7 @@ function installSnapshot(s: ReplicaState, bytes: Uint8Array): void {
   s.durableZxid = db.lastZxid;
   s.lastSnapshotZxid = db.lastZxid;
   s.appliedSinceSnapshot = 0;
+  emit(s, { type: "treeReplaced", zxid: db.lastZxid, reason: "snapshot" });
   persist(s, [{ kind: "snapshot", zxid: db.lastZxid, bytes, replaceLog: true }], [{ kind: "snapshot", zxid: db.lastZxid }]);
 }
 

@@ -31,6 +31,7 @@ import type { WatchEvent } from "../watches.ts";
 import { eventTypeName } from "../watches.ts";
 import type { NodeId, PeerMessage } from "./messages.ts";
 import { describeMessage } from "./messages.ts";
+import type { ReplicaStatus } from "./status.ts";
 
 export type ConnId = number;
 
@@ -97,10 +98,25 @@ export type Effect =
   | { type: "send"; to: NodeId; message: PeerMessage }
   | { type: "persist"; id: number; writes: readonly DiskWrite[] }
   | { type: "connectResponse"; connId: ConnId; sessionId: SessionId; timeoutMs: number; password: Uint8Array }
-  | { type: "reply"; connId: ConnId; xid: number; reply: Reply }
+  /** The answer to `op`, the request as the client sent it (its reply's wire shape depends on it). */
+  | { type: "reply"; connId: ConnId; xid: number; op: ClientOp; reply: Reply }
   | { type: "watchEvent"; connId: ConnId; event: WatchEvent }
   | { type: "closeConnection"; connId: ConnId; reason: string }
-  | { type: "setTimer"; atMs: number };
+  | { type: "setTimer"; atMs: number }
+  /** Committed txns this step applied to the tree, in order; applied txns never roll back. */
+  | { type: "applied"; txns: readonly Txn[] }
+  /**
+   * The tree now stands at `zxid` without the txns in between having been applied one by one: at
+   * start (recovered from disk) or after a SNAP from the leader replaced it.
+   */
+  | { type: "treeReplaced"; zxid: Zxid; reason: "recovered" | "snapshot" }
+  /**
+   * The leader expired a session: nothing was heard of it for `silentMs` of the leader's clock
+   * (at least its timeout). Its closeSession txn, `zxid`, was proposed in the same step.
+   */
+  | { type: "sessionExpired"; sessionId: SessionId; timeoutMs: number; silentMs: number; zxid: Zxid; ephemerals: number }
+  /** The replica's role, phase, epoch or leader changed (and once at start). */
+  | { type: "status"; status: ReplicaStatus };
 
 /** A send's message with the snapshot a SYNC names (by `snapshotAt`) encoded from `db`, which must be at that zxid. */
 export function withSnapshot(message: PeerMessage, db: Database): PeerMessage {
@@ -158,7 +174,30 @@ export function describeEffect(node: NodeId, effect: Effect): string {
       return `${node} close c${effect.connId} (${effect.reason})`;
     case "setTimer":
       return `${node} timer at=${effect.atMs}`;
+    case "applied": {
+      const first = effect.txns[0];
+      const last = effect.txns[effect.txns.length - 1];
+      const range = first === last ? hex(first?.zxid ?? 0n) : `${hex(first!.zxid)}..${hex(last!.zxid)}`;
+      return `${node} applied ${effect.txns.length} (${range})`;
+    }
+    case "treeReplaced":
+      return `${node} tree at ${hex(effect.zxid)} (${effect.reason})`;
+    case "sessionExpired":
+      return `${node} expired s=${hex(effect.sessionId)} silent=${effect.silentMs}ms zxid=${hex(effect.zxid)}`;
+    case "status": {
+      const { role, phase, epoch, leader } = effect.status;
+      return `${node} status ${role} ${phase} epoch=${epoch} leader=${leader ?? "-"}`;
+    }
   }
+}
+
+/**
+ * Effects the simulator's trace leaves out: timers, and what the core reports of itself (applied
+ * txns, status), which the trace already shows through the inputs and effects that caused them.
+ */
+export function isTraced(effect: Effect): boolean {
+  return effect.type !== "setTimer" && effect.type !== "applied" && effect.type !== "treeReplaced" &&
+    effect.type !== "status" && effect.type !== "sessionExpired";
 }
 
 function describeWrite(w: DiskWrite): string {

@@ -6,8 +6,10 @@ import { assert } from "../assert.ts";
 import type { Txn } from "../txn.ts";
 import type { Zxid } from "../types.ts";
 import { makeZxid } from "../types.ts";
+import { proposalsUncommittedMax } from "../limits.ts";
 import { applyUpTo } from "./apply.ts";
-import { appendToLog, logAfter, logIndexOf, persist, send } from "./base.ts";
+import { persist, send } from "./outputs.ts";
+import { appendToLog, logAfter, logIndexOf } from "./log.ts";
 import type { NodeId, PeerMessage } from "./messages.ts";
 import { becomeLooking } from "./roles.ts";
 import { trackAllSessions } from "./sessions.ts";
@@ -184,6 +186,7 @@ export function propose(s: ReplicaState, txn: Txn): void {
   const leader = leaderOf(s);
   appendToLog(s, [txn]);
   leader.proposals.push(txn);
+  assert(leader.proposals.length <= proposalsUncommittedMax, "uncommitted proposals stay bounded");
   for (const [id] of activeLearners(leader)) send(s, id, { type: "PROPOSAL", txn });
 }
 

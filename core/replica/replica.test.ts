@@ -4,6 +4,7 @@ import { Err } from "../errors.ts";
 import { CreateMode, openAclUnsafe } from "../types.ts";
 import type { ClientOp } from "./io.ts";
 import { Cluster } from "./test/cluster.ts";
+import { connectionRequestsMax } from "../limits.ts";
 import type { ClientView } from "./test/cluster.ts";
 
 const create = (path: string, data = "", flags = 0): ClientOp => ({ op: "create", path, data: utf8(data), acl: openAclUnsafe, flags, ttl: -1 });
@@ -32,8 +33,8 @@ describe("replica: election and broadcast", () => {
     cluster.request(client, 1, create("/a", "x"));
     cluster.stabilize();
     expect(client.replies.get(1)).toMatchObject({ err: Err.OK, path: "/a" });
-    for (const id of [1, 2, 3]) expect(cluster.state(id).db.tree.get("/a")).toBeDefined();
-    const digests = [1, 2, 3].map((id) => cluster.state(id).db.tree.digest());
+    for (const id of [1, 2, 3]) expect(cluster.view(id).tree.get("/a")).toBeDefined();
+    const digests = [1, 2, 3].map((id) => cluster.view(id).tree.digest());
     expect(new Set(digests).size).toBe(1);
   });
 
@@ -62,13 +63,13 @@ describe("replica: election and broadcast", () => {
     cluster.request(client, 1, create("/lonely"));
     cluster.stabilize();
     expect(client.replies.get(1)).toBeUndefined();
-    expect(cluster.state(3).db.tree.get("/lonely")).toBeUndefined();
+    expect(cluster.view(3).tree.get("/lonely")).toBeUndefined();
   });
 
   it("a follower that accepted a later epoch than the leader's (from a failed attempt) gets one it can follow", () => {
     const cluster = elect();
     const leader = cluster.leader()!;
-    const epoch = cluster.state(leader).currentEpoch;
+    const epoch = cluster.view(leader).currentEpoch;
     const behind = [1, 2, 3].find((id) => id !== leader)!;
     cluster.crash(behind);
     // What a leader attempt that reached only this server leaves on its disk: a promise not to
@@ -77,9 +78,9 @@ describe("replica: election and broadcast", () => {
     cluster.start(behind);
     cluster.run(5_000);
     const newLeader = cluster.leader()!;
-    expect(cluster.state(newLeader).currentEpoch).toBeGreaterThanOrEqual(epoch + 2);
-    expect(cluster.state(behind).role).toBe("following");
-    expect(cluster.state(behind).currentEpoch).toBe(cluster.state(newLeader).currentEpoch);
+    expect(cluster.view(newLeader).currentEpoch).toBeGreaterThanOrEqual(epoch + 2);
+    expect(cluster.view(behind).status.role).toBe("following");
+    expect(cluster.view(behind).currentEpoch).toBe(cluster.view(newLeader).currentEpoch);
   });
 
   it("elects a new leader after the leader crashes, keeping every acknowledged write", () => {
@@ -93,11 +94,11 @@ describe("replica: election and broadcast", () => {
     const leader = cluster.leader();
     expect(leader).toBeDefined();
     expect(leader).not.toBe(3);
-    for (let i = 1; i <= 5; i++) expect(cluster.state(leader!).db.tree.get(`/n${i}`)).toBeDefined();
+    for (let i = 1; i <= 5; i++) expect(cluster.view(leader!).tree.get(`/n${i}`)).toBeDefined();
     cluster.start(3);
     cluster.run(3_000);
-    expect(cluster.state(3).role).toBe("following");
-    expect(cluster.state(3).db.tree.digest()).toBe(cluster.state(leader!).db.tree.digest());
+    expect(cluster.view(3).status.role).toBe("following");
+    expect(cluster.view(3).tree.digest()).toBe(cluster.view(leader!).tree.digest());
   });
 
   it("sessions: ephemerals vanish when the session expires", () => {
@@ -105,11 +106,11 @@ describe("replica: election and broadcast", () => {
     const client = connected(cluster, 2, 1000);
     cluster.request(client, 1, create("/eph", "", CreateMode.EPHEMERAL));
     cluster.stabilize();
-    expect(cluster.state(3).db.tree.get("/eph")).toBeDefined();
+    expect(cluster.view(3).tree.get("/eph")).toBeDefined();
     cluster.input(2, { type: "clientDisconnect", connId: client.connId });
     cluster.run(10_000);
-    expect(cluster.state(3).db.tree.get("/eph")).toBeUndefined();
-    expect(cluster.state(1).db.sessions.has(client.sessionId!)).toBe(false);
+    expect(cluster.view(3).tree.get("/eph")).toBeUndefined();
+    expect(cluster.view(1).sessions.has(client.sessionId!)).toBe(false);
   });
 
   // The core's clock used to move only on ticks, so a ping between two ticks was dated at the
@@ -131,7 +132,7 @@ describe("replica: election and broadcast", () => {
       const lastHeardMs = cluster.nowMs;
       cluster.input(node, { type: "clientDisconnect", connId: client.connId });
       const leader = cluster.leader()!;
-      while (cluster.state(leader).db.sessions.has(sessionId)) {
+      while (cluster.view(leader).sessions.has(sessionId)) {
         cluster.tick(50);
         cluster.stabilize();
         expect(cluster.nowMs - lastHeardMs).toBeLessThan(timeoutMs + 3 * tickMs);
@@ -140,13 +141,23 @@ describe("replica: election and broadcast", () => {
     });
   }
 
+  it("hangs up on a client with more requests outstanding than its connection may hold", () => {
+    const cluster = elect();
+    const client = connected(cluster, 1);
+    // A sync on a follower waits for the leader's quorum round: nothing is answered meanwhile.
+    for (let xid = 1; xid <= connectionRequestsMax; xid++) cluster.request(client, xid, { op: "sync", path: "/" });
+    expect(client.closed).toBeUndefined();
+    cluster.request(client, connectionRequestsMax + 1, { op: "sync", path: "/" });
+    expect(client.closed).toMatch(/requests outstanding/);
+  });
+
   it("dates a znode with the time its request reached the leader, not the last tick", () => {
     const cluster = elect();
     const client = connected(cluster, 3);
     cluster.nowMs += 77;
     cluster.request(client, 1, create("/dated"));
     cluster.stabilize();
-    expect(cluster.state(1).db.tree.get("/dated")!.ctime).toBe(cluster.nowMs);
+    expect(cluster.view(1).tree.get("/dated")!.ctime).toBe(cluster.nowMs);
   });
 
   it("watches fire before the reply that reflects the change", () => {
@@ -177,7 +188,7 @@ describe("replica: election and broadcast", () => {
     const writer = connected(cluster, 3);
     cluster.request(writer, 1, create("/x"));
     cluster.stabilize();
-    const ahead = cluster.connect(1, { lastZxidSeen: (cluster.state(3).db.lastZxid + 100n) as never });
+    const ahead = cluster.connect(1, { lastZxidSeen: (cluster.view(3).appliedZxid + 100n) as never });
     cluster.stabilize();
     expect(ahead.closed).toMatch(/ahead of this server/);
   });
@@ -228,8 +239,8 @@ describe("replica: election and broadcast", () => {
     expect([1, 2, 3, 4].map((xid) => client.replies.get(xid)?.err)).toEqual([0, 0, 0, 0]);
     cluster.run(2_000);
     for (const id of [1, 2, 3]) {
-      expect(cluster.state(id).db.tree.get("/c")).toBeUndefined();
-      expect(cluster.state(id).db.tree.get("/t")).toBeUndefined();
+      expect(cluster.view(id).tree.get("/c")).toBeUndefined();
+      expect(cluster.view(id).tree.get("/t")).toBeUndefined();
     }
   });
 });

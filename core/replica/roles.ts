@@ -4,7 +4,7 @@
 import { assert } from "../assert.ts";
 import { PendingChanges } from "../pending.ts";
 import { zxid } from "../types.ts";
-import { emit, sendToAll } from "./base.ts";
+import { emit, sendToAll } from "./outputs.ts";
 import type { NodeId } from "./messages.ts";
 import type { ReplicaState } from "./state.ts";
 import { lastLoggedZxid } from "./state.ts";
@@ -74,6 +74,7 @@ export function closeAllClients(s: ReplicaState, reason: string): void {
   s.clients.bySession.clear();
   s.clients.waiting.clear();
   s.clients.touched.clear();
+  s.handoffs.length = 0; // for clients that are gone, or for a leader we no longer follow
 }
 
 /** Whether this server answers clients: a leader or follower that finished synchronization. */

@@ -4,14 +4,15 @@
 import { assert } from "../assert.ts";
 import { Database } from "../database.ts";
 import { juteMaxBufferBytes, sessionTimeoutTicksMax, sessionTimeoutTicksMin, tickMsDefault } from "../limits.ts";
-import { PendingChanges } from "../pending.ts";
+import type { PendingChanges } from "../pending.ts";
 import { decodeSnapshot } from "../storage.ts";
+import type { ReplicaStatus } from "./status.ts";
 import type { Txn } from "../txn.ts";
 import type { Id, SessionId, Zxid } from "../types.ts";
 import { zxid } from "../types.ts";
 import { WatchManager } from "../watches.ts";
 import type { ClientOp, ConnId, DurableState, Effect } from "./io.ts";
-import type { NodeId, ServerState, Vote } from "./messages.ts";
+import type { ForwardedWork, NodeId, ServerState, Vote } from "./messages.ts";
 import type { Reply } from "../requests.ts";
 import type { ProtocolPolicy } from "./policy.ts";
 import { zabPolicy } from "./policy.ts";
@@ -174,6 +175,16 @@ export interface ClientsState {
   touched: Set<SessionId>;
 }
 
+/**
+ * What one part of a replica hands another within a step (a client's work for the leader, the
+ * leader's answer to its own client), queued here and routed by step.ts once the handler that
+ * produced it returns: the parts call no one back, so requests do not loop through the modules.
+ */
+export type Handoff =
+  | { to: "leader"; work: ForwardedWork }
+  | { to: "clients"; kind: "answer"; tag: number; ok: boolean; zxid: Zxid }
+  | { to: "clients"; kind: "drop"; sessionId: SessionId; reason: string };
+
 export type PersistAction =
   | { kind: "append"; zxid: Zxid }
   | { kind: "acceptedEpoch" }
@@ -207,6 +218,10 @@ export interface ReplicaState {
   watches: WatchManager;
   /** Effects of the step in progress. */
   effects: Effect[];
+  /** Handoffs of the step in progress, oldest first. */
+  handoffs: Handoff[];
+  /** The status last reported in a `status` effect. */
+  lastStatus: ReplicaStatus | undefined;
   timerAtMs: number | undefined;
 }
 
@@ -246,6 +261,8 @@ export function initReplica(config: ReplicaConfig, durable: DurableState | undef
     clients: { conns: new Map(), bySession: new Map(), waiting: new Map(), nextTag: 1, touched: new Set() },
     watches: new WatchManager(),
     effects: [],
+    handoffs: [],
+    lastStatus: undefined,
     timerAtMs: undefined,
   };
 }

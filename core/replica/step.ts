@@ -4,8 +4,10 @@
 
 import { assert } from "../assert.ts";
 import type { SessionId } from "../types.ts";
-import { emit } from "./base.ts";
-import { onClientConnect, onClientDisconnect, onClientRequest } from "./clients.ts";
+import { emit } from "./outputs.ts";
+import {
+  completeForwardReply, dropSessionConnection, onClientConnect, onClientDisconnect, onClientRequest,
+} from "./clients.ts";
 import { electionTick, onNotification, onPeerUpWhileLooking } from "./election.ts";
 import { followerAcceptedEpochDurable, followerDurable, followerOf, followerTick, onLeaderMessage } from "./follower.ts";
 import type { DurableState, Effect, Input } from "./io.ts";
@@ -17,7 +19,8 @@ import type { NodeId, PeerMessage } from "./messages.ts";
 import { becomeLeader, becomeLooking, isServing } from "./roles.ts";
 import type { PersistAction, ReplicaConfig, ReplicaState } from "./state.ts";
 import { initReplica, lastLoggedZxid, quorumSize } from "./state.ts";
-import { leaderDoWork, leaderHousekeeping, onPong, pingLearners } from "./work.ts";
+import { leaderDoWork, leaderHousekeeping, onPong, pingLearners, submitWork } from "./leader-clients.ts";
+import { replicaStatus, sameStatus } from "./status.ts";
 
 export interface StepResult {
   state: ReplicaState;
@@ -27,6 +30,7 @@ export interface StepResult {
 /** Starts (or restarts after a crash) a node from what its disk holds. */
 export function startReplica(config: ReplicaConfig, durable: DurableState | undefined, nowMs: number): StepResult {
   const s = initReplica(config, durable, nowMs);
+  emit(s, { type: "treeReplaced", zxid: s.db.lastZxid, reason: "recovered" });
   becomeLooking(s, "starting");
   afterStep(s);
   return { state: s, effects: s.effects };
@@ -63,15 +67,29 @@ export function step(s: ReplicaState, input: Input, nowMs: number): StepResult {
       onClientDisconnect(s, input.connId);
       break;
   }
+  routeHandoffs(s);
   afterStep(s);
   return { state: s, effects: s.effects };
+}
+
+/** Carries each handoff to the part it is for, in order; routing one may queue more. */
+function routeHandoffs(s: ReplicaState): void {
+  for (let handoff = s.handoffs.shift(); handoff !== undefined; handoff = s.handoffs.shift()) {
+    if (handoff.to === "leader") {
+      if (isServing(s)) submitWork(s, handoff.work); // else its client was dropped with the role
+    } else if (handoff.kind === "answer") {
+      completeForwardReply(s, handoff.tag, handoff.ok, handoff.zxid);
+    } else {
+      dropSessionConnection(s, handoff.sessionId, handoff.reason);
+    }
+  }
 }
 
 function onTick(s: ReplicaState): void {
   switch (s.role) {
     case "looking":
       electionTick(s);
-      if ((s.role as string) === "leading") startLeading(s);
+      if (s.leader !== undefined) startLeading(s); // the election ended with us leading
       return;
     case "following":
       return followerTick(s);
@@ -177,6 +195,11 @@ function runPersistAction(s: ReplicaState, action: PersistAction): void {
 }
 
 function afterStep(s: ReplicaState): void {
+  const status = replicaStatus(s);
+  if (s.lastStatus === undefined || !sameStatus(status, s.lastStatus)) {
+    s.lastStatus = status;
+    emit(s, { type: "status", status });
+  }
   let next = s.nowMs + s.config.tickMs;
   const decideAt = s.election.decideAtMs;
   if (s.role === "looking" && decideAt !== undefined && decideAt < next) next = Math.max(decideAt, s.nowMs);

@@ -41,7 +41,7 @@ export async function startEnsemble(size: number, extra = ""): Promise<TestEnsem
     await server.start();
     servers.push(server);
   }
-  await waitFor(() => servers.some((s) => s.replica.role === "leading" && s.replica.leader!.phase === "broadcast") && servers.every((s) => s.replica.role !== "looking"), 20_000);
+  await waitFor(() => servers.some((s) => s.inspect().status.role === "leading" && s.inspect().status.phase === "broadcast") && servers.every((s) => s.inspect().status.role !== "looking"), 20_000);
   return {
     servers, clientPorts, connectString: clientPorts.map((p) => `127.0.0.1:${p}`).join(","),
     async stop() {

@@ -13,6 +13,8 @@ export interface ProcessEnsemble {
   clientPorts: number[];
   connectString: string;
   processes: (ChildProcess | undefined)[];
+  /** What each server wrote on stderr (its log lines), over all its runs, if asked for. */
+  stderr: string[];
   start(index: number): void;
   kill9(index: number): void;
   stop(): Promise<void>;
@@ -20,7 +22,18 @@ export interface ProcessEnsemble {
 
 const mainPath = new URL("../main.ts", import.meta.url).pathname;
 
-export async function startProcessEnsemble(size: number): Promise<ProcessEnsemble> {
+export interface ProcessOptions {
+  /** More zoo.cfg lines for every server. */
+  extra?: string[];
+  /** Environment variables for every server, on top of this process's. */
+  env?: Record<string, string>;
+  /** Keep the servers' stderr (else it is discarded). */
+  captureStderr?: boolean;
+}
+
+export async function startProcessEnsemble(
+  size: number, options: ProcessOptions = {},
+): Promise<ProcessEnsemble> {
   const root = mkdtempSync(join(tmpdir(), "zk-procs-"));
   const ports = await Promise.all(Array.from({ length: size * 3 }, () => freePort()));
   const servers = Array.from({ length: size }, (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`);
@@ -29,16 +42,27 @@ export async function startProcessEnsemble(size: number): Promise<ProcessEnsembl
     const dir = join(root, String(i + 1));
     mkdirSync(dir, { recursive: true });
     const cfg = join(dir, "zoo.cfg");
-    writeFileSync(cfg, [`tickTime=200`, `initLimit=10`, `syncLimit=5`, `dataDir=${dir}`, `clientPort=${port}`, `clientPortAddress=127.0.0.1`, `4lw.commands.whitelist=*`, `myid=${i + 1}`, ...servers].join("\n"));
+    writeFileSync(cfg, [
+      `tickTime=200`, `initLimit=10`, `syncLimit=5`, `dataDir=${dir}`, `clientPort=${port}`,
+      `clientPortAddress=127.0.0.1`, `4lw.commands.whitelist=*`, `myid=${i + 1}`, ...servers,
+      ...(options.extra ?? []),
+    ].join("\n"));
     return cfg;
   });
   const processes: (ChildProcess | undefined)[] = [];
+  const stderr = clientPorts.map(() => "");
   const ensemble: ProcessEnsemble = {
     clientPorts,
     connectString: clientPorts.map((p) => `127.0.0.1:${p}`).join(","),
     processes,
+    stderr,
     start(index) {
-      processes[index] = spawn(process.execPath, ["--import", "tsx", mainPath, configs[index]!], { stdio: "ignore" });
+      const child = spawn(process.execPath, ["--import", "tsx", mainPath, configs[index]!], {
+        stdio: ["ignore", "ignore", options.captureStderr === true ? "pipe" : "ignore"],
+        env: { ...process.env, ...options.env },
+      });
+      child.stderr?.on("data", (chunk: Buffer) => (stderr[index] += chunk.toString()));
+      processes[index] = child;
     },
     kill9(index) {
       processes[index]?.kill("SIGKILL");

@@ -19,11 +19,16 @@ export interface ReferenceZooKeeper {
   stop(): Promise<void>;
 }
 
-export async function startReferenceZooKeeper(): Promise<ReferenceZooKeeper> {
+/** `extraConfig`: zoo.cfg lines added to the defaults (e.g. "reconfigEnabled=true"). */
+export async function startReferenceZooKeeper(extraConfig = ""): Promise<ReferenceZooKeeper> {
   const dir = mkdtempSync(join(tmpdir(), "apache-zk-"));
   const port = await freePort();
   const cfg = join(dir, "zoo.cfg");
-  writeFileSync(cfg, `tickTime=2000\ndataDir=${dir}/data\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\n`);
+  const lines = [
+    "tickTime=2000", `dataDir=${dir}/data`, `clientPort=${port}`, "clientPortAddress=127.0.0.1",
+    "admin.enableServer=false", "4lw.commands.whitelist=*", extraConfig,
+  ];
+  writeFileSync(cfg, lines.join("\n") + "\n");
   const child: ChildProcess = spawn(zkServerScript, ["start-foreground", cfg], {
     env: {
       ...process.env, ZOO_LOG_DIR: dir,

@@ -1,10 +1,8 @@
 // Planted bugs: protocol policies that break one rule each, for proving the simulator has teeth.
 // They exist only here, under sim/test/; nothing in the production path can select them.
 
-import type { ProtocolPolicy } from "../../core/replica/policy.ts";
-import { zabPolicy } from "../../core/replica/policy.ts";
-import { step } from "../../core/replica/step.ts";
-import type { StepFunction } from "../world.ts";
+import type { ProtocolPolicy, StepFunction } from "../../core/replica/index.ts";
+import { step, zabPolicy } from "../../core/replica/index.ts";
 
 export const plantedBugs: Record<string, ProtocolPolicy> = {
   /** The leader commits as soon as it has the proposal itself. */

@@ -4,30 +4,21 @@
 
 import { assert } from "../../assert.ts";
 import type { Reply } from "../../requests.ts";
-import type { Txn } from "../../txn.ts";
 import type { SessionId, Zxid } from "../../types.ts";
 import { sessionId, zxid } from "../../types.ts";
 import type { WatchEvent } from "../../watches.ts";
-import { checkClusterInvariants, checkReplicaInvariants } from "../invariants.ts";
-import type { ClientOp, ConnId, DiskWrite, DurableState, Effect, Input } from "../io.ts";
-import { describeEffect, describeInput, withSnapshot } from "../io.ts";
+import type { DiskImage, EffectHandlers } from "../driver.ts";
+import { applyDiskWrite, dispatchEffects, emptyDiskImage, recoverDiskImage, ReplicaDriver } from "../driver.ts";
+import type { ClientOp, ConnId, DiskWrite, Input } from "../io.ts";
 import type { NodeId, PeerMessage } from "../messages.ts";
-import type { ReplicaConfig, ReplicaState } from "../state.ts";
+import type { ReplicaConfig } from "../state.ts";
 import { replicaConfig } from "../state.ts";
-import { startReplica, step } from "../step.ts";
-
-interface Disk {
-  acceptedEpoch: number;
-  currentEpoch: number;
-  snapshot: Uint8Array | undefined;
-  log: Txn[];
-}
+import type { ReplicaView } from "../status.ts";
 
 interface Node {
   id: NodeId;
-  config: ReplicaConfig;
-  state: ReplicaState | undefined;
-  disk: Disk;
+  driver: ReplicaDriver;
+  disk: DiskImage;
   /** Persist effects issued and not yet durable, oldest first. */
   unsynced: { id: number; writes: readonly DiskWrite[] }[];
 }
@@ -58,7 +49,11 @@ export class Cluster {
   constructor(ids: NodeId[], overrides: Partial<ReplicaConfig> = {}) {
     for (const id of ids) {
       const config = replicaConfig({ id, peers: ids, tickMs: 100, maxSessionTimeoutMs: 60_000, ...overrides });
-      this.nodes.set(id, { id, config, state: undefined, disk: { acceptedEpoch: 0, currentEpoch: 0, snapshot: undefined, log: [] }, unsynced: [] });
+      const driver = new ReplicaDriver(id, config, {
+        trace: (line, of) => this.transcript.push(of === "effect" ? `  ${line}` : line),
+        checkInvariants: true,
+      });
+      this.nodes.set(id, { id, driver, disk: emptyDiskImage(), unsynced: [] });
     }
     for (const id of ids) this.start(id);
   }
@@ -69,29 +64,31 @@ export class Cluster {
     return node;
   }
 
-  state(id: NodeId): ReplicaState {
-    const s = this.node(id).state;
-    assert(s !== undefined, `node ${id} is up`);
-    return s;
+  /** What a test may read of a running node. */
+  view(id: NodeId): ReplicaView {
+    const view = this.node(id).driver.inspect();
+    assert(view !== undefined, `node ${id} is up`);
+    return view;
+  }
+
+  isUp(id: NodeId): boolean {
+    return this.node(id).driver.isUp;
   }
 
   private linkKey = (a: NodeId, b: NodeId) => `${a}->${b}`;
-  linked = (a: NodeId, b: NodeId) => !this.cut.has(this.linkKey(a, b)) && this.node(a).state !== undefined && this.node(b).state !== undefined;
+  linked = (a: NodeId, b: NodeId) => !this.cut.has(this.linkKey(a, b)) && this.isUp(a) && this.isUp(b);
 
   start(id: NodeId): void {
     const node = this.node(id);
-    const durable: DurableState = { ...node.disk, log: [...node.disk.log] };
-    const { state, effects } = startReplica(node.config, durable, this.nowMs);
-    node.state = state;
     this.transcript.push(`${id} start`);
-    this.carryOut(node, effects);
+    this.carryOut(node, node.driver.start(recoverDiskImage(node.disk), this.nowMs));
     for (const [other] of this.nodes) if (other !== id && this.linked(id, other)) this.linkUp(id, other);
   }
 
   /** Crash: unsynced writes are lost, in-flight messages to and from it too, and peers notice. */
   crash(id: NodeId): void {
     const node = this.node(id);
-    node.state = undefined;
+    node.driver.crash();
     node.unsynced = [];
     this.transcript.push(`${id} crash`);
     for (const [other] of this.nodes) if (other !== id) this.linkDown(id, other, false);
@@ -106,8 +103,8 @@ export class Cluster {
   private linkDown(a: NodeId, b: NodeId, notifyA = true): void {
     this.inFlight.delete(this.linkKey(a, b));
     this.inFlight.delete(this.linkKey(b, a));
-    if (notifyA && this.node(a).state !== undefined) this.input(a, { type: "peerDown", peer: b });
-    if (this.node(b).state !== undefined) this.input(b, { type: "peerDown", peer: a });
+    if (notifyA && this.isUp(a)) this.input(a, { type: "peerDown", peer: b });
+    if (this.isUp(b)) this.input(b, { type: "peerDown", peer: a });
   }
 
   /** Cuts every link between the two groups (a partition), both ways. */
@@ -144,53 +141,42 @@ export class Cluster {
 
   input(id: NodeId, input: Input): void {
     const node = this.node(id);
-    if (node.state === undefined) return;
-    this.transcript.push(describeInput(id, input, this.nowMs));
-    const { effects } = step(node.state, input, this.nowMs);
-    this.carryOut(node, effects);
-    checkReplicaInvariants(node.state);
+    if (!node.driver.isUp) return;
+    this.carryOut(node, node.driver.deliver(input, this.nowMs));
   }
 
-  private carryOut(node: Node, effects: Effect[]): void {
-    for (const effect of effects) {
-      if (effect.type !== "setTimer") this.transcript.push(`  ${describeEffect(node.id, effect)}`);
-      this.carryOutOne(node, effect);
-    }
+  private carryOut(node: Node, effects: readonly Parameters<typeof dispatchEffects>[0][number][]): void {
+    dispatchEffects(effects, this.handlersFor(node));
   }
 
-  private carryOutOne(node: Node, effect: Effect): void {
-    switch (effect.type) {
-      case "send":
-        if (this.linked(node.id, effect.to)) {
-          const key = this.linkKey(node.id, effect.to);
-          if (!this.inFlight.has(key)) this.inFlight.set(key, []);
-          this.inFlight.get(key)!.push(withSnapshot(effect.message, node.state!.db));
-        }
-        return;
-      case "persist":
-        node.unsynced.push({ id: effect.id, writes: effect.writes });
-        return;
-      case "connectResponse": {
-        const c = this.clients.get(effect.connId)!;
+  private handlersFor(node: Node): EffectHandlers {
+    const client = (connId: ConnId) => this.clients.get(connId)!;
+    return {
+      send: (effect) => {
+        if (!this.linked(node.id, effect.to)) return;
+        const key = this.linkKey(node.id, effect.to);
+        if (!this.inFlight.has(key)) this.inFlight.set(key, []);
+        this.inFlight.get(key)!.push(node.driver.encodeSnapshotFor(effect.message));
+      },
+      persist: (effect) => void node.unsynced.push({ id: effect.id, writes: effect.writes }),
+      connectResponse: (effect) => {
+        const c = client(effect.connId);
         if (effect.timeoutMs === 0) c.closed = "session expired";
         else Object.assign(c, { sessionId: effect.sessionId, password: effect.password });
-        return;
-      }
-      case "reply": {
-        const c = this.clients.get(effect.connId)!;
+      },
+      reply: (effect) => {
+        const c = client(effect.connId);
         c.replies.set(effect.xid, effect.reply);
         if (effect.reply.zxid > c.lastZxid) c.lastZxid = effect.reply.zxid;
-        return;
-      }
-      case "watchEvent":
-        this.clients.get(effect.connId)!.events.push(effect.event);
-        return;
-      case "closeConnection":
-        this.clients.get(effect.connId)!.closed = effect.reason;
-        return;
-      case "setTimer":
-        return;
-    }
+      },
+      watchEvent: (effect) => void client(effect.connId).events.push(effect.event),
+      closeConnection: (effect) => void (client(effect.connId).closed = effect.reason),
+      setTimer: () => {},
+      applied: () => {},
+      treeReplaced: () => {},
+      status: () => {},
+      sessionExpired: () => {},
+    };
   }
 
   /** Makes the oldest unsynced persist of a node durable and reports it. */
@@ -198,7 +184,7 @@ export class Cluster {
     const node = this.node(id);
     const next = node.unsynced.shift();
     if (next === undefined) return false;
-    for (const write of next.writes) applyWrite(node.disk, write);
+    for (const write of next.writes) applyDiskWrite(node.disk, write);
     this.input(id, { type: "persistDone", id: next.id });
     return true;
   }
@@ -230,12 +216,12 @@ export class Cluster {
 
   tick(ms: number): void {
     this.nowMs += ms;
-    for (const [id, node] of this.nodes) if (node.state !== undefined) this.input(id, { type: "tick" });
+    for (const [id, node] of this.nodes) if (node.driver.isUp) this.input(id, { type: "tick" });
   }
 
   /** Ticks and stabilizes for `ms` of virtual time in tick-sized steps. */
   run(ms: number): void {
-    const tickMs = [...this.nodes.values()][0]!.config.tickMs;
+    const tickMs = [...this.nodes.values()][0]!.driver.config.tickMs;
     for (let t = 0; t < ms; t += tickMs / 2) {
       this.tick(tickMs / 2);
       this.stabilize();
@@ -243,13 +229,14 @@ export class Cluster {
   }
 
   checkInvariants(): void {
-    const states = new Map<NodeId, ReplicaState>();
-    for (const [id, node] of this.nodes) if (node.state !== undefined) states.set(id, node.state);
-    checkClusterInvariants(states);
+    ReplicaDriver.checkCluster([...this.nodes.values()].map((node) => node.driver));
   }
 
   leader(): NodeId | undefined {
-    for (const [id, node] of this.nodes) if (node.state?.role === "leading" && node.state.leader!.phase === "broadcast") return id;
+    for (const [id, node] of this.nodes) {
+      const status = node.driver.status();
+      if (status?.role === "leading" && status.phase === "broadcast") return id;
+    }
     return undefined;
   }
 
@@ -269,24 +256,5 @@ export class Cluster {
 
   request(client: ClientView, xid: number, op: ClientOp): void {
     this.input(client.node, { type: "clientRequest", connId: client.connId, xid, request: op });
-  }
-}
-
-function applyWrite(disk: Disk, write: DiskWrite): void {
-  switch (write.kind) {
-    case "append":
-      disk.log.push(...write.txns);
-      return;
-    case "truncate":
-      disk.log = disk.log.filter((t) => t.zxid <= write.zxid);
-      return;
-    case "epochs":
-      disk.acceptedEpoch = write.acceptedEpoch;
-      disk.currentEpoch = write.currentEpoch;
-      return;
-    case "snapshot":
-      disk.snapshot = write.bytes;
-      disk.log = write.replaceLog ? [] : disk.log.filter((t) => t.zxid > write.zxid);
-      return;
   }
 }

@@ -1,32 +1,12 @@
-// Small shared mechanics of a replica: emitting effects, the in-memory log and its persistence.
+// The replica's in-memory log of txns after `logBaseZxid`: appends and truncations (made durable
+// through persist effects) and lookups by zxid.
 
 import { assert } from "../assert.ts";
 import type { Txn } from "../txn.ts";
 import type { Zxid } from "../types.ts";
-import type { DiskWrite, Effect } from "./io.ts";
-import type { NodeId, PeerMessage } from "./messages.ts";
-import type { PersistAction, ReplicaState } from "./state.ts";
+import { persist } from "./outputs.ts";
+import type { ReplicaState } from "./state.ts";
 import { lastLoggedZxid } from "./state.ts";
-
-export function emit(s: ReplicaState, effect: Effect): void {
-  s.effects.push(effect);
-}
-
-export function send(s: ReplicaState, to: NodeId, message: PeerMessage): void {
-  assert(to !== s.config.id, "a node does not message itself");
-  emit(s, { type: "send", to, message });
-}
-
-export function sendToAll(s: ReplicaState, message: PeerMessage): void {
-  for (const peer of s.config.peers) if (peer !== s.config.id) send(s, peer, message);
-}
-
-/** Emits a persist effect; `actions` run when the harness reports it durable. */
-export function persist(s: ReplicaState, writes: DiskWrite[], actions: PersistAction[]): void {
-  const id = s.nextPersistId++;
-  s.persists.push({ id, actions });
-  emit(s, { type: "persist", id, writes });
-}
 
 /** Appends txns to the log (memory now, disk via persist); durable once persistDone arrives. */
 export function appendToLog(s: ReplicaState, txns: readonly Txn[]): void {
@@ -74,9 +54,3 @@ export function logAfter(s: ReplicaState, z: Zxid): Txn[] {
   return s.log.slice(lo);
 }
 
-export function setTimer(s: ReplicaState, atMs: number): void {
-  if (s.timerAtMs === undefined || atMs < s.timerAtMs) {
-    s.timerAtMs = atMs;
-    emit(s, { type: "setTimer", atMs });
-  }
-}

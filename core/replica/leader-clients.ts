@@ -6,13 +6,12 @@ import { Err } from "../errors.ts";
 import { prepareCloseSession, prepareDeleteContainer, prepareTxn } from "../prep.ts";
 import type { PrepConfig } from "../prep.ts";
 import { expiredNodeCandidates } from "../reaper.ts";
-import { reaperDeletesPerPassMax } from "../limits.ts";
+import { reaperDeletesPerPassMax, syncsWaitingMax } from "../limits.ts";
 import type { RequestContext } from "../requests.ts";
 import type { SessionId } from "../types.ts";
 import { sessionId as toSessionId } from "../types.ts";
 import { assert } from "../assert.ts";
-import { send } from "./base.ts";
-import { completeForwardReply, dropSessionConnection } from "./clients.ts";
+import { emit, handOff, send } from "./outputs.ts";
 import { leaderOf, nextZxid, propose } from "./leader.ts";
 import type { ForwardedWork, NodeId } from "./messages.ts";
 import { allocateSessionId, expiredSessions, touchSession } from "./sessions.ts";
@@ -61,6 +60,7 @@ export function leaderDoWork(s: ReplicaState, origin: NodeId, work: ForwardedWor
     case "sync": {
       leader.pingRound++;
       leader.syncs.push({ from: origin, tag: work.tag, round: leader.pingRound, zxid: s.committedZxid });
+      assert(leader.syncs.length <= syncsWaitingMax, "syncs waiting for a quorum round stay bounded");
       pingLearners(s);
       return resolveSyncs(s);
     }
@@ -78,6 +78,16 @@ function closeSession(s: ReplicaState, id: SessionId, cxid: number, error: numbe
   propose(s, prepareCloseSession({ db: s.db, pending: leader.pending, config: prepConfig(s), ctx, zxid: nextZxid(s), nowMs: s.nowMs }));
 }
 
+function expireSession(s: ReplicaState, id: SessionId): void {
+  const info = leaderOf(s).sessions.get(id)!;
+  const silentMs = s.nowMs - (info.expiresAtMs - info.timeoutMs);
+  closeSession(s, id, 0, Err.OK);
+  const txn = s.log[s.log.length - 1]!;
+  assert(txn.sessionId === id && txn.body.type === "closeSession", "an expiry proposes its close");
+  const ephemerals = txn.body.ephemerals.length;
+  emit(s, { type: "sessionExpired", sessionId: id, timeoutMs: info.timeoutMs, silentMs, zxid: txn.zxid, ephemerals });
+}
+
 /** A client brought its session to `origin`: the session is alive, and `origin` owns it from now on. */
 function revalidate(s: ReplicaState, origin: NodeId, tag: number, id: SessionId): void {
   const leader = leaderOf(s);
@@ -88,11 +98,13 @@ function revalidate(s: ReplicaState, origin: NodeId, tag: number, id: SessionId)
     info.owner = origin;
     touchSession(leader, id, s.nowMs);
     if (previous !== origin) {
-      if (previous === s.config.id) dropSessionConnection(s, id, "session moved to another server");
+      if (previous === s.config.id) {
+        handOff(s, { to: "clients", kind: "drop", sessionId: id, reason: "session moved to another server" });
+      }
       else if (leader.learners.has(previous)) send(s, previous, { type: "SESSION_MOVED", sessionId: id });
     }
   }
-  if (origin === s.config.id) completeForwardReply(s, tag, okay, s.committedZxid);
+  if (origin === s.config.id) handOff(s, { to: "clients", kind: "answer", tag, ok: okay, zxid: s.committedZxid });
   else send(s, origin, { type: "FORWARD_REPLY", tag, ok: okay, zxid: s.committedZxid });
 }
 
@@ -112,7 +124,7 @@ export function resolveSyncs(s: ReplicaState): void {
     for (const [id, round] of leader.roundAcks) if (round >= sync.round && leader.learners.get(id)?.phase === "synced") answered++;
     if (answered < quorumSize(s.config)) return;
     leader.syncs.shift();
-    if (sync.from === s.config.id) completeForwardReply(s, sync.tag, true, sync.zxid);
+    if (sync.from === s.config.id) handOff(s, { to: "clients", kind: "answer", tag: sync.tag, ok: true, zxid: sync.zxid });
     else send(s, sync.from, { type: "FORWARD_REPLY", tag: sync.tag, ok: true, zxid: sync.zxid });
   }
 }
@@ -130,7 +142,7 @@ export function onPong(s: ReplicaState, from: NodeId, round: number, epoch: numb
 /** The leader's periodic duties: expire sessions, reap containers and TTL nodes. */
 export function leaderHousekeeping(s: ReplicaState): void {
   const leader = leaderOf(s);
-  for (const id of expiredSessions(leader, s.nowMs)) closeSession(s, id, 0, Err.OK);
+  for (const id of expiredSessions(leader, s.nowMs)) expireSession(s, id);
   const reaper: RequestContext = { sessionId: toSessionId(0n), cxid: 0, authIds: [] };
   for (const path of expiredNodeCandidates(s.db.tree, s.nowMs, reaperDeletesPerPassMax)) {
     const view = leader.pending.lookup(s.db, path);

@@ -1,0 +1,23 @@
+// The typed history recorder of both harnesses (the simulator and the real-process run): records
+// in the checker's own HistoryRecord type, indexed in the order they are added and stamped with the
+// harness's clock, counted by type, written out as JSON Lines (jepsen-like/README.md).
+
+import type { HistoryRecord } from "./history.ts";
+import { serializeHistory } from "./history.ts";
+
+export class HistoryRecorder {
+  readonly records: HistoryRecord[] = [];
+  readonly counts = { invoke: 0, ok: 0, fail: 0, info: 0 };
+
+  /** `clockMicros` gives integer microseconds (virtual in the simulator, real elsewhere). */
+  constructor(private readonly clockMicros: () => number) {}
+
+  add(record: Omit<HistoryRecord, "index" | "time">): void {
+    this.records.push({ ...record, index: this.records.length, time: this.clockMicros() });
+    if (record.type !== "event") this.counts[record.type]++;
+  }
+
+  toJsonLines(): string {
+    return serializeHistory(this.records);
+  }
+}
