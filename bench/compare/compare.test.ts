@@ -49,10 +49,14 @@ describe("pre-encoded requests", () => {
     const remove = Uint8Array.from(plan.secondary!);
     remove.set(new TextEncoder().encode("0000000042"), plan.digitsAt);
     expect(decodeClientFrame(payloadOf(remove)).op).toEqual({
-      op: "delete", path: "/bench/c5/q-0000000042", version: -1,
+      op: "delete",
+      path: "/bench/c5/q-0000000042",
+      version: -1,
     });
     expect(decodeClientFrame(payloadOf(plan.primary)).op).toMatchObject({
-      op: "create", path: "/bench/c5/q-", flags: 2,
+      op: "create",
+      path: "/bench/c5/q-",
+      flags: 2,
     });
   });
 });
@@ -63,15 +67,25 @@ describe("raw generator", () => {
     try {
       const zk = await ZkClient.connect("127.0.0.1", server.clientPorts[0]!);
       const create = (path: string) =>
-        zk.request({ op: "create", path, data: new Uint8Array(0), acl: openAclUnsafe, flags: 0,
-          ttl: -1 });
+        zk.request({
+          op: "create",
+          path,
+          data: new Uint8Array(0),
+          acl: openAclUnsafe,
+          flags: 0,
+          ttl: -1,
+        });
       await create("/bench");
       for (let s = 0; s < 2; s++) await create(`/bench/c${s}`);
       await zk.close();
       const m = await runRawCell(
         { clientPorts: server.clientPorts, pids: [process.pid] },
         {
-          workload: "createDelete", sessions: 2, inflight: 4, warmupSeconds: 0.2, seconds: 1,
+          workload: "createDelete",
+          sessions: 2,
+          inflight: 4,
+          warmupSeconds: 0.2,
+          seconds: 1,
           workers: 2,
         },
         () => {},

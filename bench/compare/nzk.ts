@@ -8,6 +8,7 @@ import { bucketOf, newHistogram } from "./histogram.ts";
 import type { CellSpec, Measurement, Target } from "./loadgen.ts";
 import { cpuWindow } from "./loadgen.ts";
 import { dataPath, parentPath, sessionTimeoutMs, value } from "./workloads.ts";
+import type { Workload } from "./workloads.ts";
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -73,8 +74,9 @@ export async function runNzkCell(
       if (stopping) return;
       const started = performance.now();
       outstanding++;
-      const op =
-        spec.workload === "mixed" ? (count++ % 10 === 9 ? "setData" : "getData") : spec.workload;
+      const workload = spec.workload;
+      const op: Exclude<Workload, "mixed"> =
+        workload === "mixed" ? (count++ % 10 === 9 ? "setData" : "getData") : workload;
       switch (op) {
         case "setData":
           return client.setData(dataPath(session), data, -1, (e) => (record(started, e), next()));

@@ -57,9 +57,17 @@ const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
 export function summaryTable(runs: Run[], mode: Mode): string[] {
   const lines = [
     row([
-      "workload", "cell", "ZooKeeper ops/s", "ours ops/s", "ratio", "p50 ms ZK / ours",
-      "p99 ms ZK / ours", "p99.9 ms ZK / ours", "server CPU µs/op ZK / ours",
-      "client CPU µs/op ZK / ours", "errors",
+      "workload",
+      "cell",
+      "ZooKeeper ops/s",
+      "ours ops/s",
+      "ratio",
+      "p50 ms ZK / ours",
+      "p99 ms ZK / ours",
+      "p99.9 ms ZK / ours",
+      "server CPU µs/op ZK / ours",
+      "client CPU µs/op ZK / ours",
+      "errors",
     ]),
     "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
@@ -70,13 +78,21 @@ export function summaryTable(runs: Run[], mode: Mode): string[] {
     const b = ours ? medianFigures(ours) : undefined;
     const pair = (f: (x: NonNullable<typeof a>) => number, fmt: (v: number) => string) =>
       `${a ? fmt(f(a)) : "-"} / ${b ? fmt(f(b)) : "-"}`;
-    lines.push(row([
-      workloadTitle[g.workload], g.cell,
-      a ? fmtInt(a.opsPerSec) : "-", b ? fmtInt(b.opsPerSec) : "-",
-      a && b ? fmtRatio(b.opsPerSec / a.opsPerSec) : "-", pair((x) => x.p50, fmtMs),
-      pair((x) => x.p99, fmtMs), pair((x) => x.p999, fmtMs), pair((x) => x.serverCpuTotal, fmtInt),
-      pair((x) => x.clientCpuPerOp, fmtInt), (a?.errors ?? 0) + (b?.errors ?? 0),
-    ]));
+    lines.push(
+      row([
+        workloadTitle[g.workload],
+        g.cell,
+        a ? fmtInt(a.opsPerSec) : "-",
+        b ? fmtInt(b.opsPerSec) : "-",
+        a && b ? fmtRatio(b.opsPerSec / a.opsPerSec) : "-",
+        pair((x) => x.p50, fmtMs),
+        pair((x) => x.p99, fmtMs),
+        pair((x) => x.p999, fmtMs),
+        pair((x) => x.serverCpuTotal, fmtInt),
+        pair((x) => x.clientCpuPerOp, fmtInt),
+        (a?.errors ?? 0) + (b?.errors ?? 0),
+      ]),
+    );
   }
   return lines;
 }
@@ -84,19 +100,43 @@ export function summaryTable(runs: Run[], mode: Mode): string[] {
 function runsTable(runs: Run[]): string[] {
   const lines = [
     row([
-      "mode", "workload", "cell", "round", "server", "ops/s", "p50", "p90", "p99", "p99.9",
-      "max (ms)", "errors", "client CPU µs/op", "server CPU µs/op per member",
+      "mode",
+      "workload",
+      "cell",
+      "round",
+      "server",
+      "ops/s",
+      "p50",
+      "p90",
+      "p99",
+      "p99.9",
+      "max (ms)",
+      "errors",
+      "client CPU µs/op",
+      "server CPU µs/op per member",
     ]),
     "|---|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
   ];
   for (const run of runs) {
     const f = figures(run);
-    lines.push(row([
-      run.mode, workloadTitle[run.workload], cellName(run.sessions, run.inflight), run.round,
-      run.kind,
-      fmtInt(f.opsPerSec), fmtMs(f.p50), fmtMs(f.p90), fmtMs(f.p99), fmtMs(f.p999), fmtMs(f.max),
-      f.errors, fmtInt(f.clientCpuPerOp), cpuPerMember(f.serverCpuPerOp, run.roles),
-    ]));
+    lines.push(
+      row([
+        run.mode,
+        workloadTitle[run.workload],
+        cellName(run.sessions, run.inflight),
+        run.round,
+        run.kind,
+        fmtInt(f.opsPerSec),
+        fmtMs(f.p50),
+        fmtMs(f.p90),
+        fmtMs(f.p99),
+        fmtMs(f.p999),
+        fmtMs(f.max),
+        f.errors,
+        fmtInt(f.clientCpuPerOp),
+        cpuPerMember(f.serverCpuPerOp, run.roles),
+      ]),
+    );
   }
   return lines;
 }

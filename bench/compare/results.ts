@@ -96,7 +96,11 @@ export function runLine(run: Run): string {
   const ms = (label: string, v: number) => `  ${label} ${fmtMs(v).padStart(6)}`;
   return [
     `  ${run.kind.padEnd(9)} ${fmtInt(f.opsPerSec).padStart(8)} ops/s`,
-    ms("p50", f.p50), ms("p90", f.p90), ms("p99", f.p99), ms("p99.9", f.p999), ms("max", f.max),
+    ms("p50", f.p50),
+    ms("p90", f.p90),
+    ms("p99", f.p99),
+    ms("p99.9", f.p999),
+    ms("max", f.max),
     " ms",
     `  err ${f.errors}${errorDetail(run.m.errorCodes)}`,
     `  cpu µs/op client ${fmtInt(f.clientCpuPerOp)} (${f.clientCores.toFixed(2)} cores)`,

@@ -71,8 +71,11 @@ function frame(spec: FrameSpec, ox: number, oy: number): Axes {
   const x = (v: number) => left + ((t(v) - x0) / (x1 - x0 || 1)) * w;
   const y = (v: number) => top + h - (v / (spec.yMax || 1)) * h;
   const body = [
-    el("text", { x: ox + panelW / 2, y: oy + 20, "text-anchor": "middle", "font-weight": "bold" },
-      spec.title),
+    el(
+      "text",
+      { x: ox + panelW / 2, y: oy + 20, "text-anchor": "middle", "font-weight": "bold" },
+      spec.title,
+    ),
     el("rect", { x: left, y: top, width: w, height: h, fill: "none", stroke: "#999" }),
   ];
   const step = spec.yStep ?? niceStep(spec.yMax, 5);
