@@ -15,12 +15,16 @@ import { Database } from "../core/database.ts";
 import { PendingChanges } from "../core/pending.ts";
 import { prepareTxn } from "../core/prep.ts";
 import type { PrepInput } from "../core/prep.ts";
-import type { ClientOp, ConnId, Effect, Input } from "../core/replica/io.ts";
-import { withSnapshot } from "../core/replica/io.ts";
-import type { NodeId } from "../core/replica/messages.ts";
-import type { ReplicaState } from "../core/replica/state.ts";
-import { replicaConfig } from "../core/replica/state.ts";
-import { startReplica, step } from "../core/replica/step.ts";
+import type {
+  ClientOp,
+  ConnId,
+  Effect,
+  EffectHandlers,
+  Input,
+  NodeId,
+  ReplicaStatus,
+} from "../core/replica/index.ts";
+import { dispatchEffects, ReplicaDriver, replicaConfig } from "../core/replica/index.ts";
 import type {
   CreateRequest,
   Reply,
@@ -137,7 +141,9 @@ const sampleReply: Reply = { err: 0, zxid: nextZxid, stat: sampleOutcome.result.
 // --- three replicas in memory: every effect carried out at once, persists durable at once ---
 
 class MemoryEnsemble {
-  readonly states = new Map<NodeId, ReplicaState>();
+  readonly drivers = new Map<NodeId, ReplicaDriver>();
+  readonly statuses = new Map<NodeId, ReplicaStatus>();
+  private readonly handlers = new Map<NodeId, EffectHandlers>();
   private readonly timers = new Map<NodeId, number>();
   private queue: { to: NodeId; input: Input }[] = [];
   private head = 0;
@@ -155,10 +161,10 @@ class MemoryEnsemble {
         snapshotEveryTxns: Infinity,
         maxSessionTimeoutMs: 60_000,
       });
-      const empty = { acceptedEpoch: 0, currentEpoch: 0, snapshot: undefined, log: [] };
-      const { state, effects } = startReplica(config, empty, 0);
-      this.states.set(id, state);
-      this.carryOut(id, effects);
+      const driver = new ReplicaDriver(id, config);
+      this.drivers.set(id, driver);
+      this.handlers.set(id, this.handlersFor(driver));
+      this.carryOut(driver, driver.start(undefined, 0));
     }
     for (const a of ids) {
       for (const b of ids) if (a !== b) this.enqueue(a, { type: "peerUp", peer: b });
@@ -169,41 +175,42 @@ class MemoryEnsemble {
     this.queue.push({ to, input });
   }
 
-  private carryOut(id: NodeId, effects: Effect[]): void {
-    for (const effect of effects) {
-      switch (effect.type) {
-        case "send":
-          this.enqueue(effect.to, {
-            type: "peerMessage",
-            from: id,
-            message: withSnapshot(effect.message, this.states.get(id)!.db),
-          });
-          break;
-        case "persist":
-          this.enqueue(id, { type: "persistDone", id: effect.id });
-          break;
-        case "reply":
-          assert(effect.reply.err === 0, `reply err ${effect.reply.err}`);
-          this.replies.set(effect.connId, (this.replies.get(effect.connId) ?? 0) + 1);
-          break;
-        case "connectResponse":
-          this.sessions.set(effect.connId, effect.sessionId);
-          break;
-        case "setTimer":
-          this.timers.set(id, effect.atMs);
-          break;
-        default:
-          break;
-      }
-    }
+  private carryOut(driver: ReplicaDriver, effects: readonly Effect[]): void {
+    dispatchEffects(effects, this.handlers.get(driver.id)!);
+  }
+
+  /** One handler table per server, built once: a table per step would cost more than a step. */
+  private handlersFor(driver: ReplicaDriver): EffectHandlers {
+    const id = driver.id;
+    return {
+      send: (e) =>
+        this.enqueue(e.to, {
+          type: "peerMessage",
+          from: id,
+          message: driver.encodeSnapshotFor(e.message),
+        }),
+      persist: (e) => this.enqueue(id, { type: "persistDone", id: e.id }),
+      reply: (e) => {
+        assert(e.reply.err === 0, `reply err ${e.reply.err}`);
+        this.replies.set(e.connId, (this.replies.get(e.connId) ?? 0) + 1);
+      },
+      connectResponse: (e) => this.sessions.set(e.connId, e.sessionId),
+      setTimer: (e) => this.timers.set(id, e.atMs),
+      status: (e) => this.statuses.set(id, e.status),
+      watchEvent: () => {},
+      closeConnection: (e) => assert(false, `connection ${e.connId} closed: ${e.reason}`),
+      applied: () => {},
+      treeReplaced: () => {},
+      sessionExpired: () => {},
+    };
   }
 
   /** Delivers inputs until none is left. */
   drain(): void {
     while (this.head < this.queue.length) {
       const { to, input } = this.queue[this.head++]!;
-      const { effects } = step(this.states.get(to)!, input, this.nowMs);
-      this.carryOut(to, effects);
+      const driver = this.drivers.get(to)!;
+      this.carryOut(driver, driver.deliver(input, this.nowMs));
     }
     this.queue = [];
     this.head = 0;
@@ -227,8 +234,8 @@ class MemoryEnsemble {
 
   leader(): NodeId | undefined {
     return this.ids.find((id) => {
-      const s = this.states.get(id)!;
-      return s.role === "leading" && s.leader!.phase === "broadcast";
+      const status = this.statuses.get(id);
+      return status?.role === "leading" && status.phase === "broadcast";
     });
   }
 
@@ -250,7 +257,7 @@ const ensemble = new MemoryEnsemble([1, 2, 3]);
 ensemble.runUntil(
   () =>
     ensemble.leader() !== undefined &&
-    [...ensemble.states.values()].every((s) => s.role !== "looking"),
+    [...ensemble.statuses.values()].every((s) => s.role !== "looking"),
 );
 const leaderId = ensemble.leader()!;
 const followerId = ensemble.ids.find((id) => id !== leaderId)!;

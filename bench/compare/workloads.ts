@@ -6,7 +6,7 @@
 
 import { utf8 } from "../../core/bytes.ts";
 import { openAclUnsafe } from "../../core/types.ts";
-import type { ClientOp } from "../../core/replica/io.ts";
+import type { ClientOp } from "../../core/replica/index.ts";
 import { frame } from "../../net/framing.ts";
 import { encodeConnectRequest, encodeRequest } from "../../net/wire.ts";
 import { sessionId, zxid } from "../../core/types.ts";
