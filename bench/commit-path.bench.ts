@@ -299,7 +299,7 @@ const { storage } = FileStorage.open({
   dataDir: join(logDir, "data"),
   dataLogDir: join(logDir, "log"),
   retainSnapshots: 3,
-  extendedTypesEnabled: false,
+
   onDurable: (id) => {
     durableWaiters.get(id)?.();
     durableWaiters.delete(id);
