@@ -14,6 +14,8 @@ import { applyOperation, hashString, makeNode, nodesEqual } from "./semantics.ts
 
 export interface Model<S> {
   readonly name: string;
+  /** Roughly what one new state costs in memory, for the search's memory budget (bytes). */
+  readonly stateBytes?: number;
   init(): S;
   step(state: S, op: Operation): S | undefined;
   equal(a: S, b: S): boolean;
@@ -164,6 +166,7 @@ export function perPathModel(path: string): Model<PathState> {
   const view = new PathView(path);
   return {
     name: "per-path",
+    stateBytes: 150, // a PathState and usually a new ZNode
     init: () => ({ node: initialNodes(scope).get(path), closed: [] }),
     step: (state, op) => {
       view.state = state;
@@ -229,6 +232,8 @@ export function namespaceModel(scope: Scope, partition: (ops: readonly Operation
   };
   return {
     name: "namespace",
+    // A TreeState, a ZNode and one 16-slot trie node per level: about 150 bytes each.
+    stateBytes: 150 * (2 + Math.ceil(Math.log2(Math.max(2, 2 * scope.paths.size)) / 4)),
     init,
     step: (state, op) => {
       view.state = state;

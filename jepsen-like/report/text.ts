@@ -32,6 +32,13 @@ function failingPartition(p: PartitionResult, ops: readonly Operation[]): string
   return lines;
 }
 
+function exhaustedText(p: PartitionResult): string {
+  const memory = `${Math.round(p.memoryBytes / 2 ** 20)} MiB`;
+  if (p.exhausted === "memory") return `search memory budget exhausted (about ${memory} held) after ${p.steps} steps`;
+  if (p.exhausted === "time") return `time limit reached after ${p.steps} steps`;
+  return `search step budget exhausted after ${p.steps} steps (about ${memory} held)`;
+}
+
 function linearizabilityLines(verdict: CheckVerdict, ops: readonly Operation[]): string[] {
   const lin = verdict.linearizability;
   const counts = { ok: 0, illegal: 0, unknown: 0 };
@@ -56,7 +63,7 @@ function linearizabilityLines(verdict: CheckVerdict, ops: readonly Operation[]):
   for (const p of lin.partitions) {
     if (p.verdict === "illegal") lines.push(...failingPartition(p, ops));
     if (p.verdict !== "unknown") continue;
-    lines.push(`  UNKNOWN partition ${p.id} (${p.paths.join(" ")}): search budget exhausted after ${p.steps} steps`);
+    lines.push(`  UNKNOWN partition ${p.id} (${p.paths.join(" ")}; ${plural(p.opIds.length, "op")}): ${exhaustedText(p)}`);
   }
   return lines;
 }
