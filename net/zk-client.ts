@@ -63,7 +63,12 @@ export class ZkClient {
             client.sessionId = response.sessionId;
             client.timeoutMs = response.timeoutMs;
             clearTimeout(giveUp);
-            if (response.timeoutMs <= 0) reject(new Error("session refused"));
+            if (response.timeoutMs <= 0) {
+              // Hang up: an open socket and its pinger would keep the process alive for nothing.
+              socket.destroy();
+              reject(new Error("session refused"));
+              return;
+            }
             client.startPinging();
             resolve(client);
             continue;
