@@ -16,7 +16,8 @@ import { renderHtml } from "./report/html.ts";
 import { textVerdict } from "./report/text.ts";
 import { visualizationData } from "./report/visualization.ts";
 
-const usage = "usage: npm run check -- history.jsonl [--out report-dir] [--mode zookeeper|strict] [--steps-max N] [--memory-max-mb MB] [--time-limit-s S]";
+const usage = "usage: npm run check -- history.jsonl [--out report-dir] " +
+  "[--mode zookeeper|strict] [--steps-max N] [--memory-max-mb MB] [--time-limit-s S]";
 
 interface Args {
   file: string;
@@ -37,7 +38,9 @@ function positive(flag: string, value: string | undefined): number {
 function parseArgs(argv: readonly string[]): Args {
   let file: string | undefined;
   let out: string | undefined;
-  const options: { mode?: "zookeeper" | "strict"; stepsMax?: number; memoryMaxMb?: number; timeLimitMs?: number } = {};
+  const options: {
+    mode?: "zookeeper" | "strict"; stepsMax?: number; memoryMaxMb?: number; timeLimitMs?: number;
+  } = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--out") out = argv[++i];

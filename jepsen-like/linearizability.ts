@@ -56,7 +56,9 @@ interface Entry {
 }
 
 /** The history as a linked list of call/return entries; returns of indeterminate ops go last. */
-function buildEntries(ops: readonly Operation[]): { head: Entry; calls: Entry[]; callRanks: number[] } {
+function buildEntries(ops: readonly Operation[]): {
+  head: Entry; calls: Entry[]; callRanks: number[];
+} {
   const items: { op: number; call: boolean; at: number }[] = [];
   ops.forEach((op, i) => {
     const definite = op.status !== "info";
@@ -88,7 +90,9 @@ interface Classes {
   readonly linearized: Int32Array;
 }
 
-function classesOf(ops: readonly Operation[], keys: readonly (string | undefined)[], callRanks: readonly number[]): Classes {
+function classesOf(
+  ops: readonly Operation[], keys: readonly (string | undefined)[], callRanks: readonly number[],
+): Classes {
   const ids = new Map<string, number>();
   const members: number[][] = [];
   const of = new Int32Array(callRanks.length).fill(-1);
@@ -210,12 +214,15 @@ interface Ending {
   readonly memoryBytes: number;
 }
 
-function finish(ops: readonly Operation[], model: Model<unknown>, end: Ending, best: Best, order: number[]): SearchResult {
+function finish(
+  ops: readonly Operation[], model: Model<unknown>, end: Ending, best: Best, order: number[],
+): SearchResult {
   const { verdict, steps, memoryBytes } = end;
   const stateAfter = model.describeState(best.state);
   const common = { verdict, steps, exhausted: end.exhausted, memoryBytes, stateAfter };
   if (verdict === "ok") {
-    return { ...common, linearization: order.map((i) => ops[i]!.id), stuck: undefined, considered: [] };
+    const linearization = order.map((i) => ops[i]!.id);
+    return { ...common, linearization, stuck: undefined, considered: [] };
   }
   const { callRanks } = buildEntries(ops);
   const considered = ops.filter((_, i) => callRanks[i]! < best.furthestRank).map((op) => op.id);
@@ -243,10 +250,12 @@ export function searchLinearization(original: readonly Operation[], model: Model
   let zobrist = 0;
   let steps = 0;
   let entry = head.next;
-  const ending = (verdict: Verdict, exhausted?: BudgetExhausted): Ending => ({ verdict, exhausted, steps, memoryBytes: cache.bytes });
+  const ending = (verdict: Verdict, exhausted?: BudgetExhausted): Ending =>
+    ({ verdict, exhausted, steps, memoryBytes: cache.bytes });
   while (definiteLeft > 0) {
     if (++steps > budget.stepsMax) return finish(ops, model, ending("unknown", "steps"), best, []);
-    if ((steps & 4095) === 0 && budget.deadlineMs !== undefined && performance.now() > budget.deadlineMs) {
+    const deadline = budget.deadlineMs;
+    if ((steps & 4095) === 0 && deadline !== undefined && performance.now() > deadline) {
       return finish(ops, model, ending("unknown", "time"), best, []);
     }
     assert(entry !== undefined, "an unlinearized definite op's return lies ahead");
@@ -257,7 +266,9 @@ export function searchLinearization(original: readonly Operation[], model: Model
       if (next !== undefined && !(op.status === "info" && next === state)) {
         bits[entry.op >>> 5]! ^= 1 << (entry.op & 31);
         if (cache.insert((zobrist ^ keys[entry.op]! ^ model.hash(next)) >>> 0, bits, next)) {
-          if (cache.bytes > memoryMaxBytes) return finish(ops, model, ending("unknown", "memory"), best, []);
+          if (cache.bytes > memoryMaxBytes) {
+            return finish(ops, model, ending("unknown", "memory"), best, []);
+          }
           zobrist ^= keys[entry.op]!;
           calls.push({ entry, state });
           state = next;
@@ -265,7 +276,8 @@ export function searchLinearization(original: readonly Operation[], model: Model
           const id = classes.of[entry.op]!;
           if (id >= 0) {
             const successor = classes.members[id]![++classes.linearized[id]!];
-            if (successor !== undefined) insert(callEntries[successor]!, entry.prev!, entry.match!.prev!);
+            const later = successor === undefined ? undefined : callEntries[successor]!;
+            if (later !== undefined) insert(later, entry.prev!, entry.match!.prev!);
           }
           if (op.status !== "info") definiteLeft--;
           entry = head.next;
@@ -341,19 +353,25 @@ const nonMutating = (op: Operation): boolean =>
  * without a read is illegal with it). Removing writes could make a legal history look illegal.
  */
 function shrink(
-  ops: readonly Operation[], model: Model<unknown>, first: SearchResult, memoryMaxBytes: number | undefined,
+  ops: readonly Operation[], model: Model<unknown>, first: SearchResult, budget: SearchBudget,
 ): { ops: Operation[]; result: SearchResult } {
+  const trialBudget: SearchBudget = {
+    stepsMax: shrinkStepsMax, deadlineMs: budget.deadlineMs, memoryMaxBytes: budget.memoryMaxBytes,
+  };
+  const late = () => budget.deadlineMs !== undefined && performance.now() > budget.deadlineMs;
   const byId = new Map(ops.map((op) => [op.id, op]));
   const restrict = (ids: number[]): Operation[] => ids.map((id) => byId.get(id)!);
   let keep = restrict(first.considered);
   let result = first;
   let trials = 0;
   let candidates = keep.filter(nonMutating).map((op) => op.id);
-  for (let chunk = Math.ceil(candidates.length / 2); chunk >= 1 && trials < shrinkTrialsMax; chunk = Math.floor(chunk / 2)) {
-    for (let start = 0; start < candidates.length && trials < shrinkTrialsMax; trials++) {
+  const more = () => trials < shrinkTrialsMax && !late();
+  const firstChunk = Math.ceil(candidates.length / 2);
+  for (let chunk = firstChunk; chunk >= 1 && more(); chunk = Math.floor(chunk / 2)) {
+    for (let start = 0; start < candidates.length && more(); trials++) {
       const dropped = new Set(candidates.slice(start, start + chunk));
       const trial = keep.filter((op) => !dropped.has(op.id));
-      const attempt = searchLinearization(trial, model, { stepsMax: shrinkStepsMax, deadlineMs: undefined, memoryMaxBytes });
+      const attempt = searchLinearization(trial, model, trialBudget);
       if (attempt.verdict !== "illegal") {
         start += chunk;
         continue;
@@ -382,14 +400,15 @@ export function checkPartition(partition: Partition, budget: SearchBudget): Part
   const search = searchLinearization(ops, model, budget);
   const base = {
     id: partition.id, paths: partition.paths, model: model.name, opIds: ops.map((op) => op.id),
-    verdict: search.verdict, steps: search.steps, exhausted: search.exhausted, memoryBytes: search.memoryBytes,
+    verdict: search.verdict, steps: search.steps, exhausted: search.exhausted,
+    memoryBytes: search.memoryBytes,
   };
   if (search.verdict === "ok") {
     const linearized = new Set(search.linearization);
     return { ...base, linearization: search.linearization, leftOut: base.opIds.filter((id) => !linearized.has(id)), failure: undefined };
   }
   if (search.verdict === "unknown") return { ...base, linearization: [], leftOut: [], failure: undefined };
-  const small = shrink(ops, model, search, budget.memoryMaxBytes);
+  const small = shrink(ops, model, search, budget);
   return { ...base, linearization: small.result.linearization, leftOut: [], failure: failureOf(small.ops, model, small.result) };
 }
 
@@ -430,7 +449,8 @@ export function checkLinearizability(history: PairedHistory, options: Linearizab
   const split = partitionHistory(history, mode);
   const deadlineMs = options.timeLimitMs === undefined ? undefined : performance.now() + options.timeLimitMs;
   const memoryMaxBytes = (options.memoryMaxMb ?? memoryMaxMbDefault) * 2 ** 20;
-  const budget: SearchBudget = { stepsMax: options.stepsMax ?? stepsMaxDefault, deadlineMs, memoryMaxBytes };
+  const stepsMax = options.stepsMax ?? stepsMaxDefault;
+  const budget: SearchBudget = { stepsMax, deadlineMs, memoryMaxBytes };
   const partitions = split.partitions.map((p, i) => {
     const result = checkPartition(p, budget);
     options.onProgress?.(i + 1, split.partitions.length);

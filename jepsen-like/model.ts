@@ -220,7 +220,7 @@ export function namespaceModel(scope: Scope, partition: (ops: readonly Operation
     }
     return { nodes, closed: [], nodesHash };
   };
-  const applyChanges = (state: TreeState, changes: Changes, closed: readonly string[]): TreeState => {
+  const applyChanges = (state: TreeState, changes: Changes, closed: readonly string[]) => {
     let nodes = state.nodes;
     let nodesHash = state.nodesHash;
     for (const [path, node] of changes) {
@@ -242,7 +242,8 @@ export function namespaceModel(scope: Scope, partition: (ops: readonly Operation
       if (outcome.changes.size === 0 && outcome.closes === undefined) return state;
       return applyChanges(state, outcome.changes, addClosed(state.closed, outcome.closes));
     },
-    equal: (a, b) => a.nodesHash === b.nodesHash && arraysEqual(a.closed, b.closed) && a.nodes.equals(b.nodes),
+    equal: (a, b) =>
+      a.nodesHash === b.nodesHash && arraysEqual(a.closed, b.closed) && a.nodes.equals(b.nodes),
     hash: (state) => (state.nodesHash ^ (state.closed.length === 0 ? 0 : closedHash(state.closed))) >>> 0,
     partition,
     describeOperation,

@@ -111,7 +111,7 @@ function setIn(trie: Trie | undefined, shift: number, n: number, node: ZNode | u
   return copy;
 }
 
-function walk(trie: Trie, shift: number, base: number, visit: (n: number, node: ZNode) => void): void {
+function walk(trie: Trie, shift: number, base: number, visit: (n: number, node: ZNode) => void) {
   for (let i = 0; i < width; i++) {
     const slot = trie[i];
     if (slot === undefined) continue;
@@ -127,9 +127,10 @@ function triesEqual(a: Slot, b: Slot, shift: number): boolean {
   if (a === undefined || b === undefined) return isEmpty(a ?? b, shift);
   for (let i = 0; i < width; i++) {
     const [x, y] = [(a as Trie)[i], (b as Trie)[i]];
-    if (shift === 0 ? !nodesEqual(x as ZNode | undefined, y as ZNode | undefined) : !triesEqual(x, y, shift - bits)) {
-      return false;
-    }
+    const same = shift === 0
+      ? nodesEqual(x as ZNode | undefined, y as ZNode | undefined)
+      : triesEqual(x, y, shift - bits);
+    if (!same) return false;
   }
   return true;
 }

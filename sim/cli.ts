@@ -36,7 +36,8 @@ function positive(flag: string, text: string): number {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    seed: undefined, seeds: undefined, overrides: {}, trace: undefined, historyFile: undefined, report: undefined,
+    seed: undefined, seeds: undefined, overrides: {}, trace: undefined, historyFile: undefined,
+    report: undefined,
     stopOnFailure: sweepDefaults.stopOnFailure, seedTimeoutMs: sweepDefaults.seedTimeoutMs,
     workerHeapMb: sweepDefaults.workerHeapMb, workers: sweepDefaults.workers,
   };
@@ -81,10 +82,14 @@ function printSummary(result: SimResult, wallMs: number, overrides: SimOverrides
   const guarantees = result.check.verdict.guarantees;
   console.log(`  history check: ${verdictWord(result.check.verdict.valid)}; ${lin.partitions.length} partitions, ${lin.steps} search steps; ` +
     `guarantees ${guarantees.filter((g) => g.violations.length === 0).length}/${guarantees.length} hold; ${result.check.verdict.elapsedMs.toFixed(0)} ms`);
-  if (!result.ok) console.log(`  verdict: VIOLATION: ${result.failure}\n  reproduce with: ${reproduce(result.seed, overrides)}`);
-  else if (result.check.verdict.valid === "unknown") {
-    const unknown = textVerdict(result.check.verdict, result.check.ops).split("\n").filter((l) => l.startsWith("  UNKNOWN"));
-    console.log(`  verdict: ok, but the history check is UNKNOWN (not a violation):\n${unknown.join("\n")}`);
+  if (!result.ok) {
+    console.log(`  verdict: VIOLATION: ${result.failure}`);
+    console.log(`  reproduce with: ${reproduce(result.seed, overrides)}`);
+  } else if (result.check.verdict.valid === "unknown") {
+    const text = textVerdict(result.check.verdict, result.check.ops);
+    const unknown = text.split("\n").filter((l) => l.startsWith("  UNKNOWN"));
+    console.log("  verdict: ok, but the history check is UNKNOWN (not a violation):");
+    console.log(unknown.join("\n"));
   } else console.log("  verdict: ok");
 }
 
@@ -105,9 +110,10 @@ async function main(): Promise<void> {
     const interrupt = new AbortController();
     process.once("SIGINT", () => interrupt.abort());
     const result = await sweep({
-      from: args.seeds[0], to: args.seeds[1], overrides: args.overrides, stopOnFailure: args.stopOnFailure,
-      seedTimeoutMs: args.seedTimeoutMs, workerHeapMb: args.workerHeapMb, workers: args.workers,
-      runnerUrl: undefined, print: (line) => console.log(line), progress: (text) => process.stderr.write(text),
+      from: args.seeds[0], to: args.seeds[1], overrides: args.overrides,
+      stopOnFailure: args.stopOnFailure, seedTimeoutMs: args.seedTimeoutMs,
+      workerHeapMb: args.workerHeapMb, workers: args.workers, runnerUrl: undefined,
+      print: (line) => console.log(line), progress: (text) => process.stderr.write(text),
       signal: interrupt.signal,
     });
     process.exitCode = result.failures.length === 0 && !interrupt.signal.aborted ? 0 : 1;

@@ -65,8 +65,10 @@ export interface SweepResult {
 }
 
 export function reproduce(seed: number, overrides: SimOverrides): string {
-  const extra = Object.entries({ nodes: overrides.nodes, "safety-ms": overrides.safetyMs, clients: overrides.clients })
-    .filter(([, v]) => v !== undefined).map(([k, v]) => ` --${k} ${v}`).join("");
+  const { nodes, safetyMs, clients } = overrides;
+  const flags = { nodes, "safety-ms": safetyMs, clients };
+  const given = Object.entries(flags).filter(([, v]) => v !== undefined);
+  const extra = given.map(([k, v]) => ` --${k} ${v}`).join("");
   return `npm run sim -- --seed ${seed}${extra}${overrides.faults === false ? " --no-faults" : ""}`;
 }
 
@@ -87,8 +89,10 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
   const bar = () => {
     const width = 30;
     const filled = Math.round((finished / seeds.length) * width);
-    options.progress(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${finished}/${seeds.length} seeds, ` +
-      `${failures.length} failing${unknown.length > 0 ? `, ${unknown.length} unknown` : ""}`);
+    const unknownCount = unknown.length > 0 ? `, ${unknown.length} unknown` : "";
+    const counts = `${failures.length} failing${unknownCount}`;
+    const drawn = `${"#".repeat(filled)}${".".repeat(width - filled)}`;
+    options.progress(`\r[${drawn}] ${finished}/${seeds.length} seeds, ${counts}`);
   };
   // Printed on a line of its own: the progress bar is redrawn after it.
   const announce = (line: string) => {
@@ -104,32 +108,41 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       options.signal?.removeEventListener("abort", stop);
       const wallS = (performance.now() - started) / 1000;
       options.progress("\n");
-      const rate = wallS > 0 ? `: ${(virtualMs / 1000 / wallS).toFixed(0)} simulated s per wall s, ${Math.round(events / wallS)} events per wall s` : "";
+      const simulated = (virtualMs / 1000 / wallS).toFixed(0);
+      const perS = Math.round(events / wallS);
+      const rate = wallS <= 0 ? "" : `: ${simulated} simulated s and ${perS} events per wall s`;
       const workers = Math.max(1, Math.min(options.workers, seeds.length));
-      options.print(`${finished} of ${seeds.length} seeds on ${workers} workers in ${wallS.toFixed(1)} s${rate}`);
-      for (const u of [...unknown].sort((a, b) => a.seed - b.seed)) {
-        options.print(`UNKNOWN seed ${u.seed}: ${u.failure}\n  reproduce with: ${reproduce(u.seed, options.overrides)}`);
-      }
-      for (const f of [...failures].sort((a, b) => a.seed - b.seed)) {
-        options.print(`FAIL seed ${f.seed}: ${f.failure}\n  reproduce with: ${reproduce(f.seed, options.overrides)}`);
-      }
+      const ran = `${finished} of ${seeds.length} seeds on ${workers} workers`;
+      options.print(`${ran} in ${wallS.toFixed(1)} s${rate}`);
+      const listed = (word: string, list: SeedFailure[]) => {
+        const sorted = [...list].sort((a, b) => a.seed - b.seed);
+        for (const f of sorted) options.print(line(word, f.seed, f.failure));
+      };
+      listed("UNKNOWN", unknown);
+      listed("FAIL", failures);
       const why = options.signal?.aborted === true ? "interrupted" : "stopped at the first failure";
       const notRun = stopped ? `; ${why}, ${seeds.length - finished} seeds not finished` : "";
-      const unknownText = unknown.length > 0 ? `, ${unknown.length} with an unknown history check` : "";
-      options.print((failures.length === 0 ? "all seeds passed" : `${failures.length} failing seeds`) + unknownText + notRun);
+      const unknownText = unknown.length === 0 ? "" : `, ${unknown.length} with an unknown check`;
+      const failed = `${failures.length} failing seeds`;
+      const verdict = failures.length === 0 ? "all seeds passed" : failed;
+      options.print(verdict + unknownText + notRun);
       resolve({ seeds: seeds.length, finished, failures, unknown, stopped });
     };
 
-    const record = (seed: number, report: Omit<SeedReport, "seed"> | undefined, failure?: string) => {
+    const line = (word: string, seed: number, why: string) =>
+      `${word} seed ${seed}: ${why}\n  reproduce with: ${reproduce(seed, options.overrides)}`;
+
+    const record = (seed: number, report: SeedReport | undefined, failure?: string) => {
       finished++;
       if (report !== undefined) {
         virtualMs += report.virtualMs;
         events += report.events;
       }
-      const reason = failure ?? (report?.outcome === "violation" || report?.outcome === "error" ? report.detail ?? "?" : undefined);
+      const failed = report?.outcome === "violation" || report?.outcome === "error";
+      const reason = failure ?? (failed ? report?.detail ?? "?" : undefined);
       if (reason !== undefined) {
         failures.push({ seed, failure: reason });
-        announce(`FAIL seed ${seed}: ${reason}\n  reproduce with: ${reproduce(seed, options.overrides)}`);
+        announce(line("FAIL", seed, reason));
         if (options.stopOnFailure) stop();
       } else if (report?.outcome === "unknown") {
         unknown.push({ seed, failure: report.detail ?? "?" });
@@ -179,9 +192,12 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
         clearTimeout(timer);
         live.delete(worker);
         if (current !== undefined && !stopped) {
-          const why = timedOut
-            ? `no result within ${options.seedTimeoutMs / 1000} s (its worker was terminated)`
-            : lastError !== undefined ? `its worker died: ${describeError(lastError)}` : `its worker exited with code ${code}`;
+          const died = lastError === undefined
+            ? `its worker exited with code ${code}`
+            : `its worker died: ${describeError(lastError)}`;
+          const seconds = options.seedTimeoutMs / 1000;
+          const bound = `no result within ${seconds} s (its worker was terminated)`;
+          const why = timedOut ? bound : died;
           record(current, undefined, why);
           // A replacement takes the rest of the queue.
           if (!stopped) return startWorker();
@@ -198,6 +214,6 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
 
 function describeError(error: Error): string {
   const code = (error as { code?: string }).code;
-  if (code === "ERR_WORKER_OUT_OF_MEMORY") return `out of memory (heap limit reached: ${error.message})`;
+  if (code === "ERR_WORKER_OUT_OF_MEMORY") return `out of memory (${error.message})`;
   return error.stack ?? String(error);
 }

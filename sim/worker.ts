@@ -12,22 +12,28 @@ export function runSeed(seed: number, overrides: SimOverrides): SeedReport {
   const result = runSimulation(swarmOptions(seed, overrides));
   const base = { seed, virtualMs: result.virtualMs, events: result.events };
   if (!result.ok) return { ...base, outcome: "violation", detail: result.failure };
-  if (result.check.verdict.valid !== "unknown") return { ...base, outcome: "ok", detail: undefined };
-  const parts = result.check.verdict.linearizability.partitions.filter((p) => p.verdict === "unknown");
-  const detail = `history check unknown: ${parts.map((p) => `partition ${p.id} (${p.opIds.length} ops, ${p.exhausted} budget)`).join(", ")}`;
+  const verdict = result.check.verdict;
+  if (verdict.valid !== "unknown") return { ...base, outcome: "ok", detail: undefined };
+  const parts = verdict.linearizability.partitions.filter((p) => p.verdict === "unknown");
+  const named = parts.map((p) =>
+    `partition ${p.id} (${p.opIds.length} ops: out of ${p.exhausted})`);
+  const detail = `history check unknown: ${named.join(", ")}`;
   return { ...base, outcome: "unknown", detail };
 }
 
-const { overrides, runnerUrl } = workerData as { overrides: SimOverrides; runnerUrl: string | undefined };
-const run: RunSeed = runnerUrl === undefined ? runSeed : ((await import(runnerUrl)) as { runSeed: RunSeed }).runSeed;
+const { overrides, runnerUrl } = workerData as { overrides: SimOverrides; runnerUrl?: string };
+const injected = runnerUrl === undefined
+  ? undefined
+  : ((await import(runnerUrl)) as { runSeed: RunSeed });
+const run: RunSeed = injected?.runSeed ?? runSeed;
 
 parentPort!.on("message", (seed: number) => {
   let report: SeedReport;
   try {
     report = run(seed, overrides);
   } catch (error) {
-    const detail = `the run threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`;
-    report = { seed, outcome: "error", detail, virtualMs: 0, events: 0 };
+    const why = error instanceof Error ? error.stack ?? error.message : String(error);
+    report = { seed, outcome: "error", detail: `the run threw: ${why}`, virtualMs: 0, events: 0 };
   }
   parentPort!.postMessage(report);
 });

@@ -14,7 +14,9 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" 
 
 /** A partition's paths, the first few of a long list (a queue's partition has thousands). */
 const pathsText = (paths: readonly string[]): string =>
-  paths.length <= 8 ? paths.join(" ") : `${paths.slice(0, 6).join(" ")} ... ${paths.length - 6} more paths`;
+  paths.length <= 8
+    ? paths.join(" ")
+    : `${paths.slice(0, 6).join(" ")} ... ${paths.length - 6} more paths`;
 
 export function verdictWord(valid: CheckVerdict["valid"]): string {
   return valid === true ? "VALID" : valid === false ? "INVALID" : "UNKNOWN";
@@ -23,7 +25,8 @@ export function verdictWord(valid: CheckVerdict["valid"]): string {
 function failingPartition(p: PartitionResult, ops: readonly Operation[]): string[] {
   const failure = p.failure!;
   const lines = [
-    `  ILLEGAL partition ${p.id} (${pathsText(p.paths)}; ${p.model} model, ${plural(p.opIds.length, "op")}):`,
+    `  ILLEGAL partition ${p.id} (${pathsText(p.paths)}; ${p.model} model, ` +
+      `${plural(p.opIds.length, "op")}):`,
     `    ${failure.explanation}`,
     `    smallest failing sub-history found (${plural(failure.subHistory.length, "op")}; linearized prefix marked *):`,
   ];
@@ -38,7 +41,9 @@ function failingPartition(p: PartitionResult, ops: readonly Operation[]): string
 
 function exhaustedText(p: PartitionResult): string {
   const memory = `${Math.round(p.memoryBytes / 2 ** 20)} MiB`;
-  if (p.exhausted === "memory") return `search memory budget exhausted (about ${memory} held) after ${p.steps} steps`;
+  if (p.exhausted === "memory") {
+    return `search memory budget exhausted (about ${memory} held) after ${p.steps} steps`;
+  }
   if (p.exhausted === "time") return `time limit reached after ${p.steps} steps`;
   return `search step budget exhausted after ${p.steps} steps (about ${memory} held)`;
 }
@@ -67,7 +72,8 @@ function linearizabilityLines(verdict: CheckVerdict, ops: readonly Operation[]):
   for (const p of lin.partitions) {
     if (p.verdict === "illegal") lines.push(...failingPartition(p, ops));
     if (p.verdict !== "unknown") continue;
-    lines.push(`  UNKNOWN partition ${p.id} (${pathsText(p.paths)}; ${plural(p.opIds.length, "op")}): ${exhaustedText(p)}`);
+    const size = plural(p.opIds.length, "op");
+    lines.push(`  UNKNOWN partition ${p.id} (${pathsText(p.paths)}; ${size}): ${exhaustedText(p)}`);
   }
   return lines;
 }

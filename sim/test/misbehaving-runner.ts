@@ -7,6 +7,8 @@ export const behaviours: Record<number, string> = {
   2: "violation", 3: "throws", 4: "out of memory", 5: "hangs", 6: "unknown", 7: "exits",
 };
 
+const unknownDetail = "history check unknown: partition 0 (9 ops: out of memory)";
+
 export function runSeed(seed: number, _overrides: SimOverrides): SeedReport {
   const base = { seed, virtualMs: 1000, events: 10 };
   switch (behaviours[seed]) {
@@ -23,7 +25,7 @@ export function runSeed(seed: number, _overrides: SimOverrides): SeedReport {
         // a run that never returns (a livelock in a simulated world)
       }
     case "unknown":
-      return { ...base, outcome: "unknown", detail: "history check unknown: partition 0 (9 ops, memory budget)" };
+      return { ...base, outcome: "unknown", detail: unknownDetail };
     case "exits":
       process.exit(7);
     default:
