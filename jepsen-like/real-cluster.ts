@@ -40,8 +40,9 @@ export interface RealClusterOptions {
   /**
    * The whole run's bound, checking included: past it the run stops its clients and nemesis,
    * kills its servers and throws (a test gets its failure, and no process outlives it).
+   * Undefined: faultSeconds plus four minutes for startup, healing and the check.
    */
-  runMaxSeconds: number;
+  runMaxSeconds: number | undefined;
   /** The history check's wall-clock limit (the check is synchronous: no timer can cut it). */
   checkMaxSeconds: number;
   log: (line: string) => void;
@@ -49,7 +50,7 @@ export interface RealClusterOptions {
 
 export const realClusterDefaults: RealClusterOptions = {
   seed: 1, faultSeconds: 20, clients: 5, keys: 4, opTimeoutMs: 2_000, faultEveryMs: 3_000,
-  runMaxSeconds: 300, checkMaxSeconds: 60, log: () => {},
+  runMaxSeconds: undefined, checkMaxSeconds: 60, log: () => {},
 };
 
 export interface RealClusterResult {
@@ -302,11 +303,12 @@ export async function runRealCluster(options: RealClusterOptions = realClusterDe
   const ensemble = await startProcessEnsemble(3);
   let aborted = false;
   let timer: NodeJS.Timeout | undefined;
+  const boundS = options.runMaxSeconds ?? options.faultSeconds + 240;
   const overtime = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       aborted = true; // clients and the nemesis see it and stop
-      reject(new Error(`the real-cluster run did not finish within ${options.runMaxSeconds} s`));
-    }, options.runMaxSeconds * 1000);
+      reject(new Error(`the real-cluster run did not finish within ${boundS} s`));
+    }, boundS * 1000);
   });
   const run = runAgainst(ensemble, options, () => aborted);
   run.catch(() => {}); // after an overtime its own failure no longer matters
