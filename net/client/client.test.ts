@@ -9,9 +9,20 @@ import { referenceAvailable, startReferenceZooKeeper } from "../test/reference-z
 import { expireSessionOn, startTestServer } from "../testing.ts";
 import type { WatchEvent } from "./index.ts";
 import {
-  AuthFailedError, BadArgumentsError, BadVersionError, ConnectionLossError, NoAuthError,
-  NoChildrenForEphemeralsError, NodeExistsError, NoNodeError, NotEmptyError, NoWatcherError,
-  SessionExpiredError, text, ZooKeeperClient, ZooKeeperError,
+  AuthFailedError,
+  BadArgumentsError,
+  BadVersionError,
+  ConnectionLossError,
+  NoAuthError,
+  NoChildrenForEphemeralsError,
+  NodeExistsError,
+  NoNodeError,
+  NotEmptyError,
+  NoWatcherError,
+  SessionExpiredError,
+  text,
+  ZooKeeperClient,
+  ZooKeeperError,
 } from "./index.ts";
 
 interface Target {
@@ -64,7 +75,10 @@ function opsSuite(name: string, start: () => Promise<Target>) {
       expect(container.stat.ephemeralOwner).toBe(0n); // ZooKeeper does not show the container mark
       const ttl = await zk.create2(`${base}/ttl`, "", { mode: "persistentWithTtl", ttlMs: 60_000 });
       expect(ttl.stat.ephemeralOwner).toBe(0n); // nor the TTL
-      const ttlSeq = await zk.create(`${base}/ttls-`, "", { mode: "persistentSequentialWithTtl", ttlMs: 60_000 });
+      const ttlSeq = await zk.create(`${base}/ttls-`, "", {
+        mode: "persistentSequentialWithTtl",
+        ttlMs: 60_000,
+      });
       expect(ttlSeq).toMatch(/ttls-\d{10}$/);
       expect(await zk.getAllChildrenNumber(base)).toBe(7);
       expect((await zk.getEphemerals(base)).sort()).toEqual([`${base}/e`, s2].sort());
@@ -79,10 +93,13 @@ function opsSuite(name: string, start: () => Promise<Target>) {
       expect(exists).toMatchObject({ code: -110, codeName: "NODEEXISTS", path: base });
       await expect(zk.create(`${base}/missing/child`)).rejects.toBeInstanceOf(NoNodeError);
       await zk.create(`${base}/eph`, "", { mode: "ephemeral" });
-      await expect(zk.create(`${base}/eph/child`)).rejects.toBeInstanceOf(NoChildrenForEphemeralsError);
+      await expect(zk.create(`${base}/eph/child`)).rejects.toBeInstanceOf(
+        NoChildrenForEphemeralsError,
+      );
       await expect(zk.create("no-slash")).rejects.toBeInstanceOf(BadArgumentsError);
-      await expect(zk.create(`${base}/ttl`, "", { mode: "persistentWithTtl", ttlMs: 0 }))
-        .rejects.toBeInstanceOf(BadArgumentsError);
+      await expect(
+        zk.create(`${base}/ttl`, "", { mode: "persistentWithTtl", ttlMs: 0 }),
+      ).rejects.toBeInstanceOf(BadArgumentsError);
     });
 
     it("reads, writes and deletes with versions", async () => {
@@ -127,7 +144,10 @@ function opsSuite(name: string, start: () => Promise<Target>) {
       await zk.sync("/");
       await until(() => events.length >= 4);
       expect(events.map((e) => `${e.type} ${e.path}`)).toEqual([
-        `NodeCreated ${path}`, `NodeDataChanged ${path}`, `NodeChildrenChanged ${path}`, `NodeDeleted ${path}`,
+        `NodeCreated ${path}`,
+        `NodeDataChanged ${path}`,
+        `NodeChildrenChanged ${path}`,
+        `NodeDeleted ${path}`,
       ]);
     });
 
@@ -139,7 +159,11 @@ function opsSuite(name: string, start: () => Promise<Target>) {
       // Two sessions: ZooKeeper 3.8 keeps one watch mode per session and path (3.9 keeps both).
       const other = await ZooKeeperClient.connect(target.connectString);
       await zk.addWatch(path, (e) => persistent.push(`${e.type} ${e.path}`), "persistent");
-      await other.addWatch(path, (e) => recursive.push(`${e.type} ${e.path}`), "persistentRecursive");
+      await other.addWatch(
+        path,
+        (e) => recursive.push(`${e.type} ${e.path}`),
+        "persistentRecursive",
+      );
       await zk.setData(path, "1");
       await zk.setData(path, "2");
       await zk.create(`${path}/a`);
@@ -147,9 +171,16 @@ function opsSuite(name: string, start: () => Promise<Target>) {
       await zk.setData(`${path}/a/b`, "3");
       await zk.sync("/");
       await until(() => recursive.length >= 5);
-      expect(persistent).toEqual([`NodeDataChanged ${path}`, `NodeDataChanged ${path}`, `NodeChildrenChanged ${path}`]);
+      expect(persistent).toEqual([
+        `NodeDataChanged ${path}`,
+        `NodeDataChanged ${path}`,
+        `NodeChildrenChanged ${path}`,
+      ]);
       expect(recursive).toEqual([
-        `NodeDataChanged ${path}`, `NodeDataChanged ${path}`, `NodeCreated ${path}/a`, `NodeCreated ${path}/a/b`,
+        `NodeDataChanged ${path}`,
+        `NodeDataChanged ${path}`,
+        `NodeCreated ${path}/a`,
+        `NodeCreated ${path}/a/b`,
         `NodeDataChanged ${path}/a/b`,
       ]);
       // "any": ZooKeeper 3.8 knows no watcher type for persistent watches alone (3.9 does).
@@ -183,39 +214,49 @@ function opsSuite(name: string, start: () => Promise<Target>) {
       expect(results[1].path).toMatch(/seq-\d{10}$/);
       expect(results[2].stat.version).toBe(1);
       expect(results[3]).toEqual({ type: "check" });
-      const failure = await zk.multi([
-        { type: "delete", path: results[1].path },
-        { type: "check", path, version: 7 },
-        { type: "setData", path, data: "c" },
-      ]).catch((e: unknown) => e);
+      const failure = await zk
+        .multi([
+          { type: "delete", path: results[1].path },
+          { type: "check", path, version: 7 },
+          { type: "setData", path, data: "c" },
+        ])
+        .catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(BadVersionError);
       expect((failure as ZooKeeperError).path).toBe(path);
       expect((failure as ZooKeeperError).results).toEqual([
-        { type: "error", code: 0 }, { type: "error", code: -103 }, { type: "error", code: -2 },
+        { type: "error", code: 0 },
+        { type: "error", code: -103 },
+        { type: "error", code: -2 },
       ]);
       expect(await zk.getChildren(path)).toHaveLength(1); // the delete was rolled back
       const reads = await zk.multiRead([
-        { type: "getData", path }, { type: "getChildren", path }, { type: "getData", path: `${path}/none` },
+        { type: "getData", path },
+        { type: "getChildren", path },
+        { type: "getData", path: `${path}/none` },
       ]);
       expect(text((reads[0] as { data: Uint8Array }).data)).toBe("b");
       expect((reads[1] as { children: string[] }).children).toHaveLength(1);
       expect(reads[2]).toBeInstanceOf(NoNodeError);
     });
 
-    it("sets ACLs, refuses without auth, admits after digest auth, and says who it is", async () => {
+    it("sets ACLs, refuses without auth, admits digest auth, says who it is", async () => {
       const path = fresh();
       const credentials = "alice:secret";
       const acl = [{ perms: Perms.ALL, id: { scheme: "digest", id: digestId(credentials) } }];
       await zk.create(path, "private", { acl });
       await expect(zk.getData(path)).rejects.toBeInstanceOf(NoAuthError);
       await expect(zk.getACL(path)).rejects.toBeInstanceOf(NoAuthError);
-      const other = await ZooKeeperClient.connect(target.connectString, { auth: [{ scheme: "digest", credentials }] });
+      const other = await ZooKeeperClient.connect(target.connectString, {
+        auth: [{ scheme: "digest", credentials }],
+      });
       try {
         const { acl: read, stat } = await other.getACL(path);
         expect(read).toEqual(acl);
         expect(stat.aversion).toBe(0);
         expect(text((await other.getData(path)).data)).toBe("private");
-        expect((await other.whoAmI()).map((i) => `${i.scheme}:${i.user}`)).toContain("digest:alice");
+        expect((await other.whoAmI()).map((i) => `${i.scheme}:${i.user}`)).toContain(
+          "digest:alice",
+        );
         await expect(other.setACL(path, acl, 3)).rejects.toBeInstanceOf(BadVersionError);
         const readOnly = [{ perms: Perms.READ, id: { scheme: "world", id: "anyone" } }];
         expect((await other.setACL(path, readOnly, 0)).aversion).toBe(1);
@@ -228,7 +269,7 @@ function opsSuite(name: string, start: () => Promise<Target>) {
       await expect(zk.getACL(`${path}/none`)).rejects.toBeInstanceOf(NoNodeError);
     });
 
-    it("adds auth on a live session, and fails terminally on credentials the server refuses", async () => {
+    it("adds auth on a live session; refused credentials are terminal", async () => {
       const path = fresh();
       const acl = [{ perms: Perms.ALL, id: { scheme: "digest", id: digestId("bob:pw") } }];
       await zk.create(path, "b", { acl });
@@ -272,9 +313,14 @@ function opsSuite(name: string, start: () => Promise<Target>) {
       const base = fresh();
       await zk.create(base);
       const client = await ZooKeeperClient.connect(target.connectString, { maxInFlight: 8 });
-      const paths = await Promise.all(Array.from({ length: 500 }, () =>
-        client.create(`${base}/n-`, "", { mode: "persistentSequential" })));
-      expect(paths.map((p) => Number(p.slice(-10)))).toEqual(Array.from({ length: 500 }, (_, i) => i));
+      const paths = await Promise.all(
+        Array.from({ length: 500 }, () =>
+          client.create(`${base}/n-`, "", { mode: "persistentSequential" }),
+        ),
+      );
+      expect(paths.map((p) => Number(p.slice(-10)))).toEqual(
+        Array.from({ length: 500 }, (_, i) => i),
+      );
       await client.close();
     });
 
@@ -291,7 +337,9 @@ function opsSuite(name: string, start: () => Promise<Target>) {
 
     it("sees its session expire: ephemerals gone, calls failing, a terminal state", async () => {
       const path = fresh();
-      const client = await ZooKeeperClient.connect(target.connectString, { sessionTimeoutMs: 10_000 });
+      const client = await ZooKeeperClient.connect(target.connectString, {
+        sessionTimeoutMs: 10_000,
+      });
       const states: string[] = [];
       client.on("state", (s) => states.push(s));
       await client.create(path, "", { mode: "ephemeral" });
@@ -317,8 +365,9 @@ function opsSuite(name: string, start: () => Promise<Target>) {
 
     it("is refused politely when nothing listens", async () => {
       const started = Date.now();
-      await expect(ZooKeeperClient.connect("127.0.0.1:1", { initialConnectTimeoutMs: 500 }))
-        .rejects.toBeInstanceOf(ConnectionLossError);
+      await expect(
+        ZooKeeperClient.connect("127.0.0.1:1", { initialConnectTimeoutMs: 500 }),
+      ).rejects.toBeInstanceOf(ConnectionLossError);
       expect(Date.now() - started).toBeLessThan(3_000);
     });
   });
@@ -326,7 +375,11 @@ function opsSuite(name: string, start: () => Promise<Target>) {
 
 opsSuite("client against this server", async () => {
   const zk = await startTestServer({ extraConfig: "extendedTypesEnabled=true" });
-  return { connectString: zk.connectString, expire: (c) => zk.expireSession(c), stop: () => zk.stop() };
+  return {
+    connectString: zk.connectString,
+    expire: (c) => zk.expireSession(c),
+    stop: () => zk.stop(),
+  };
 });
 
 if (referenceAvailable) {

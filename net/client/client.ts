@@ -8,20 +8,34 @@ import type { Socket } from "node:net";
 import { fromUtf8, utf8 } from "../../core/bytes.ts";
 import { Err } from "../../core/errors.ts";
 import type { ClientOp } from "../../core/replica/index.ts";
-import type { MultiReadOp as WireReadOp, MultiWriteOp as WireWriteOp, Reply } from "../../core/requests.ts";
+import type {
+  MultiReadOp as WireReadOp,
+  MultiWriteOp as WireWriteOp,
+  Reply,
+} from "../../core/requests.ts";
 import type { Acl, Stat } from "../../core/types.ts";
 import { CreateMode, openAclUnsafe, sessionId as toSessionId, zxid } from "../../core/types.ts";
 import type { Zxid } from "../../core/types.ts";
 import { frame, Framer } from "../framing.ts";
 import {
-  decodeConnectResponse, decodeNotification, decodeReplyBody, decodeReplyHeader,
-  encodeConnectRequest, encodeRequest, Xid,
+  decodeConnectResponse,
+  decodeNotification,
+  decodeReplyBody,
+  decodeReplyHeader,
+  encodeConnectRequest,
+  encodeRequest,
+  Xid,
 } from "../wire.ts";
 import { parseConnectString } from "./connect-string.ts";
 import type { ServerAddress } from "./connect-string.ts";
 import {
-  AuthFailedError, ClientClosedError, ConnectionLossError, RequestTimeoutError,
-  SessionExpiredError, ZooKeeperError, zooKeeperError,
+  AuthFailedError,
+  ClientClosedError,
+  ConnectionLossError,
+  RequestTimeoutError,
+  SessionExpiredError,
+  ZooKeeperError,
+  zooKeeperError,
 } from "./errors.ts";
 
 export type { Acl, Id, Stat } from "../../core/types.ts";
@@ -31,8 +45,13 @@ export { openAclUnsafe, Perms, readAclUnsafe } from "../../core/types.ts";
 export type Data = Uint8Array | string;
 
 export type CreateModeName =
-  | "persistent" | "ephemeral" | "persistentSequential" | "ephemeralSequential" | "container"
-  | "persistentWithTtl" | "persistentSequentialWithTtl";
+  | "persistent"
+  | "ephemeral"
+  | "persistentSequential"
+  | "ephemeralSequential"
+  | "container"
+  | "persistentWithTtl"
+  | "persistentSequentialWithTtl";
 
 const createFlags: Record<CreateModeName, number> = {
   persistent: CreateMode.PERSISTENT,
@@ -60,11 +79,19 @@ export type ConnectionState =
   | "closed";
 
 export type WatchEventType =
-  | "NodeCreated" | "NodeDeleted" | "NodeDataChanged" | "NodeChildrenChanged"
-  | "DataWatchRemoved" | "ChildWatchRemoved" | "PersistentWatchRemoved";
+  | "NodeCreated"
+  | "NodeDeleted"
+  | "NodeDataChanged"
+  | "NodeChildrenChanged"
+  | "DataWatchRemoved"
+  | "ChildWatchRemoved"
+  | "PersistentWatchRemoved";
 
 const eventTypes: Record<number, WatchEventType> = {
-  1: "NodeCreated", 2: "NodeDeleted", 3: "NodeDataChanged", 4: "NodeChildrenChanged",
+  1: "NodeCreated",
+  2: "NodeDeleted",
+  3: "NodeDataChanged",
+  4: "NodeChildrenChanged",
 };
 
 export interface WatchEvent {
@@ -95,7 +122,14 @@ export interface CreateOptions extends RequestOptions {
 }
 
 export type MultiOp =
-  | { type: "create"; path: string; data?: Data; mode?: CreateModeName; acl?: readonly Acl[]; ttlMs?: number }
+  | {
+      type: "create";
+      path: string;
+      data?: Data;
+      mode?: CreateModeName;
+      acl?: readonly Acl[];
+      ttlMs?: number;
+    }
   | { type: "delete"; path: string; version?: number }
   | { type: "setData"; path: string; data: Data; version?: number }
   | { type: "check"; path: string; version: number };
@@ -106,10 +140,13 @@ export type MultiResult =
   | { type: "setData"; stat: Stat }
   | { type: "check" };
 
-export type MultiResultOf<O> = O extends { type: "create" } ? { type: "create"; path: string }
-  : O extends { type: "delete" } ? { type: "delete" }
-  : O extends { type: "setData" } ? { type: "setData"; stat: Stat }
-  : { type: "check" };
+export type MultiResultOf<O> = O extends { type: "create" }
+  ? { type: "create"; path: string }
+  : O extends { type: "delete" }
+    ? { type: "delete" }
+    : O extends { type: "setData" }
+      ? { type: "setData"; stat: Stat }
+      : { type: "check" };
 
 export type MultiReadOp = { type: "getData"; path: string } | { type: "getChildren"; path: string };
 
@@ -119,7 +156,11 @@ export type MultiReadResultOf<O> = O extends { type: "getData" }
 
 export type WatcherTypeName = "children" | "data" | "any" | "persistent" | "persistentRecursive";
 const watcherTypes: Record<WatcherTypeName, number> = {
-  children: 1, data: 2, any: 3, persistent: 4, persistentRecursive: 5,
+  children: 1,
+  data: 2,
+  any: 3,
+  persistent: 4,
+  persistentRecursive: 5,
 };
 
 export interface ClientOptions {
@@ -222,7 +263,8 @@ export class ZooKeeperClient {
       sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 0,
       connectTimeoutMs: options.connectTimeoutMs,
-      initialConnectTimeoutMs: options.initialConnectTimeoutMs ?? options.sessionTimeoutMs ?? 30_000,
+      initialConnectTimeoutMs:
+        options.initialConnectTimeoutMs ?? options.sessionTimeoutMs ?? 30_000,
       backoffBaseMs: options.backoffBaseMs ?? 50,
       backoffMaxMs: options.backoffMaxMs ?? 2_000,
       maxInFlight: options.maxInFlight ?? 1_000,
@@ -300,14 +342,25 @@ export class ZooKeeperClient {
   }
 
   /** Creates a znode; resolves with its path and Stat. */
-  create2(path: string, data: Data = "", options: CreateOptions = {}): Promise<{ path: string; stat: Stat }> {
+  create2(
+    path: string,
+    data: Data = "",
+    options: CreateOptions = {},
+  ): Promise<{ path: string; stat: Stat }> {
     const op = this.createOp(path, data, options, true);
-    return this.call(op, path, options, (reply) => ({ path: this.fromServer(reply.path!), stat: reply.stat! }));
+    return this.call(op, path, options, (reply) => ({
+      path: this.fromServer(reply.path!),
+      stat: reply.stat!,
+    }));
   }
 
   /** The node's data and Stat; throws NoNodeError if it does not exist. */
   getData(path: string, options: WatchOptions = {}): Promise<{ data: Uint8Array; stat: Stat }> {
-    const op = { op: "getData" as const, path: this.toServer(path), watch: options.watch !== undefined };
+    const op = {
+      op: "getData" as const,
+      path: this.toServer(path),
+      watch: options.watch !== undefined,
+    };
     return this.call(op, path, options, (reply) => {
       if (options.watch !== undefined) addWatcher(this.watches.data, path, options.watch);
       return { data: reply.data!, stat: reply.stat! };
@@ -322,18 +375,33 @@ export class ZooKeeperClient {
 
   /** Deletes the node if its version is `version` (-1: any). */
   delete(path: string, version = -1, options: RequestOptions = {}): Promise<void> {
-    return this.call({ op: "delete", path: this.toServer(path), version }, path, options, () => undefined);
+    return this.call(
+      { op: "delete", path: this.toServer(path), version },
+      path,
+      options,
+      () => undefined,
+    );
   }
 
   /** The node's Stat, or null if it does not exist. */
   exists(path: string, options: WatchOptions = {}): Promise<Stat | null> {
-    const op = { op: "exists" as const, path: this.toServer(path), watch: options.watch !== undefined };
-    return this.call(op, path, options, (reply) => {
-      if (reply.err !== Err.OK && reply.err !== Err.NONODE) throw zooKeeperError(reply.err, path);
-      const table = reply.err === Err.OK ? this.watches.data : this.watches.exist;
-      if (options.watch !== undefined) addWatcher(table, path, options.watch);
-      return reply.err === Err.OK ? reply.stat! : null;
-    }, [Err.NONODE]);
+    const op = {
+      op: "exists" as const,
+      path: this.toServer(path),
+      watch: options.watch !== undefined,
+    };
+    return this.call(
+      op,
+      path,
+      options,
+      (reply) => {
+        if (reply.err !== Err.OK && reply.err !== Err.NONODE) throw zooKeeperError(reply.err, path);
+        const table = reply.err === Err.OK ? this.watches.data : this.watches.exist;
+        if (options.watch !== undefined) addWatcher(table, path, options.watch);
+        return reply.err === Err.OK ? reply.stat! : null;
+      },
+      [Err.NONODE],
+    );
   }
 
   /** The names of the node's children (in no particular order). */
@@ -342,8 +410,14 @@ export class ZooKeeperClient {
   }
 
   /** The children's names and the parent's Stat. */
-  getChildren2(path: string, options: WatchOptions = {}): Promise<{ children: string[]; stat: Stat }> {
-    return this.childrenCall("getChildren2", path, options) as Promise<{ children: string[]; stat: Stat }>;
+  getChildren2(
+    path: string,
+    options: WatchOptions = {},
+  ): Promise<{ children: string[]; stat: Stat }> {
+    return this.childrenCall("getChildren2", path, options) as Promise<{
+      children: string[];
+      stat: Stat;
+    }>;
   }
 
   /** How many nodes lie below `path` (all descendants, not just children). */
@@ -355,7 +429,9 @@ export class ZooKeeperClient {
   /** The session's ephemeral nodes whose path starts with `prefix` ("/" for all). */
   getEphemerals(prefix = "/", options: RequestOptions = {}): Promise<string[]> {
     const op = { op: "getEphemerals" as const, prefixPath: this.toServer(prefix) };
-    return this.call(op, prefix, options, (reply) => reply.ephemerals!.map((p) => this.fromServer(p)));
+    return this.call(op, prefix, options, (reply) =>
+      reply.ephemerals!.map((p) => this.fromServer(p)),
+    );
   }
 
   getACL(path: string, options: RequestOptions = {}): Promise<{ acl: Acl[]; stat: Stat }> {
@@ -363,7 +439,12 @@ export class ZooKeeperClient {
     return this.call(op, path, options, (reply) => ({ acl: reply.acl!, stat: reply.stat! }));
   }
 
-  setACL(path: string, acl: readonly Acl[], version = -1, options: RequestOptions = {}): Promise<Stat> {
+  setACL(
+    path: string,
+    acl: readonly Acl[],
+    version = -1,
+    options: RequestOptions = {},
+  ): Promise<Stat> {
     const op = { op: "setACL" as const, path: this.toServer(path), acl, version };
     return this.call(op, path, options, (reply) => reply.stat!);
   }
@@ -373,41 +454,69 @@ export class ZooKeeperClient {
    * holds every op's outcome ({ type: "error", code } for each, as ZooKeeper reports them).
    */
   multi<const Ops extends readonly MultiOp[]>(
-    ops: Ops, options: RequestOptions = {},
+    ops: Ops,
+    options: RequestOptions = {},
   ): Promise<{ -readonly [K in keyof Ops]: MultiResultOf<Ops[K]> }> {
     const wireOps = ops.map((o) => this.multiOp(o));
-    return this.call({ op: "multi", ops: wireOps }, undefined, options, (reply) => {
-      const results = reply.results ?? [];
-      const failed = results.findIndex((r) => r.op === "error" && r.err !== Err.OK && r.err !== Err.RUNTIMEINCONSISTENCY);
-      if (reply.err !== Err.OK || failed >= 0) {
-        const code = failed >= 0 ? (results[failed] as { err: number }).err : reply.err;
-        const error = zooKeeperError(code, failed >= 0 ? ops[failed]!.path : undefined);
-        error.results = results.map((r) => (r.op === "error" ? { type: "error", code: r.err } : r));
-        throw error;
-      }
-      return results.map((r): MultiResult => {
-        switch (r.op) {
-          case "create": return { type: "create", path: this.fromServer(r.path) };
-          case "delete": return { type: "delete" };
-          case "setData": return { type: "setData", stat: r.stat };
-          default: return { type: "check" };
+    return this.call(
+      { op: "multi", ops: wireOps },
+      undefined,
+      options,
+      (reply) => {
+        const results = reply.results ?? [];
+        const failed = results.findIndex(
+          (r) => r.op === "error" && r.err !== Err.OK && r.err !== Err.RUNTIMEINCONSISTENCY,
+        );
+        if (reply.err !== Err.OK || failed >= 0) {
+          const code = failed >= 0 ? (results[failed] as { err: number }).err : reply.err;
+          const error = zooKeeperError(code, failed >= 0 ? ops[failed]!.path : undefined);
+          error.results = results.map((r) =>
+            r.op === "error" ? { type: "error", code: r.err } : r,
+          );
+          throw error;
         }
-      });
-    }, [], true) as never;
+        return results.map((r): MultiResult => {
+          switch (r.op) {
+            case "create":
+              return { type: "create", path: this.fromServer(r.path) };
+            case "delete":
+              return { type: "delete" };
+            case "setData":
+              return { type: "setData", stat: r.stat };
+            default:
+              return { type: "check" };
+          }
+        });
+      },
+      [],
+      true,
+    ) as never;
   }
 
   /** Reads several nodes in one round trip; each result is the read's value or its error. */
   multiRead<const Ops extends readonly MultiReadOp[]>(
-    ops: Ops, options: RequestOptions = {},
+    ops: Ops,
+    options: RequestOptions = {},
   ): Promise<{ -readonly [K in keyof Ops]: MultiReadResultOf<Ops[K]> | ZooKeeperError }> {
-    const wireOps: WireReadOp[] = ops.map((o) => ({ op: o.type, path: this.toServer(o.path), watch: false }));
-    return this.call({ op: "multiRead", ops: wireOps }, undefined, options, (reply) =>
-      (reply.results ?? []).map((r, i) => {
-        if (r.op === "error") return zooKeeperError(r.err, ops[i]?.path);
-        if (r.op === "getData") return { type: "getData", data: r.data, stat: r.stat };
-        if (r.op === "getChildren") return { type: "getChildren", children: r.children };
-        return zooKeeperError(Err.MARSHALLINGERROR, ops[i]?.path);
-      }), [], true) as never;
+    const wireOps: WireReadOp[] = ops.map((o) => ({
+      op: o.type,
+      path: this.toServer(o.path),
+      watch: false,
+    }));
+    return this.call(
+      { op: "multiRead", ops: wireOps },
+      undefined,
+      options,
+      (reply) =>
+        (reply.results ?? []).map((r, i) => {
+          if (r.op === "error") return zooKeeperError(r.err, ops[i]?.path);
+          if (r.op === "getData") return { type: "getData", data: r.data, stat: r.stat };
+          if (r.op === "getChildren") return { type: "getChildren", children: r.children };
+          return zooKeeperError(Err.MARSHALLINGERROR, ops[i]?.path);
+        }),
+      [],
+      true,
+    ) as never;
   }
 
   /** Waits until the server this client is connected to has caught up with the leader. */
@@ -420,10 +529,16 @@ export class ZooKeeperClient {
    * every node below it ("persistentRecursive"; no NodeChildrenChanged events then).
    */
   addWatch(
-    path: string, watcher: Watcher, mode: "persistent" | "persistentRecursive" = "persistent",
+    path: string,
+    watcher: Watcher,
+    mode: "persistent" | "persistentRecursive" = "persistent",
     options: RequestOptions = {},
   ): Promise<void> {
-    const op = { op: "addWatch" as const, path: this.toServer(path), mode: mode === "persistent" ? 0 : 1 };
+    const op = {
+      op: "addWatch" as const,
+      path: this.toServer(path),
+      mode: mode === "persistent" ? 0 : 1,
+    };
     return this.call(op, path, options, () => {
       addWatcher(this.watches[mode], path, watcher);
     });
@@ -435,10 +550,16 @@ export class ZooKeeperClient {
    * only this client's watchers are dropped (works while disconnected).
    */
   async removeWatches(
-    path: string, type: WatcherTypeName = "any", options: RequestOptions & { local?: boolean } = {},
+    path: string,
+    type: WatcherTypeName = "any",
+    options: RequestOptions & { local?: boolean } = {},
   ): Promise<void> {
     if (!options.local) {
-      const op = { op: "removeWatches" as const, path: this.toServer(path), watcherType: watcherTypes[type] };
+      const op = {
+        op: "removeWatches" as const,
+        path: this.toServer(path),
+        watcherType: watcherTypes[type],
+      };
       await this.call(op, path, options, () => undefined);
     }
     const removed = this.dropWatchers(path, type);
@@ -449,10 +570,11 @@ export class ZooKeeperClient {
   /** The identities this connection is authenticated as (ZooKeeper 3.7+). */
   whoAmI(options: RequestOptions = {}): Promise<{ scheme: string; user: string }[]> {
     return this.call({ op: "whoAmI" }, undefined, options, (reply) =>
-      reply.clientInfo!.map((c) => ({ scheme: c.authScheme, user: c.user })));
+      reply.clientInfo!.map((c) => ({ scheme: c.authScheme, user: c.user })),
+    );
   }
 
-  /** Adds credentials (e.g. "digest", "user:password"); they are sent again after every reconnect. */
+  /** Adds credentials (e.g. "digest", "user:password"), sent again after every reconnect. */
   addAuth(scheme: string, credentials: string): Promise<void> {
     const terminal = this.terminalError();
     if (terminal !== undefined) return Promise.reject(terminal);
@@ -487,24 +609,47 @@ export class ZooKeeperClient {
     });
   }
 
-  private createOp(path: string, data: Data, options: CreateOptions, withStat: boolean): WireWriteOp {
+  private createOp(
+    path: string,
+    data: Data,
+    options: CreateOptions,
+    withStat: boolean,
+  ): WireWriteOp {
     const mode = options.mode ?? "persistent";
     const flags = createFlags[mode];
     const ttl = mode === "persistentWithTtl" || mode === "persistentSequentialWithTtl";
-    const op = ttl ? "createTTL" : mode === "container" ? "createContainer" : withStat ? "create2" : "create";
+    const op = ttl
+      ? "createTTL"
+      : mode === "container"
+        ? "createContainer"
+        : withStat
+          ? "create2"
+          : "create";
     return {
-      op, path: this.toServer(path), data: bytes(data), acl: options.acl ?? openAclUnsafe, flags,
+      op,
+      path: this.toServer(path),
+      data: bytes(data),
+      acl: options.acl ?? openAclUnsafe,
+      flags,
       ttl: ttl ? (options.ttlMs ?? -1) : -1,
     };
   }
 
   private multiOp(o: MultiOp): WireWriteOp {
     switch (o.type) {
-      case "create": return this.createOp(o.path, o.data ?? "", o, false);
-      case "delete": return { op: "delete", path: this.toServer(o.path), version: o.version ?? -1 };
+      case "create":
+        return this.createOp(o.path, o.data ?? "", o, false);
+      case "delete":
+        return { op: "delete", path: this.toServer(o.path), version: o.version ?? -1 };
       case "setData":
-        return { op: "setData", path: this.toServer(o.path), data: bytes(o.data), version: o.version ?? -1 };
-      case "check": return { op: "check", path: this.toServer(o.path), version: o.version };
+        return {
+          op: "setData",
+          path: this.toServer(o.path),
+          data: bytes(o.data),
+          version: o.version ?? -1,
+        };
+      case "check":
+        return { op: "check", path: this.toServer(o.path), version: o.version };
     }
   }
 
@@ -514,15 +659,23 @@ export class ZooKeeperClient {
    * code fail the call with the typed error unless the code is in `passErrors`.
    */
   private call<T>(
-    op: ClientOp, path: string | undefined, options: RequestOptions, onReply: (reply: Reply) => T,
-    passErrors: readonly number[] = [], passAll = false,
+    op: ClientOp,
+    path: string | undefined,
+    options: RequestOptions,
+    onReply: (reply: Reply) => T,
+    passErrors: readonly number[] = [],
+    passAll = false,
   ): Promise<T> {
     const terminal = this.terminalError();
     if (terminal !== undefined && op.op !== "closeSession") return Promise.reject(terminal);
     if (options.signal?.aborted) return Promise.reject(options.signal.reason);
     return new Promise<T>((resolve, reject) => {
       const call: Call = {
-        op, path, settled: false, xid: 0, cleanup: () => {},
+        op,
+        path,
+        settled: false,
+        xid: 0,
+        cleanup: () => {},
         onReply: (reply) => {
           if (reply.err !== Err.OK && !passAll && !passErrors.includes(reply.err)) {
             throw zooKeeperError(reply.err, path);
@@ -533,9 +686,17 @@ export class ZooKeeperClient {
         reject,
       };
       const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
-      const timer = timeoutMs > 0
-        ? setTimeout(() => this.abandon(call, new RequestTimeoutError(path, `no reply within ${timeoutMs} ms`)), timeoutMs)
-        : undefined;
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(
+              () =>
+                this.abandon(
+                  call,
+                  new RequestTimeoutError(path, `no reply within ${timeoutMs} ms`),
+                ),
+              timeoutMs,
+            )
+          : undefined;
       const signal = options.signal;
       const onAbort = () => this.abandon(call, signal!.reason as Error);
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -563,11 +724,15 @@ export class ZooKeeperClient {
     else call.resolve(value);
   }
 
-  /** Sends queued requests while the connection is up, under maxInFlight and socket backpressure. */
+  /** Sends queued requests while connected, under maxInFlight and socket backpressure. */
   private flush(): void {
     const conn = this.conn;
     if (conn === undefined || !this.isConnected()) return;
-    while (this.outbox.length > 0 && this.writable && this.inFlight.length < this.options.maxInFlight) {
+    while (
+      this.outbox.length > 0 &&
+      this.writable &&
+      this.inFlight.length < this.options.maxInFlight
+    ) {
       const call = this.outbox.shift()!;
       call.xid = this.nextXid++;
       this.inFlight.push(call);
@@ -583,7 +748,10 @@ export class ZooKeeperClient {
   private sendAuth(entry: AuthEntry): void {
     if (this.conn === undefined) return;
     this.authsInFlight.push(entry);
-    this.write(this.conn, encodeRequest(Xid.auth, { op: "auth", scheme: entry.scheme, credentials: entry.credentials }));
+    this.write(
+      this.conn,
+      encodeRequest(Xid.auth, { op: "auth", scheme: entry.scheme, credentials: entry.credentials }),
+    );
   }
 
   // ---- connection -----------------------------------------------------------------------------
@@ -594,10 +762,14 @@ export class ZooKeeperClient {
 
   private terminalError(): Error | undefined {
     switch (this.currentState) {
-      case "expired": return new SessionExpiredError();
-      case "authFailed": return new AuthFailedError();
-      case "closed": return new ClientClosedError();
-      default: return undefined;
+      case "expired":
+        return new SessionExpiredError();
+      case "authFailed":
+        return new AuthFailedError();
+      case "closed":
+        return new ClientClosedError();
+      default:
+        return undefined;
     }
   }
 
@@ -611,8 +783,11 @@ export class ZooKeeperClient {
   private attempt(): void {
     this.retryTimer = undefined;
     if (this.terminalError() !== undefined) return;
-    if (this.disconnectedAtMs !== undefined && this.negotiatedTimeoutMs > 0
-      && Date.now() - this.disconnectedAtMs >= this.negotiatedTimeoutMs) {
+    if (
+      this.disconnectedAtMs !== undefined &&
+      this.negotiatedTimeoutMs > 0 &&
+      Date.now() - this.disconnectedAtMs >= this.negotiatedTimeoutMs
+    ) {
       // No server took the session back within its timeout: the ensemble has expired it (or will
       // before it could hear from us), so holders of its ephemerals must assume them gone.
       return this.expire();
@@ -622,19 +797,32 @@ export class ZooKeeperClient {
     const socket = createConnection({ host: server.host, port: server.port });
     socket.setNoDelay(true);
     const conn: Connection = {
-      socket, server, framer: new Framer(maxFrameBytes), handshaken: false,
-      lastSentMs: Date.now(), lastReceivedMs: Date.now(),
+      socket,
+      server,
+      framer: new Framer(maxFrameBytes),
+      handshaken: false,
+      lastSentMs: Date.now(),
+      lastReceivedMs: Date.now(),
     };
     this.conn = conn;
     this.writable = true;
-    const connectTimeoutMs = this.options.connectTimeoutMs
-      ?? Math.max(1_000, Math.floor(this.options.sessionTimeoutMs / this.servers.length));
+    const connectTimeoutMs =
+      this.options.connectTimeoutMs ??
+      Math.max(1_000, Math.floor(this.options.sessionTimeoutMs / this.servers.length));
     const handshakeTimer = setTimeout(() => socket.destroy(), connectTimeoutMs);
     socket.once("connect", () => {
-      socket.write(frame(encodeConnectRequest({
-        protocolVersion: 0, lastZxidSeen: this.lastZxid, timeoutMs: this.options.sessionTimeoutMs,
-        sessionId: toSessionId(this.id), password: this.password, readOnly: this.options.canBeReadOnly,
-      })));
+      socket.write(
+        frame(
+          encodeConnectRequest({
+            protocolVersion: 0,
+            lastZxidSeen: this.lastZxid,
+            timeoutMs: this.options.sessionTimeoutMs,
+            sessionId: toSessionId(this.id),
+            password: this.password,
+            readOnly: this.options.canBeReadOnly,
+          }),
+        ),
+      );
     });
     socket.on("data", (chunk: Buffer) => {
       if (this.conn !== conn) return;
@@ -702,15 +890,23 @@ export class ZooKeeperClient {
       exist: [...this.watches.exist.keys()].map((p) => this.toServer(p)),
       child: [...this.watches.child.keys()].map((p) => this.toServer(p)),
       persistent: [...this.watches.persistent.keys()].map((p) => this.toServer(p)),
-      persistentRecursive: [...this.watches.persistentRecursive.keys()].map((p) => this.toServer(p)),
+      persistentRecursive: [...this.watches.persistentRecursive.keys()].map((p) =>
+        this.toServer(p),
+      ),
     };
     type Kind = keyof typeof lists;
     const kinds = Object.keys(lists) as Kind[];
-    let packet = Object.fromEntries(kinds.map((k) => [k, [] as string[]])) as Record<Kind, string[]>;
+    let packet = Object.fromEntries(kinds.map((k) => [k, [] as string[]])) as Record<
+      Kind,
+      string[]
+    >;
     let packetBytes = 0;
     let any = false;
     const send = () => {
-      this.write(conn, encodeRequest(Xid.setWatches, { op: "setWatches", relativeZxid: this.lastZxid, ...packet }));
+      this.write(
+        conn,
+        encodeRequest(Xid.setWatches, { op: "setWatches", relativeZxid: this.lastZxid, ...packet }),
+      );
       packet = Object.fromEntries(kinds.map((k) => [k, [] as string[]])) as Record<Kind, string[]>;
       packetBytes = 0;
       any = false;
@@ -730,15 +926,19 @@ export class ZooKeeperClient {
   private startHeartbeat(conn: Connection): void {
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     const readTimeoutMs = (this.negotiatedTimeoutMs * 2) / 3;
-    this.heartbeat = setInterval(() => {
-      if (this.conn !== conn) return;
-      const now = Date.now();
-      if (now - conn.lastReceivedMs > readTimeoutMs) {
-        conn.socket.destroy();
-        return;
-      }
-      if (now - conn.lastSentMs >= readTimeoutMs / 2) this.write(conn, encodeRequest(Xid.ping, { op: "ping" }));
-    }, Math.max(10, Math.floor(readTimeoutMs / 4)));
+    this.heartbeat = setInterval(
+      () => {
+        if (this.conn !== conn) return;
+        const now = Date.now();
+        if (now - conn.lastReceivedMs > readTimeoutMs) {
+          conn.socket.destroy();
+          return;
+        }
+        if (now - conn.lastSentMs >= readTimeoutMs / 2)
+          this.write(conn, encodeRequest(Xid.ping, { op: "ping" }));
+      },
+      Math.max(10, Math.floor(readTimeoutMs / 4)),
+    );
     this.heartbeat.unref();
   }
 
@@ -751,10 +951,15 @@ export class ZooKeeperClient {
       return;
     }
     switch (header.xid) {
-      case Xid.ping: case Xid.setWatches: return;
-      case Xid.notification: return this.onNotification(decodeNotification(header.body));
-      case Xid.auth: return this.onAuthReply(header.err);
-      default: break;
+      case Xid.ping:
+      case Xid.setWatches:
+        return;
+      case Xid.notification:
+        return this.onNotification(decodeNotification(header.body));
+      case Xid.auth:
+        return this.onAuthReply(header.err);
+      default:
+        break;
     }
     const call = this.inFlight.shift();
     if (call === undefined || call.xid !== header.xid) {
@@ -767,7 +972,10 @@ export class ZooKeeperClient {
     try {
       value = call.settled ? undefined : call.onReply(decodeReplyBody(call.op, header));
     } catch (e) {
-      error = e instanceof ZooKeeperError ? e : zooKeeperError(Err.MARSHALLINGERROR, call.path, String(e));
+      error =
+        e instanceof ZooKeeperError
+          ? e
+          : zooKeeperError(Err.MARSHALLINGERROR, call.path, String(e));
     }
     this.settle(call, error, value);
     this.flush();
@@ -824,7 +1032,8 @@ export class ZooKeeperClient {
       drop(this.watches.exist, "DataWatchRemoved");
     }
     if (type === "children" || type === "any") drop(this.watches.child, "ChildWatchRemoved");
-    if (type === "persistent" || type === "any") drop(this.watches.persistent, "PersistentWatchRemoved");
+    if (type === "persistent" || type === "any")
+      drop(this.watches.persistent, "PersistentWatchRemoved");
     if (type === "persistentRecursive" || type === "any") {
       drop(this.watches.persistentRecursive, "PersistentWatchRemoved");
     }
@@ -837,7 +1046,10 @@ export class ZooKeeperClient {
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     for (const call of this.inFlight.splice(0)) {
-      this.settle(call, new ConnectionLossError(call.path, "the connection was lost before the reply"));
+      this.settle(
+        call,
+        new ConnectionLossError(call.path, "the connection was lost before the reply"),
+      );
     }
     this.authsInFlight = [];
     if (this.terminalError() !== undefined) return;
@@ -853,9 +1065,10 @@ export class ZooKeeperClient {
     // many clients cut off together do not come back together.
     const rounds = Math.floor(this.failedAttempts / this.servers.length);
     const ceiling = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** rounds);
-    const delayMs = this.failedAttempts % this.servers.length === 0
-      ? Math.floor(ceiling * (0.5 + this.options.random() / 2))
-      : 0;
+    const delayMs =
+      this.failedAttempts % this.servers.length === 0
+        ? Math.floor(ceiling * (0.5 + this.options.random() / 2))
+        : 0;
     this.retryTimer = setTimeout(() => this.attempt(), delayMs);
   }
 
@@ -871,7 +1084,8 @@ export class ZooKeeperClient {
     const conn = this.conn;
     this.conn = undefined;
     conn?.socket.destroy();
-    for (const call of [...this.inFlight.splice(0), ...this.outbox.splice(0)]) this.settle(call, error());
+    for (const call of [...this.inFlight.splice(0), ...this.outbox.splice(0)])
+      this.settle(call, error());
     for (const entry of this.auths) for (const w of entry.waiters.splice(0)) w.reject(error());
     for (const table of Object.values(this.watches)) table.clear();
     this.setState(state);
@@ -912,7 +1126,7 @@ function addWatcher(table: WatchTable, path: string, watcher: Watcher): void {
 
 function ancestorsAndSelf(path: string): string[] {
   const out = [path];
-  for (let p = path; p !== "/";) {
+  for (let p = path; p !== "/"; ) {
     p = p.slice(0, p.lastIndexOf("/")) || "/";
     out.push(p);
   }

@@ -20,7 +20,11 @@ export function parseConnectString(text: string): ConnectString {
   if (chroot.endsWith("/") || chroot.includes("//")) {
     throw new Error(`invalid chroot ${JSON.stringify(chroot)} in connect string`);
   }
-  const servers = hosts.split(",").map((s) => s.trim()).filter((s) => s !== "").map(parseServer);
+  const servers = hosts
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map(parseServer);
   if (servers.length === 0) throw new Error(`no server in connect string ${JSON.stringify(text)}`);
   return { servers, chroot };
 }

@@ -115,16 +115,39 @@ export class ThrottledOpError extends ZooKeeperError {
   static override readonly errorCode: number = Err.THROTTLEDOP;
 }
 
-const classes = new Map<number, typeof ZooKeeperError>([
-  SystemError, RuntimeInconsistencyError, DataInconsistencyError, ConnectionLossError, MarshallingError,
-  UnimplementedError, OperationTimeoutError, BadArgumentsError, UnknownSessionError, ApiError,
-  NoNodeError, NoAuthError, BadVersionError, NoChildrenForEphemeralsError, NodeExistsError,
-  NotEmptyError, SessionExpiredError, InvalidAclError, AuthFailedError, SessionMovedError,
-  NotReadOnlyError, EphemeralOnLocalSessionError, NoWatcherError, RequestTimeoutError,
-  ReconfigDisabledError, QuotaExceededError, ThrottledOpError,
-].map((c) => [c.errorCode, c]));
+const classes = new Map<number, typeof ZooKeeperError>(
+  [
+    SystemError,
+    RuntimeInconsistencyError,
+    DataInconsistencyError,
+    ConnectionLossError,
+    MarshallingError,
+    UnimplementedError,
+    OperationTimeoutError,
+    BadArgumentsError,
+    UnknownSessionError,
+    ApiError,
+    NoNodeError,
+    NoAuthError,
+    BadVersionError,
+    NoChildrenForEphemeralsError,
+    NodeExistsError,
+    NotEmptyError,
+    SessionExpiredError,
+    InvalidAclError,
+    AuthFailedError,
+    SessionMovedError,
+    NotReadOnlyError,
+    EphemeralOnLocalSessionError,
+    NoWatcherError,
+    RequestTimeoutError,
+    ReconfigDisabledError,
+    QuotaExceededError,
+    ThrottledOpError,
+  ].map((c) => [c.errorCode, c]),
+);
 
-/** The typed error for a ZooKeeper error code (a plain ZooKeeperError for codes without a class). */
+/** The typed error for a code (a plain ZooKeeperError for codes without a class). */
 export function zooKeeperError(code: number, path?: string, message?: string): ZooKeeperError {
   const known = classes.get(code);
   return new (known ?? ZooKeeperError)(path, message, code);

@@ -7,7 +7,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { TestCluster } from "../testing.ts";
 import { startTestEnsemble, startTestServer } from "../testing.ts";
 import type { ConnectionState } from "./index.ts";
-import { ConnectionLossError, RequestTimeoutError, SessionExpiredError, text, ZooKeeperClient } from "./index.ts";
+import {
+  ConnectionLossError,
+  RequestTimeoutError,
+  SessionExpiredError,
+  text,
+  ZooKeeperClient,
+} from "./index.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,7 +37,10 @@ afterEach(async () => {
 });
 
 async function connect(connectString: string, options = {}): Promise<ZooKeeperClient> {
-  const client = await ZooKeeperClient.connect(connectString, { sessionTimeoutMs: 6_000, ...options });
+  const client = await ZooKeeperClient.connect(connectString, {
+    sessionTimeoutMs: 6_000,
+    ...options,
+  });
   clients.push(client);
   return client;
 }
@@ -49,18 +58,24 @@ describe("client failover", () => {
     await client.create("/r");
     await client.create("/eph", "", { mode: "ephemeral" });
     const events: string[] = [];
-    const record = (name: string) => (e: { type: string; path: string }) => events.push(`${name} ${e.type} ${e.path}`);
+    const record = (name: string) => (e: { type: string; path: string }) =>
+      events.push(`${name} ${e.type} ${e.path}`);
     await client.getData("/a", { watch: record("data") });
     await client.getChildren("/a", { watch: record("child") });
     await client.exists("/missing", { watch: record("exist") });
     await client.addWatch("/p", record("persistent"), "persistent");
     await client.addWatch("/r", record("recursive"), "persistentRecursive");
 
-    const other = await connect(cluster.members.filter((m) => m.id !== first.id).map((m) => m.connectString).join(","));
+    const other = await connect(
+      cluster.members
+        .filter((m) => m.id !== first.id)
+        .map((m) => m.connectString)
+        .join(","),
+    );
     const inFlight = client.getData("/a").catch((e: unknown) => e);
     await cluster.kill(first.id);
     expect(await inFlight).toBeInstanceOf(ConnectionLossError);
-    // Changes made while the client is between servers: setWatches2 from its last zxid replays them.
+    // Changes while the client is between servers: setWatches2 from its last zxid replays them.
     await other.setData("/a", "1");
     await other.create("/a/child");
     await other.create("/missing");
@@ -69,8 +84,11 @@ describe("client failover", () => {
     await until(() => client.state === "connected");
     await until(() => events.length >= 5);
     expect(events.sort()).toEqual([
-      "child NodeChildrenChanged /a", "data NodeDataChanged /a", "exist NodeCreated /missing",
-      "persistent NodeDataChanged /p", "recursive NodeCreated /r/deep",
+      "child NodeChildrenChanged /a",
+      "data NodeDataChanged /a",
+      "exist NodeCreated /missing",
+      "persistent NodeDataChanged /p",
+      "recursive NodeCreated /r/deep",
     ]);
     expect(client.sessionId).toBe(session);
     expect(client.connectedServer).not.toBe(first.connectString);
@@ -80,7 +98,10 @@ describe("client failover", () => {
     await other.setData("/p", "y");
     await other.setData("/r/deep", "z");
     await until(() => events.length >= 7);
-    expect(events.slice(5).sort()).toEqual(["persistent NodeDataChanged /p", "recursive NodeDataChanged /r/deep"]);
+    expect(events.slice(5).sort()).toEqual([
+      "persistent NodeDataChanged /p",
+      "recursive NodeDataChanged /r/deep",
+    ]);
     expect(text((await client.getData("/a")).data)).toBe("1");
   }, 60_000);
 
@@ -103,7 +124,9 @@ describe("client failover", () => {
     const session = client.sessionId;
     await cluster.kill(1);
     await until(() => client.state === "disconnected");
-    await expect(client.exists("/", { timeoutMs: 100 })).rejects.toBeInstanceOf(RequestTimeoutError);
+    await expect(client.exists("/", { timeoutMs: 100 })).rejects.toBeInstanceOf(
+      RequestTimeoutError,
+    );
     const queued = client.create("/queued");
     await cluster.restart(1);
     expect(await queued).toBe("/queued");

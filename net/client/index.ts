@@ -2,9 +2,25 @@
 
 export { ZooKeeperClient, text, openAclUnsafe, readAclUnsafe, Perms } from "./client.ts";
 export type {
-  Acl, ClientOptions, ConnectionState, CreateModeName, CreateOptions, Data, Id, MultiOp,
-  MultiReadOp, MultiReadResultOf, MultiResult, MultiResultOf, RequestOptions, Stat, WatchEvent,
-  WatchEventType, Watcher, WatcherTypeName, WatchOptions,
+  Acl,
+  ClientOptions,
+  ConnectionState,
+  CreateModeName,
+  CreateOptions,
+  Data,
+  Id,
+  MultiOp,
+  MultiReadOp,
+  MultiReadResultOf,
+  MultiResult,
+  MultiResultOf,
+  RequestOptions,
+  Stat,
+  WatchEvent,
+  WatchEventType,
+  Watcher,
+  WatcherTypeName,
+  WatchOptions,
 } from "./client.ts";
 export * from "./errors.ts";
 export { parseConnectString } from "./connect-string.ts";

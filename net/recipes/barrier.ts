@@ -7,7 +7,10 @@ import { NodeExistsError, NoNodeError } from "../client/index.ts";
 import { ensurePath, retryOnConnectionLoss, waitForWatch } from "./common.ts";
 
 export class Barrier {
-  constructor(private readonly client: ZooKeeperClient, readonly path: string) {}
+  constructor(
+    private readonly client: ZooKeeperClient,
+    readonly path: string,
+  ) {}
 
   /** Raises the barrier (idempotent). */
   async set(): Promise<void> {
@@ -34,7 +37,9 @@ export class Barrier {
     for (;;) {
       let up = false;
       await waitForWatch(this.client, signal, async (fired) => {
-        up = (await retryOnConnectionLoss(() => this.client.exists(this.path, { watch: fired }))) !== null;
+        up =
+          (await retryOnConnectionLoss(() => this.client.exists(this.path, { watch: fired }))) !==
+          null;
         return up;
       });
       if (!up) return;
@@ -48,7 +53,9 @@ export class DoubleBarrier {
   private readonly ownNode: string;
 
   constructor(
-    private readonly client: ZooKeeperClient, readonly path: string, readonly count: number,
+    private readonly client: ZooKeeperClient,
+    readonly path: string,
+    readonly count: number,
     /** This member's name (unique among the members). */
     readonly member: string,
   ) {
@@ -60,7 +67,9 @@ export class DoubleBarrier {
   async enter(signal?: AbortSignal): Promise<void> {
     await retryOnConnectionLoss(() => ensurePath(this.client, this.path, "persistent"));
     try {
-      await retryOnConnectionLoss(() => this.client.create(this.ownNode, "", { mode: "ephemeral" }));
+      await retryOnConnectionLoss(() =>
+        this.client.create(this.ownNode, "", { mode: "ephemeral" }),
+      );
     } catch (error) {
       if (!(error instanceof NodeExistsError)) throw error;
     }
@@ -75,8 +84,10 @@ export class DoubleBarrier {
     for (;;) {
       let ready = false;
       await waitForWatch(this.client, signal, async (fired) => {
-        ready = (await retryOnConnectionLoss(() =>
-          this.client.exists(`${this.path}/${readyNode}`, { watch: fired }))) !== null;
+        ready =
+          (await retryOnConnectionLoss(() =>
+            this.client.exists(`${this.path}/${readyNode}`, { watch: fired }),
+          )) !== null;
         return !ready;
       });
       if (ready) return;
@@ -93,7 +104,9 @@ export class DoubleBarrier {
     for (;;) {
       let left = 0;
       await waitForWatch(this.client, signal, async (fired) => {
-        const children = await retryOnConnectionLoss(() => this.client.getChildren(this.path, { watch: fired }));
+        const children = await retryOnConnectionLoss(() =>
+          this.client.getChildren(this.path, { watch: fired }),
+        );
         left = children.filter((c) => c !== readyNode).length;
         return left > 0;
       });

@@ -7,7 +7,9 @@ import { ConnectionLossError, NodeExistsError, SessionExpiredError } from "../cl
 
 /** Creates `path` and its missing ancestors (as containers unless told otherwise). */
 export async function ensurePath(
-  client: ZooKeeperClient, path: string, mode: "container" | "persistent" = "container",
+  client: ZooKeeperClient,
+  path: string,
+  mode: "container" | "persistent" = "container",
 ): Promise<void> {
   if (path === "/" || (await client.exists(path)) !== null) return;
   const parent = path.slice(0, path.lastIndexOf("/")) || "/";
@@ -45,7 +47,8 @@ export function sessionEnded(client: ZooKeeperClient): boolean {
  * The caller then looks again: a fired watch says something changed, not what.
  */
 export function waitForWatch(
-  client: ZooKeeperClient, signal: AbortSignal | undefined,
+  client: ZooKeeperClient,
+  signal: AbortSignal | undefined,
   register: (fired: () => void) => Promise<boolean>,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -61,7 +64,8 @@ export function waitForWatch(
     const onAbort = () => finish(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     const off = client.on("state", (state) => {
-      if (terminal.has(state)) finish(new SessionExpiredError(undefined, `the session ended (${state})`));
+      if (terminal.has(state))
+        finish(new SessionExpiredError(undefined, `the session ended (${state})`));
     });
     if (signal?.aborted) return onAbort();
     if (sessionEnded(client)) return finish(new SessionExpiredError());
@@ -72,10 +76,13 @@ export function waitForWatch(
     register(() => {
       if (registered) finish();
       else firedEarly = true;
-    }).then((wait) => {
-      registered = true;
-      if (!wait || firedEarly) finish();
-    }, (error: unknown) => finish(error));
+    }).then(
+      (wait) => {
+        registered = true;
+        if (!wait || firedEarly) finish();
+      },
+      (error: unknown) => finish(error),
+    );
   });
 }
 

@@ -21,14 +21,18 @@ export class ConfigWatcher<T> {
   private offState: (() => void) | undefined;
 
   private constructor(
-    private readonly client: ZooKeeperClient, readonly path: string, private readonly options: ConfigWatcherOptions<T>,
+    private readonly client: ZooKeeperClient,
+    readonly path: string,
+    private readonly options: ConfigWatcherOptions<T>,
   ) {
     this.current = options.decode(undefined);
   }
 
   /** Reads the value and keeps it current; resolves once the first read is done. */
   static async start<T>(
-    client: ZooKeeperClient, path: string, options: ConfigWatcherOptions<T>,
+    client: ZooKeeperClient,
+    path: string,
+    options: ConfigWatcherOptions<T>,
   ): Promise<ConfigWatcher<T>> {
     const watcher = new ConfigWatcher(client, path, options);
     watcher.offState = client.on("state", () => {
@@ -74,13 +78,17 @@ export class ConfigWatcher<T> {
     let version = -1;
     let mzxid = 0n;
     try {
-      const read = await retryOnConnectionLoss(() => this.client.getData(this.path, { watch: again }));
+      const read = await retryOnConnectionLoss(() =>
+        this.client.getData(this.path, { watch: again }),
+      );
       data = read.data;
       version = read.stat.version;
       mzxid = read.stat.mzxid;
     } catch (error) {
       if (!(error instanceof NoNodeError)) throw error;
-      const stat = await retryOnConnectionLoss(() => this.client.exists(this.path, { watch: again }));
+      const stat = await retryOnConnectionLoss(() =>
+        this.client.exists(this.path, { watch: again }),
+      );
       if (stat !== null) return again(); // created between the two reads
     }
     if (this.stopped || mzxid === this.currentMzxid) return;
@@ -94,6 +102,9 @@ export class ConfigWatcher<T> {
 /** A decoder for JSON values with a default for a missing or empty node. */
 export function jsonConfig<T>(fallback: T): ConfigWatcherOptions<T> {
   return {
-    decode: (data) => (data === undefined || data.length === 0 ? fallback : JSON.parse(new TextDecoder().decode(data)) as T),
+    decode: (data) =>
+      data === undefined || data.length === 0
+        ? fallback
+        : (JSON.parse(new TextDecoder().decode(data)) as T),
   };
 }

@@ -12,7 +12,11 @@ export interface CounterValue {
 }
 
 export class SharedCounter {
-  constructor(private readonly client: ZooKeeperClient, readonly path: string, private readonly initial = 0n) {}
+  constructor(
+    private readonly client: ZooKeeperClient,
+    readonly path: string,
+    private readonly initial = 0n,
+  ) {}
 
   async get(): Promise<CounterValue> {
     for (;;) {

@@ -12,14 +12,19 @@ export interface Member {
 }
 
 export class Group {
-  constructor(private readonly client: ZooKeeperClient, readonly path: string) {}
+  constructor(
+    private readonly client: ZooKeeperClient,
+    readonly path: string,
+  ) {}
 
   /** Joins as `id`; the membership lasts as long as the session (or until leave). */
   async join(id: string, data: Uint8Array | string = ""): Promise<void> {
     if (id.includes("/")) throw new Error("a member id cannot contain '/'");
     await retryOnConnectionLoss(() => ensurePath(this.client, this.path, "persistent"));
     try {
-      await retryOnConnectionLoss(() => this.client.create(`${this.path}/${id}`, data, { mode: "ephemeral" }));
+      await retryOnConnectionLoss(() =>
+        this.client.create(`${this.path}/${id}`, data, { mode: "ephemeral" }),
+      );
     } catch (error) {
       // A create retried after a lost reply finds its own node: ours if it is this session's.
       if (!(error instanceof NodeExistsError)) throw error;
@@ -40,7 +45,9 @@ export class Group {
   async members(watch?: () => void): Promise<Member[]> {
     let ids: string[];
     try {
-      ids = await retryOnConnectionLoss(() => this.client.getChildren(this.path, watch === undefined ? {} : { watch }));
+      ids = await retryOnConnectionLoss(() =>
+        this.client.getChildren(this.path, watch === undefined ? {} : { watch }),
+      );
     } catch (error) {
       if (!(error instanceof NoNodeError)) throw error;
       if (watch !== undefined) await this.client.exists(this.path, { watch });
@@ -49,7 +56,10 @@ export class Group {
     const out: Member[] = [];
     for (const id of ids.sort()) {
       try {
-        out.push({ id, data: (await retryOnConnectionLoss(() => this.client.getData(`${this.path}/${id}`))).data });
+        out.push({
+          id,
+          data: (await retryOnConnectionLoss(() => this.client.getData(`${this.path}/${id}`))).data,
+        });
       } catch (error) {
         if (!(error instanceof NoNodeError)) throw error;
       }
@@ -62,9 +72,12 @@ export class Group {
     let stopped = false;
     const refresh = () => {
       if (stopped || sessionEnded(this.client)) return;
-      this.members(refresh).then((members) => {
-        if (!stopped) listener(members);
-      }, () => {});
+      this.members(refresh).then(
+        (members) => {
+          if (!stopped) listener(members);
+        },
+        () => {},
+      );
     };
     refresh();
     return () => {

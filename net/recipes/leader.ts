@@ -20,7 +20,11 @@ export class LeaderLatch {
   private running: Promise<void> | undefined;
   private waiters: (() => void)[] = [];
 
-  constructor(private readonly client: ZooKeeperClient, readonly path: string, readonly id = "") {
+  constructor(
+    private readonly client: ZooKeeperClient,
+    readonly path: string,
+    readonly id = "",
+  ) {
     this.mutex = new Mutex(client, path, id);
   }
 
@@ -46,14 +50,19 @@ export class LeaderLatch {
   /** Joins the election; leadership comes later (awaitLeadership, isLeader, "leader" events). */
   start(): void {
     if (this.running !== undefined) throw new Error("the latch is already started");
-    this.running = this.mutex.acquire({ signal: this.stop.signal }).then((handle) => {
-      this.held = handle;
-      this.emit("leader", handle.token);
-      for (const wake of this.waiters.splice(0)) wake();
-      handle.signal.addEventListener("abort", () => this.emit("notLeader", handle.token), { once: true });
-    }, () => {
-      for (const wake of this.waiters.splice(0)) wake();
-    });
+    this.running = this.mutex.acquire({ signal: this.stop.signal }).then(
+      (handle) => {
+        this.held = handle;
+        this.emit("leader", handle.token);
+        for (const wake of this.waiters.splice(0)) wake();
+        handle.signal.addEventListener("abort", () => this.emit("notLeader", handle.token), {
+          once: true,
+        });
+      },
+      () => {
+        for (const wake of this.waiters.splice(0)) wake();
+      },
+    );
   }
 
   /** Resolves with the term once this latch leads; rejects if it is closed or loses its session. */
@@ -133,8 +142,10 @@ export class LeaderSelector {
   private loop: Promise<void> | undefined;
 
   constructor(
-    private readonly client: ZooKeeperClient, readonly path: string,
-    private readonly lead: (leadership: Leadership) => Promise<void>, id = "",
+    private readonly client: ZooKeeperClient,
+    readonly path: string,
+    private readonly lead: (leadership: Leadership) => Promise<void>,
+    id = "",
   ) {
     this.mutex = new Mutex(client, path, id);
   }

@@ -11,7 +11,12 @@
 import type { ZooKeeperClient } from "../client/index.ts";
 import { ConnectionLossError, NoNodeError, SessionExpiredError } from "../client/index.ts";
 import {
-  bySequence, ensurePath, protectedPrefix, retryOnConnectionLoss, sessionEnded, waitForWatch,
+  bySequence,
+  ensurePath,
+  protectedPrefix,
+  retryOnConnectionLoss,
+  sessionEnded,
+  waitForWatch,
 } from "./common.ts";
 
 export type LockKind = "read" | "write";
@@ -66,8 +71,11 @@ export class LockTimeoutError extends Error {
 
 class LockContender {
   constructor(
-    private readonly client: ZooKeeperClient, private readonly path: string, private readonly kind: LockKind,
-    private readonly marker: string, private readonly data: string,
+    private readonly client: ZooKeeperClient,
+    private readonly path: string,
+    private readonly kind: LockKind,
+    private readonly marker: string,
+    private readonly data: string,
   ) {}
 
   async acquire(options: AcquireOptions = {}): Promise<LockHandle> {
@@ -80,15 +88,20 @@ class LockContender {
           const children = await retryOnConnectionLoss(() => this.client.getChildren(this.path));
           const decision = decideLock(children, own.name, this.kind);
           if (decision.type === "acquired") return this.holding(own);
-          if (decision.type === "lost") throw new SessionExpiredError(`${this.path}/${own.name}`, "the lock node is gone");
+          if (decision.type === "lost")
+            throw new SessionExpiredError(`${this.path}/${own.name}`, "the lock node is gone");
           if (options.timeoutMs === 0) throw new LockTimeoutError(`${this.path} is held`);
           await waitForWatch(this.client, signal, async (fired) => {
             const watched = `${this.path}/${decision.predecessor}`;
-            return (await retryOnConnectionLoss(() => this.client.exists(watched, { watch: fired }))) !== null;
+            return (
+              (await retryOnConnectionLoss(() => this.client.exists(watched, { watch: fired }))) !==
+              null
+            );
           });
         }
       } catch (error) {
-        if (!sessionEnded(this.client)) await this.deleteNode(`${this.path}/${own.name}`).catch(() => {});
+        if (!sessionEnded(this.client))
+          await this.deleteNode(`${this.path}/${own.name}`).catch(() => {});
         throw error;
       }
     } finally {
@@ -104,7 +117,9 @@ class LockContender {
     const prefix = `${protectedPrefix()}${this.marker}`;
     for (;;) {
       try {
-        const created = await this.client.create2(`${this.path}/${prefix}`, this.data, { mode: "ephemeralSequential" });
+        const created = await this.client.create2(`${this.path}/${prefix}`, this.data, {
+          mode: "ephemeralSequential",
+        });
         return { name: created.path.slice(this.path.length + 1), token: created.stat.czxid };
       } catch (error) {
         if (error instanceof NoNodeError) {
@@ -132,19 +147,28 @@ class LockContender {
     });
     let released = false;
     const watchOwn = () => {
-      this.client.exists(node, {
-        watch: (event) => {
-          if (released) return;
-          if (event.type === "NodeDeleted") lost.abort(new NoNodeError(node, "the lock node was deleted"));
-          else watchOwn();
-        },
-      }).then((stat) => {
-        if (stat === null && !released) lost.abort(new NoNodeError(node, "the lock node was deleted"));
-      }, () => {});
+      this.client
+        .exists(node, {
+          watch: (event) => {
+            if (released) return;
+            if (event.type === "NodeDeleted")
+              lost.abort(new NoNodeError(node, "the lock node was deleted"));
+            else watchOwn();
+          },
+        })
+        .then(
+          (stat) => {
+            if (stat === null && !released)
+              lost.abort(new NoNodeError(node, "the lock node was deleted"));
+          },
+          () => {},
+        );
     };
     watchOwn();
     return {
-      node, token: own.token, signal: lost.signal,
+      node,
+      token: own.token,
+      signal: lost.signal,
       release: async () => {
         if (released) return;
         released = true;
@@ -164,10 +188,17 @@ class LockContender {
 }
 
 /** An AbortSignal that fires on the caller's signal or after timeoutMs, whichever comes first. */
-function deadline(options: AcquireOptions): { signal: AbortSignal | undefined; cancel: () => void } {
-  if (options.timeoutMs === undefined || options.timeoutMs === 0) return { signal: options.signal, cancel: () => {} };
+function deadline(options: AcquireOptions): {
+  signal: AbortSignal | undefined;
+  cancel: () => void;
+} {
+  if (options.timeoutMs === undefined || options.timeoutMs === 0)
+    return { signal: options.signal, cancel: () => {} };
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new LockTimeoutError(`not acquired within ${options.timeoutMs} ms`)), options.timeoutMs);
+  const timer = setTimeout(
+    () => controller.abort(new LockTimeoutError(`not acquired within ${options.timeoutMs} ms`)),
+    options.timeoutMs,
+  );
   const onAbort = () => controller.abort(options.signal!.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
@@ -185,7 +216,11 @@ export class Mutex {
   private readonly contender: LockContender;
 
   /** `data` is stored in the lock node (e.g. who holds it), for operators and tools. */
-  constructor(client: ZooKeeperClient, readonly path: string, data = "") {
+  constructor(
+    client: ZooKeeperClient,
+    readonly path: string,
+    data = "",
+  ) {
     this.contender = new LockContender(client, path, "write", "lock-", data);
   }
 
@@ -195,7 +230,10 @@ export class Mutex {
   }
 
   /** Runs `body` holding the lock, and releases it however `body` ends. */
-  async withLock<T>(body: (lock: LockHandle) => Promise<T>, options: AcquireOptions = {}): Promise<T> {
+  async withLock<T>(
+    body: (lock: LockHandle) => Promise<T>,
+    options: AcquireOptions = {},
+  ): Promise<T> {
     const lock = await this.acquire(options);
     try {
       return await body(lock);
@@ -210,7 +248,11 @@ export class ReadWriteLock {
   readonly readLock: { acquire(options?: AcquireOptions): Promise<LockHandle> };
   readonly writeLock: { acquire(options?: AcquireOptions): Promise<LockHandle> };
 
-  constructor(client: ZooKeeperClient, readonly path: string, data = "") {
+  constructor(
+    client: ZooKeeperClient,
+    readonly path: string,
+    data = "",
+  ) {
     const reader = new LockContender(client, path, "read", readMarker, data);
     const writer = new LockContender(client, path, "write", "write-", data);
     this.readLock = { acquire: (options) => reader.acquire(options) };

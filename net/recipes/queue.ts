@@ -12,13 +12,19 @@ const itemPrefix = "item-";
 /** A delete's reply was lost: the item may or may not have been taken by this consumer. */
 export class AmbiguousTakeError extends Error {
   override name = "AmbiguousTakeError";
-  constructor(readonly node: string, readonly data: Uint8Array) {
+  constructor(
+    readonly node: string,
+    readonly data: Uint8Array,
+  ) {
     super(`the take of ${node} may or may not have applied (connection lost)`);
   }
 }
 
 export class DistributedQueue {
-  constructor(private readonly client: ZooKeeperClient, readonly path: string) {}
+  constructor(
+    private readonly client: ZooKeeperClient,
+    readonly path: string,
+  ) {}
 
   /** Appends an item; resolves with its node's path. */
   async put(data: Uint8Array | string): Promise<string> {
@@ -53,11 +59,14 @@ export class DistributedQueue {
     }
   }
 
-  private async tryTake(watch: (() => void) | undefined): Promise<{ data: Uint8Array } | undefined> {
+  private async tryTake(
+    watch: (() => void) | undefined,
+  ): Promise<{ data: Uint8Array } | undefined> {
     let children: string[];
     try {
       children = await retryOnConnectionLoss(() =>
-        this.client.getChildren(this.path, watch === undefined ? {} : { watch }));
+        this.client.getChildren(this.path, watch === undefined ? {} : { watch }),
+      );
     } catch (error) {
       if (!(error instanceof NoNodeError)) throw error;
       await retryOnConnectionLoss(() => ensurePath(this.client, this.path, "persistent"));

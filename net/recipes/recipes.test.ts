@@ -10,8 +10,21 @@ import { referenceAvailable, startReferenceZooKeeper } from "../test/reference-z
 import type { TestCluster } from "../testing.ts";
 import { startTestEnsemble } from "../testing.ts";
 import {
-  Barrier, ConfigWatcher, decideLock, DistributedQueue, DoubleBarrier, Group, holdsLease, jsonConfig,
-  LeaderLatch, LeaderSelector, LockTimeoutError, Mutex, ReadWriteLock, Semaphore, SharedCounter,
+  Barrier,
+  ConfigWatcher,
+  decideLock,
+  DistributedQueue,
+  DoubleBarrier,
+  Group,
+  holdsLease,
+  jsonConfig,
+  LeaderLatch,
+  LeaderSelector,
+  LockTimeoutError,
+  Mutex,
+  ReadWriteLock,
+  Semaphore,
+  SharedCounter,
 } from "./index.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -44,11 +57,22 @@ class FencedResource {
 describe("recipe decisions (no I/O)", () => {
   const n = (prefix: string, seq: number) => `${prefix}${String(seq).padStart(10, "0")}`;
 
-  it("a write lock waits on the node just before it; a read lock on the last writer before it", () => {
-    const children = [n("_c_b-read-", 3), n("_c_a-write-", 1), n("_c_c-read-", 2), n("_c_d-write-", 4)];
+  it("a writer waits on the node before it, a reader on the last writer before it", () => {
+    const children = [
+      n("_c_b-read-", 3),
+      n("_c_a-write-", 1),
+      n("_c_c-read-", 2),
+      n("_c_d-write-", 4),
+    ];
     expect(decideLock(children, n("_c_a-write-", 1), "write")).toEqual({ type: "acquired" });
-    expect(decideLock(children, n("_c_c-read-", 2), "read")).toEqual({ type: "wait", predecessor: n("_c_a-write-", 1) });
-    expect(decideLock(children, n("_c_d-write-", 4), "write")).toEqual({ type: "wait", predecessor: n("_c_b-read-", 3) });
+    expect(decideLock(children, n("_c_c-read-", 2), "read")).toEqual({
+      type: "wait",
+      predecessor: n("_c_a-write-", 1),
+    });
+    expect(decideLock(children, n("_c_d-write-", 4), "write")).toEqual({
+      type: "wait",
+      predecessor: n("_c_b-read-", 3),
+    });
     const withoutFirst = children.filter((c) => c !== n("_c_a-write-", 1));
     expect(decideLock(withoutFirst, n("_c_c-read-", 2), "read")).toEqual({ type: "acquired" });
     expect(decideLock(withoutFirst, n("_c_b-read-", 3), "read")).toEqual({ type: "acquired" });
@@ -101,20 +125,22 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
       let inside = 0;
       let maxInside = 0;
       let counter = 0;
-      await Promise.all(contenders.map(async (client) => {
-        const mutex = new Mutex(client, path);
-        for (let i = 0; i < 5; i++) {
-          await mutex.withLock(async (lock) => {
-            inside++;
-            maxInside = Math.max(maxInside, inside);
-            expect(resource.write(lock.token)).toBe(true);
-            const seen = counter;
-            await sleep(2);
-            counter = seen + 1;
-            inside--;
-          });
-        }
-      }));
+      await Promise.all(
+        contenders.map(async (client) => {
+          const mutex = new Mutex(client, path);
+          for (let i = 0; i < 5; i++) {
+            await mutex.withLock(async (lock) => {
+              inside++;
+              maxInside = Math.max(maxInside, inside);
+              expect(resource.write(lock.token)).toBe(true);
+              const seen = counter;
+              await sleep(2);
+              counter = seen + 1;
+              inside--;
+            });
+          }
+        }),
+      );
       expect(maxInside).toBe(1);
       expect(counter).toBe(15);
       expect(resource.refused).toEqual([]);
@@ -127,10 +153,16 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
       const path = fresh();
       const [a, b] = await Promise.all([connect(), connect()]);
       const held = await new Mutex(a, path).acquire();
-      await expect(new Mutex(b, path).acquire({ timeoutMs: 0 })).rejects.toBeInstanceOf(LockTimeoutError);
-      await expect(new Mutex(b, path).acquire({ timeoutMs: 100 })).rejects.toBeInstanceOf(LockTimeoutError);
+      await expect(new Mutex(b, path).acquire({ timeoutMs: 0 })).rejects.toBeInstanceOf(
+        LockTimeoutError,
+      );
+      await expect(new Mutex(b, path).acquire({ timeoutMs: 100 })).rejects.toBeInstanceOf(
+        LockTimeoutError,
+      );
       const controller = new AbortController();
-      const aborted = new Mutex(b, path).acquire({ signal: controller.signal }).catch((e: unknown) => e);
+      const aborted = new Mutex(b, path)
+        .acquire({ signal: controller.signal })
+        .catch((e: unknown) => e);
       await sleep(50);
       controller.abort(new Error("no longer needed"));
       expect(await aborted).toMatchObject({ message: "no longer needed" });
@@ -139,7 +171,7 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
       expect(await a.getChildren(path)).toHaveLength(0);
     });
 
-    it("mutex: a holder paused past its session timeout is told it lost the lock, and fenced off", async () => {
+    it("mutex: a holder paused past its session timeout learns it lost the lock, fenced off", async () => {
       const path = fresh();
       const proxy = await startPausableProxy(target.onePort);
       try {
@@ -164,7 +196,7 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
       }
     }, 60_000);
 
-    it("read-write lock: readers share, a writer excludes, a waiting writer holds back later readers", async () => {
+    it("read-write lock: readers share, a writer excludes and holds back later readers", async () => {
       const path = fresh();
       const [a, b, c, d] = await Promise.all([connect(), connect(), connect(), connect()]);
       const r1 = await new ReadWriteLock(a, path).readLock.acquire();
@@ -197,24 +229,27 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
       const contenders = await Promise.all([connect(), connect(), connect(), connect()]);
       let inside = 0;
       let maxInside = 0;
-      await Promise.all(contenders.map(async (client) => {
-        const semaphore = new Semaphore(client, path, 2);
-        for (let i = 0; i < 3; i++) {
-          const lease = await semaphore.acquire();
-          inside++;
-          maxInside = Math.max(maxInside, inside);
-          await sleep(10);
-          inside--;
-          await lease.release();
-        }
-      }));
+      await Promise.all(
+        contenders.map(async (client) => {
+          const semaphore = new Semaphore(client, path, 2);
+          for (let i = 0; i < 3; i++) {
+            const lease = await semaphore.acquire();
+            inside++;
+            maxInside = Math.max(maxInside, inside);
+            await sleep(10);
+            inside--;
+            await lease.release();
+          }
+        }),
+      );
       expect(maxInside).toBe(2);
     });
 
-    it("leader latch: one leader at a time, terms grow, the next takes over when one leaves", async () => {
+    it("leader latch: one leader at a time, terms grow, the next takes over", async () => {
       const path = fresh();
-      const latches = (await Promise.all([connect(), connect(), connect()]))
-        .map((client, i) => new LeaderLatch(client, path, `p${i}`));
+      const latches = (await Promise.all([connect(), connect(), connect()])).map(
+        (client, i) => new LeaderLatch(client, path, `p${i}`),
+      );
       for (const latch of latches) latch.start();
       const terms: bigint[] = [];
       for (let round = 0; round < 3; round++) {
@@ -234,14 +269,21 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
       const led: string[] = [];
       let leading = 0;
       let overlap = false;
-      const selectors = (await Promise.all([connect(), connect()])).map((client, i) =>
-        new LeaderSelector(client, path, async () => {
-          leading++;
-          overlap ||= leading > 1;
-          led.push(`s${i}`);
-          await sleep(20);
-          leading--;
-        }, `s${i}`));
+      const selectors = (await Promise.all([connect(), connect()])).map(
+        (client, i) =>
+          new LeaderSelector(
+            client,
+            path,
+            async () => {
+              leading++;
+              overlap ||= leading > 1;
+              led.push(`s${i}`);
+              await sleep(20);
+              leading--;
+            },
+            `s${i}`,
+          ),
+      );
       for (const s of selectors) s.start();
       await until(() => led.length >= 4);
       for (const s of selectors) await s.stop();
@@ -251,10 +293,14 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
 
     it("shared counter: concurrent increments are never lost", async () => {
       const path = fresh();
-      const counters = (await Promise.all([connect(), connect(), connect()])).map((c) => new SharedCounter(c, path));
-      await Promise.all(counters.map(async (counter) => {
-        for (let i = 0; i < 10; i++) await counter.increment();
-      }));
+      const counters = (await Promise.all([connect(), connect(), connect()])).map(
+        (c) => new SharedCounter(c, path),
+      );
+      await Promise.all(
+        counters.map(async (counter) => {
+          for (let i = 0; i < 10; i++) await counter.increment();
+        }),
+      );
       expect((await counters[0]!.get()).value).toBe(30n);
       const seen = await counters[0]!.get();
       await counters[1]!.add(5n);
@@ -307,7 +353,9 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
       });
       for (let i = 0; i < total; i++) await producer.put(String(i));
       await Promise.all(consumers);
-      expect([...taken].sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: total }, (_, i) => String(i)));
+      expect([...taken].sort((a, b) => Number(a) - Number(b))).toEqual(
+        Array.from({ length: total }, (_, i) => String(i)),
+      );
       expect(await producer.poll()).toBeUndefined();
     });
 
@@ -326,16 +374,18 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
       await waiting;
 
       const log: string[] = [];
-      await Promise.all([a, b, c].map(async (client, i) => {
-        const double = new DoubleBarrier(client, path, 3, `m${i}`);
-        await sleep(i * 50);
-        await double.enter();
-        log.push("entered");
-        await sleep(i * 50);
-        log.push("working");
-        await double.leave();
-        log.push("left");
-      }));
+      await Promise.all(
+        [a, b, c].map(async (client, i) => {
+          const double = new DoubleBarrier(client, path, 3, `m${i}`);
+          await sleep(i * 50);
+          await double.enter();
+          log.push("entered");
+          await sleep(i * 50);
+          log.push("working");
+          await double.leave();
+          log.push("left");
+        }),
+      );
       expect(log.slice(0, 3)).toEqual(["entered", "entered", "entered"]);
       expect(log.slice(-3)).toEqual(["left", "left", "left"]);
     });
@@ -344,7 +394,9 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
       const path = fresh();
       const [observer, m1, m2] = await Promise.all([connect(), connect(), connect()]);
       const seen: string[][] = [];
-      const stop = new Group(observer, path).watch((members) => seen.push(members.map((m) => m.id)));
+      const stop = new Group(observer, path).watch((members) =>
+        seen.push(members.map((m) => m.id)),
+      );
       await new Group(m1, path).join("alpha", "10.0.0.1:80");
       await new Group(m2, path).join("beta", "10.0.0.2:80");
       await until(() => seen.at(-1)?.join() === "alpha,beta");
@@ -360,7 +412,10 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
 recipeSuite("recipes against a 3-member ensemble of this server", async () => {
   const cluster = await startTestEnsemble(3);
   return {
-    connectString: cluster.connectString, onePort: cluster.members[0]!.port, shortSessionMs: 2_000, cluster,
+    connectString: cluster.connectString,
+    onePort: cluster.members[0]!.port,
+    shortSessionMs: 2_000,
+    cluster,
     stop: () => cluster.stop(),
   };
 });
@@ -368,7 +423,12 @@ recipeSuite("recipes against a 3-member ensemble of this server", async () => {
 if (referenceAvailable) {
   recipeSuite("recipes against Apache ZooKeeper 3.8", async () => {
     const zk = await startReferenceZooKeeper();
-    return { connectString: `127.0.0.1:${zk.port}`, onePort: zk.port, shortSessionMs: 4_000, stop: () => zk.stop() };
+    return {
+      connectString: `127.0.0.1:${zk.port}`,
+      onePort: zk.port,
+      shortSessionMs: 4_000,
+      stop: () => zk.stop(),
+    };
   });
 }
 
@@ -385,7 +445,9 @@ describe("recipes when the ensemble's leader dies", () => {
 
   it("a lock stays held across the leader's death, and passes on after", async () => {
     const connect = async () => {
-      const client = await ZooKeeperClient.connect(cluster.connectString, { sessionTimeoutMs: 4_000 });
+      const client = await ZooKeeperClient.connect(cluster.connectString, {
+        sessionTimeoutMs: 4_000,
+      });
       clients.push(client);
       return client;
     };
@@ -413,13 +475,17 @@ describe("recipes when the ensemble's leader dies", () => {
   }, 90_000);
 
   it("a leader latch: one leader per term through the leader's death", async () => {
-    const latches = await Promise.all([0, 1, 2].map(async (i) => {
-      const client = await ZooKeeperClient.connect(cluster.connectString, { sessionTimeoutMs: 4_000 });
-      clients.push(client);
-      const latch = new LeaderLatch(client, "/fail/election", `p${i}`);
-      latch.start();
-      return latch;
-    }));
+    const latches = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const client = await ZooKeeperClient.connect(cluster.connectString, {
+          sessionTimeoutMs: 4_000,
+        });
+        clients.push(client);
+        const latch = new LeaderLatch(client, "/fail/election", `p${i}`);
+        latch.start();
+        return latch;
+      }),
+    );
     await until(() => latches.some((l) => l.isLeader));
     const first = latches.find((l) => l.isLeader)!;
     await cluster.kill(cluster.leader()!);

@@ -4,7 +4,13 @@
 
 import type { ZooKeeperClient } from "../client/index.ts";
 import { NoNodeError, SessionExpiredError } from "../client/index.ts";
-import { bySequence, ensurePath, retryOnConnectionLoss, sessionEnded, waitForWatch } from "./common.ts";
+import {
+  bySequence,
+  ensurePath,
+  retryOnConnectionLoss,
+  sessionEnded,
+  waitForWatch,
+} from "./common.ts";
 
 export interface Lease {
   readonly node: string;
@@ -14,25 +20,38 @@ export interface Lease {
 }
 
 /** The semaphore's decision on its children: does `own` hold a lease? No I/O. */
-export function holdsLease(children: readonly string[], own: string, leases: number): boolean | "lost" {
+export function holdsLease(
+  children: readonly string[],
+  own: string,
+  leases: number,
+): boolean | "lost" {
   const index = bySequence(children).indexOf(own);
   return index < 0 ? "lost" : index < leases;
 }
 
 export class Semaphore {
-  constructor(private readonly client: ZooKeeperClient, readonly path: string, readonly leases: number) {
-    if (!Number.isInteger(leases) || leases < 1) throw new Error("a semaphore needs at least one lease");
+  constructor(
+    private readonly client: ZooKeeperClient,
+    readonly path: string,
+    readonly leases: number,
+  ) {
+    if (!Number.isInteger(leases) || leases < 1)
+      throw new Error("a semaphore needs at least one lease");
   }
 
   async acquire(signal?: AbortSignal): Promise<Lease> {
     await retryOnConnectionLoss(() => ensurePath(this.client, this.path));
-    const created = await this.client.create(`${this.path}/lease-`, "", { mode: "ephemeralSequential" });
+    const created = await this.client.create(`${this.path}/lease-`, "", {
+      mode: "ephemeralSequential",
+    });
     const own = created.slice(this.path.length + 1);
     try {
       for (;;) {
         let decision = false as boolean | "lost";
         await waitForWatch(this.client, signal, async (fired) => {
-          const children = await retryOnConnectionLoss(() => this.client.getChildren(this.path, { watch: fired }));
+          const children = await retryOnConnectionLoss(() =>
+            this.client.getChildren(this.path, { watch: fired }),
+          );
           decision = holdsLease(children, own, this.leases);
           return decision === false;
         });
@@ -52,7 +71,8 @@ export class Semaphore {
     });
     let released = false;
     return {
-      node, signal: lost.signal,
+      node,
+      signal: lost.signal,
       release: async () => {
         if (released) return;
         released = true;
