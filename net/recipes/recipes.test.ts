@@ -171,7 +171,7 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
       expect(await a.getChildren(path)).toHaveLength(0);
     });
 
-    it("mutex: a holder paused past its session timeout learns it lost the lock, fenced off", async () => {
+    it("mutex: a holder paused past its session timeout learns it lost the lock", async () => {
       const path = fresh();
       const proxy = await startPausableProxy(target.onePort);
       try {
@@ -196,7 +196,7 @@ function recipeSuite(name: string, start: () => Promise<Target>) {
       }
     }, 60_000);
 
-    it("read-write lock: readers share, a writer excludes and holds back later readers", async () => {
+    it("read-write lock: readers share; a writer excludes, holds back later readers", async () => {
       const path = fresh();
       const [a, b, c, d] = await Promise.all([connect(), connect(), connect(), connect()]);
       const r1 = await new ReadWriteLock(a, path).readLock.acquire();
