@@ -84,7 +84,9 @@ async function sweep(from: number, to: number, overrides: SimOverrides): Promise
   };
   const queue = [...seeds];
   await Promise.all(Array.from({ length: workers }, () => new Promise<void>((resolve, reject) => {
-    const worker = new Worker(new URL("./worker-bootstrap.mjs", import.meta.url), { workerData: overrides });
+    // From the sources the worker needs tsx's loader; compiled, it is plain JavaScript.
+    const script = import.meta.url.endsWith(".js") ? "./worker.js" : "./worker-bootstrap.mjs";
+    const worker = new Worker(new URL(script, import.meta.url), { workerData: overrides });
     const next = () => {
       const seed = queue.shift();
       if (seed === undefined) return void worker.terminate().then(() => resolve());

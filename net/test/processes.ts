@@ -20,7 +20,10 @@ export interface ProcessEnsemble {
   stop(): Promise<void>;
 }
 
-const mainPath = new URL("../main.ts", import.meta.url).pathname;
+// From the sources the servers run under tsx; compiled (the packaged jepsen command), as JavaScript.
+const compiled = import.meta.url.endsWith(".js");
+const mainPath = new URL(compiled ? "../main.js" : "../main.ts", import.meta.url).pathname;
+const loader = compiled ? [] : ["--import", "tsx"];
 
 export interface ProcessOptions {
   /** More zoo.cfg lines for every server. */
@@ -57,7 +60,7 @@ export async function startProcessEnsemble(
     processes,
     stderr,
     start(index) {
-      const child = spawn(process.execPath, ["--import", "tsx", mainPath, configs[index]!], {
+      const child = spawn(process.execPath, [...loader, mainPath, configs[index]!], {
         stdio: ["ignore", "ignore", options.captureStderr === true ? "pipe" : "ignore"],
         env: { ...process.env, ...options.env },
       });
