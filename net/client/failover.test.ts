@@ -3,6 +3,8 @@
 // including changes made while it was away. With no server at all, calls time out, queued calls
 // wait for the next connection, and a session silent past its timeout is declared expired.
 
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import type { TestCluster } from "../testing.ts";
 import { startTestEnsemble, startTestServer } from "../testing.ts";
@@ -104,6 +106,46 @@ describe("client failover", () => {
     ]);
     expect(text((await client.getData("/a")).data)).toBe("1");
   }, 60_000);
+
+  it("re-registers more watches than fit in one setWatches packet", async () => {
+    cluster = await startTestEnsemble(3);
+    const client = await connect(cluster.connectString);
+    const first = memberOf(cluster, client);
+    const other = await connect(
+      cluster.members.filter((m) => m.id !== first.id).map((m) => m.connectString).join(","),
+    );
+    // 10,000 paths of ~110 bytes: more than a frame may hold (jute.maxbuffer, 1 MB) in one packet.
+    const paths = Array.from({ length: 10_000 }, (_, i) => `/w-${"x".repeat(100)}-${i}`);
+    const fired = new Set<string>();
+    await Promise.all(paths.map((p) => client.exists(p, { watch: (e) => fired.add(e.path) })));
+    await cluster.kill(first.id);
+    await until(() => client.state === "connected");
+    const chosen = [paths[0]!, paths[4_999]!, paths[9_999]!];
+    for (const p of chosen) await other.create(p);
+    await until(() => fired.size === chosen.length);
+    expect([...fired].sort()).toEqual([...chosen].sort());
+  }, 60_000);
+
+  it("backs off between rounds of failed attempts", async () => {
+    const accepted: number[] = [];
+    const refuser = createServer((socket) => {
+      accepted.push(Date.now());
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => refuser.listen(0, "127.0.0.1", resolve));
+    const port = (refuser.address() as AddressInfo).port;
+    const failure = ZooKeeperClient.connect(`127.0.0.1:${port}`, {
+      initialConnectTimeoutMs: 1_500, backoffBaseMs: 100, backoffMaxMs: 400, random: () => 0,
+    }).catch((e: unknown) => e);
+    expect(await failure).toBeInstanceOf(ConnectionLossError);
+    await new Promise((resolve) => refuser.close(resolve));
+    // random() = 0 takes half of each ceiling: 100, 200, 200, ... ms after the first attempt.
+    const gaps = accepted.slice(1).map((t, i) => t - accepted[i]!);
+    expect(accepted.length).toBeGreaterThanOrEqual(4);
+    expect(accepted.length).toBeLessThanOrEqual(10);
+    expect(gaps[0]).toBeGreaterThanOrEqual(90);
+    expect(Math.min(...gaps.slice(1))).toBeGreaterThanOrEqual(190);
+  }, 30_000);
 
   it("survives the leader's death, and the one after", async () => {
     cluster = await startTestEnsemble(3);

@@ -474,6 +474,27 @@ describe("recipes when the ensemble's leader dies", () => {
     await cluster.restart(leader);
   }, 90_000);
 
+  it("a leader whose session expires is told, and the next participant leads", async () => {
+    const latches = await Promise.all([0, 1].map(async (i) => {
+      const client = await ZooKeeperClient.connect(cluster.connectString, { sessionTimeoutMs: 4_000 });
+      clients.push(client);
+      const latch = new LeaderLatch(client, "/fail/expiry", `p${i}`);
+      latch.start();
+      return { client, latch };
+    }));
+    await until(() => latches.some((l) => l.latch.isLeader));
+    const leader = latches.find((l) => l.latch.isLeader)!;
+    const follower = latches.find((l) => l !== leader)!;
+    const events: string[] = [];
+    leader.latch.on((event) => events.push(event));
+    const term = leader.latch.term!;
+    await cluster.expireSession(leader.client);
+    await until(() => follower.latch.isLeader);
+    await until(() => events.includes("notLeader"));
+    expect(leader.latch.isLeader).toBe(false);
+    expect(follower.latch.term!).toBeGreaterThan(term);
+  }, 60_000);
+
   it("a leader latch: one leader per term through the leader's death", async () => {
     const latches = await Promise.all(
       [0, 1, 2].map(async (i) => {
