@@ -6,8 +6,11 @@
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { frame, Framer } from "../framing.ts";
+import { JuteWriter } from "../jute-io.ts";
 import type { TestCluster } from "../testing.ts";
 import { startTestEnsemble, startTestServer } from "../testing.ts";
+import { decodeConnectRequest } from "../wire.ts";
 import type { ConnectionState } from "./index.ts";
 import {
   ConnectionLossError,
@@ -112,7 +115,10 @@ describe("client failover", () => {
     const client = await connect(cluster.connectString);
     const first = memberOf(cluster, client);
     const other = await connect(
-      cluster.members.filter((m) => m.id !== first.id).map((m) => m.connectString).join(","),
+      cluster.members
+        .filter((m) => m.id !== first.id)
+        .map((m) => m.connectString)
+        .join(","),
     );
     // 10,000 paths of ~110 bytes: more than a frame may hold (jute.maxbuffer, 1 MB) in one packet.
     const paths = Array.from({ length: 10_000 }, (_, i) => `/w-${"x".repeat(100)}-${i}`);
@@ -135,7 +141,10 @@ describe("client failover", () => {
     await new Promise<void>((resolve) => refuser.listen(0, "127.0.0.1", resolve));
     const port = (refuser.address() as AddressInfo).port;
     const failure = ZooKeeperClient.connect(`127.0.0.1:${port}`, {
-      initialConnectTimeoutMs: 1_500, backoffBaseMs: 100, backoffMaxMs: 400, random: () => 0,
+      initialConnectTimeoutMs: 1_500,
+      backoffBaseMs: 100,
+      backoffMaxMs: 400,
+      random: () => 0,
     }).catch((e: unknown) => e);
     expect(await failure).toBeInstanceOf(ConnectionLossError);
     await new Promise((resolve) => refuser.close(resolve));
@@ -146,6 +155,31 @@ describe("client failover", () => {
     expect(gaps[0]).toBeGreaterThanOrEqual(90);
     expect(Math.min(...gaps.slice(1))).toBeGreaterThanOrEqual(190);
   }, 30_000);
+
+  it("asks for and reports a read-only server", async () => {
+    let askedReadOnly: boolean | undefined;
+    const readOnlyServer = createServer((socket) => {
+      const framer = new Framer(1 << 20);
+      socket.on("data", (chunk: Buffer) => {
+        for (const payload of framer.push(new Uint8Array(chunk))) {
+          if (askedReadOnly !== undefined) continue;
+          askedReadOnly = decodeConnectRequest(payload).readOnly;
+          const password = new Uint8Array(16);
+          const response = new JuteWriter().int(0).int(4_000).long(0n).buffer(password).bool(true);
+          socket.write(frame(response.finish()));
+        }
+      });
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => readOnlyServer.listen(0, "127.0.0.1", resolve));
+    const port = (readOnlyServer.address() as AddressInfo).port;
+    const client = await connect(`127.0.0.1:${port}`, { canBeReadOnly: true });
+    expect(askedReadOnly).toBe(true);
+    expect(client.state).toBe("connectedReadOnly");
+    clients.splice(clients.indexOf(client), 1);
+    await client.close();
+    await new Promise((resolve) => readOnlyServer.close(resolve));
+  });
 
   it("survives the leader's death, and the one after", async () => {
     cluster = await startTestEnsemble(3);

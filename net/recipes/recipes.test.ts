@@ -475,13 +475,17 @@ describe("recipes when the ensemble's leader dies", () => {
   }, 90_000);
 
   it("a leader whose session expires is told, and the next participant leads", async () => {
-    const latches = await Promise.all([0, 1].map(async (i) => {
-      const client = await ZooKeeperClient.connect(cluster.connectString, { sessionTimeoutMs: 4_000 });
-      clients.push(client);
-      const latch = new LeaderLatch(client, "/fail/expiry", `p${i}`);
-      latch.start();
-      return { client, latch };
-    }));
+    const latches = await Promise.all(
+      [0, 1].map(async (i) => {
+        const client = await ZooKeeperClient.connect(cluster.connectString, {
+          sessionTimeoutMs: 4_000,
+        });
+        clients.push(client);
+        const latch = new LeaderLatch(client, "/fail/expiry", `p${i}`);
+        latch.start();
+        return { client, latch };
+      }),
+    );
     await until(() => latches.some((l) => l.latch.isLeader));
     const leader = latches.find((l) => l.latch.isLeader)!;
     const follower = latches.find((l) => l !== leader)!;
@@ -494,6 +498,35 @@ describe("recipes when the ensemble's leader dies", () => {
     expect(leader.latch.isLeader).toBe(false);
     expect(follower.latch.term!).toBeGreaterThan(term);
   }, 60_000);
+
+  it("a config watcher stays current across the death of its client's server", async () => {
+    const writer = await ZooKeeperClient.connect(cluster.connectString);
+    clients.push(writer);
+    await writer.create("/fail").catch(() => {}); // made already if earlier tests ran
+    await writer.create("/fail/config", JSON.stringify({ n: 0 }));
+    const reader = await ZooKeeperClient.connect(cluster.connectString, {
+      sessionTimeoutMs: 4_000,
+    });
+    clients.push(reader);
+    const config = await ConfigWatcher.start(reader, "/fail/config", jsonConfig({ n: -1 }));
+    expect(config.value.n).toBe(0);
+    const member = cluster.members.find((m) => m.connectString === reader.connectedServer)!;
+    await cluster.kill(member.id);
+    await cluster.waitUntilServing(30_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await writer.setData("/fail/config", JSON.stringify({ n: 1 }));
+        break;
+      } catch (error) {
+        if (attempt > 50) throw error; // the writer may have been on that member too
+        await sleep(100);
+      }
+    }
+    await until(() => config.value.n === 1);
+    expect(config.running).toBe(true);
+    config.stop();
+    await cluster.restart(member.id);
+  }, 90_000);
 
   it("a leader latch: one leader per term through the leader's death", async () => {
     const latches = await Promise.all(
