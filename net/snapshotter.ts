@@ -49,7 +49,10 @@ export class Snapshotter {
     onError: (e: Error) => void;
   }) {
     this.appliedZxid = options.startZxid;
-    this.worker = new Worker(new URL("./snapshotter-bootstrap.mjs", import.meta.url));
+    // From the sources the worker needs tsx's loader; compiled, it is plain JavaScript.
+    const compiled = import.meta.url.endsWith(".js");
+    const script = compiled ? "./snapshotter-worker.js" : "./snapshotter-bootstrap.mjs";
+    this.worker = new Worker(new URL(script, import.meta.url));
     this.worker.on("message", (m: SnapshotterReply) => {
       if (m.kind === "written") return options.onWritten(m);
       const request = this.encoding.get(m.id);

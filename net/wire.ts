@@ -59,11 +59,19 @@ export function encodeConnectResponse(timeoutMs: number, id: bigint, password: U
   return new JuteWriter().int(0).int(timeoutMs).long(id).buffer(password).bool(false).finish();
 }
 
-export function decodeConnectResponse(bytes: Uint8Array): { timeoutMs: number; sessionId: SessionId; password: Uint8Array } {
+export interface ConnectResponse {
+  timeoutMs: number;
+  sessionId: SessionId;
+  password: Uint8Array;
+  /** The server is in read-only mode (a 3.4+ server sends the byte; older ones may not). */
+  readOnly: boolean;
+}
+
+export function decodeConnectResponse(bytes: Uint8Array): ConnectResponse {
   const r = new JuteReader(bytes);
   r.int();
-  const response = { timeoutMs: r.int(), sessionId: sessionId(r.long()), password: r.buffer() };
-  if (r.remaining > 0) r.bool();
+  const response = { timeoutMs: r.int(), sessionId: sessionId(r.long()), password: r.buffer(), readOnly: false };
+  if (r.remaining > 0) response.readOnly = r.bool();
   return response;
 }
 

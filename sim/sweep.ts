@@ -72,7 +72,8 @@ export function reproduce(seed: number, overrides: SimOverrides): string {
   return `npm run sim -- --seed ${seed}${extra}${overrides.faults === false ? " --no-faults" : ""}`;
 }
 
-const bootstrap = new URL("./worker-bootstrap.mjs", import.meta.url);
+// From the sources the worker needs tsx's loader; compiled (the packaged sim command), it is JavaScript.
+const bootstrap = new URL(import.meta.url.endsWith(".js") ? "./worker.js" : "./worker-bootstrap.mjs", import.meta.url);
 
 /** Runs the sweep; resolves when every seed has a result, or at the first failure if told to. */
 export function sweep(options: SweepOptions): Promise<SweepResult> {

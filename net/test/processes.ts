@@ -23,7 +23,10 @@ export interface ProcessEnsemble {
   stop(): Promise<void>;
 }
 
-const mainPath = new URL("../main.ts", import.meta.url).pathname;
+// From the sources the servers run under tsx; compiled (the packaged jepsen command), as JavaScript.
+const compiled = import.meta.url.endsWith(".js");
+const mainPath = new URL(compiled ? "../main.js" : "../main.ts", import.meta.url).pathname;
+const loader = compiled ? [] : ["--import", "tsx"];
 const exitWithParent = new URL("./exit-with-parent.mjs", import.meta.url).href;
 
 /** How long stop() waits for killed servers to exit before it gives up on them. */
@@ -41,7 +44,7 @@ export function runningServers(): number[] {
 }
 
 function spawnServer(cfg: string, captureStderr = false, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const argv = ["--import", "tsx", "--import", exitWithParent, mainPath, cfg];
+  const argv = [...loader, "--import", exitWithParent, mainPath, cfg];
   const stdio = ["ignore", "ignore", captureStderr ? "pipe" : "ignore", "ipc"] as const;
   const child = spawn(process.execPath, argv, { stdio: [...stdio], env: { ...process.env, ...env } });
   child.channel?.unref(); // the channel is only there to close when this process dies

@@ -27,7 +27,7 @@ export function runSeed(seed: number, _overrides: SimOverrides): SeedReport {
     case "unknown":
       return { ...base, outcome: "unknown", detail: unknownDetail };
     case "exits":
-      process.exit(7);
+      return process.exit(7);
     default:
       return { ...base, outcome: "ok", detail: undefined };
   }
