@@ -7,7 +7,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { checkPaired } from "../jepsen-like/check.ts";
-import { generateDefaults, generateHistory } from "../jepsen-like/generate.ts";
+import { generateDefaults, generateHistory } from "../jepsen-like/test/generate.ts";
 import type { HistoryRecord } from "../jepsen-like/history.ts";
 import { recordsFromJson } from "../jepsen-like/history.ts";
 import { pairOperations } from "../jepsen-like/operations.ts";

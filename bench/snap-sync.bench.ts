@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { utf8 } from "../core/bytes.ts";
 import { freePort } from "../net/test/ensemble.ts";
-import { fourLetterWord } from "../net/test/processes.ts";
+import { fourLetterWord } from "../net/processes.ts";
 import { ZkClient } from "../net/zk-client.ts";
 import { buildSnapshot } from "./large-tree.ts";
 

@@ -10,8 +10,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checkHistory } from "./check.ts";
-import type { GenerateOptions } from "./generate.ts";
-import { generateHistory } from "./generate.ts";
+import type { GenerateOptions } from "./test/generate.ts";
+import { generateHistory } from "./test/generate.ts";
 import type { HistoryRecord } from "./history.ts";
 
 const optionsArbitrary: fc.Arbitrary<GenerateOptions> = fc.record({

@@ -61,8 +61,8 @@ const programs: Record<string, { path: string; load: () => Promise<unknown> }> =
   sim: { path: "../sim/cli", load: () => import("../sim/cli.ts") },
   check: { path: "../jepsen-like/cli", load: () => import("../jepsen-like/cli.ts") },
   jepsen: {
-    path: "../jepsen-like/real-cluster",
-    load: () => import("../jepsen-like/real-cluster.ts"),
+    path: "../jepsen-like/real/real-cluster",
+    load: () => import("../jepsen-like/real/real-cluster.ts"),
   },
 };
 

@@ -3,8 +3,8 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import zookeeper from "node-zookeeper-client";
-import type { ProcessEnsemble } from "./test/processes.ts";
-import { fourLetterWord, modeOf, startProcessEnsemble } from "./test/processes.ts";
+import type { ProcessEnsemble } from "./processes.ts";
+import { fourLetterWord, modeOf, startProcessEnsemble } from "./processes.ts";
 
 let ensemble: ProcessEnsemble | undefined;
 afterAll(async () => ensemble?.stop());

@@ -9,8 +9,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { utf8 } from "../core/bytes.ts";
 import { openAclUnsafe, sessionId, zxid } from "../core/types.ts";
 import { frame, Framer } from "./framing.ts";
-import type { ProcessEnsemble } from "./test/processes.ts";
-import { modeOf, startProcessEnsemble } from "./test/processes.ts";
+import type { ProcessEnsemble } from "./processes.ts";
+import { modeOf, startProcessEnsemble } from "./processes.ts";
 import { decodeConnectResponse, encodeConnectRequest } from "./wire.ts";
 import { ZkClient } from "./zk-client.ts";
 

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../net/test/ensemble.ts";
-import { fourLetterWord } from "../../net/test/processes.ts";
+import { fourLetterWord } from "../../net/processes.ts";
 import { ZkClient } from "../../net/zk-client.ts";
 
 export type ServerKind = "zookeeper" | "ours";

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { openAclUnsafe } from "../../core/types.ts";
-import { fourLetterWord } from "../../net/test/processes.ts";
+import { fourLetterWord } from "../../net/processes.ts";
 import { ZkClient } from "../../net/zk-client.ts";
 import { ensureZooKeeperInstalled, killAll, startEnsemble } from "./ensembles.ts";
 import type { Ensemble, ServerKind } from "./ensembles.ts";

@@ -5,9 +5,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runningServers } from "../net/test/processes.ts";
+import { runningServers } from "../../net/processes.ts";
 import { realClusterDefaults, runRealCluster, writeRealClusterReport } from "./real-cluster.ts";
-import { textVerdict } from "./report/text.ts";
+import { textVerdict } from "../report/text.ts";
 
 describe("jepsen-like: real processes under kill -9 and pauses", () => {
   it("a 3-server ensemble keeps its history linearizable and ZooKeeper's guarantees", async () => {

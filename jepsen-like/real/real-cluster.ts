@@ -10,22 +10,23 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import seedrandom from "seedrandom";
-import { fromUtf8, utf8 } from "../core/bytes.ts";
-import { Err } from "../core/errors.ts";
-import type { ClientOp } from "../core/replica/index.ts";
-import type { Reply } from "../core/requests.ts";
-import { CreateMode, hex, openAclUnsafe } from "../core/types.ts";
-import { eventTypeName } from "../core/watches.ts";
-import type { ProcessEnsemble } from "../net/test/processes.ts";
-import { startProcessEnsemble } from "../net/test/processes.ts";
-import { ZkClient } from "../net/zk-client.ts";
-import type { CheckOutcome } from "./check.ts";
-import { checkHistory } from "./check.ts";
-import type { HistoryRecord } from "./history.ts";
-import { recordsFromJson, serializeHistory } from "./history.ts";
-import { renderHtml } from "./report/html.ts";
-import { textVerdict } from "./report/text.ts";
-import { visualizationData } from "./report/visualization.ts";
+import { Err } from "../../core/errors.ts";
+import type { Reply } from "../../core/requests.ts";
+import { CreateMode, hex, openAclUnsafe } from "../../core/types.ts";
+import { eventTypeName } from "../../core/watches.ts";
+import type { ProcessEnsemble } from "../../net/processes.ts";
+import { startProcessEnsemble } from "../../net/processes.ts";
+import { ZkClient } from "../../net/zk-client.ts";
+import type { CheckOutcome } from "../check.ts";
+import { checkHistory } from "../check.ts";
+import type { HistoryRecord } from "../history.ts";
+import { recordsFromJson, serializeHistory } from "../history.ts";
+import { renderHtml } from "../report/html.ts";
+import { textVerdict } from "../report/text.ts";
+import { visualizationData } from "../report/visualization.ts";
+import { HistoryRecorder } from "../recorder.ts";
+import type { PlannedOp, WorkloadMix, WorkloadRandom } from "../workload.ts";
+import { completionOf, WorkloadClient } from "../workload.ts";
 
 export interface RealClusterOptions {
   seed: number;
@@ -60,8 +61,25 @@ export interface RealClusterResult {
   counts: { ok: number; fail: number; info: number };
 }
 
-/** Errors that prove the op did not take effect (the server checked it against its state). */
-const definiteErrors = new Set<number>([Err.NONODE, Err.NODEEXISTS, Err.BADVERSION, Err.NOTEMPTY, Err.NOCHILDRENFOREPHEMERALS]);
+/**
+ * The shared workload's mix for this run (the simulator draws its own per seed): registers read,
+ * synced and written, CAS, creates and deletes, sequential children, multis, ephemerals read by
+ * other clients.
+ */
+const realMix: WorkloadMix = {
+  read: 20, syncRead: 15, write: 20, cas: 15, create: 10, delete: 5, sequential: 7, children: 4,
+  multi: 2, readEphemeral: 2, ephemeral: 2,
+};
+
+/** The shared workload's draws from a seeded stream. */
+function seeded(seed: string): WorkloadRandom {
+  const next = seedrandom(seed);
+  return {
+    float: () => next(),
+    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
+    chance: (p) => next() < p,
+  };
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -74,38 +92,18 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
-/** Records in the history format, as plain JSON-shaped objects; the checker validates them. */
-class Recorder {
-  readonly records: Record<string, unknown>[] = [];
-  private readonly started = performance.now();
-
-  add(record: Record<string, unknown>): void {
-    this.records.push({ ...record, index: this.records.length, time: Math.round((performance.now() - this.started) * 1000) });
-  }
-}
-
-interface Planned {
-  request: ClientOp;
-  /** A sync on the same path first: the read is then linearizable. */
-  syncFirst: boolean;
-  record: { op: string; path?: string; args?: Record<string, unknown> };
-}
-
 class Client {
   private zk: ZkClient | undefined;
-  private readonly versions = new Map<string, number>();
-  private counter = 0;
+  private readonly planner: WorkloadClient;
 
   constructor(
     private readonly process: number,
     private readonly ensemble: ProcessEnsemble,
-    private readonly history: Recorder,
-    private readonly random: () => number,
+    private readonly history: HistoryRecorder,
+    private readonly random: WorkloadRandom,
     private readonly options: RealClusterOptions,
-  ) {}
-
-  private int(n: number): number {
-    return Math.floor(this.random() * n);
+  ) {
+    this.planner = new WorkloadClient(process, random, { keys: options.keys, clients: options.clients, mix: realMix });
   }
 
   private session(): string {
@@ -119,14 +117,14 @@ class Client {
         await sleep(100);
         continue;
       }
-      await this.step(this.plan());
+      await this.step(this.planner.next());
     }
-    if (this.zk !== undefined) await this.step({ request: { op: "closeSession" }, syncFirst: false, record: { op: "closeSession", args: {} } });
+    if (this.zk !== undefined) await this.step(this.planner.plan("closeSession"));
     this.hangUp();
   }
 
   private async connect(): Promise<boolean> {
-    const port = this.ensemble.clientPorts[this.int(this.ensemble.clientPorts.length)]!;
+    const port = this.ensemble.clientPorts[this.random.int(0, this.ensemble.clientPorts.length - 1)]!;
     try {
       // A fresh session per connection: an abandoned one expires on the servers, taking its ephemerals.
       const zk = await ZkClient.connect("127.0.0.1", port, { timeoutMs: 4_000, handshakeTimeoutMs: this.options.opTimeoutMs });
@@ -143,36 +141,8 @@ class Client {
     }
   }
 
-  private plan(): Planned {
-    const key = `/k${this.int(this.options.keys)}`;
-    const value = `v${this.process}.${++this.counter}`;
-    const create = (path: string, flags: number): ClientOp => ({ op: "create", path, data: utf8(value), acl: openAclUnsafe, flags, ttl: -1 });
-    const roll = this.random();
-    if (roll < 0.2) {
-      const watch = this.random() < 0.3;
-      return { request: { op: "getData", path: key, watch }, syncFirst: false, record: { op: "getData", path: key, args: { watch } } };
-    }
-    if (roll < 0.35) return { request: { op: "getData", path: key, watch: false }, syncFirst: true, record: { op: "getData", path: key, args: { sync: true } } };
-    if (roll < 0.55) return { request: { op: "setData", path: key, data: utf8(value), version: -1 }, syncFirst: false, record: { op: "setData", path: key, args: { data: value, version: -1 } } };
-    if (roll < 0.7) {
-      const version = this.versions.get(key) ?? 0;
-      return { request: { op: "setData", path: key, data: utf8(value), version }, syncFirst: false, record: { op: "setData", path: key, args: { data: value, version } } };
-    }
-    if (roll < 0.8) return { request: create(key, CreateMode.PERSISTENT), syncFirst: false, record: { op: "create", path: key, args: { data: value, mode: "persistent" } } };
-    if (roll < 0.85) return { request: { op: "delete", path: key, version: -1 }, syncFirst: false, record: { op: "delete", path: key, args: { version: -1 } } };
-    if (roll < 0.92) return { request: create("/q/n-", CreateMode.PERSISTENT_SEQUENTIAL), syncFirst: false, record: { op: "create", path: "/q/n-", args: { data: value, mode: "sequential" } } };
-    if (roll < 0.96) return { request: { op: "getChildren", path: "/q", watch: false }, syncFirst: false, record: { op: "getChildren", path: "/q", args: {} } };
-    if (roll < 0.98) {
-      // Another client's ephemeral: the checker's ephemerals guarantee needs reads of them.
-      const owner = `/e${1 + this.int(this.options.clients)}`;
-      return { request: { op: "getData", path: owner, watch: false }, syncFirst: false, record: { op: "getData", path: owner, args: {} } };
-    }
-    const path = `/e${this.process}`;
-    return { request: create(path, CreateMode.EPHEMERAL), syncFirst: false, record: { op: "create", path, args: { data: value, mode: "ephemeral" } } };
-  }
-
   /** Connects if needed (retrying until `giveUp`), then runs one op; undefined if indeterminate. */
-  async once(planned: Planned, giveUp: () => boolean): Promise<Reply | undefined> {
+  async once(planned: PlannedOp, giveUp: () => boolean): Promise<Reply | undefined> {
     while (this.zk === undefined && !(await this.connect())) {
       if (giveUp()) return undefined;
       await sleep(100);
@@ -185,7 +155,7 @@ class Client {
     this.zk = undefined;
   }
 
-  private async step(planned: Planned): Promise<Reply | undefined> {
+  private async step(planned: PlannedOp): Promise<Reply | undefined> {
     const zk = this.zk!;
     const base = { process: this.process, session: this.session(), ...planned.record };
     this.history.add({ type: "invoke", ...base });
@@ -230,24 +200,9 @@ class Client {
     return outcome;
   }
 
-  private record(planned: Planned, base: Record<string, unknown>, reply: Reply): void {
-    const withZxid = { ...base, zxid: hex(reply.zxid) };
-    if (reply.err !== Err.OK) {
-      this.history.add({ type: definiteErrors.has(reply.err) ? "fail" : "info", ...withZxid, err: reply.err });
-      return;
-    }
-    const result: Record<string, unknown> = {};
-    if (reply.path !== undefined) result.path = reply.path;
-    // The history format has string data only; these workloads never write null data.
-    if (reply.data != null) result.data = fromUtf8(reply.data);
-    if (reply.children !== undefined) result.children = [...reply.children].sort();
-    if (reply.stat !== undefined) {
-      result.version = reply.stat.version;
-      result.mzxid = hex(reply.stat.mzxid);
-      if (reply.stat.ephemeralOwner !== 0n) result.ephemeralOwner = hex(reply.stat.ephemeralOwner);
-      if (planned.record.path !== undefined) this.versions.set(planned.record.path, reply.stat.version);
-    }
-    this.history.add({ type: "ok", ...withZxid, result });
+  private record(planned: PlannedOp, base: Omit<HistoryRecord, "type" | "index" | "time">, reply: Reply): void {
+    this.planner.learn(planned, reply);
+    this.history.add({ ...base, zxid: reply.zxid, ...completionOf(reply) });
   }
 }
 
@@ -327,12 +282,14 @@ async function runAgainst(
 ): Promise<RealClusterResult> {
   const faults: Record<string, number> = {};
   await awaitLeader(ensemble, performance.now() + 60_000, aborted);
-  const history = new Recorder();
+  const started = performance.now();
+  const history = new HistoryRecorder(() => Math.round((performance.now() - started) * 1000));
   const random = seedrandom(String(options.seed));
   // /q (the parent of the sequential nodes) is created by a recorded op: the checker assumes the
   // history starts from a fresh tree.
-  const setup = new Client(0, ensemble, history, seedrandom(`${options.seed}-setup`), options);
-  const createQueue: Planned = {
+  const setup = new Client(0, ensemble, history, seeded(`${options.seed}-setup`), options);
+  const createQueue: PlannedOp = {
+    kind: "create",
     request: {
       op: "create", path: "/q", data: new Uint8Array(), acl: openAclUnsafe,
       flags: CreateMode.PERSISTENT, ttl: -1,
@@ -351,7 +308,7 @@ async function runAgainst(
   const faultsUntil = performance.now() + options.faultSeconds * 1000;
   let stopped = false;
   const clients = Array.from({ length: options.clients }, (_, i) =>
-    new Client(i + 1, ensemble, history, seedrandom(`${options.seed}-client-${i + 1}`), options));
+    new Client(i + 1, ensemble, history, seeded(`${options.seed}-client-${i + 1}`), options));
   const running = clients.map((c) => c.run(() => stopped || aborted()));
   await nemesis(ensemble, random, options, faultsUntil, faults, aborted);
   // Healed: every server runs; clients go on a little so that the run ends on a working cluster.
@@ -361,10 +318,8 @@ async function runAgainst(
   // Each client ends within one op and one connect attempt, both bounded by opTimeoutMs.
   await Promise.all(running);
   if (aborted()) throw new Error("aborted");
-  const counts = { ok: 0, fail: 0, info: 0 };
-  for (const r of history.records) {
-    if (r.type === "ok" || r.type === "fail" || r.type === "info") counts[r.type]++;
-  }
+  const { ok, fail, info } = history.counts;
+  const counts = { ok, fail, info };
   const records = recordsFromJson(history.records);
   const timeLimitMs = options.checkMaxSeconds * 1000;
   const outcome = checkHistory(records, { stepsMax: 2_000_000, timeLimitMs });

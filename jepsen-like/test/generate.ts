@@ -4,11 +4,11 @@
 // that order. Plain reads may be served from a lagging replica, as ZooKeeper does, but never
 // older than what their session already saw (so they stay sequentially consistent).
 
-import { assert } from "../core/assert.ts";
-import { Err } from "../core/errors.ts";
+import { assert } from "../../core/assert.ts";
+import { Err } from "../../core/errors.ts";
 import type { Reply } from "./generate-store.ts";
 import { Store, checkIn, createIn, deleteIn, finish, setDataIn } from "./generate-store.ts";
-import type { HistoryRecord, OpArgs } from "./history.ts";
+import type { HistoryRecord, OpArgs } from "../history.ts";
 
 export interface GenerateOptions {
   readonly seed: number;

@@ -24,7 +24,7 @@ async function gone(pid: number, withinMs: number): Promise<boolean> {
 
 describe("test servers (net/test/processes.ts)", () => {
   it("exit when the test process that started them is killed -9", async () => {
-    const script = new URL("./ensemble-holder.ts", import.meta.url).pathname;
+    const script = new URL("./test/ensemble-holder.ts", import.meta.url).pathname;
     const stdio = ["ignore", "pipe", "inherit"] as const;
     const holder = spawn(process.execPath, ["--import", "tsx", script], { stdio: [...stdio] });
     let pids: number[] = [];

@@ -3,10 +3,10 @@
 // one-shot data watches. Written apart from semantics.ts on purpose: the property tests compare
 // the checker's model with this one.
 
-import { assert } from "../core/assert.ts";
-import { Err } from "../core/errors.ts";
-import type { CreateModeName, OpResult } from "./history.ts";
-import { isEphemeralMode, isSequentialMode, parentOf } from "./operations.ts";
+import { assert } from "../../core/assert.ts";
+import { Err } from "../../core/errors.ts";
+import type { CreateModeName, OpResult } from "../history.ts";
+import { isEphemeralMode, isSequentialMode, parentOf } from "../operations.ts";
 
 export interface GenNode {
   readonly data: string;

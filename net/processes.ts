@@ -1,5 +1,5 @@
-// Test helper: an ensemble of real server processes (npm run server per member) on free loopback
-// ports, so a test can kill -9 one of them. Every server is bounded: stop() kills them all and
+// An ensemble of real server processes (npm run server per member) on free loopback ports, so a
+// test or the Jepsen-style run (jepsen-like/real/) can kill -9 or pause one of them. Every server is bounded: stop() kills them all and
 // waits for their exits (a bounded wait), a server exits when its test process goes away (the
 // preload), and those still running when the test process exits are killed then.
 
@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./ensemble.ts";
+import { freePort } from "./test/ensemble.ts";
 
 export interface ProcessEnsemble {
   clientPorts: number[];
@@ -25,7 +25,7 @@ export interface ProcessEnsemble {
 
 // From the sources the servers run under tsx; compiled (the packaged jepsen command), as JavaScript.
 const compiled = import.meta.url.endsWith(".js");
-const mainPath = new URL(compiled ? "../main.js" : "../main.ts", import.meta.url).pathname;
+const mainPath = new URL(compiled ? "./main.js" : "./main.ts", import.meta.url).pathname;
 const loader = compiled ? [] : ["--import", "tsx"];
 const exitWithParent = new URL("./exit-with-parent.mjs", import.meta.url).href;
 
