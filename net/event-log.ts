@@ -65,8 +65,13 @@ export class EventLog {
     if (this.debug) {
       for (const e of effects) this.log("debug", "effect", { trace: describeEffect(this.id, e) });
     }
-    const status = this.sources.status();
-    this.statusChanged(input, status, effects, nowMs);
+    // The core reports every change of role, phase, epoch or leader as a status effect: the
+    // view is read only then (reading it every step cost a few percent of the leader's CPU).
+    let status = this.status;
+    if (effects.some((e) => e.type === "status")) {
+      status = this.sources.status();
+      this.statusChanged(input, status, effects, nowMs);
+    }
     // Allocated only in the rare steps that connect or close clients: this runs every step.
     let closes: Close[] | undefined;
     let connectedNow: Set<ConnId> | undefined;

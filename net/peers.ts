@@ -9,6 +9,7 @@ import type { Server, Socket } from "node:net";
 import type { NodeId, PeerMessage } from "../core/replica/index.ts";
 import type { ServerEntry } from "./config.ts";
 import { frame, Framer } from "./framing.ts";
+import { writeCorked } from "./corked.ts";
 import { decodePeerMessage, encodePeerMessage } from "./peer-codec.ts";
 
 export interface PeerHandlers {
@@ -109,11 +110,7 @@ export class PeerTransport {
     }
     const bytes = frame(encodePeerMessage(message));
     if (message.type === "SYNC" && message.snapshot !== undefined) this.snapshotBytes.set(socket, bytes.length);
-    if (socket.writableCorked === 0) {
-      socket.cork(); // one write for every message of this callback (see server.ts writeCorked)
-      process.nextTick(() => socket.uncork());
-    }
-    socket.write(bytes);
+    writeCorked(socket, bytes);
   }
 
   stop(): void {

@@ -33,6 +33,7 @@ import {
   decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply,
   isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp, unsupportedOpErr,
 } from "./wire.ts";
+import { writeCorked } from "./corked.ts";
 import type { ClientFrame } from "./wire.ts";
 
 /**
@@ -40,18 +41,6 @@ import type { ClientFrame } from "./wire.ts";
  * that session deadlines never jump with a wall-clock step (ZooKeeper also times sessions with a
  * monotonic clock) while znode times stay within the drift since start of wall time.
  */
-/**
- * Writes to a socket held corked until the current callback returns: the replies of every request
- * in one chunk a client sent (or every message of a step to a peer) leave in one write.
- */
-export function writeCorked(socket: Socket, bytes: Uint8Array): void {
-  if (socket.writableCorked === 0) {
-    socket.cork();
-    process.nextTick(() => socket.uncork());
-  }
-  socket.write(bytes);
-}
-
 export function coreClockMs(): number {
   return Math.floor(performance.timeOrigin + performance.now());
 }

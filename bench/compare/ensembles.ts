@@ -83,6 +83,8 @@ export async function startEnsemble(
   kind: ServerKind,
   size: number,
   timeoutMs = 90_000,
+  /** Extra node flags for this server's members (e.g. --cpu-prof, to profile under load). */
+  nodeArgs: readonly string[] = [],
 ): Promise<Ensemble> {
   const root = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
   const ports = await Promise.all(Array.from({ length: size * 3 }, () => freePort()));
@@ -119,7 +121,7 @@ export async function startEnsemble(
       const child =
         kind === "zookeeper"
           ? spawn(zkServerScript, ["start-foreground", cfg], { stdio })
-          : spawn(process.execPath, ["--import", "tsx", mainPath, cfg], { stdio });
+          : spawn(process.execPath, [...nodeArgs, "--import", "tsx", mainPath, cfg], { stdio });
       closeSync(out);
       running.add(child);
       children.push(child);
