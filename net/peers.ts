@@ -33,6 +33,8 @@ interface Held {
 }
 
 export class PeerTransport {
+  /** Frames of messages already encoded for one peer, for the others they go to. */
+  private readonly encoded = new WeakMap<PeerMessage, Uint8Array>();
   private readonly links = new Map<NodeId, Socket>();
   private readonly held = new Map<NodeId, Held>();
   private readonly snapshotBytes = new WeakMap<Socket, number>();
@@ -108,7 +110,9 @@ export class PeerTransport {
       socket.destroy();
       return;
     }
-    const bytes = frame(encodePeerMessage(message));
+    // The leader sends one PROPOSAL or COMMIT object to every follower: encoded once for all.
+    let bytes = this.encoded.get(message);
+    if (bytes === undefined) this.encoded.set(message, (bytes = frame(encodePeerMessage(message))));
     if (message.type === "SYNC" && message.snapshot !== undefined) this.snapshotBytes.set(socket, bytes.length);
     writeCorked(socket, bytes);
   }

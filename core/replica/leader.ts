@@ -187,7 +187,9 @@ export function propose(s: ReplicaState, txn: Txn): void {
   appendToLog(s, [txn]);
   leader.proposals.push(txn);
   assert(leader.proposals.length <= proposalsUncommittedMax, "uncommitted proposals stay bounded");
-  for (const [id] of activeLearners(leader)) send(s, id, { type: "PROPOSAL", txn });
+  // One message for every learner: a harness may encode it once for all of them.
+  const proposal: PeerMessage = { type: "PROPOSAL", txn };
+  for (const [id] of activeLearners(leader)) send(s, id, proposal);
 }
 
 /** Commits the longest prefix of proposals that a quorum (us included) holds durably. */
@@ -207,7 +209,8 @@ function commitUpTo(s: ReplicaState, z: Zxid): void {
   const leader = leaderOf(s);
   if (z > s.committedZxid) s.committedZxid = z;
   while (leader.proposals.length > 0 && leader.proposals[0]!.zxid <= z) leader.proposals.shift();
-  for (const [id] of activeLearners(leader)) send(s, id, { type: "COMMIT", zxid: s.committedZxid });
+  const commit: PeerMessage = { type: "COMMIT", zxid: s.committedZxid };
+  for (const [id] of activeLearners(leader)) send(s, id, commit);
   applyUpTo(s, s.committedZxid);
 }
 
