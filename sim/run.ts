@@ -10,7 +10,7 @@ import { replicaConfig, zabPolicy } from "../core/replica/index.ts";
 import { hex } from "../core/types.ts";
 import type { DiskFaults } from "./disk.ts";
 import { HistoryRecorder } from "../jepsen-like/recorder.ts";
-import type { NemesisOptions } from "./nemesis.ts";
+import type { Fault, NemesisOptions } from "./nemesis.ts";
 import { Nemesis } from "./nemesis.ts";
 import type { NetworkOptions } from "./network.ts";
 import { Rng } from "./rng.ts";
@@ -101,7 +101,11 @@ export interface SimResult {
   expiriesChecked: number;
   /** The history checker's outcome (linearizability and ZooKeeper's guarantees). */
   check: CheckOutcome;
+  /** Every fault injected, in time order: replayable with RunExtras.faults. */
+  schedule: Fault[];
 }
+
+
 
 /**
  * Search steps per partition: deterministic (no wall clock), so a seed's verdict never depends on
@@ -109,12 +113,16 @@ export interface SimResult {
  */
 export const checkStepsMax = 2_000_000;
 
-/** Runs one seed; `policy` replaces the protocol's rules only in tests of the simulator's teeth. */
+/**
+ * Runs one seed; `policy` and `step` replace the protocol's rules only in tests of the simulator's
+ * teeth; `faults` replays that schedule instead of drawing one (a scenario file's).
+ */
 export function runSimulation(
   options: SimOptions,
   traceSink?: (line: string) => void,
   policy: ProtocolPolicy = zabPolicy,
   step?: StepFunction,
+  faults?: readonly Fault[],
 ): SimResult {
   const rng = new Rng(`run-${options.seed}`);
   const trace = new Trace(traceSink);
@@ -123,7 +131,7 @@ export function runSimulation(
   const world = new World(configs, rng.fork("world"), { network: options.network, disk: options.disk, clusterCheckEvery: 2000, step }, trace);
   const history = new HistoryRecorder(() => Math.round(world.nowMs * 1000));
   const clients = Array.from({ length: options.workload.clients }, (_, i) => new SimClient(i + 1, world, rng.fork(`client-${i + 1}`), history, options.workload));
-  const nemesis = new Nemesis(world, rng.fork("nemesis"), options.nemesis);
+  const nemesis = new Nemesis(world, rng.fork("nemesis"), options.nemesis, faults);
   let failure: string | undefined;
   let leaderChanges = 0;
   try {
@@ -147,7 +155,7 @@ export function runSimulation(
     seed: options.seed, ok: failure === undefined, failure, virtualMs: world.nowMs, events: world.events,
     traceHash: trace.hash(), traceLines: trace.lines, history, faults: nemesis.counts, leaderChanges,
     messages: world.network.messagesSent, tornRecords, check,
-    expiriesChecked: world.sessionChecker.expiriesChecked,
+    expiriesChecked: world.sessionChecker.expiriesChecked, schedule: nemesis.schedule,
   };
 }
 

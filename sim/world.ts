@@ -25,6 +25,21 @@ export type WorldEvent =
   | { kind: "call"; run: () => void }
   | { kind: "unclog"; from: NodeId; to: NodeId };
 
+/**
+ * Where an aimed crash lands: between a persist's write and its fsync (the write is lost, or partly
+ * flushed), between an fsync and the step that learns of it (durable, never acknowledged), or
+ * soon after a restart (during recovery).
+ */
+export type CrashWindow = "write-fsync" | "fsync-ack" | "recovery";
+
+interface ArmedCrash {
+  window: CrashWindow;
+  /** How far into the fsync latency a write-fsync crash lands, in [0, 1). */
+  fraction: number;
+  /** Called once the crash happened (the nemesis schedules the restart). */
+  crashed: () => void;
+}
+
 export interface ClockState {
   offsetMs: number;
   drift: number;
@@ -68,6 +83,8 @@ export class World {
   private nextConnId = 1;
   /** Messages held on a clogged direction, in send order, with the link generation they used. */
   private readonly held = new Map<string, { generation: number; message: PeerMessage }[]>();
+  /** Crashes waiting for their window on a node (the nemesis arms them). */
+  private readonly armed = new Map<NodeId, ArmedCrash>();
 
   constructor(
     configs: ReplicaConfig[],
@@ -125,6 +142,23 @@ export class World {
     }
   }
 
+  /** Crashes `id` inside `window` of its next persist; `crashed` runs after the crash. */
+  armCrash(id: NodeId, window: CrashWindow, fraction: number, crashed: () => void): void {
+    this.armed.set(id, { window, fraction, crashed });
+  }
+
+  disarmCrashes(): void {
+    this.armed.clear();
+  }
+
+  /** Takes the crash armed on `node` for `window`, if any. */
+  private takeArmed(node: NodeId, window: CrashWindow): ArmedCrash | undefined {
+    const armed = this.armed.get(node);
+    if (armed?.window !== window) return undefined;
+    this.armed.delete(node);
+    return armed;
+  }
+
   /** Connections come back after a delay, if neither end is down and the link is not cut. */
   scheduleReconnect(a: NodeId, b: NodeId): void {
     this.agenda.push(this.nowMs + this.network.options.reconnectDelayMs, { kind: "reconnect", a, b });
@@ -174,6 +208,16 @@ export class World {
         const latency = node.disk.submit(effect.id, effect.writes);
         node.lastFsyncAtMs = Math.max(node.lastFsyncAtMs, this.nowMs + latency);
         this.agenda.push(node.lastFsyncAtMs, { kind: "fsync", node: node.id, incarnation: node.incarnation });
+        const armed = this.takeArmed(node.id, "write-fsync");
+        if (armed !== undefined) {
+          // Strictly before the fsync completes: the write is on its way but not yet durable.
+          const incarnation = node.incarnation;
+          this.at((node.lastFsyncAtMs - this.nowMs) * armed.fraction, () => {
+            if (node.incarnation !== incarnation || !node.replica.isUp) return; // crashed meanwhile
+            this.crash(node.id);
+            armed.crashed();
+          });
+        }
       },
       setTimer: (effect) => {
         // Round up: the tick must find the node's clock at or past the time it asked for.
@@ -299,7 +343,12 @@ export class World {
         const node = this.node(event.node);
         if (node.incarnation !== event.incarnation || !node.replica.isUp) return;
         const id = node.disk.completeOldest();
-        if (id !== undefined) this.deliver(event.node, { type: "persistDone", id });
+        if (id === undefined) return;
+        const armed = this.takeArmed(node.id, "fsync-ack");
+        if (armed === undefined) return this.deliver(event.node, { type: "persistDone", id });
+        // Durable, but the replica never hears of it: whatever it would have acknowledged is not.
+        this.crash(node.id);
+        armed.crashed();
         return;
       }
       case "reconnect":
