@@ -24,6 +24,8 @@ export interface NemesisOptions {
    * scenario files have none.
    */
   windowCrashEveryMs?: number;
+  /** Disk stalls, the followers' most often, often ending in a power loss (optional, as above). */
+  diskStallEveryMs?: number;
   /** How long a fault lasts, on average. */
   faultMeanMs: number;
   maxClockJumpMs: number;
@@ -43,10 +45,23 @@ export type Fault =
   | { atMs: number; kind: "clock"; node: NodeId; drift: number }
   /**
    * The node crashes inside a window of its next persist (`fraction` of the way to its fsync, for
-   * write-fsync), or `upMs[i]` after each restart (recovery: a crash loop); down `downMs[i]` each time.
+   * write-fsync), or `upMs[i]` after each restart (recovery: a crash loop); down `downMs[i]` each
+   * time. `others` lose power at the same instant (a rack), each down for its own time: a write
+   * acknowledged too early is lost only if the servers holding it go down together.
    */
-  | { atMs: number; kind: "window"; window: CrashWindow; node: NodeId; fraction: number; downMs: number[]; upMs: number[] }
-  ;
+  /**
+   * The disks of `nodes` stall for `forMs` (no fsync completes), and `crash` (if any) lose power
+   * together `crashAfterMs` into the stall, each down for its own time: writes pile up unsynced on
+   * the stalled disks, where only a protocol that acknowledges before fsync can lose them.
+   */
+  | {
+    atMs: number; kind: "stall"; nodes: NodeId[]; forMs: number;
+    crashAfterMs: number; crash: { node: NodeId; downMs: number }[];
+  }
+  | {
+    atMs: number; kind: "window"; window: CrashWindow; node: NodeId; fraction: number; downMs: number[]; upMs: number[];
+    others: { node: NodeId; downMs: number }[];
+  };
 
 /** The label a fault is counted and drawn under. */
 export function faultLabel(fault: Fault): string {
@@ -57,6 +72,8 @@ export function faultLabel(fault: Fault): string {
       return `partition:${fault.shape}`;
     case "window":
       return `crash:${fault.window}`;
+    case "stall":
+      return fault.crash.length > 0 ? "disk-stall+power-loss" : "disk-stall";
     default:
       return fault.kind;
   }
@@ -93,6 +110,8 @@ export class Nemesis {
     // Its own stream: seeds without window crashes draw exactly what they drew before.
     const windows = this.rng.fork("windows");
     this.every(this.options.windowCrashEveryMs ?? Infinity, () => this.windowCrash(windows), windows);
+    const stalls = this.rng.fork("stalls");
+    this.every(this.options.diskStallEveryMs ?? Infinity, () => this.diskStall(stalls), stalls);
   }
 
   private every(meanMs: number, draw: () => Fault | undefined, rng = this.rng): void {
@@ -195,7 +214,29 @@ export class Nemesis {
         downMs.push(rng.exponential(this.options.faultMeanMs / 4));
       }
     }
-    return { atMs: this.world.nowMs, kind: "window", window, node, fraction: rng.float(), downMs, upMs };
+    const rest = rng.shuffle(up.filter((id) => id !== node));
+    const together = window === "recovery" || rng.chance(0.5) ? 0 : rest.length;
+    const others = rest.slice(0, together).map((id) => ({ id, downMs: rng.exponential(this.options.faultMeanMs) }));
+    // Late in the window more often than not: the write has gone out to peers, the fsync not yet.
+    const fraction = 1 - rng.float() ** 2;
+    return {
+      atMs: this.world.nowMs, kind: "window", window, node, fraction, downMs, upMs,
+      others: others.map(({ id, downMs }) => ({ node: id, downMs })),
+    };
+  }
+
+  private diskStall(rng: Rng): Fault | undefined {
+    const ids = this.ids();
+    const leader = this.leader();
+    const shape = rng.pick(["followers", "followers", "one", "all"]);
+    const nodes = shape === "all" ? ids
+      : shape === "one" ? [rng.pick(ids)]
+      : ids.filter((id) => id !== (leader ?? ids[0]));
+    const forMs = rng.exponential(this.options.faultMeanMs / 2);
+    // Usually the whole cluster (a rack or a building), each server back on its own time.
+    const victims = rng.chance(0.3) ? [] : rng.chance(0.7) ? ids : rng.shuffle(ids).slice(0, rng.int(1, ids.length));
+    const crash = victims.map((node) => ({ node, downMs: rng.exponential(this.options.faultMeanMs) }));
+    return { atMs: this.world.nowMs, kind: "stall", nodes, forMs, crashAfterMs: rng.float() * forMs, crash };
   }
 
   /** Carries out one fault (drawn or replayed) and schedules its undoing. */
@@ -217,6 +258,7 @@ export class Nemesis {
         break;
       }
       case "partition":
+        world.faultLog.network("partition", world.nowMs, world.nowMs + fault.healMs, partitionLabel(fault));
         for (const [a, b] of fault.cuts) world.setCut(a, b, true);
         world.at(fault.healMs, () => {
           for (const [a, b] of fault.cuts) world.setCut(a, b, false);
@@ -226,6 +268,7 @@ export class Nemesis {
         const others = this.ids();
         for (const { node, afterMs, forMs } of fault.links) {
           const until = world.nowMs + afterMs + forMs;
+          world.faultLog.network("clog", world.nowMs + afterMs, until, `n${node}'s links clogged`);
           world.at(afterMs, () => {
             if (!this.active) return; // the liveness phase began meanwhile: it must run unclogged
             for (const other of others) if (other !== node) world.network.clog(node, other, until);
@@ -237,6 +280,27 @@ export class Nemesis {
         const clock = world.node(fault.node).clock;
         if ("jumpMs" in fault) clock.offsetMs += fault.jumpMs;
         else clock.drift = fault.drift;
+        const what = "jumpMs" in fault ? `clock jumps ${fault.jumpMs} ms` : `clock drifts ${(fault.drift * 100).toFixed(2)}%`;
+        world.faultLog.clock(fault.node, world.nowMs, what);
+        break;
+      }
+      case "stall": {
+        const until = world.nowMs + fault.forMs;
+        for (const node of fault.nodes) {
+          const n = world.node(node);
+          n.stalledUntilMs = Math.max(n.stalledUntilMs, until);
+        }
+        world.faultLog.stall(fault.nodes, world.nowMs, until);
+        if (fault.crash.length > 0) {
+          world.at(fault.crashAfterMs, () => {
+            if (!this.active) return;
+            for (const { node, downMs } of fault.crash) {
+              if (!world.isUp(node)) continue;
+              world.crash(node, "in a disk stall");
+              restartAfter(node, downMs);
+            }
+          });
+        }
         break;
       }
       case "window": {
@@ -261,7 +325,7 @@ export class Nemesis {
         if (upMs === undefined) return;
         world.at(upMs, () => {
           if (!this.active || !world.isUp(node)) return;
-          world.crash(node);
+          world.crash(node, "during recovery");
           restart(i + 1);
         });
       });
@@ -270,7 +334,16 @@ export class Nemesis {
       restart(0);
     } else {
       // Armed: the crash comes at the node's next persist (or fsync), whenever that is.
-      world.armCrash(node, fault.window, fault.fraction, () => restart(0));
+      world.armCrash(node, fault.window, fault.fraction, () => {
+        restart(0);
+        for (const other of fault.others) {
+          if (!world.isUp(other.node)) continue;
+          world.crash(other.node, `with n${node}`);
+          world.at(other.downMs, () => {
+            if (!world.isUp(other.node)) world.start(other.node);
+          });
+        }
+      });
     }
   }
 
@@ -278,9 +351,17 @@ export class Nemesis {
   transitionToLiveness(): void {
     this.active = false;
     this.world.disarmCrashes();
+    for (const [, node] of this.world.nodes) node.stalledUntilMs = 0;
     for (const a of this.ids()) for (const b of this.ids()) if (a < b && this.world.network.isCut(a, b)) this.world.setCut(a, b, false);
     this.world.unclogAll();
     for (const [, node] of this.world.nodes) node.clock.drift = 0;
     for (const id of this.ids()) if (!this.world.isUp(id)) this.world.start(id);
   }
+}
+
+/** "partition halves: 1 2 | 3 4 5": the nodes on either end of the cut links. */
+function partitionLabel(fault: Extract<Fault, { kind: "partition" }>): string {
+  const left = [...new Set(fault.cuts.map(([a]) => a))].sort((a, b) => a - b);
+  const right = [...new Set(fault.cuts.map(([, b]) => b))].sort((a, b) => a - b);
+  return `partition ${fault.shape}: ${left.join(" ")} | ${right.join(" ")}`;
 }

@@ -36,16 +36,17 @@ describe("sim: ddmin", () => {
 
 describe("sim: shrinking a failing seed", () => {
   it("cuts a planted bug's failing run to a handful of faults that replay to the same failure", () => {
-    // Seed 23 is the first of 1.. that ack-before-fsync fails on, with 25 faults and 2 clients.
-    const options = swarmOptions(23, { safetyMs: 30_000 });
+    // Seed 51 fails under ack-before-fsync with 20 faults and 5 clients (12 is the first that does).
+    const options = swarmOptions(51, { safetyMs: 30_000 });
     const policy = plantedBugs["ack-before-fsync"];
     const failing = scenarioOf(options, runSimulation(options, undefined, policy), "ack-before-fsync");
     expect(failing.failure?.class).toBe("invariant: state checker: acknowledged write lost");
     const shrunk = shrink(failing, { policy }, { maxRuns: 300, maxWallMs: 120_000 });
     expect(shrunk.stoppedBy).toBeUndefined();
-    expect(shrunk.original.faults).toBe(25);
+    expect(shrunk.original).toMatchObject({ faults: 20, clients: 5 });
     expect(shrunk.shrunk.faults).toBeLessThanOrEqual(5);
     expect(shrunk.shrunk.safetyMs).toBeLessThan(30_000);
+    expect(shrunk.shrunk.clients).toBeLessThan(5);
     // The file it would write replays, alone, to the same failure; without the bug it passes.
     const file = parseScenario(scenarioJson(shrunk.scenario));
     expect(file.planted).toBe("ack-before-fsync");

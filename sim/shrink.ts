@@ -142,10 +142,17 @@ function shrinkContents(faults: () => Fault[], fails: (faults: Fault[]) => boole
       ddmin(fault.cuts, (cuts) => cuts.length > 0 && replace({ ...fault, cuts }));
     } else if (fault.kind === "clog" && fault.links.length > 1) {
       ddmin(fault.links, (links) => links.length > 0 && replace({ ...fault, links }));
-    } else if (fault.kind === "window" && fault.upMs.length > 0) {
+    } else if (fault.kind === "stall") {
+      if (fault.crash.length > 0) ddmin(fault.crash, (crash) => replace({ ...fault, crash }));
+      const current = () => faults()[i] as typeof fault;
+      if (current().nodes.length > 1) ddmin(current().nodes, (nodes) => nodes.length > 0 && replace({ ...current(), nodes }));
+    } else if (fault.kind === "window") {
+      if (fault.others.length > 0) ddmin(fault.others, (others) => replace({ ...fault, others }));
       // A shorter crash loop: drop restarts from the end.
+      const current = () => faults()[i] as typeof fault;
       for (let keep = 0; keep < fault.upMs.length; keep++) {
-        if (replace({ ...fault, upMs: fault.upMs.slice(0, keep), downMs: fault.downMs.slice(0, keep + 1) })) break;
+        const upMs = current().upMs.slice(0, keep);
+        if (replace({ ...current(), upMs, downMs: current().downMs.slice(0, keep + 1) })) break;
       }
     }
   }
