@@ -82,4 +82,16 @@ describe("sim: aimed crashes and the fault spans", () => {
     }
     expect(result.faultSpans.filter((s) => s.kind === "clock").length).toBe(result.faults.clock);
   });
+
+  it("disk stalls hold fsyncs back, often end in a power loss, and show on their servers' lanes", () => {
+    const result = runSimulation(swarmOptions(1, { safetyMs: 20_000 }));
+    expect(result.ok).toBe(true);
+    const stalls = result.schedule.filter((f) => f.kind === "stall");
+    expect(stalls.length).toBe(8);
+    const spans = result.faultSpans;
+    const stalled = spans.filter((s) => s.label.endsWith("disk stalled"));
+    expect(stalled.length).toBe(stalls.reduce((n, f) => n + f.nodes.length, 0));
+    expect(spans.filter((s) => s.label.endsWith("(crashed in a disk stall)")).length).toBeGreaterThan(0);
+    expect(spans.filter((s) => s.label.endsWith("misdirected write over a record")).length).toBe(1);
+  });
 });
