@@ -16,6 +16,21 @@ export type ZnodeData = Uint8Array | null;
 
 export const dataLength = (data: ZnodeData): number => (data === null ? 0 : data.length);
 
+/** The length of utf8(text) without encoding it (a lone surrogate encodes as U+FFFD, 3 bytes). */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a surrogate pair: two UTF-16 units, four bytes
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
+}
+
 const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 export function base64(bytes: Uint8Array): string {

@@ -46,7 +46,10 @@ export class Database {
     const tree = this.tree;
     switch (body.type) {
       case "create": {
-        triggers.push(...tree.createNode({ ...body, zxid: txn.zxid, timeMs: txn.timeMs }));
+        triggers.push(...tree.createNode({
+          path: body.path, data: body.data, acl: body.acl, ephemeralOwner: body.ephemeralOwner,
+          parentCversion: body.parentCversion, zxid: txn.zxid, timeMs: txn.timeMs,
+        }));
         return { err: Err.OK, path: body.path, stat: statOf(tree.mustGet(body.path)) };
       }
       case "delete":

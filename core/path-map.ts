@@ -33,6 +33,12 @@ export class PathMap<V> implements Iterable<[string, V]> {
     return true;
   }
 
+  /** Every entry in insertion order, without a generator or a [path, value] pair per entry. */
+  forEach(visit: (value: V, path: string) => void): void {
+    const entries = this.entries;
+    for (const path in entries) visit(entries[path]!, path);
+  }
+
   *[Symbol.iterator](): Iterator<[string, V]> {
     const entries = this.entries;
     for (const path in entries) yield [path, entries[path]!];

@@ -13,7 +13,8 @@
 // record and everything after it, and says so.
 
 import { assert } from "./assert.ts";
-import { ByteReader, ByteWriter, crc32, DecodeError } from "./codec.ts";
+import { dataLength, utf8Length } from "./bytes.ts";
+import { ByteReader, ByteSlab, ByteWriter, crc32, DecodeError } from "./codec.ts";
 import { Database } from "./database.ts";
 import type { Txn, TxnBody } from "./txn.ts";
 import { sessionId, zxid } from "./types.ts";
@@ -120,17 +121,33 @@ export function encodeTxn(txn: Txn): Uint8Array {
   return w.finish();
 }
 
-export function decodeTxn(bytes: Uint8Array): Txn {
-  const r = new ByteReader(bytes);
+/** `slab`, when given, holds the txn's data (a log decoded at start: 100,000 records and more). */
+export function decodeTxn(bytes: Uint8Array, slab?: ByteSlab): Txn {
+  const r = new ByteReader(bytes, slab);
   const txn: Txn = { zxid: zxid(r.i64()), sessionId: sessionId(r.i64()), cxid: r.i32(), timeMs: r.int53(), body: readBody(r, 0) };
   if (r.remaining !== 0) throw new DecodeError("trailing bytes after txn");
   return txn;
 }
 
-/** One txn as a log record: length, checksum, payload. */
+/** One txn as a log record: length, checksum, payload (encoded in place behind the first two). */
 export function encodeLogRecord(txn: Txn): Uint8Array {
-  const payload = encodeTxn(txn);
-  return new ByteWriter(payload.length + 8).u32(payload.length).u32(crc32(payload)).raw(payload).finish();
+  const w = new ByteWriter(64 + txnDataBytes(txn.body));
+  w.u32(0).u32(0);
+  w.i64(txn.zxid).i64(txn.sessionId).i32(txn.cxid).int53(txn.timeMs);
+  writeBody(w, txn.body);
+  const record = w.finish();
+  const header = new DataView(record.buffer, record.byteOffset, 8);
+  header.setUint32(0, record.length - 8);
+  header.setUint32(4, crc32(record.subarray(8)));
+  return record;
+}
+
+/** Most of a txn's size, to size its writer once: the data it carries. */
+function txnDataBytes(body: TxnBody): number {
+  const { type } = body;
+  if (type === "create" || type === "setData") return dataLength(body.data) + 2 * body.path.length;
+  if (body.type === "multi") return body.ops.reduce((n, op) => n + 32 + txnDataBytes(op), 0);
+  return 0;
 }
 
 export interface DecodedLog {
@@ -145,6 +162,7 @@ export interface DecodedLog {
 export function decodeLog(bytes: Uint8Array): DecodedLog {
   const txns: Txn[] = [];
   const r = new ByteReader(bytes);
+  const slab = new ByteSlab();
   while (r.remaining > 0) {
     const start = r.offset;
     try {
@@ -153,7 +171,7 @@ export function decodeLog(bytes: Uint8Array): DecodedLog {
       if (length > r.remaining) throw new DecodeError("short record");
       const payload = bytes.subarray(r.offset, r.offset + length);
       if (crc32(payload) !== checksum) throw new DecodeError("checksum mismatch");
-      txns.push(decodeTxn(payload));
+      txns.push(decodeTxn(payload, slab));
       r.offset += length;
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
@@ -168,24 +186,47 @@ const snapshotVersion = 2;
 /** Version 1 has the same layout without null data. */
 const readableSnapshotVersions = new Set([1, 2]);
 
-/** A consistent (never fuzzy) snapshot of the database at its last applied zxid. */
+/**
+ * A consistent (never fuzzy) snapshot of the database at its last applied zxid. Written into one
+ * buffer of the exact size, header included: growing it by doubling and copying the body behind
+ * a header held three large buffers at once (about 660 MB at a million znodes).
+ */
 export function encodeSnapshot(db: Database): Uint8Array {
-  const w = new ByteWriter(1 << 16);
+  const w = new ByteWriter(snapshotBytes(db));
+  w.u32(snapshotMagic).u32(snapshotVersion).u32(0); // the checksum, once the body is there
   w.i64(db.lastZxid).i64(db.tree.digest()).u32(db.sessions.size);
   for (const [id, timeoutMs] of db.sessions) w.i64(id).u32(timeoutMs);
   w.u32(db.tree.size);
-  for (const [path, node] of db.tree.nodes) {
+  db.tree.nodes.forEach((node, path) => {
     w.string(path).nullableBytes(node.data);
     writeAcl(w, node.acl);
     w.i64(node.czxid).i64(node.mzxid).i64(node.pzxid).int53(node.ctime).int53(node.mtime);
     w.i32(node.version).i32(node.cversion).i32(node.aversion).i64(node.ephemeralOwner);
-  }
-  const body = w.finish();
-  return new ByteWriter(body.length + 12).u32(snapshotMagic).u32(snapshotVersion).u32(crc32(body)).raw(body).finish();
+  });
+  const bytes = w.finish();
+  const header = new DataView(bytes.buffer, bytes.byteOffset, 12);
+  header.setUint32(8, crc32(bytes.subarray(12)));
+  return bytes;
 }
 
-/** Restores a snapshot; throws DecodeError if it is damaged (checksum, format or digest). */
-export function decodeSnapshot(bytes: Uint8Array, options: { extendedTypesEnabled: boolean }): Database {
+/** The encoded size of a snapshot of `db`, header included. */
+function snapshotBytes(db: Database): number {
+  const aclSizes = new Map<readonly Acl[], number>(); // ACLs are interned: a few distinct lists
+  let size = 12 + 8 + 8 + 4 + 12 * db.sessions.size + 4;
+  db.tree.nodes.forEach((node, path) => {
+    let aclSize = aclSizes.get(node.acl);
+    if (aclSize === undefined) {
+      aclSize = 4;
+      for (const { id } of node.acl) aclSize += 12 + utf8Length(id.scheme) + utf8Length(id.id);
+      aclSizes.set(node.acl, aclSize);
+    }
+    size += 4 + utf8Length(path) + 4 + dataLength(node.data) + aclSize + 5 * 8 + 3 * 4 + 8;
+  });
+  return size;
+}
+
+/** Checks a snapshot's header and checksum (what damage on disk breaks); returns its body. */
+export function checkSnapshot(bytes: Uint8Array): Uint8Array {
   const header = new ByteReader(bytes);
   if (header.u32() !== snapshotMagic) throw new DecodeError("not a snapshot");
   if (!readableSnapshotVersions.has(header.u32())) {
@@ -194,19 +235,52 @@ export function decodeSnapshot(bytes: Uint8Array, options: { extendedTypesEnable
   const checksum = header.u32();
   const body = bytes.subarray(header.offset);
   if (crc32(body) !== checksum) throw new DecodeError("snapshot checksum mismatch");
-  const r = new ByteReader(body);
+  return body;
+}
+
+/**
+ * Restores a snapshot; throws DecodeError if it is damaged (checksum, format or digest).
+ * A million znodes restore here on every start, so the loop allocates only what the tree keeps:
+ * data goes into shared slabs, equal zxids share one BigInt, runs of equal ACL bytes share one
+ * decoded list, and each node object is built once in the tree's own shape.
+ */
+export function decodeSnapshot(
+  bytes: Uint8Array,
+  options: { extendedTypesEnabled: boolean },
+): Database {
+  const r = new ByteReader(checkSnapshot(bytes), new ByteSlab());
   const db = new Database(options);
   const lastZxid = zxid(r.i64());
   const digest = r.i64();
   const sessionCount = r.u32();
   for (let i = 0; i < sessionCount; i++) db.sessions.set(sessionId(r.i64()), r.u32());
   const nodeCount = r.u32();
+  let aclBytes: Uint8Array | undefined;
+  let acl: readonly Acl[] = [];
   for (let i = 0; i < nodeCount; i++) {
     const path = r.string();
+    const data = r.nullableBytes();
+    if (aclBytes !== undefined && r.startsWith(aclBytes)) {
+      r.offset += aclBytes.length;
+    } else {
+      const aclStart = r.offset;
+      acl = db.tree.internAcl(readAcl(r));
+      aclBytes = r.viewSince(aclStart);
+    }
+    const czxid = zxid(r.i64());
+    const m = r.i64();
+    const p = r.i64();
+    const mzxid = m === czxid ? czxid : zxid(m);
+    const pzxid = p === czxid ? czxid : p === mzxid ? mzxid : zxid(p);
+    const ctime = r.int53();
+    const mtime = r.int53();
+    const version = r.i32();
+    const cversion = r.i32();
+    const aversion = r.i32();
+    const owner = r.i64();
     db.tree.restoreNode(path, {
-      data: r.nullableBytes(), acl: readAcl(r),
-      czxid: zxid(r.i64()), mzxid: zxid(r.i64()), pzxid: zxid(r.i64()),
-      ctime: r.int53(), mtime: r.int53(), version: r.i32(), cversion: r.i32(), aversion: r.i32(), ephemeralOwner: r.i64(),
+      data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion,
+      ephemeralOwner: owner === 0n ? noOwner : owner, children: null, hashHigh: 0, hashLow: 0,
     });
   }
   db.lastZxid = lastZxid;
@@ -214,3 +288,6 @@ export function decodeSnapshot(bytes: Uint8Array, options: { extendedTypesEnable
   assert(db.tree.size === nodeCount, "every snapshot node restored");
   return db;
 }
+
+/** One BigInt for every znode without an owner, not one per node. */
+const noOwner = 0n;

@@ -6,7 +6,8 @@
 import { assert } from "./assert.ts";
 import { dataLength, emptyBytes } from "./bytes.ts";
 import type { ZnodeData } from "./bytes.ts";
-import { childName, configPath, parentPath, procPath, quotaPath, rootPath } from "./path.ts";
+import { childName, configPath, isSpecialPath, parentPath } from "./path.ts";
+import { procPath, quotaPath, rootPath } from "./path.ts";
 import { NameSet, PathMap } from "./path-map.ts";
 import { containerEphemeralOwner, ephemeralKind, openAclUnsafe, readAclUnsafe, zxid } from "./types.ts";
 import type { Acl, SessionId, Stat, Zxid } from "./types.ts";
@@ -82,6 +83,10 @@ export class DataTree {
   private digestHigh = 0;
   private digestLow = 0;
   private readonly aclCache = new Map<string, readonly Acl[]>();
+  private lastInterned: readonly Acl[] | undefined;
+  /** The parent of the last node restoreNode put back (a snapshot restores siblings in a row). */
+  private restoreParentPath: string | undefined;
+  private restoreParent: ZNode | undefined;
 
   constructor(readonly options: TreeOptions) {
     // ZooKeeper's fresh tree: /, /zookeeper, /zookeeper/quota (open ACL) and /zookeeper/config
@@ -124,6 +129,15 @@ export class DataTree {
 
   /** Shares identical ACL lists between nodes, as ZooKeeper's ReferenceCountedACLCache does. */
   internAcl(acl: readonly Acl[]): readonly Acl[] {
+    // Most writes carry the same ACL as the one before (a replayed log: every create): compare
+    // with it before building the cache key.
+    const last = this.lastInterned;
+    if (last !== undefined && sameAcl(acl, last)) return last;
+    this.lastInterned = this.internAclByKey(acl);
+    return this.lastInterned;
+  }
+
+  private internAclByKey(acl: readonly Acl[]): readonly Acl[] {
     const key = acl.map((a) => `${a.perms},${a.id.scheme},${a.id.id}`).join("\n");
     let interned = this.aclCache.get(key);
     if (interned === undefined) {
@@ -209,20 +223,25 @@ export class DataTree {
   }
 
   /**
-   * Puts a node back exactly as a snapshot recorded it (stat included). Snapshots list parents before
-   * children, so the parent is always there; system nodes already exist and are overwritten in place.
+   * Puts a node back exactly as a snapshot recorded it (stat included), adopting the object given
+   * (children null, its acl from internAcl). Snapshots list parents before children, so the parent
+   * is always there; system nodes already exist and are overwritten in place.
    */
-  restoreNode(path: string, fields: Omit<ZNode, "children" | "hashHigh" | "hashLow">): void {
-    const existing = this.nodes.get(path);
-    if (existing !== undefined) {
-      Object.assign(existing, fields, { acl: this.internAcl(fields.acl) });
+  restoreNode(path: string, node: ZNode): void {
+    if (isSpecialPath(path)) {
+      const existing = this.mustGet(path);
+      this.unhash(existing);
+      Object.assign(existing, node, { children: existing.children, hashHigh: 0, hashLow: 0 });
       this.rehash(path, existing);
       return;
     }
-    assert(path !== rootPath, "the root always exists");
     const parentName = parentPath(path);
-    this.addChild(this.mustGet(parentName), childName(path));
-    const node: ZNode = { ...fields, acl: this.internAcl(fields.acl), children: null, hashHigh: 0, hashLow: 0 };
+    // Snapshots hold siblings together: most nodes have the previous node's parent.
+    if (parentName !== this.restoreParentPath) {
+      this.restoreParent = this.mustGet(parentName);
+      this.restoreParentPath = parentName;
+    }
+    this.addChild(this.restoreParent!, childName(path));
     this.nodes.set(path, node);
     this.rehash(path, node);
     this.indexOwner(path, node.ephemeralOwner, true);
@@ -293,6 +312,17 @@ export class DataTree {
   }
 }
 
+function sameAcl(a: readonly Acl[], b: readonly Acl[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.perms !== y.perms || x.id.scheme !== y.id.scheme || x.id.id !== y.id.id) return false;
+  }
+  return true;
+}
+
 // Two independent 32-bit FNV-1a style lanes (different offsets, multiply-xorshift finalizer):
 // cheap, deterministic, and enough to tell replicas apart; not a cryptographic commitment.
 function mix(h: number, v: number): number {
@@ -300,9 +330,12 @@ function mix(h: number, v: number): number {
   return Math.imul(h ^ (v >>> 16), 0x01000193);
 }
 
+// Scratch space to split a 64-bit value into halves without allocating BigInts on every hash.
+const split64 = new DataView(new ArrayBuffer(8));
+
 function mixBig(h: number, v: bigint): number {
-  const u = BigInt.asUintN(64, v);
-  return mix(mix(h, Number(u & 0xffffffffn)), Number(u >> 32n));
+  split64.setBigUint64(0, v); // takes v modulo 2^64, as BigInt.asUintN(64, v)
+  return mix(mix(h, split64.getUint32(4)), split64.getUint32(0));
 }
 
 function finalize(h: number): number {
@@ -334,16 +367,31 @@ function hashNode(path: string, node: ZNode): void {
     a = mix(a, nullDataMark);
     b = mix(b, nullDataMark);
   }
-  for (const v of [node.czxid, node.mzxid, node.pzxid, node.ephemeralOwner]) {
-    a = mixBig(a, v);
-    b = mixBig(b, v);
-  }
-  for (const v of [node.ctime, node.mtime, node.version, node.cversion, node.aversion, data.length]) {
-    const lo = v % 4294967296;
-    const hi = Math.floor(v / 4294967296);
-    a = mix(mix(a, lo), hi);
-    b = mix(mix(b ^ 0x5bd1e995, lo), hi);
-  }
+  // Written out, not looped over arrays: this runs for every node restored and every change.
+  a = mixBig(a, node.czxid);
+  b = mixBig(b, node.czxid);
+  a = mixBig(a, node.mzxid);
+  b = mixBig(b, node.mzxid);
+  a = mixBig(a, node.pzxid);
+  b = mixBig(b, node.pzxid);
+  a = mixBig(a, node.ephemeralOwner);
+  b = mixBig(b, node.ephemeralOwner);
+  a = mixNumber(a, node.ctime, 0);
+  b = mixNumber(b, node.ctime, 0x5bd1e995);
+  a = mixNumber(a, node.mtime, 0);
+  b = mixNumber(b, node.mtime, 0x5bd1e995);
+  a = mixNumber(a, node.version, 0);
+  b = mixNumber(b, node.version, 0x5bd1e995);
+  a = mixNumber(a, node.cversion, 0);
+  b = mixNumber(b, node.cversion, 0x5bd1e995);
+  a = mixNumber(a, node.aversion, 0);
+  b = mixNumber(b, node.aversion, 0x5bd1e995);
+  a = mixNumber(a, data.length, 0);
+  b = mixNumber(b, data.length, 0x5bd1e995);
   node.hashHigh = finalize(a);
   node.hashLow = finalize(b ^ 0x27d4eb2f);
+}
+
+function mixNumber(h: number, v: number, salt: number): number {
+  return mix(mix(h ^ salt, v % 4294967296), Math.floor(v / 4294967296));
 }

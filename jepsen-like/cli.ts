@@ -1,8 +1,9 @@
 // npm run check -- history.jsonl [--out report-dir] [--mode zookeeper|strict] [--steps-max N]
-//                                [--time-limit-s S]
+//                                [--memory-max-mb MB] [--time-limit-s S]
 // Prints the verdict (linearizability per partition, each guarantee) and, with --out, writes
 // report-dir/index.html and report-dir/verdict.txt.
-// Exit status: 0 valid, 1 a violation, 2 unknown (search budget) or a usage / format error.
+// Exit status: 0 valid, 1 a violation, 2 unknown (a partition's search ran out of steps, memory
+// or time) or a usage / format error.
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +16,8 @@ import { renderHtml } from "./report/html.ts";
 import { textVerdict } from "./report/text.ts";
 import { visualizationData } from "./report/visualization.ts";
 
-const usage = "usage: npm run check -- history.jsonl [--out report-dir] [--mode zookeeper|strict] [--steps-max N] [--time-limit-s S]";
+const usage = "usage: npm run check -- history.jsonl [--out report-dir] " +
+  "[--mode zookeeper|strict] [--steps-max N] [--memory-max-mb MB] [--time-limit-s S]";
 
 interface Args {
   file: string;
@@ -36,7 +38,9 @@ function positive(flag: string, value: string | undefined): number {
 function parseArgs(argv: readonly string[]): Args {
   let file: string | undefined;
   let out: string | undefined;
-  const options: { mode?: "zookeeper" | "strict"; stepsMax?: number; timeLimitMs?: number } = {};
+  const options: {
+    mode?: "zookeeper" | "strict"; stepsMax?: number; memoryMaxMb?: number; timeLimitMs?: number;
+  } = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--out") out = argv[++i];
@@ -45,6 +49,7 @@ function parseArgs(argv: readonly string[]): Args {
       if (mode !== "zookeeper" && mode !== "strict") throw new UsageError("--mode is zookeeper or strict");
       options.mode = mode;
     } else if (arg === "--steps-max") options.stepsMax = positive(arg, argv[++i]);
+    else if (arg === "--memory-max-mb") options.memoryMaxMb = positive(arg, argv[++i]);
     else if (arg === "--time-limit-s") options.timeLimitMs = positive(arg, argv[++i]) * 1000;
     else if (arg.startsWith("--")) throw new UsageError(`unknown option ${arg}`);
     else if (file === undefined) file = arg;

@@ -20,11 +20,23 @@ export interface SearchBudget {
   readonly stepsMax: number;
   /** performance.now() deadline; undefined for a deterministic, steps-only budget. */
   readonly deadlineMs: number | undefined;
+  /**
+   * Estimated bytes the search may keep (its cache of explored configurations, each a copy of the
+   * linearized set plus a model state); deterministic, like steps. Undefined: no limit.
+   */
+  readonly memoryMaxBytes?: number | undefined;
 }
+
+/** Which budget ran out when the verdict is unknown. */
+export type BudgetExhausted = "steps" | "memory" | "time";
 
 export interface SearchResult {
   readonly verdict: Verdict;
   readonly steps: number;
+  /** unknown: the budget that ran out. */
+  readonly exhausted: BudgetExhausted | undefined;
+  /** Estimated bytes the search held at its end (see SearchBudget.memoryMaxBytes). */
+  readonly memoryBytes: number;
   /** ok: op ids in linearization order. illegal: the longest linearizable prefix found. */
   readonly linearization: number[];
   /** illegal: the op whose return was reached with no way left to linearize it. */
@@ -44,7 +56,9 @@ interface Entry {
 }
 
 /** The history as a linked list of call/return entries; returns of indeterminate ops go last. */
-function buildEntries(ops: readonly Operation[]): { head: Entry; callRanks: number[] } {
+function buildEntries(ops: readonly Operation[]): {
+  head: Entry; calls: Entry[]; callRanks: number[];
+} {
   const items: { op: number; call: boolean; at: number }[] = [];
   ops.forEach((op, i) => {
     const definite = op.status !== "info";
@@ -63,22 +77,28 @@ function buildEntries(ops: readonly Operation[]): { head: Entry; callRanks: numb
     if (item.call) calls[item.op] = entry;
     else calls[item.op]!.match = entry;
   });
-  return { head, callRanks: calls.map((c) => c.rank) };
+  return { head, calls, callRanks: calls.map((c) => c.rank) };
 }
 
-/** Interchangeable ops, as the model declares them: per op its class, per class its members by invoke. */
+/**
+ * Interchangeable ops, as the model declares them: per op its class, per class its members by
+ * invoke and how many of them are linearized (always the earliest ones).
+ */
 interface Classes {
   readonly of: Int32Array;
   readonly members: number[][];
   readonly linearized: Int32Array;
 }
 
-function classesOf(keys: readonly (string | undefined)[], callRanks: readonly number[]): Classes {
+function classesOf(
+  ops: readonly Operation[], keys: readonly (string | undefined)[], callRanks: readonly number[],
+): Classes {
   const ids = new Map<string, number>();
   const members: number[][] = [];
   const of = new Int32Array(callRanks.length).fill(-1);
   keys.forEach((key, op) => {
     if (key === undefined) return;
+    assert(ops[op]!.status === "info", "only indeterminate ops are interchangeable");
     let id = ids.get(key);
     if (id === undefined) {
       ids.set(key, (id = members.length));
@@ -91,15 +111,25 @@ function classesOf(keys: readonly (string | undefined)[], callRanks: readonly nu
   return { of, members, linearized: new Int32Array(members.length) };
 }
 
-/** Only the earliest-invoked unlinearized member of a class may be linearized next. */
-function eligible(classes: Classes, op: number): boolean {
-  const id = classes.of[op]!;
-  return id < 0 || classes.members[id]![classes.linearized[id]!] === op;
+/**
+ * Puts a class member back into the list, in stack order with the lifts (dancing links stay
+ * valid): its call after the last entry ranked before it, walking on from `from` (in the list and
+ * ranked before it); its return, at +infinity like every indeterminate op's, where the return of
+ * its class predecessor was (after `lastBefore`) or after its call if that comes later. The order
+ * among returns at +infinity does not matter: the search never reaches them.
+ */
+function insert(entry: Entry, from: Entry, lastBefore: Entry): void {
+  let at = from;
+  while (at.next !== undefined && at.next.rank < entry.rank) at = at.next;
+  link(entry, at);
+  link(entry.match!, lastBefore.rank > entry.rank ? lastBefore : entry);
 }
 
-function countLinearized(classes: Classes, op: number, delta: 1 | -1): void {
-  const id = classes.of[op]!;
-  if (id >= 0) classes.linearized[id]! += delta;
+function link(entry: Entry, after: Entry): void {
+  entry.prev = after;
+  entry.next = after.next;
+  if (after.next !== undefined) after.next.prev = entry;
+  after.next = entry;
 }
 
 function lift(entry: Entry): void {
@@ -134,23 +164,41 @@ function zobristKeys(count: number): Uint32Array {
 
 const bitsEqual = (a: Uint32Array, b: Uint32Array): boolean => a.every((word, i) => word === b[i]);
 
-/** (linearized set, state) pairs already explored; insert reports whether the pair is new. */
+/**
+ * (linearized set, state) pairs already explored; insert reports whether the pair is new.
+ * `bytes` estimates what the entries hold: the set's copy, the entry, the map's slot, the state.
+ */
 class Cache<S> {
   private readonly buckets = new Map<number, { bits: Uint32Array; state: S }[]>();
+  private readonly entryBytes: number;
+  entries = 0;
 
-  constructor(private readonly model: Model<S>) {}
+  constructor(private readonly model: Model<S>, words: number) {
+    this.entryBytes = 4 * words + cacheEntryOverheadBytes + (model.stateBytes ?? stateBytesDefault);
+  }
+
+  get bytes(): number {
+    return this.entries * this.entryBytes;
+  }
 
   insert(key: number, bits: Uint32Array, state: S): boolean {
     const bucket = this.buckets.get(key);
     if (bucket === undefined) {
       this.buckets.set(key, [{ bits: bits.slice(), state }]);
+      this.entries++;
       return true;
     }
     for (const seen of bucket) if (bitsEqual(seen.bits, bits) && this.model.equal(seen.state, state)) return false;
     bucket.push({ bits: bits.slice(), state });
+    this.entries++;
     return true;
   }
 }
+
+// Measured on Node 20: a Uint32Array's header, the entry and bucket objects, the map's slot.
+const cacheEntryOverheadBytes = 240;
+/** For a model that does not say what a new state costs. */
+const stateBytesDefault = 200;
 
 interface Best {
   prefix: number[];
@@ -159,30 +207,42 @@ interface Best {
   furthestRank: number;
 }
 
+interface Ending {
+  readonly verdict: Verdict;
+  readonly exhausted?: BudgetExhausted;
+  readonly steps: number;
+  readonly memoryBytes: number;
+}
+
 function finish(
-  ops: readonly Operation[], model: Model<unknown>, verdict: Verdict, steps: number, best: Best, order: number[],
+  ops: readonly Operation[], model: Model<unknown>, end: Ending, best: Best, order: number[],
 ): SearchResult {
+  const { verdict, steps, memoryBytes } = end;
   const stateAfter = model.describeState(best.state);
+  const common = { verdict, steps, exhausted: end.exhausted, memoryBytes, stateAfter };
   if (verdict === "ok") {
-    return { verdict, steps, linearization: order.map((i) => ops[i]!.id), stuck: undefined, stateAfter, considered: [] };
+    const linearization = order.map((i) => ops[i]!.id);
+    return { ...common, linearization, stuck: undefined, considered: [] };
   }
   const { callRanks } = buildEntries(ops);
   const considered = ops.filter((_, i) => callRanks[i]! < best.furthestRank).map((op) => op.id);
-  return {
-    verdict, steps, linearization: best.prefix.map((i) => ops[i]!.id), stuck: best.stuck === undefined ? undefined : ops[best.stuck]!.id,
-    stateAfter, considered,
-  };
+  const stuck = best.stuck === undefined ? undefined : ops[best.stuck]!.id;
+  return { ...common, linearization: best.prefix.map((i) => ops[i]!.id), stuck, considered };
 }
 
 /** Checks one partition's operations against `model`. */
 export function searchLinearization(original: readonly Operation[], model: Model<unknown>, budget: SearchBudget): SearchResult {
   const symmetry = model.symmetry?.(original);
   const ops = symmetry?.ops ?? original;
-  const { head, callRanks } = buildEntries(ops);
-  const classes = classesOf(symmetry?.classes ?? [], callRanks);
+  const { head, calls: callEntries, callRanks } = buildEntries(ops);
+  const classes = classesOf(ops, symmetry?.classes ?? [], callRanks);
+  // Only a class's earliest unlinearized member stays in the list; the search would otherwise
+  // step over every later one on each pass from the head (most of the work with a few dozen).
+  for (const members of classes.members) for (const op of members.slice(1)) lift(callEntries[op]!);
   const keys = zobristKeys(ops.length);
   const bits = new Uint32Array(Math.max(1, Math.ceil(ops.length / 32)));
-  const cache = new Cache(model);
+  const cache = new Cache(model, bits.length);
+  const memoryMaxBytes = budget.memoryMaxBytes ?? Infinity;
   const calls: { entry: Entry; state: unknown }[] = [];
   const best: Best = { prefix: [], stuck: undefined, state: model.init(), furthestRank: -1 };
   let definiteLeft = ops.filter((op) => op.status !== "info").length;
@@ -190,23 +250,35 @@ export function searchLinearization(original: readonly Operation[], model: Model
   let zobrist = 0;
   let steps = 0;
   let entry = head.next;
+  const ending = (verdict: Verdict, exhausted?: BudgetExhausted): Ending =>
+    ({ verdict, exhausted, steps, memoryBytes: cache.bytes });
   while (definiteLeft > 0) {
-    if (++steps > budget.stepsMax || ((steps & 4095) === 0 && budget.deadlineMs !== undefined && performance.now() > budget.deadlineMs)) {
-      return finish(ops, model, "unknown", steps, best, []);
+    if (++steps > budget.stepsMax) return finish(ops, model, ending("unknown", "steps"), best, []);
+    const deadline = budget.deadlineMs;
+    if ((steps & 4095) === 0 && deadline !== undefined && performance.now() > deadline) {
+      return finish(ops, model, ending("unknown", "time"), best, []);
     }
     assert(entry !== undefined, "an unlinearized definite op's return lies ahead");
     const op = ops[entry.op]!;
     if (entry.call) {
-      const next = eligible(classes, entry.op) ? model.step(state, op) : undefined;
+      const next = model.step(state, op);
       // An indeterminate op that changes nothing here can as well go at the very end.
       if (next !== undefined && !(op.status === "info" && next === state)) {
         bits[entry.op >>> 5]! ^= 1 << (entry.op & 31);
         if (cache.insert((zobrist ^ keys[entry.op]! ^ model.hash(next)) >>> 0, bits, next)) {
+          if (cache.bytes > memoryMaxBytes) {
+            return finish(ops, model, ending("unknown", "memory"), best, []);
+          }
           zobrist ^= keys[entry.op]!;
-          countLinearized(classes, entry.op, 1);
           calls.push({ entry, state });
           state = next;
           lift(entry);
+          const id = classes.of[entry.op]!;
+          if (id >= 0) {
+            const successor = classes.members[id]![++classes.linearized[id]!];
+            const later = successor === undefined ? undefined : callEntries[successor]!;
+            if (later !== undefined) insert(later, entry.prev!, entry.match!.prev!);
+          }
           if (op.status !== "info") definiteLeft--;
           entry = head.next;
           continue;
@@ -221,18 +293,22 @@ export function searchLinearization(original: readonly Operation[], model: Model
     }
     best.furthestRank = Math.max(best.furthestRank, entry.rank);
     const top = calls.pop();
-    if (top === undefined) return finish(ops, model, "illegal", steps, best, []);
+    if (top === undefined) return finish(ops, model, ending("illegal"), best, []);
     state = top.state;
     entry = top.entry;
     bits[entry.op >>> 5]! ^= 1 << (entry.op & 31);
     zobrist ^= keys[entry.op]!;
-    countLinearized(classes, entry.op, -1);
+    const id = classes.of[entry.op]!;
+    if (id >= 0) {
+      const successor = classes.members[id]![classes.linearized[id]!--];
+      if (successor !== undefined) lift(callEntries[successor]!);
+    }
     unlift(entry);
     if (ops[entry.op]!.status !== "info") definiteLeft++;
     entry = entry.next;
   }
   best.state = state;
-  return finish(ops, model, "ok", steps, best, calls.map((c) => c.entry.op));
+  return finish(ops, model, ending("ok"), best, calls.map((c) => c.entry.op));
 }
 
 export interface PartitionFailure {
@@ -251,6 +327,10 @@ export interface PartitionResult {
   readonly opIds: number[];
   readonly verdict: Verdict;
   readonly steps: number;
+  /** unknown: the budget that ran out. */
+  readonly exhausted: BudgetExhausted | undefined;
+  /** The search's estimated memory at its end (bytes; see SearchBudget.memoryMaxBytes). */
+  readonly memoryBytes: number;
   /** ok: the linearization found. illegal: the longest linearizable prefix of the sub-history. */
   readonly linearization: number[];
   /** ok: indeterminate ops left out of the linearization (they took no effect). */
@@ -272,18 +352,26 @@ const nonMutating = (op: Operation): boolean =>
  * identically without them), and drop ops that change no state (a history that stays illegal
  * without a read is illegal with it). Removing writes could make a legal history look illegal.
  */
-function shrink(ops: readonly Operation[], model: Model<unknown>, first: SearchResult): { ops: Operation[]; result: SearchResult } {
+function shrink(
+  ops: readonly Operation[], model: Model<unknown>, first: SearchResult, budget: SearchBudget,
+): { ops: Operation[]; result: SearchResult } {
+  const trialBudget: SearchBudget = {
+    stepsMax: shrinkStepsMax, deadlineMs: budget.deadlineMs, memoryMaxBytes: budget.memoryMaxBytes,
+  };
+  const late = () => budget.deadlineMs !== undefined && performance.now() > budget.deadlineMs;
   const byId = new Map(ops.map((op) => [op.id, op]));
   const restrict = (ids: number[]): Operation[] => ids.map((id) => byId.get(id)!);
   let keep = restrict(first.considered);
   let result = first;
   let trials = 0;
   let candidates = keep.filter(nonMutating).map((op) => op.id);
-  for (let chunk = Math.ceil(candidates.length / 2); chunk >= 1 && trials < shrinkTrialsMax; chunk = Math.floor(chunk / 2)) {
-    for (let start = 0; start < candidates.length && trials < shrinkTrialsMax; trials++) {
+  const more = () => trials < shrinkTrialsMax && !late();
+  const firstChunk = Math.ceil(candidates.length / 2);
+  for (let chunk = firstChunk; chunk >= 1 && more(); chunk = Math.floor(chunk / 2)) {
+    for (let start = 0; start < candidates.length && more(); trials++) {
       const dropped = new Set(candidates.slice(start, start + chunk));
       const trial = keep.filter((op) => !dropped.has(op.id));
-      const attempt = searchLinearization(trial, model, { stepsMax: shrinkStepsMax, deadlineMs: undefined });
+      const attempt = searchLinearization(trial, model, trialBudget);
       if (attempt.verdict !== "illegal") {
         start += chunk;
         continue;
@@ -312,14 +400,15 @@ export function checkPartition(partition: Partition, budget: SearchBudget): Part
   const search = searchLinearization(ops, model, budget);
   const base = {
     id: partition.id, paths: partition.paths, model: model.name, opIds: ops.map((op) => op.id),
-    verdict: search.verdict, steps: search.steps,
+    verdict: search.verdict, steps: search.steps, exhausted: search.exhausted,
+    memoryBytes: search.memoryBytes,
   };
   if (search.verdict === "ok") {
     const linearized = new Set(search.linearization);
     return { ...base, linearization: search.linearization, leftOut: base.opIds.filter((id) => !linearized.has(id)), failure: undefined };
   }
   if (search.verdict === "unknown") return { ...base, linearization: [], leftOut: [], failure: undefined };
-  const small = shrink(ops, model, search);
+  const small = shrink(ops, model, search, budget);
   return { ...base, linearization: small.result.linearization, leftOut: [], failure: failureOf(small.ops, model, small.result) };
 }
 
@@ -327,6 +416,8 @@ export interface LinearizabilityOptions {
   readonly mode?: ReadMode;
   /** Search steps allowed per partition (deterministic). */
   readonly stepsMax?: number;
+  /** Estimated memory a partition's search may hold, in MiB (deterministic, like steps). */
+  readonly memoryMaxMb?: number;
   /** Wall-clock limit for the whole check; makes verdicts depend on the machine. */
   readonly timeLimitMs?: number;
   /** Called after each partition (for progress bars on long histories). */
@@ -345,13 +436,21 @@ export interface LinearizabilityResult {
 }
 
 export const stepsMaxDefault = 5_000_000;
+/**
+ * Sized so that a sweep worker (sim/cli.ts gives each a heap of its own) or a default Node heap
+ * holds one partition's search next to the history; sim seed 58's largest partition (4079
+ * sequential creates) needs about 430 MiB.
+ */
+export const memoryMaxMbDefault = 768;
 
 /** Checks every partition of the history; illegal if any part is, unknown if any part ran out. */
 export function checkLinearizability(history: PairedHistory, options: LinearizabilityOptions = {}): LinearizabilityResult {
   const mode = options.mode ?? "zookeeper";
   const split = partitionHistory(history, mode);
   const deadlineMs = options.timeLimitMs === undefined ? undefined : performance.now() + options.timeLimitMs;
-  const budget: SearchBudget = { stepsMax: options.stepsMax ?? stepsMaxDefault, deadlineMs };
+  const memoryMaxBytes = (options.memoryMaxMb ?? memoryMaxMbDefault) * 2 ** 20;
+  const stepsMax = options.stepsMax ?? stepsMaxDefault;
+  const budget: SearchBudget = { stepsMax, deadlineMs, memoryMaxBytes };
   const partitions = split.partitions.map((p, i) => {
     const result = checkPartition(p, budget);
     options.onProgress?.(i + 1, split.partitions.length);

@@ -9,10 +9,13 @@ import { describeOperation } from "./describe.ts";
 import type { Operation } from "./operations.ts";
 import { parentOf } from "./operations.ts";
 import type { Changes, TreeView, ZNode } from "./semantics.ts";
+import { NodeTable, PathIndex } from "./node-table.ts";
 import { applyOperation, hashString, makeNode, nodesEqual } from "./semantics.ts";
 
 export interface Model<S> {
   readonly name: string;
+  /** Roughly what one new state costs in memory, for the search's memory budget (bytes). */
+  readonly stateBytes?: number;
   init(): S;
   step(state: S, op: Operation): S | undefined;
   equal(a: S, b: S): boolean;
@@ -163,6 +166,7 @@ export function perPathModel(path: string): Model<PathState> {
   const view = new PathView(path);
   return {
     name: "per-path",
+    stateBytes: 150, // a PathState and usually a new ZNode
     init: () => ({ node: initialNodes(scope).get(path), closed: [] }),
     step: (state, op) => {
       view.state = state;
@@ -184,7 +188,8 @@ export function perPathModel(path: string): Model<PathState> {
 // ---- namespace model -----------------------------------------------------------------------
 
 export interface TreeState {
-  readonly nodes: ReadonlyMap<string, ZNode>;
+  /** The followed nodes, by their number in the model's PathIndex. */
+  readonly nodes: NodeTable;
   readonly closed: readonly string[];
   /** Sum of per-node contributions (mod 2^32), updated incrementally by step. */
   readonly nodesHash: number;
@@ -195,38 +200,61 @@ export interface TreeState {
  * caller (partition.ts), because which paths belong together depends on the whole history.
  */
 export function namespaceModel(scope: Scope, partition: (ops: readonly Operation[]) => Operation[][]): Model<TreeState> {
-  const pathHashes = new Map<string, number>();
-  const contribution = (path: string, node: ZNode | undefined): number => {
+  // Paths get numbers as states first hold them; a sequential create may name a path no reply did.
+  const index = new PathIndex(parentOf);
+  for (const path of [...scope.paths].sort()) index.number(path);
+  const pathHashes: number[] = [];
+  const contribution = (n: number, node: ZNode | undefined): number => {
     if (node === undefined) return 0;
-    let h = pathHashes.get(path);
-    if (h === undefined) pathHashes.set(path, (h = hashString(path)));
+    const h = (pathHashes[n] ??= hashString(index.path(n)));
     return Math.imul(h ^ node.hash, 0x9e3779b1) >>> 0;
   };
-  const view = new TreeStateView(scope);
+  const view = new TreeStateView(scope, index);
   const init = (): TreeState => {
-    const nodes = initialNodes(scope);
+    let nodes = NodeTable.empty;
     let nodesHash = 0;
-    for (const [p, n] of nodes) nodesHash = (nodesHash + contribution(p, n)) >>> 0;
+    for (const [p, node] of initialNodes(scope)) {
+      const n = index.number(p);
+      nodes = nodes.set(n, node);
+      nodesHash = (nodesHash + contribution(n, node)) >>> 0;
+    }
     return { nodes, closed: [], nodesHash };
+  };
+  const applyChanges = (state: TreeState, changes: Changes, closed: readonly string[]) => {
+    let nodes = state.nodes;
+    let nodesHash = state.nodesHash;
+    for (const [path, node] of changes) {
+      const n = index.number(path);
+      nodesHash = (nodesHash - contribution(n, nodes.get(n)) + contribution(n, node)) >>> 0;
+      nodes = nodes.set(n, node);
+    }
+    return { nodes, closed, nodesHash };
   };
   return {
     name: "namespace",
+    // A TreeState, a ZNode and one 16-slot trie node per level: about 150 bytes each.
+    stateBytes: 150 * (2 + Math.ceil(Math.log2(Math.max(2, 2 * scope.paths.size)) / 4)),
     init,
     step: (state, op) => {
       view.state = state;
       const outcome = applyOperation(view, op);
       if (outcome === undefined) return undefined;
       if (outcome.changes.size === 0 && outcome.closes === undefined) return state;
-      return applyChanges(state, outcome.changes, addClosed(state.closed, outcome.closes), contribution);
+      return applyChanges(state, outcome.changes, addClosed(state.closed, outcome.closes));
     },
-    equal: (a, b) => a.nodesHash === b.nodesHash && arraysEqual(a.closed, b.closed) && treesEqual(a.nodes, b.nodes),
+    equal: (a, b) =>
+      a.nodesHash === b.nodesHash && arraysEqual(a.closed, b.closed) && a.nodes.equals(b.nodes),
     hash: (state) => (state.nodesHash ^ (state.closed.length === 0 ? 0 : closedHash(state.closed))) >>> 0,
     partition,
     describeOperation,
     symmetry: zookeeperSymmetry,
     describeState: (state) => {
       const paths = [...scope.paths].sort();
-      const shown = paths.slice(0, 12).map((p) => describeNode(p, state.nodes.get(p)));
+      const node = (p: string) => {
+        const n = index.known(p);
+        return n === undefined ? undefined : state.nodes.get(n);
+      };
+      const shown = paths.slice(0, 12).map((p) => describeNode(p, node(p)));
       const more = paths.length > 12 ? `; ... ${paths.length - 12} more paths` : "";
       return shown.join("; ") + more + describeClosed(state.closed);
     },
@@ -234,12 +262,13 @@ export function namespaceModel(scope: Scope, partition: (ops: readonly Operation
 }
 
 class TreeStateView implements TreeView {
-  state: TreeState = { nodes: new Map(), closed: [], nodesHash: 0 };
+  state: TreeState = { nodes: NodeTable.empty, closed: [], nodesHash: 0 };
 
-  constructor(private readonly scope: Scope) {}
+  constructor(private readonly scope: Scope, private readonly index: PathIndex) {}
 
   node(p: string): ZNode | undefined {
-    return this.state.nodes.get(p);
+    const n = this.index.known(p);
+    return n === undefined ? undefined : this.state.nodes.get(n);
   }
 
   tracks(p: string): boolean {
@@ -251,43 +280,23 @@ class TreeStateView implements TreeView {
   }
 
   childNames(p: string): string[] {
-    return childNames(this.state.nodes, p);
+    const cut = p === "/" ? 1 : p.length + 1;
+    const names: string[] = [];
+    for (const n of this.index.childrenOf(p)) {
+      if (this.state.nodes.get(n) !== undefined) names.push(this.index.path(n).slice(cut));
+    }
+    return names.sort();
   }
 
   ownedBy(session: string): string[] {
-    return [...this.state.nodes].filter(([, n]) => n.owner === session).map(([p]) => p);
+    const owned: string[] = [];
+    this.state.nodes.forEach((n, node) => {
+      if (node.owner === session) owned.push(this.index.path(n));
+    });
+    return owned;
   }
 
   isClosed(session: string): boolean {
     return this.state.closed.includes(session);
   }
-}
-
-function childNames(nodes: ReadonlyMap<string, ZNode>, parent: string): string[] {
-  const names: string[] = [];
-  const cut = parent === "/" ? 1 : parent.length + 1;
-  for (const path of nodes.keys()) {
-    if (path !== parent && path !== "/" && parentOf(path) === parent) names.push(path.slice(cut));
-  }
-  return names.sort();
-}
-
-function applyChanges(
-  state: TreeState, changes: Changes, closed: readonly string[],
-  contribution: (path: string, node: ZNode | undefined) => number,
-): TreeState {
-  const nodes = new Map(state.nodes);
-  let nodesHash = state.nodesHash;
-  for (const [path, node] of changes) {
-    nodesHash = (nodesHash - contribution(path, nodes.get(path)) + contribution(path, node)) >>> 0;
-    if (node === undefined) nodes.delete(path);
-    else nodes.set(path, node);
-  }
-  return { nodes, closed, nodesHash };
-}
-
-function treesEqual(a: ReadonlyMap<string, ZNode>, b: ReadonlyMap<string, ZNode>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [path, node] of a) if (!nodesEqual(node, b.get(path))) return false;
-  return true;
 }

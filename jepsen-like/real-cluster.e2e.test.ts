@@ -5,12 +5,17 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runningServers } from "../net/test/processes.ts";
 import { realClusterDefaults, runRealCluster, writeRealClusterReport } from "./real-cluster.ts";
 import { textVerdict } from "./report/text.ts";
 
 describe("jepsen-like: real processes under kill -9 and pauses", () => {
   it("a 3-server ensemble keeps its history linearizable and ZooKeeper's guarantees", async () => {
-    const result = await runRealCluster({ ...realClusterDefaults, seed: 7, faultSeconds: 12 });
+    // The run bounds itself inside the test's timeout, so that it kills its servers before
+    // vitest gives up on the test (the servers also exit if this process goes away).
+    const bounds = { runMaxSeconds: 150, checkMaxSeconds: 60 };
+    const options = { ...realClusterDefaults, seed: 7, faultSeconds: 12, ...bounds };
+    const result = await runRealCluster(options);
     const faults = (result.faults.kill ?? 0) + (result.faults.pause ?? 0);
     let where = "";
     if (result.outcome.verdict.valid !== true) {
@@ -27,4 +32,11 @@ describe("jepsen-like: real processes under kill -9 and pauses", () => {
     expect(checked["watch-order"]).toBeGreaterThan(0);
     expect(checked.ephemerals).toBeGreaterThan(0);
   }, 180_000);
+
+  it("gives up past its bound, and its servers are gone when it does", async () => {
+    const options = { ...realClusterDefaults, seed: 7, faultSeconds: 30, runMaxSeconds: 4 };
+    const run = runRealCluster(options);
+    await expect(run).rejects.toThrow("the real-cluster run did not finish within 4 s");
+    expect(runningServers()).toEqual([]);
+  }, 60_000);
 });

@@ -37,11 +37,20 @@ export interface RealClusterOptions {
   opTimeoutMs: number;
   /** Mean time between faults; each fault lasts up to faultMeanMs. */
   faultEveryMs: number;
+  /**
+   * The whole run's bound, checking included: past it the run stops its clients and nemesis,
+   * kills its servers and throws (a test gets its failure, and no process outlives it).
+   * Undefined: faultSeconds plus four minutes for startup, healing and the check.
+   */
+  runMaxSeconds: number | undefined;
+  /** The history check's wall-clock limit (the check is synchronous: no timer can cut it). */
+  checkMaxSeconds: number;
   log: (line: string) => void;
 }
 
 export const realClusterDefaults: RealClusterOptions = {
-  seed: 1, faultSeconds: 20, clients: 5, keys: 4, opTimeoutMs: 2_000, faultEveryMs: 3_000, log: () => {},
+  seed: 1, faultSeconds: 20, clients: 5, keys: 4, opTimeoutMs: 2_000, faultEveryMs: 3_000,
+  runMaxSeconds: undefined, checkMaxSeconds: 60, log: () => {},
 };
 
 export interface RealClusterResult {
@@ -55,6 +64,15 @@ export interface RealClusterResult {
 const definiteErrors = new Set<number>([Err.NONODE, Err.NODEEXISTS, Err.BADVERSION, Err.NOTEMPTY, Err.NOCHILDRENFOREPHEMERALS]);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `promise`, or a rejection after `ms` (the promise is left to settle on its own). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
 
 /** Records in the history format, as plain JSON-shaped objects; the checker validates them. */
 class Recorder {
@@ -153,9 +171,12 @@ class Client {
     return { request: create(path, CreateMode.EPHEMERAL), syncFirst: false, record: { op: "create", path, args: { data: value, mode: "ephemeral" } } };
   }
 
-  /** Connects if needed (retrying), then runs one op; returns its reply, or undefined if indeterminate. */
-  async once(planned: Planned): Promise<Reply | undefined> {
-    while (this.zk === undefined && !(await this.connect())) await sleep(100);
+  /** Connects if needed (retrying until `giveUp`), then runs one op; undefined if indeterminate. */
+  async once(planned: Planned, giveUp: () => boolean): Promise<Reply | undefined> {
+    while (this.zk === undefined && !(await this.connect())) {
+      if (giveUp()) return undefined;
+      await sleep(100);
+    }
     return this.step(planned);
   }
 
@@ -231,11 +252,14 @@ class Client {
 }
 
 /** Kills -9 or pauses one server at a time, never more than a minority at once. */
-async function nemesis(ensemble: ProcessEnsemble, random: () => number, options: RealClusterOptions, until: number, faults: Record<string, number>): Promise<void> {
+async function nemesis(
+  ensemble: ProcessEnsemble, random: () => number, options: RealClusterOptions, until: number,
+  faults: Record<string, number>, aborted: () => boolean,
+): Promise<void> {
   const count = (name: string) => (faults[name] = (faults[name] ?? 0) + 1);
-  while (performance.now() < until) {
+  while (performance.now() < until && !aborted()) {
     await sleep(options.faultEveryMs * (0.5 + random()));
-    if (performance.now() >= until) break;
+    if (performance.now() >= until || aborted()) break;
     const victim = Math.floor(random() * ensemble.clientPorts.length);
     const lastsMs = 500 + random() * options.faultEveryMs;
     if (random() < 0.5) {
@@ -255,55 +279,96 @@ async function nemesis(ensemble: ProcessEnsemble, random: () => number, options:
 }
 
 /** Waits until the ensemble has elected a leader and serves writes' ordering (a sync goes through). */
-async function awaitLeader(ensemble: ProcessEnsemble, deadlineMs: number): Promise<void> {
+async function awaitLeader(ensemble: ProcessEnsemble, deadlineMs: number, aborted: () => boolean) {
   for (;;) {
+    let zk: ZkClient | undefined;
     try {
-      const zk = await ZkClient.connect("127.0.0.1", ensemble.clientPorts[0]!, { handshakeTimeoutMs: 2_000 });
-      const reply = await zk.request({ op: "sync", path: "/" });
-      zk.abort();
+      const port = ensemble.clientPorts[0]!;
+      zk = await ZkClient.connect("127.0.0.1", port, { handshakeTimeoutMs: 2_000 });
+      // A server that took the session may still sit on the sync (its leader just went away).
+      const reply = await within(zk.request({ op: "sync", path: "/" }), 2_000, "sync");
       if (reply.err === Err.OK) return;
     } catch {
       // not up yet
+    } finally {
+      zk?.abort();
     }
-    if (performance.now() > deadlineMs) throw new Error("the ensemble did not come up");
+    if (performance.now() > deadlineMs || aborted()) {
+      throw new Error("the ensemble did not come up");
+    }
     await sleep(200);
   }
 }
 
 export async function runRealCluster(options: RealClusterOptions = realClusterDefaults): Promise<RealClusterResult> {
   const ensemble = await startProcessEnsemble(3);
-  const faults: Record<string, number> = {};
+  let aborted = false;
+  let timer: NodeJS.Timeout | undefined;
+  const boundS = options.runMaxSeconds ?? options.faultSeconds + 240;
+  const overtime = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      aborted = true; // clients and the nemesis see it and stop
+      reject(new Error(`the real-cluster run did not finish within ${boundS} s`));
+    }, boundS * 1000);
+  });
+  const run = runAgainst(ensemble, options, () => aborted);
+  run.catch(() => {}); // after an overtime its own failure no longer matters
   try {
-    await awaitLeader(ensemble, performance.now() + 60_000);
-    const history = new Recorder();
-    const random = seedrandom(String(options.seed));
-    // /q (the parent of the sequential nodes) is created by a recorded op: the checker assumes the
-    // history starts from a fresh tree.
-    const setup = new Client(0, ensemble, history, seedrandom(`${options.seed}-setup`), options);
-    const createQueue: Planned = { request: { op: "create", path: "/q", data: new Uint8Array(), acl: openAclUnsafe, flags: CreateMode.PERSISTENT, ttl: -1 }, syncFirst: false, record: { op: "create", path: "/q", args: { data: "" } } };
-    for (;;) {
-      const reply = await setup.once(createQueue);
-      if (reply?.err === Err.OK || reply?.err === Err.NODEEXISTS) break;
-    }
-    setup.hangUp();
-    const faultsUntil = performance.now() + options.faultSeconds * 1000;
-    let stopped = false;
-    const clients = Array.from({ length: options.clients }, (_, i) => new Client(i + 1, ensemble, history, seedrandom(`${options.seed}-client-${i + 1}`), options));
-    const running = clients.map((c) => c.run(() => stopped));
-    await nemesis(ensemble, random, options, faultsUntil, faults);
-    // Healed: every server runs; clients go on a little so that the run ends on a working cluster.
-    options.log("nemesis: healed");
-    await sleep(3_000);
-    stopped = true;
-    await Promise.all(running);
-    const counts = { ok: 0, fail: 0, info: 0 };
-    for (const r of history.records) if (r.type === "ok" || r.type === "fail" || r.type === "info") counts[r.type]++;
-    const records = recordsFromJson(history.records);
-    const outcome = checkHistory(records, { stepsMax: 2_000_000 });
-    return { records, outcome, faults, counts };
+    return await Promise.race([run, overtime]);
   } finally {
+    aborted = true;
+    clearTimeout(timer);
     await ensemble.stop();
   }
+}
+
+async function runAgainst(
+  ensemble: ProcessEnsemble, options: RealClusterOptions, aborted: () => boolean,
+): Promise<RealClusterResult> {
+  const faults: Record<string, number> = {};
+  await awaitLeader(ensemble, performance.now() + 60_000, aborted);
+  const history = new Recorder();
+  const random = seedrandom(String(options.seed));
+  // /q (the parent of the sequential nodes) is created by a recorded op: the checker assumes the
+  // history starts from a fresh tree.
+  const setup = new Client(0, ensemble, history, seedrandom(`${options.seed}-setup`), options);
+  const createQueue: Planned = {
+    request: {
+      op: "create", path: "/q", data: new Uint8Array(), acl: openAclUnsafe,
+      flags: CreateMode.PERSISTENT, ttl: -1,
+    },
+    syncFirst: false,
+    record: { op: "create", path: "/q", args: { data: "" } },
+  };
+  const setupDeadline = performance.now() + 60_000;
+  for (;;) {
+    const late = () => aborted() || performance.now() > setupDeadline;
+    const reply = await setup.once(createQueue, late);
+    if (reply?.err === Err.OK || reply?.err === Err.NODEEXISTS) break;
+    if (late()) throw new Error("could not create /q within 60 s");
+  }
+  setup.hangUp();
+  const faultsUntil = performance.now() + options.faultSeconds * 1000;
+  let stopped = false;
+  const clients = Array.from({ length: options.clients }, (_, i) =>
+    new Client(i + 1, ensemble, history, seedrandom(`${options.seed}-client-${i + 1}`), options));
+  const running = clients.map((c) => c.run(() => stopped || aborted()));
+  await nemesis(ensemble, random, options, faultsUntil, faults, aborted);
+  // Healed: every server runs; clients go on a little so that the run ends on a working cluster.
+  options.log("nemesis: healed");
+  await sleep(3_000);
+  stopped = true;
+  // Each client ends within one op and one connect attempt, both bounded by opTimeoutMs.
+  await Promise.all(running);
+  if (aborted()) throw new Error("aborted");
+  const counts = { ok: 0, fail: 0, info: 0 };
+  for (const r of history.records) {
+    if (r.type === "ok" || r.type === "fail" || r.type === "info") counts[r.type]++;
+  }
+  const records = recordsFromJson(history.records);
+  const timeLimitMs = options.checkMaxSeconds * 1000;
+  const outcome = checkHistory(records, { stepsMax: 2_000_000, timeLimitMs });
+  return { records, outcome, faults, counts };
 }
 
 /** Writes history.jsonl, verdict.txt and index.html into `dir`. */

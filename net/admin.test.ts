@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { utf8 } from "../core/bytes.ts";
 import { Cluster } from "../core/replica/test/cluster.ts";
 import { CreateMode, openAclUnsafe } from "../core/types.ts";
+import type { SessionId } from "../core/types.ts";
 import type { AdminView } from "./admin.ts";
 import { fourLetterWord, fourLetterWordOf } from "./admin.ts";
 import { parseZooCfg } from "./config.ts";
@@ -36,6 +37,19 @@ describe("net: four-letter words", () => {
     expect(fourLetterWord("wchs", v)).toBe("1 connections watching 1 paths\nTotal watches:1\n");
     expect(fourLetterWord("dump", v)).toMatch(/Sessions with Ephemerals \(1\):\n0x[0-9a-f]+:\n\t\/e\n/);
     expect(fourLetterWord("conf", v)).toContain("server.2=b:1:2:participant");
+  });
+
+  it("lists 300,000 connections and ephemerals (no spread of them onto the stack)", () => {
+    const v = view();
+    const connection = v.connections[0]!;
+    const connections = Array.from({ length: 300_000 }, () => connection);
+    const many: AdminView = { ...v, connections };
+    const lines = (word: string, view: AdminView, prefix: string) =>
+      fourLetterWord(word, view)!.split("\n").filter((l) => l.startsWith(prefix)).length;
+    expect(lines("stat", many, " /127.0.0.1")).toBe(300_000);
+    const owned = v.replica.tree.ephemerals.get(connection.sessionId! as SessionId)!;
+    for (let i = 0; i < 300_000; i++) owned.add(`/e${i}`);
+    expect(lines("dump", v, "\t/e")).toBe(300_001);
   });
 
   it("answers nothing that is not whitelisted (only srvr by default) or unknown", () => {

@@ -64,7 +64,12 @@ function connectionLine(c: ConnectionInfo): string {
 function srvr(view: AdminView, withClients: boolean): string {
   const s = view.replica;
   const lines = [`Zookeeper version: ${serverVersion}`];
-  if (withClients) lines.push("Clients:", ...view.connections.map(connectionLine), "");
+  if (withClients) {
+    // A loop, not push(...): a spread of every connection could overflow the stack.
+    lines.push("Clients:");
+    for (const connection of view.connections) lines.push(connectionLine(connection));
+    lines.push("");
+  }
   lines.push(
     `Latency min/avg/max: ${latency(view.stats)}`,
     `Received: ${view.stats.packetsReceived}`,
@@ -140,7 +145,9 @@ function dump(view: AdminView): string {
     `Sessions with Ephemerals (${s.tree.ephemerals.size}):`,
   ];
   for (const [session, paths] of s.tree.ephemerals) {
-    lines.push(`${hex(session)}:`, ...[...paths].map((p) => `\t${p}`));
+    lines.push(`${hex(session)}:`);
+    // One session may own a million ephemerals: a spread of them would overflow the stack.
+    for (const path of paths) lines.push(`\t${path}`);
   }
   return lines.join("\n") + "\n";
 }

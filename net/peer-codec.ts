@@ -18,7 +18,7 @@ const states: ServerState[] = ["looking", "following", "leading"];
 const workKinds = ["write", "createSession", "closeSession", "revalidate", "sync"] as const;
 
 const writeTxn = (w: ByteWriter, txn: Txn) => w.bytes(encodeTxn(txn));
-const readTxn = (r: ByteReader) => decodeTxn(r.bytes());
+const readTxn = (r: ByteReader) => decodeTxn(r.bytesView()); // decodeTxn copies what it keeps
 const writeVote = (w: ByteWriter, v: Vote) => w.i32(v.leader).i32(v.epoch).i64(v.zxid);
 const readVote = (r: ByteReader): Vote => ({ leader: r.i32(), epoch: r.i32(), zxid: zxid(r.i64()) });
 

@@ -109,6 +109,10 @@ export class PeerTransport {
     }
     const bytes = frame(encodePeerMessage(message));
     if (message.type === "SYNC" && message.snapshot !== undefined) this.snapshotBytes.set(socket, bytes.length);
+    if (socket.writableCorked === 0) {
+      socket.cork(); // one write for every message of this callback (see server.ts writeCorked)
+      process.nextTick(() => socket.uncork());
+    }
     socket.write(bytes);
   }
 

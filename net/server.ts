@@ -8,9 +8,10 @@ import type { Server as HttpServer } from "node:http";
 import type { Server, Socket } from "node:net";
 import { join } from "node:path";
 import type {
-  ClientOp, ConnId, Effect, EffectHandlers, Input, NodeId, PeerMessage, ReplicaView,
+  ClientOp, ConnId, DurableState, Effect, EffectHandlers, Input, NodeId, PeerMessage, ReplicaView,
 } from "../core/replica/index.ts";
 import { dispatchEffects, needsSnapshot, replicaConfig, ReplicaDriver } from "../core/replica/index.ts";
+import { DecodeError } from "../core/codec.ts";
 import { Err } from "../core/errors.ts";
 import type { Reply } from "../core/requests.ts";
 import { zxid } from "../core/types.ts";
@@ -39,6 +40,18 @@ import type { ClientFrame } from "./wire.ts";
  * that session deadlines never jump with a wall-clock step (ZooKeeper also times sessions with a
  * monotonic clock) while znode times stay within the drift since start of wall time.
  */
+/**
+ * Writes to a socket held corked until the current callback returns: the replies of every request
+ * in one chunk a client sent (or every message of a step to a peer) leave in one write.
+ */
+export function writeCorked(socket: Socket, bytes: Uint8Array): void {
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+  }
+  socket.write(bytes);
+}
+
 export function coreClockMs(): number {
   return Math.floor(performance.timeOrigin + performance.now());
 }
@@ -153,6 +166,7 @@ export class ZkServer {
   }
 
   private startListening(): Promise<void> {
+    const startedMs = performance.now();
     const c = this.config;
     const peers = this.standalone ? [this.id] : c.servers.filter((s) => s.role === "participant").map((s) => s.id);
     const coreConfig = replicaConfig({
@@ -165,24 +179,30 @@ export class ZkServer {
     });
     const { storage, durable, recoveryNotes } = FileStorage.open({
       dataDir: c.dataDir, dataLogDir: c.dataLogDir, retainSnapshots: c.autopurgeSnapRetainCount,
-      extendedTypesEnabled: c.extendedTypesEnabled, onDurable: (id) => this.deliver({ type: "persistDone", id }),
+      onDurable: (id) => this.deliver({ type: "persistDone", id }),
       onPurged: (removed) => {
         this.log("info", "purged", { files: removed, retainSnapshots: c.autopurgeSnapRetainCount });
       },
     });
     this.storage = storage;
-    for (const note of recoveryNotes) this.log("warn", "recovery", { note });
-    this.log("info", "recovered", { logTxns: durable.log.length, snapshot: durable.snapshot !== undefined, acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch });
     this.core = new ReplicaDriver(this.id, coreConfig);
     this.handlers = this.effectHandlers();
-    const effects = this.core.start(durable, coreClockMs());
+    const effects = this.startCore(durable, recoveryNotes);
+    for (const note of recoveryNotes) this.log("warn", "recovery", { note });
+    const recovered = this.core.inspect()!;
+    this.log("info", "recovered", {
+      logTxns: durable.log.length, snapshot: durable.snapshot !== undefined,
+      acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch,
+      znodes: recovered.tree.size, tookMs: Math.round(performance.now() - startedMs),
+    });
     this.events = new EventLog(this.log, this.id, {
       conn: (connId) => this.conns.get(connId),
       connOfSession: (id) => this.bySession.get(id),
       status: () => replicaStatus(this.core),
     }, Date.now());
     this.snapshotter = new Snapshotter({
-      snapshot: durable.snapshot, startZxid: this.core.inspect()!.appliedZxid, dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
+      snapshot: durable.snapshot, startZxid: recovered.appliedZxid,
+      dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
       extendedTypesEnabled: c.extendedTypesEnabled,
       onWritten: (written) => {
         this.log("info", "snapshot written", { zxid: written.zxid, znodes: written.znodes, tookMs: Math.round(written.tookMs) });
@@ -204,6 +224,18 @@ export class ZkServer {
     // The first listener to fail is the one reported (one line, see main.ts).
     return Promise.all([peersListening, metricsListening, this.listenClients()])
       .then(() => undefined);
+  }
+
+  /** Starts the core from the newest snapshot that decodes (checksum, format and digest). */
+  private startCore(durable: DurableState, notes: string[]): readonly Effect[] {
+    for (;;) {
+      try {
+        return this.core.start(durable, coreClockMs());
+      } catch (error) {
+        if (!(error instanceof DecodeError) || durable.snapshot === undefined) throw error;
+        durable.snapshot = this.storage.olderSnapshot(notes, error.message);
+      }
+    }
   }
 
   private startPeers(): Promise<void> {
@@ -345,7 +377,7 @@ export class ZkServer {
     before?.(conn);
     conn.sent++;
     this.stats.packetsSent++;
-    conn.socket.write(frame(payload));
+    writeCorked(conn.socket, frame(payload));
   }
 
   private replyToClient(connId: ConnId, xid: number, op: ClientOp, reply: Reply): void {

@@ -39,7 +39,15 @@ export class Snapshotter {
   private readonly encoding = new Map<number, { zxid: Zxid; resolve: (bytes: Uint8Array) => void; reject: (e: Error) => void }>();
   private nextEncodeId = 1;
 
-  constructor(options: { snapshot: Uint8Array | undefined; startZxid: Zxid; dataDir: string; snapCount: number; extendedTypesEnabled: boolean; onWritten: (w: SnapshotWritten) => void; onError: (e: Error) => void }) {
+  constructor(options: {
+    snapshot: Uint8Array | undefined;
+    startZxid: Zxid;
+    dataDir: string;
+    snapCount: number;
+    extendedTypesEnabled: boolean;
+    onWritten: (w: SnapshotWritten) => void;
+    onError: (e: Error) => void;
+  }) {
     this.appliedZxid = options.startZxid;
     this.worker = new Worker(new URL("./snapshotter-bootstrap.mjs", import.meta.url));
     this.worker.on("message", (m: SnapshotterReply) => {
@@ -53,7 +61,12 @@ export class Snapshotter {
     this.worker.on("error", options.onError);
     this.worker.unref();
     const init: SnapshotterMessage = { kind: "init", snapshot: options.snapshot, dataDir: options.dataDir, snapCount: options.snapCount, extendedTypesEnabled: options.extendedTypesEnabled };
-    this.worker.postMessage(init);
+    // A snapshot that owns its whole buffer (a file read at start) moves to the worker instead of
+    // being copied: hundreds of MB the caller no longer needs once the core decoded them.
+    const bytes = options.snapshot;
+    const owned =
+      bytes !== undefined && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+    this.worker.postMessage(init, owned ? [bytes.buffer as ArrayBuffer] : []);
   }
 
   /**

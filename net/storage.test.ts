@@ -21,8 +21,8 @@ const txn = (counter: number): Txn => ({
 
 function open(dir: string, durable: number[], purged: string[] = []) {
   return FileStorage.open({
-    dataDir: dir, dataLogDir: join(dir, "log"), retainSnapshots: 3, extendedTypesEnabled: false,
-    onDurable: (id) => durable.push(id), onPurged: (removed) => purged.push(...removed),
+    dataDir: dir, dataLogDir: join(dir, "log"), retainSnapshots: 3,
+    onDurable: (id) => durable.push(id), onPurged: (removed) => { for (const r of removed) purged.push(r); },
   });
 }
 

@@ -13,8 +13,7 @@ import { fsync } from "node:fs";
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, ftruncateSync } from "node:fs";
 import { join } from "node:path";
 import type { DiskWrite, DurableState } from "../core/replica/index.ts";
-import { decodeLog, decodeSnapshot, encodeLogRecord } from "../core/storage.ts";
-import { DecodeError } from "../core/codec.ts";
+import { decodeLog, encodeLogRecord } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
 
@@ -36,6 +35,8 @@ export class FileStorage {
   private lastAppended = 0n;
   /** Set when a snapshot written elsewhere (the snapshotter) lets the log roll at the next round. */
   private rollRequested = false;
+  /** The snapshot recovery started from (olderSnapshot steps back from it). */
+  private snapshotFile: string | undefined;
   readonly stats: StorageStats = { fsyncs: 0, persists: 0, lastFsyncMs: 0, maxFsyncMs: 0 };
 
   private constructor(
@@ -52,7 +53,9 @@ export class FileStorage {
 
   /** Opens (creating if needed) the directories and recovers what they hold. */
   static open(options: {
-    dataDir: string; dataLogDir: string; retainSnapshots: number; extendedTypesEnabled: boolean;
+    dataDir: string;
+    dataLogDir: string;
+    retainSnapshots: number;
     onDurable: (id: number) => void;
     /** Told the files a purge removed (snapshots past retainSnapshots, logs they make useless). */
     onPurged?: (removed: readonly string[]) => void;
@@ -68,7 +71,7 @@ export class FileStorage {
       }
     }
     const epochs = readEpochs(options.dataDir);
-    const snapshot = newestValidSnapshot(options.dataDir, options.extendedTypesEnabled, notes);
+    const snapshot = newestSnapshot(options.dataDir);
     const { txns, lastLog } = readLogs(options.dataLogDir, notes);
     const logPath = lastLog ?? join(options.dataLogDir, `log.${hex16(1n)}`);
     const storage = new FileStorage(
@@ -76,7 +79,20 @@ export class FileStorage {
       options.onPurged ?? (() => {}),
     );
     storage.lastAppended = txns.length > 0 ? txns[txns.length - 1]!.zxid : 0n;
+    storage.snapshotFile = snapshot?.file;
     return { storage, durable: { ...epochs, snapshot: snapshot?.bytes, log: txns }, recoveryNotes: notes };
+  }
+
+  /**
+   * The next older snapshot, after the one open() returned (or the last one this returned) failed
+   * to decode: a note names the damaged one. Undefined when there is none (start from the log).
+   */
+  olderSnapshot(notes: string[], why: string): Uint8Array | undefined {
+    if (this.snapshotFile === undefined) return undefined;
+    notes.push(`skipping damaged ${this.snapshotFile}: ${why}`);
+    const older = newestSnapshot(this.dataDir, this.snapshotFile);
+    this.snapshotFile = older?.file;
+    return older?.bytes;
   }
 
   /** Queues a persist effect; its persistDone is reported once an fsync covered it. */
@@ -195,8 +211,9 @@ export class FileStorage {
   close(): void {
     fsyncSync(this.logFd);
     closeSync(this.logFd);
-    // A snapshot written after the last flush: its purge would have come with the next round.
-    if (this.rollRequested) this.purge();
+    // A snapshot written after the last flush (its purge would have come with the next round), or
+    // one the snapshotter wrote while stopping, its message to us lost with the worker.
+    this.purge();
   }
 }
 
@@ -238,30 +255,37 @@ function readEpochs(dir: string): { acceptedEpoch: number; currentEpoch: number 
   }
 }
 
-/** The newest snapshot that passes its checksum and digest; a damaged one is skipped with a note. */
-function newestValidSnapshot(dir: string, extendedTypesEnabled: boolean, notes: string[]): { bytes: Uint8Array } | undefined {
-  for (const file of snapshotFiles(dir).reverse()) {
-    const bytes = new Uint8Array(readFileSync(join(dir, file)));
-    try {
-      decodeSnapshot(bytes, { extendedTypesEnabled });
-      return { bytes };
-    } catch (error) {
-      if (!(error instanceof DecodeError)) throw error;
-      notes.push(`skipping damaged ${file}: ${error.message}`);
-    }
-  }
-  return undefined;
+/**
+ * The newest snapshot older than `before` (a file name). Not checked here: the core checks its
+ * checksum and digest as it decodes it, once (a million znodes take seconds), and the server
+ * steps back with olderSnapshot when that fails.
+ */
+function newestSnapshot(
+  dir: string,
+  before?: string,
+): { file: string; bytes: Uint8Array } | undefined {
+  const file = snapshotFiles(dir).reverse().find((f) => before === undefined || f < before);
+  return file === undefined ? undefined : { file, bytes: readWhole(join(dir, file)) };
+}
+
+/** A file's bytes, without copying them out of the Buffer that read them (a snapshot is large). */
+function readWhole(path: string): Uint8Array {
+  const buffer = readFileSync(path);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /** Every log record in order; a torn tail of the last file is cut off (it was never acknowledged). */
 function readLogs(dir: string, notes: string[]): { txns: Txn[]; lastLog: string | undefined } {
   const files = logFiles(dir);
-  const txns: Txn[] = [];
+  let txns: Txn[] = [];
   for (const [i, file] of files.entries()) {
     const path = join(dir, file);
-    const bytes = new Uint8Array(readFileSync(path));
+    const bytes = readWhole(path);
     const decoded = decodeLog(bytes);
-    txns.push(...decoded.txns);
+    // Not push(...decoded.txns): a spread passes every record as an argument on the stack, and a
+    // log tail of 100,000 txns (snapCount's default) overflows it.
+    if (txns.length === 0) txns = decoded.txns;
+    else for (const txn of decoded.txns) txns.push(txn);
     if (decoded.tornTail) {
       if (i !== files.length - 1) throw new Error(`log ${file} is damaged before the last log file: refusing to start`);
       notes.push(`${file}: dropped a torn last record (${bytes.length - decoded.validBytes} bytes)`);

@@ -66,7 +66,12 @@ export class ZkClient {
             client.timeoutMs = response.timeoutMs;
             client.password = response.password;
             clearTimeout(giveUp);
-            if (response.timeoutMs <= 0) reject(new Error("session refused"));
+            if (response.timeoutMs <= 0) {
+              // Hang up: an open socket and its pinger would keep the process alive for nothing.
+              socket.destroy();
+              reject(new Error("session refused"));
+              return;
+            }
             client.startPinging();
             resolve(client);
             continue;

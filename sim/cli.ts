@@ -1,16 +1,19 @@
-// npm run sim -- --seed 42            one run, with a summary; exit 1 on a violation
-// npm run sim -- --seeds 1..1000      a sweep on every core (worker threads) with a progress bar
+// npm run sim -- --seed 42            one run, with a summary; exit 1 on a violation, 2 when the
+//                                     history check is unknown (a partition ran out of budget)
+// npm run sim -- --seeds 1..1000      a sweep on every core (worker threads) with a progress bar;
+//                                     exit 1 if any seed failed (unknown checks are listed apart)
 // Options: --nodes N --safety-ms MS --clients N --no-faults --trace FILE --history FILE --report DIR
+// Sweep options: --stop-on-failure --seed-timeout-s S (default 600) --worker-heap-mb MB (3072)
+//                --workers N (default: every core)
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
 import { renderHtml } from "../jepsen-like/report/html.ts";
 import { textVerdict, verdictWord } from "../jepsen-like/report/text.ts";
 import { visualizationData } from "../jepsen-like/report/visualization.ts";
 import { runSimulation, swarmOptions } from "./run.ts";
 import type { SimOverrides, SimResult } from "./run.ts";
+import { reproduce, sweep, sweepDefaults } from "./sweep.ts";
 
 interface Args {
   seed: number | undefined;
@@ -19,10 +22,25 @@ interface Args {
   trace: string | undefined;
   historyFile: string | undefined;
   report: string | undefined;
+  stopOnFailure: boolean;
+  seedTimeoutMs: number;
+  workerHeapMb: number;
+  workers: number;
+}
+
+function positive(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number`);
+  return n;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seed: undefined, seeds: undefined, overrides: {}, trace: undefined, historyFile: undefined, report: undefined };
+  const args: Args = {
+    seed: undefined, seeds: undefined, overrides: {}, trace: undefined, historyFile: undefined,
+    report: undefined,
+    stopOnFailure: sweepDefaults.stopOnFailure, seedTimeoutMs: sweepDefaults.seedTimeoutMs,
+    workerHeapMb: sweepDefaults.workerHeapMb, workers: sweepDefaults.workers,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = () => {
@@ -41,15 +59,13 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--trace") args.trace = value();
     else if (flag === "--history") args.historyFile = value();
     else if (flag === "--report") args.report = value();
+    else if (flag === "--stop-on-failure") args.stopOnFailure = true;
+    else if (flag === "--seed-timeout-s") args.seedTimeoutMs = positive(flag, value()) * 1000;
+    else if (flag === "--worker-heap-mb") args.workerHeapMb = positive(flag, value());
+    else if (flag === "--workers") args.workers = Math.floor(positive(flag, value()));
     else throw new Error(`unknown option ${flag}`);
   }
   return args;
-}
-
-function reproduce(seed: number, overrides: SimOverrides): string {
-  const extra = Object.entries({ nodes: overrides.nodes, "safety-ms": overrides.safetyMs, clients: overrides.clients })
-    .filter(([, v]) => v !== undefined).map(([k, v]) => ` --${k} ${v}`).join("");
-  return `npm run sim -- --seed ${seed}${extra}${overrides.faults === false ? " --no-faults" : ""}`;
 }
 
 function printSummary(result: SimResult, wallMs: number, overrides: SimOverrides): void {
@@ -66,47 +82,15 @@ function printSummary(result: SimResult, wallMs: number, overrides: SimOverrides
   const guarantees = result.check.verdict.guarantees;
   console.log(`  history check: ${verdictWord(result.check.verdict.valid)}; ${lin.partitions.length} partitions, ${lin.steps} search steps; ` +
     `guarantees ${guarantees.filter((g) => g.violations.length === 0).length}/${guarantees.length} hold; ${result.check.verdict.elapsedMs.toFixed(0)} ms`);
-  console.log(result.ok ? "  verdict: ok" : `  verdict: VIOLATION: ${result.failure}\n  reproduce with: ${reproduce(result.seed, overrides)}`);
-}
-
-async function sweep(from: number, to: number, overrides: SimOverrides): Promise<boolean> {
-  const seeds = Array.from({ length: to - from + 1 }, (_, i) => from + i);
-  const workers = Math.max(1, Math.min(availableParallelism(), seeds.length));
-  const failures: { seed: number; failure: string }[] = [];
-  let done = 0;
-  let virtualMs = 0;
-  let events = 0;
-  const started = performance.now();
-  const progress = () => {
-    const width = 30;
-    const filled = Math.round((done / seeds.length) * width);
-    process.stderr.write(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${seeds.length} seeds, ${failures.length} failing`);
-  };
-  const queue = [...seeds];
-  await Promise.all(Array.from({ length: workers }, () => new Promise<void>((resolve, reject) => {
-    const worker = new Worker(new URL("./worker-bootstrap.mjs", import.meta.url), { workerData: overrides });
-    const next = () => {
-      const seed = queue.shift();
-      if (seed === undefined) return void worker.terminate().then(() => resolve());
-      worker.postMessage(seed);
-    };
-    worker.on("message", (r: { seed: number; ok: boolean; failure?: string; virtualMs: number; events: number }) => {
-      done++;
-      virtualMs += r.virtualMs;
-      events += r.events;
-      if (!r.ok) failures.push({ seed: r.seed, failure: r.failure ?? "?" });
-      progress();
-      next();
-    });
-    worker.on("error", reject);
-    next();
-  })));
-  const wallS = (performance.now() - started) / 1000;
-  process.stderr.write("\n");
-  console.log(`${seeds.length} seeds on ${workers} workers in ${wallS.toFixed(1)} s: ${(virtualMs / 1000 / wallS).toFixed(0)} simulated s per wall s, ${Math.round(events / wallS)} events per wall s`);
-  for (const f of failures.sort((a, b) => a.seed - b.seed)) console.log(`FAIL seed ${f.seed}: ${f.failure}\n  reproduce with: ${reproduce(f.seed, overrides)}`);
-  console.log(failures.length === 0 ? "all seeds passed" : `${failures.length} failing seeds`);
-  return failures.length === 0;
+  if (!result.ok) {
+    console.log(`  verdict: VIOLATION: ${result.failure}`);
+    console.log(`  reproduce with: ${reproduce(result.seed, overrides)}`);
+  } else if (result.check.verdict.valid === "unknown") {
+    const text = textVerdict(result.check.verdict, result.check.ops);
+    const unknown = text.split("\n").filter((l) => l.startsWith("  UNKNOWN"));
+    console.log("  verdict: ok, but the history check is UNKNOWN (not a violation):");
+    console.log(unknown.join("\n"));
+  } else console.log("  verdict: ok");
 }
 
 /** The checker's report for this run, plus the history it read, so the run can be re-checked alone. */
@@ -122,7 +106,17 @@ function writeReport(dir: string, result: SimResult): void {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.seeds !== undefined) {
-    process.exitCode = (await sweep(args.seeds[0], args.seeds[1], args.overrides)) ? 0 : 1;
+    // Ctrl-C stops the sweep, which still prints every failure found so far.
+    const interrupt = new AbortController();
+    process.once("SIGINT", () => interrupt.abort());
+    const result = await sweep({
+      from: args.seeds[0], to: args.seeds[1], overrides: args.overrides,
+      stopOnFailure: args.stopOnFailure, seedTimeoutMs: args.seedTimeoutMs,
+      workerHeapMb: args.workerHeapMb, workers: args.workers, runnerUrl: undefined,
+      print: (line) => console.log(line), progress: (text) => process.stderr.write(text),
+      signal: interrupt.signal,
+    });
+    process.exitCode = result.failures.length === 0 && !interrupt.signal.aborted ? 0 : 1;
     return;
   }
   const seed = args.seed ?? Math.floor(Math.random() * 1_000_000);
@@ -134,7 +128,7 @@ async function main(): Promise<void> {
   if (args.historyFile !== undefined) writeFileSync(args.historyFile, result.history.toJsonLines());
   printSummary(result, wallMs, args.overrides);
   if (args.report !== undefined) writeReport(args.report, result);
-  process.exitCode = result.ok ? 0 : 1;
+  process.exitCode = !result.ok ? 1 : result.check.verdict.valid === "unknown" ? 2 : 0;
 }
 
 await main();

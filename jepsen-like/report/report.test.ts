@@ -93,6 +93,9 @@ describe("report: text and HTML", () => {
     expect(timelineSvg(data.timelines[0]!)).toContain('stroke-dasharray="4 3"'); // the indeterminate write
     expect(latencySvg(data.latency.points).match(/<circle /g)).toHaveLength(5);
     expect(throughputSvg(data.throughput.bins, data.throughput.binUs).match(/<rect /g)!.length).toBeGreaterThan(1);
+    const points = Array.from({ length: 300_000 }, (_, i) =>
+      ({ id: i, timeUs: i, latencyUs: i % 1000, status: "ok" as const }));
+    expect(latencySvg(points)).toContain("<circle "); // its scales are no spread of every point
     expect([formatUs(1500, 100), formatUs(1500, 20_000), formatUs(1_500_000, 20_000_000)]).toEqual(["1500µs", "2ms", "1.5s"]);
   });
 

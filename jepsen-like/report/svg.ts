@@ -159,9 +159,10 @@ function xScale(fromUs: number, toUs: number): (us: number) => number {
 
 export function latencySvg(points: readonly LatencyPoint[]): string {
   if (points.length === 0) return "<p>No completed operations.</p>";
-  const fromUs = Math.min(...points.map((p) => p.timeUs));
-  const toUs = Math.max(...points.map((p) => p.timeUs));
-  const maxUs = Math.max(1, ...points.map((p) => p.latencyUs));
+  // Folds, not Math.min(...points): a spread of a long array overflows the stack.
+  const fromUs = points.reduce((min, p) => Math.min(min, p.timeUs), Infinity);
+  const toUs = points.reduce((max, p) => Math.max(max, p.timeUs), -Infinity);
+  const maxUs = points.reduce((max, p) => Math.max(max, p.latencyUs), 1);
   const x = xScale(fromUs, toUs);
   const y = (us: number): number => plotBottomPx - (us / maxUs) * (plotHeightPx - 6);
   const dots = points.map((p) =>
@@ -174,7 +175,7 @@ export function throughputSvg(bins: readonly ThroughputBin[], binUs: number): st
   if (bins.length === 0) return "<p>No completed operations.</p>";
   const fromUs = bins[0]!.startUs;
   const toUs = bins[bins.length - 1]!.startUs + binUs;
-  const most = Math.max(1, ...bins.map((b) => b.ok + b.fail + b.info));
+  const most = bins.reduce((max, b) => Math.max(max, b.ok + b.fail + b.info), 1);
   const x = xScale(fromUs, toUs);
   const barPx = Math.max(1, x(fromUs + binUs) - x(fromUs) - 1);
   const bars = bins.map((b) => {

@@ -12,6 +12,12 @@ export const textViolationsMax = 10;
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
 
+/** A partition's paths, the first few of a long list (a queue's partition has thousands). */
+const pathsText = (paths: readonly string[]): string =>
+  paths.length <= 8
+    ? paths.join(" ")
+    : `${paths.slice(0, 6).join(" ")} ... ${paths.length - 6} more paths`;
+
 export function verdictWord(valid: CheckVerdict["valid"]): string {
   return valid === true ? "VALID" : valid === false ? "INVALID" : "UNKNOWN";
 }
@@ -19,7 +25,8 @@ export function verdictWord(valid: CheckVerdict["valid"]): string {
 function failingPartition(p: PartitionResult, ops: readonly Operation[]): string[] {
   const failure = p.failure!;
   const lines = [
-    `  ILLEGAL partition ${p.id} (${p.paths.join(" ")}; ${p.model} model, ${plural(p.opIds.length, "op")}):`,
+    `  ILLEGAL partition ${p.id} (${pathsText(p.paths)}; ${p.model} model, ` +
+      `${plural(p.opIds.length, "op")}):`,
     `    ${failure.explanation}`,
     `    smallest failing sub-history found (${plural(failure.subHistory.length, "op")}; linearized prefix marked *):`,
   ];
@@ -30,6 +37,15 @@ function failingPartition(p: PartitionResult, ops: readonly Operation[]): string
   }
   if (failure.subHistory.length > textOpsMax) lines.push(`       ... ${failure.subHistory.length - textOpsMax} more`);
   return lines;
+}
+
+function exhaustedText(p: PartitionResult): string {
+  const memory = `${Math.round(p.memoryBytes / 2 ** 20)} MiB`;
+  if (p.exhausted === "memory") {
+    return `search memory budget exhausted (about ${memory} held) after ${p.steps} steps`;
+  }
+  if (p.exhausted === "time") return `time limit reached after ${p.steps} steps`;
+  return `search step budget exhausted after ${p.steps} steps (about ${memory} held)`;
 }
 
 function linearizabilityLines(verdict: CheckVerdict, ops: readonly Operation[]): string[] {
@@ -56,7 +72,8 @@ function linearizabilityLines(verdict: CheckVerdict, ops: readonly Operation[]):
   for (const p of lin.partitions) {
     if (p.verdict === "illegal") lines.push(...failingPartition(p, ops));
     if (p.verdict !== "unknown") continue;
-    lines.push(`  UNKNOWN partition ${p.id} (${p.paths.join(" ")}): search budget exhausted after ${p.steps} steps`);
+    const size = plural(p.opIds.length, "op");
+    lines.push(`  UNKNOWN partition ${p.id} (${pathsText(p.paths)}; ${size}): ${exhaustedText(p)}`);
   }
   return lines;
 }

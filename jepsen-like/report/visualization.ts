@@ -111,10 +111,9 @@ type Roles = (id: number) => [number | null, TimelineRole];
 
 function timelineOf(p: PartitionResult, ops: readonly Operation[], shown: readonly number[], roles: Roles): Timeline {
   const drawn = shown.map((id) => timelineOp(ops[id]!, ...roles(id)));
-  const starts = drawn.map((o) => o.startUs);
-  const ends = drawn.flatMap((o) => (o.endUs === null ? [o.startUs] : [o.endUs]));
-  const startUs = Math.min(...starts);
-  const lastUs = Math.max(...ends);
+  // Folds, not Math.min(...): a failing sub-history has no size limit; a spread overflows.
+  const startUs = drawn.reduce((min, o) => Math.min(min, o.startUs), Infinity);
+  const lastUs = drawn.reduce((max, o) => Math.max(max, o.endUs ?? o.startUs), -Infinity);
   const endUs = lastUs + Math.max(1, Math.round((lastUs - startUs) * 0.1));
   return {
     partition: p.id, paths: p.paths, model: p.model, verdict: p.verdict === "illegal" ? "illegal" : "ok",

@@ -1,5 +1,7 @@
 // Test helper: an ensemble of real server processes (npm run server per member) on free loopback
-// ports, so a test can kill -9 one of them.
+// ports, so a test can kill -9 one of them. Every server is bounded: stop() kills them all and
+// waits for their exits (a bounded wait), a server exits when its test process goes away (the
+// preload), and those still running when the test process exits are killed then.
 
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -17,10 +19,48 @@ export interface ProcessEnsemble {
   stderr: string[];
   start(index: number): void;
   kill9(index: number): void;
+  /** Kills every server this ensemble started (paused ones too) and waits for them to exit. */
   stop(): Promise<void>;
 }
 
 const mainPath = new URL("../main.ts", import.meta.url).pathname;
+const exitWithParent = new URL("./exit-with-parent.mjs", import.meta.url).href;
+
+/** How long stop() waits for killed servers to exit before it gives up on them. */
+const exitWaitMs = 5_000;
+
+// Servers not yet seen to exit, from every ensemble of this process.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/** Pids of the servers started by this process that have not been seen to exit. */
+export function runningServers(): number[] {
+  return [...running].map((child) => child.pid!);
+}
+
+function spawnServer(cfg: string, captureStderr = false, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const argv = ["--import", "tsx", "--import", exitWithParent, mainPath, cfg];
+  const stdio = ["ignore", "ignore", captureStderr ? "pipe" : "ignore", "ipc"] as const;
+  const child = spawn(process.execPath, argv, { stdio: [...stdio], env: { ...process.env, ...env } });
+  child.channel?.unref(); // the channel is only there to close when this process dies
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  return child;
+}
+
+/** Resolves when the child has exited, or after `ms` (a process stuck in the kernel may never). */
+function exited(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 export interface ProcessOptions {
   /** More zoo.cfg lines for every server. */
@@ -51,26 +91,28 @@ export async function startProcessEnsemble(
   });
   const processes: (ChildProcess | undefined)[] = [];
   const stderr = clientPorts.map(() => "");
+  const started: ChildProcess[] = [];
+  let stopped = false;
   const ensemble: ProcessEnsemble = {
     clientPorts,
     connectString: clientPorts.map((p) => `127.0.0.1:${p}`).join(","),
     processes,
     stderr,
     start(index) {
-      const child = spawn(process.execPath, ["--import", "tsx", mainPath, configs[index]!], {
-        stdio: ["ignore", "ignore", options.captureStderr === true ? "pipe" : "ignore"],
-        env: { ...process.env, ...options.env },
-      });
+      if (stopped) return; // a nemesis still running after a failure must not start orphans
+      const child = spawnServer(configs[index]!, options.captureStderr === true, options.env);
       child.stderr?.on("data", (chunk: Buffer) => (stderr[index] += chunk.toString()));
       processes[index] = child;
+      started.push(child);
     },
     kill9(index) {
       processes[index]?.kill("SIGKILL");
       processes[index] = undefined;
     },
     async stop() {
-      for (const p of processes) p?.kill("SIGKILL");
-      await new Promise((r) => setTimeout(r, 200));
+      stopped = true;
+      for (const child of started) child.kill("SIGKILL"); // SIGKILL ends a SIGSTOPped one too
+      await Promise.all(started.map((child) => exited(child, exitWaitMs)));
       rmSync(root, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,167 @@
+// Runs one measurement cell: `sessions` sessions spread over the ensemble's members (session i on
+// member i mod n), each keeping `inflight` requests outstanding, for a warm-up and then a measured
+// window. The raw generator runs in worker threads; CPU time of every server process and of this
+// process is read at the window's edges.
+
+import { Worker } from "node:worker_threads";
+import { mergeInto, newHistogram } from "./histogram.ts";
+import type { FromWorker, ToWorker, WorkerInit } from "./loadgen-worker.ts";
+import { ownCpuMicros, processCpuMicros } from "./procstat.ts";
+import { sessionPlan } from "./workloads.ts";
+import type { Workload } from "./workloads.ts";
+
+export interface CellSpec {
+  workload: Workload;
+  sessions: number;
+  inflight: number;
+  warmupSeconds: number;
+  seconds: number;
+  workers: number;
+}
+
+export interface Target {
+  clientPorts: number[];
+  pids: number[];
+}
+
+export interface Measurement {
+  ops: number;
+  seconds: number;
+  errors: number;
+  /** How many replies carried each error code. */
+  errorCodes: Record<number, number>;
+  histogram: Uint32Array;
+  maxMicros: number;
+  clientCpuMicros: number;
+  /** CPU time of each server process during the window, in its member order. */
+  serverCpuMicros: number[];
+}
+
+/** Measures between `begin` and `end`, given as callbacks the generators call at those instants. */
+export interface Window {
+  begin(): void;
+  end(): void;
+}
+
+export function cpuWindow(target: Target): {
+  window: Window;
+  result(): { client: number; servers: number[]; seconds: number };
+} {
+  let t0 = 0;
+  let t1 = 0;
+  let client0 = 0;
+  let client1 = 0;
+  let servers0: number[] = [];
+  let servers1: number[] = [];
+  return {
+    window: {
+      begin() {
+        t0 = performance.now();
+        client0 = ownCpuMicros();
+        servers0 = target.pids.map(processCpuMicros);
+      },
+      end() {
+        t1 = performance.now();
+        client1 = ownCpuMicros();
+        servers1 = target.pids.map(processCpuMicros);
+      },
+    },
+    result: () => ({
+      client: client1 - client0,
+      servers: servers1.map((v, i) => v - servers0[i]!),
+      seconds: (t1 - t0) / 1000,
+    }),
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function runRawCell(
+  target: Target,
+  spec: CellSpec,
+  progress: (completed: number, elapsedS: number) => void,
+): Promise<Measurement> {
+  const workerCount = Math.max(1, Math.min(spec.workers, spec.sessions));
+  const plans = Array.from({ length: spec.sessions }, (_, s) =>
+    sessionPlan(spec.workload, s, target.clientPorts[s % target.clientPorts.length]!),
+  );
+  const workers: Worker[] = [];
+  const completed = new Array<number>(workerCount).fill(0);
+  const results: Extract<FromWorker, { type: "done" }>[] = [];
+  let failure: Error | undefined;
+  let readyCount = 0;
+  const deadline = Date.now() + (spec.warmupSeconds + spec.seconds) * 1000 + 60_000;
+  const waitFor = async (what: string, condition: () => boolean) => {
+    while (!condition()) {
+      if (failure !== undefined) throw failure;
+      if (Date.now() > deadline)
+        throw new Error(`generator: ${what} not within the cell's time limit`);
+      await sleep(20);
+    }
+  };
+  try {
+    for (let w = 0; w < workerCount; w++) {
+      const init: WorkerInit = {
+        workload: spec.workload,
+        inflight: spec.inflight,
+        sessions: plans.filter((_, s) => s % workerCount === w),
+      };
+      const worker = new Worker(new URL("./loadgen-bootstrap.mjs", import.meta.url), {
+        workerData: init,
+      });
+      worker.on("message", (m: FromWorker) => {
+        if (m.type === "ready") readyCount++;
+        else if (m.type === "progress") completed[w] = m.completed;
+        else if (m.type === "done") results.push(m);
+        else failure = new Error(`generator worker ${w}: ${m.message}`);
+      });
+      worker.on("error", (e) => (failure = e));
+      workers.push(worker);
+    }
+    await waitFor("every session connected", () => readyCount === workerCount);
+    const send = (m: ToWorker) => workers.forEach((w) => w.postMessage(m));
+    const cpu = cpuWindow(target);
+    const started = performance.now();
+    const ticker = setInterval(
+      () =>
+        progress(
+          completed.reduce((a, b) => a + b, 0),
+          (performance.now() - started) / 1000,
+        ),
+      1000,
+    );
+    try {
+      send({ type: "go" });
+      await sleep(spec.warmupSeconds * 1000);
+      if (failure !== undefined) throw failure;
+      cpu.window.begin();
+      send({ type: "measure", on: true });
+      await sleep(spec.seconds * 1000);
+      send({ type: "measure", on: false });
+      cpu.window.end();
+      send({ type: "stop" });
+      await waitFor("every session closed", () => results.length === workerCount);
+    } finally {
+      clearInterval(ticker);
+    }
+    const histogram = newHistogram();
+    for (const r of results) mergeInto(histogram, r.histogram);
+    const { client, servers, seconds } = cpu.result();
+    const errorCodes: Record<number, number> = {};
+    for (const r of results)
+      for (const [code, n] of Object.entries(r.errorCodes))
+        errorCodes[Number(code)] = (errorCodes[Number(code)] ?? 0) + n;
+    return {
+      errorCodes,
+      ops: results.reduce((a, r) => a + r.measured, 0),
+      seconds,
+      errors: results.reduce((a, r) => a + r.errors, 0),
+      histogram,
+      maxMicros: Math.max(...results.map((r) => r.maxMicros)),
+      clientCpuMicros: client,
+      serverCpuMicros: servers,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
