@@ -7,13 +7,26 @@ import { runSimulation, swarmOptions } from "./run.ts";
 import { Rng } from "./rng.ts";
 
 const txn = (n: number): Txn => ({
-  zxid: zxid(BigInt(n)), sessionId: sessionId(7n), cxid: n, timeMs: 1000 + n,
-  body: { type: "setData", path: `/k${n}`, data: new TextEncoder().encode(`value ${n}`), version: -1 },
+  zxid: zxid(BigInt(n)),
+  sessionId: sessionId(7n),
+  cxid: n,
+  timeMs: 1000 + n,
+  body: {
+    type: "setData",
+    path: `/k${n}`,
+    data: new TextEncoder().encode(`value ${n}`),
+    version: -1,
+  },
 });
 
 const noDamage: DiskFaults = {
-  fsyncMeanMs: 1, slowFsyncChance: 0, partialFlushChance: 1, tornWriteChance: 0,
-  bitFlipChance: 0, misdirectedWriteChance: 0, outOfOrderFlushChance: 0,
+  fsyncMeanMs: 1,
+  slowFsyncChance: 0,
+  partialFlushChance: 1,
+  tornWriteChance: 0,
+  bitFlipChance: 0,
+  misdirectedWriteChance: 0,
+  outOfOrderFlushChance: 0,
 };
 
 /**
@@ -40,13 +53,24 @@ function damagedRecovery(faults: Partial<DiskFaults>) {
 
 describe("sim: the harsher disk's damage is caught by recovery's checksum", () => {
   it("a torn record", () => {
-    expect(damagedRecovery({ tornWriteChance: 1 })).toEqual({ damage: "torn record", first: [1, 2], second: [1, 2, 3], damaged: 1 });
+    expect(damagedRecovery({ tornWriteChance: 1 })).toEqual({
+      damage: "torn record",
+      first: [1, 2],
+      second: [1, 2, 3],
+      damaged: 1,
+    });
   });
 
   it("a whole record with a bit flipped, and whole records flushed after it", () => {
-    const { damage, first, second } = damagedRecovery({ bitFlipChance: 1, outOfOrderFlushChance: 1 });
+    const { damage, first, second } = damagedRecovery({
+      bitFlipChance: 1,
+      outOfOrderFlushChance: 1,
+    });
     expect(damage).toMatch(/^bit \d+ of a record flipped, 2 whole records after it$/);
-    expect([first, second]).toEqual([[1, 2], [1, 2, 3]]); // 4 and 5 were valid, but never durable
+    expect([first, second]).toEqual([
+      [1, 2],
+      [1, 2, 3],
+    ]); // 4 and 5 were valid, but never durable
   });
 
   it("a misdirected write over a record", () => {
@@ -55,7 +79,11 @@ describe("sim: the harsher disk's damage is caught by recovery's checksum", () =
   });
 
   it("fsynced records are never touched: with no unsynced write a crash damages nothing", () => {
-    const disk = new SimDisk(new Rng("disk-test"), { ...noDamage, tornWriteChance: 1, bitFlipChance: 1 });
+    const disk = new SimDisk(new Rng("disk-test"), {
+      ...noDamage,
+      tornWriteChance: 1,
+      bitFlipChance: 1,
+    });
     disk.submit(1, [{ kind: "append", txns: [txn(1)] }]);
     disk.completeOldest();
     expect(disk.crash()).toBeUndefined();
@@ -68,7 +96,8 @@ describe("sim: aimed crashes and the fault spans", () => {
     const options = swarmOptions(3, { safetyMs: 20_000 });
     const result = runSimulation(options);
     expect(result.ok).toBe(true);
-    for (const window of ["write-fsync", "recovery"]) expect(result.faults[`crash:${window}`]).toBeGreaterThan(0);
+    for (const window of ["write-fsync", "recovery"])
+      expect(result.faults[`crash:${window}`]).toBeGreaterThan(0);
     const down = result.faultSpans.filter((s) => s.kind === "crash");
     const labels = down.map((s) => s.label).join("\n");
     expect(labels).toMatch(/crashed between write and fsync/);
@@ -77,13 +106,16 @@ describe("sim: aimed crashes and the fault spans", () => {
       if (fault.kind !== "crash") continue;
       for (const node of fault.nodes) {
         const atUs = Math.round(fault.atMs * 1000);
-        expect(down.some((s) => s.lane === `n${node}` && s.startUs <= atUs && s.endUs >= atUs), `n${node} at ${atUs}`).toBe(true);
+        expect(
+          down.some((s) => s.lane === `n${node}` && s.startUs <= atUs && s.endUs >= atUs),
+          `n${node} at ${atUs}`,
+        ).toBe(true);
       }
     }
     expect(result.faultSpans.filter((s) => s.kind === "clock").length).toBe(result.faults.clock);
   });
 
-  it("disk stalls hold fsyncs back, often end in a power loss, and show on their servers' lanes", () => {
+  it("disk stalls are drawn, often end in a power loss, and show on their servers' lanes", () => {
     const result = runSimulation(swarmOptions(1, { safetyMs: 20_000 }));
     expect(result.ok).toBe(true);
     const stalls = result.schedule.filter((f) => f.kind === "stall");
@@ -91,7 +123,9 @@ describe("sim: aimed crashes and the fault spans", () => {
     const spans = result.faultSpans;
     const stalled = spans.filter((s) => s.label.endsWith("disk stalled"));
     expect(stalled.length).toBe(stalls.reduce((n, f) => n + f.nodes.length, 0));
-    expect(spans.filter((s) => s.label.endsWith("(crashed in a disk stall)")).length).toBeGreaterThan(0);
+    expect(
+      spans.filter((s) => s.label.endsWith("(crashed in a disk stall)")).length,
+    ).toBeGreaterThan(0);
     expect(spans.filter((s) => s.label.endsWith("misdirected write over a record")).length).toBe(1);
   });
 });

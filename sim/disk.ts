@@ -107,8 +107,10 @@ export class SimDisk {
     if (damage === undefined) return undefined;
     this.tornRecords++;
     const after = append.txns.slice(1);
-    const outOfOrder = after.length > 0 && this.damageRng.chance(this.faults.outOfOrderFlushChance ?? 0);
-    this.tornTail = outOfOrder ? concat([damage.bytes, ...after.map(encodeLogRecord)]) : damage.bytes;
+    const outOfOrderChance = this.faults.outOfOrderFlushChance ?? 0;
+    const outOfOrder = after.length > 0 && this.damageRng.chance(outOfOrderChance);
+    const tail = outOfOrder ? [damage.bytes, ...after.map(encodeLogRecord)] : [damage.bytes];
+    this.tornTail = concat(tail);
     return outOfOrder ? `${damage.what}, ${after.length} whole records after it` : damage.what;
   }
 
@@ -148,10 +150,12 @@ export class SimDisk {
     const decoded = decodeLog(concat(records));
     const log = this.image.log;
     assert(
-      decoded.txns.length === log.length && decoded.txns.every((txn, i) => txn.zxid === log[i]!.zxid),
-      "recovery reads back exactly the durable records: a damaged tail and all after it are dropped",
+      decoded.txns.length === log.length &&
+        decoded.txns.every((txn, i) => txn.zxid === log[i]!.zxid),
+      "recovery reads back exactly the durable records: damage and all after it are dropped",
     );
-    assert(decoded.tornTail === (this.tornTail !== undefined), "recovery sees damage exactly when there is some");
+    const damaged = this.tornTail !== undefined;
+    assert(decoded.tornTail === damaged, "recovery sees damage exactly when there is some");
     // Cut off, as net/storage.ts truncates the file to its valid bytes before writing anything.
     this.tornTail = undefined;
     return { ...recoverDiskImage(this.image), log: decoded.txns };

@@ -26,26 +26,50 @@ export class FaultLog {
   }
 
   disk(node: NodeId, atMs: number, label: string): void {
-    this.spans.push({ lane: `n${node}`, kind: "disk", startUs: us(atMs), endUs: us(atMs), label: `n${node} ${label}` });
+    this.spans.push({
+      lane: `n${node}`,
+      kind: "disk",
+      startUs: us(atMs),
+      endUs: us(atMs),
+      label: `n${node} ${label}`,
+    });
   }
 
   /** A stalled disk: no fsync completes on it until `untilMs`. */
   stall(nodes: readonly NodeId[], fromMs: number, untilMs: number): void {
     for (const node of nodes) {
-      const span: FaultSpan = { lane: `n${node}`, kind: "disk", startUs: us(fromMs), endUs: us(untilMs), label: `n${node} disk stalled` };
+      const span: FaultSpan = {
+        lane: `n${node}`,
+        kind: "disk",
+        startUs: us(fromMs),
+        endUs: us(untilMs),
+        label: `n${node} disk stalled`,
+      };
       this.healable.push({ span, endMs: untilMs });
     }
   }
 
   clock(node: NodeId, atMs: number, label: string): void {
-    this.spans.push({ lane: `n${node}`, kind: "clock", startUs: us(atMs), endUs: us(atMs), label: `n${node} ${label}` });
+    this.spans.push({
+      lane: `n${node}`,
+      kind: "clock",
+      startUs: us(atMs),
+      endUs: us(atMs),
+      label: `n${node} ${label}`,
+    });
   }
 
   network(kind: "partition" | "clog", fromMs: number, untilMs: number, label: string): void {
-    this.healable.push({ span: { lane: "net", kind, startUs: us(fromMs), endUs: us(untilMs), label }, endMs: untilMs });
+    this.healable.push({
+      span: { lane: "net", kind, startUs: us(fromMs), endUs: us(untilMs), label },
+      endMs: untilMs,
+    });
   }
 
-  /** Every span, in time order; network faults end by `healedAtMs` at the latest, servers still down at `endMs`. */
+  /**
+   * Every span, in time order; network faults and stalls end by `healedAtMs` at the latest,
+   * servers still down at `endMs`.
+   */
   all(healedAtMs: number, endMs: number): FaultSpan[] {
     const network = this.healable
       .filter(({ span }) => span.startUs < us(healedAtMs))
@@ -55,7 +79,11 @@ export class FaultLog {
   }
 }
 
-function downSpan(node: NodeId, since: { atMs: number; why: string | undefined }, untilMs: number): FaultSpan {
+function downSpan(
+  node: NodeId,
+  since: { atMs: number; why: string | undefined },
+  untilMs: number,
+): FaultSpan {
   const why = since.why === undefined ? "" : ` (crashed ${since.why})`;
   const label = `n${node} down ${((untilMs - since.atMs) / 1000).toFixed(2)} s${why}`;
   return { lane: `n${node}`, kind: "crash", startUs: us(since.atMs), endUs: us(untilMs), label };

@@ -32,13 +32,30 @@ export interface NemesisOptions {
   maxDrift: number;
 }
 
-export type PartitionKind = "halves" | "isolate-leader" | "majority-minority" | "bridge" | "one-way";
+export type PartitionKind =
+  | "halves"
+  | "isolate-leader"
+  | "majority-minority"
+  | "bridge"
+  | "one-way";
 
 /** One fault of a schedule, at `atMs` of virtual time, with its own undoing. */
 export type Fault =
-  /** Each node goes down and comes back after its own downtime (one node: a crash; more: power loss). */
-  | { atMs: number; kind: "crash"; label: "crash" | "power-loss"; nodes: NodeId[]; downMs: number[] }
-  | { atMs: number; kind: "partition"; shape: PartitionKind; cuts: [NodeId, NodeId][]; healMs: number }
+  /** Each node goes down, back after its own downtime (one node: a crash; more: power loss). */
+  | {
+      atMs: number;
+      kind: "crash";
+      label: "crash" | "power-loss";
+      nodes: NodeId[];
+      downMs: number[];
+    }
+  | {
+      atMs: number;
+      kind: "partition";
+      shape: PartitionKind;
+      cuts: [NodeId, NodeId][];
+      healMs: number;
+    }
   /** Each victim's links clog `afterMs` after the fault, for `forMs`. */
   | { atMs: number; kind: "clog"; links: { node: NodeId; afterMs: number; forMs: number }[] }
   | { atMs: number; kind: "clock"; node: NodeId; jumpMs: number }
@@ -55,13 +72,23 @@ export type Fault =
    * the stalled disks, where only a protocol that acknowledges before fsync can lose them.
    */
   | {
-    atMs: number; kind: "stall"; nodes: NodeId[]; forMs: number;
-    crashAfterMs: number; crash: { node: NodeId; downMs: number }[];
-  }
+      atMs: number;
+      kind: "stall";
+      nodes: NodeId[];
+      forMs: number;
+      crashAfterMs: number;
+      crash: { node: NodeId; downMs: number }[];
+    }
   | {
-    atMs: number; kind: "window"; window: CrashWindow; node: NodeId; fraction: number; downMs: number[]; upMs: number[];
-    others: { node: NodeId; downMs: number }[];
-  };
+      atMs: number;
+      kind: "window";
+      window: CrashWindow;
+      node: NodeId;
+      fraction: number;
+      downMs: number[];
+      upMs: number[];
+      others: { node: NodeId; downMs: number }[];
+    };
 
 /** The label a fault is counted and drawn under. */
 export function faultLabel(fault: Fault): string {
@@ -109,7 +136,11 @@ export class Nemesis {
     this.every(this.options.clockEveryMs, () => this.clock());
     // Its own stream: seeds without window crashes draw exactly what they drew before.
     const windows = this.rng.fork("windows");
-    this.every(this.options.windowCrashEveryMs ?? Infinity, () => this.windowCrash(windows), windows);
+    this.every(
+      this.options.windowCrashEveryMs ?? Infinity,
+      () => this.windowCrash(windows),
+      windows,
+    );
     const stalls = this.rng.fork("stalls");
     this.every(this.options.diskStallEveryMs ?? Infinity, () => this.diskStall(stalls), stalls);
   }
@@ -137,7 +168,13 @@ export class Nemesis {
     const up = this.up();
     if (up.length === 0) return undefined;
     const node = this.rng.pick(up);
-    return { atMs: this.world.nowMs, kind: "crash", label: "crash", nodes: [node], downMs: [this.rng.exponential(this.options.faultMeanMs)] };
+    return {
+      atMs: this.world.nowMs,
+      kind: "crash",
+      label: "crash",
+      nodes: [node],
+      downMs: [this.rng.exponential(this.options.faultMeanMs)],
+    };
   }
 
   private powerLoss(): Fault | undefined {
@@ -149,14 +186,21 @@ export class Nemesis {
   }
 
   private leader(): NodeId | undefined {
-    for (const [id, node] of this.world.nodes) if (node.replica.status()?.role === "leading") return id;
+    for (const [id, node] of this.world.nodes)
+      if (node.replica.status()?.role === "leading") return id;
     return undefined;
   }
 
   /** Cuts links as one partition shape, healed after a while. */
   private partition(): Fault {
     const ids = this.ids();
-    const shape = this.rng.pick<PartitionKind>(["halves", "isolate-leader", "majority-minority", "bridge", "one-way"]);
+    const shape = this.rng.pick<PartitionKind>([
+      "halves",
+      "isolate-leader",
+      "majority-minority",
+      "bridge",
+      "one-way",
+    ]);
     const shuffled = this.rng.shuffle(ids);
     const cuts: [NodeId, NodeId][] = [];
     const cutBetween = (left: NodeId[], right: NodeId[]) => {
@@ -164,7 +208,10 @@ export class Nemesis {
     };
     if (shape === "isolate-leader") {
       const leader = this.leader() ?? shuffled[0]!;
-      cutBetween([leader], ids.filter((id) => id !== leader));
+      cutBetween(
+        [leader],
+        ids.filter((id) => id !== leader),
+      );
     } else if (shape === "bridge") {
       // Two sides that only the bridge node (shuffled[0]) reaches: connectivity is not transitive.
       const rest = shuffled.slice(1);
@@ -174,13 +221,20 @@ export class Nemesis {
       // A link that drops one direction: TCP cannot work over it, so it breaks and stays down.
       cuts.push([shuffled[0]!, shuffled[1]!]);
     } else {
-      const size = shape === "halves" ? this.rng.int(1, ids.length - 1) : Math.floor((ids.length - 1) / 2);
+      const size =
+        shape === "halves" ? this.rng.int(1, ids.length - 1) : Math.floor((ids.length - 1) / 2);
       cutBetween(shuffled.slice(0, size), shuffled.slice(size));
     }
-    return { atMs: this.world.nowMs, kind: "partition", shape, cuts, healMs: this.rng.exponential(this.options.faultMeanMs) };
+    return {
+      atMs: this.world.nowMs,
+      kind: "partition",
+      shape,
+      cuts,
+      healMs: this.rng.exponential(this.options.faultMeanMs),
+    };
   }
 
-  /** Swizzle-clogging (FoundationDB): clog a few nodes' links one by one, unclog in random order. */
+  /** Swizzle-clogging (FoundationDB): clog some nodes' links one by one, unclog in random order. */
   private clog(): Fault {
     const victims = this.rng.shuffle(this.ids()).slice(0, this.rng.int(1, this.ids().length));
     let afterMs = 0;
@@ -195,7 +249,12 @@ export class Nemesis {
     const node = this.rng.pick(this.ids());
     const atMs = this.world.nowMs;
     if (this.rng.chance(0.5)) {
-      return { atMs, kind: "clock", node, jumpMs: this.rng.int(-this.options.maxClockJumpMs, this.options.maxClockJumpMs) };
+      return {
+        atMs,
+        kind: "clock",
+        node,
+        jumpMs: this.rng.int(-this.options.maxClockJumpMs, this.options.maxClockJumpMs),
+      };
     }
     return { atMs, kind: "clock", node, drift: (this.rng.float() * 2 - 1) * this.options.maxDrift };
   }
@@ -216,11 +275,19 @@ export class Nemesis {
     }
     const rest = rng.shuffle(up.filter((id) => id !== node));
     const together = window === "recovery" || rng.chance(0.5) ? 0 : rest.length;
-    const others = rest.slice(0, together).map((id) => ({ id, downMs: rng.exponential(this.options.faultMeanMs) }));
+    const others = rest
+      .slice(0, together)
+      .map((id) => ({ id, downMs: rng.exponential(this.options.faultMeanMs) }));
     // Late in the window more often than not: the write has gone out to peers, the fsync not yet.
     const fraction = 1 - rng.float() ** 2;
     return {
-      atMs: this.world.nowMs, kind: "window", window, node, fraction, downMs, upMs,
+      atMs: this.world.nowMs,
+      kind: "window",
+      window,
+      node,
+      fraction,
+      downMs,
+      upMs,
       others: others.map(({ id, downMs }) => ({ node: id, downMs })),
     };
   }
@@ -229,14 +296,31 @@ export class Nemesis {
     const ids = this.ids();
     const leader = this.leader();
     const shape = rng.pick(["followers", "followers", "one", "all"]);
-    const nodes = shape === "all" ? ids
-      : shape === "one" ? [rng.pick(ids)]
-      : ids.filter((id) => id !== (leader ?? ids[0]));
+    const nodes =
+      shape === "all"
+        ? ids
+        : shape === "one"
+          ? [rng.pick(ids)]
+          : ids.filter((id) => id !== (leader ?? ids[0]));
     const forMs = rng.exponential(this.options.faultMeanMs / 2);
     // Usually the whole cluster (a rack or a building), each server back on its own time.
-    const victims = rng.chance(0.3) ? [] : rng.chance(0.7) ? ids : rng.shuffle(ids).slice(0, rng.int(1, ids.length));
-    const crash = victims.map((node) => ({ node, downMs: rng.exponential(this.options.faultMeanMs) }));
-    return { atMs: this.world.nowMs, kind: "stall", nodes, forMs, crashAfterMs: rng.float() * forMs, crash };
+    const victims = rng.chance(0.3)
+      ? []
+      : rng.chance(0.7)
+        ? ids
+        : rng.shuffle(ids).slice(0, rng.int(1, ids.length));
+    const crash = victims.map((node) => ({
+      node,
+      downMs: rng.exponential(this.options.faultMeanMs),
+    }));
+    return {
+      atMs: this.world.nowMs,
+      kind: "stall",
+      nodes,
+      forMs,
+      crashAfterMs: rng.float() * forMs,
+      crash,
+    };
   }
 
   /** Carries out one fault (drawn or replayed) and schedules its undoing. */
@@ -249,7 +333,9 @@ export class Nemesis {
       });
     switch (fault.kind) {
       case "crash": {
-        const hit = fault.nodes.map((node, i) => ({ node, downMs: fault.downMs[i]! })).filter((v) => world.isUp(v.node));
+        const hit = fault.nodes
+          .map((node, i) => ({ node, downMs: fault.downMs[i]! }))
+          .filter((v) => world.isUp(v.node));
         if (hit.length === 0) return; // a replayed schedule whose victims are already down
         for (const { node, downMs } of hit) {
           world.crash(node);
@@ -258,7 +344,12 @@ export class Nemesis {
         break;
       }
       case "partition":
-        world.faultLog.network("partition", world.nowMs, world.nowMs + fault.healMs, partitionLabel(fault));
+        world.faultLog.network(
+          "partition",
+          world.nowMs,
+          world.nowMs + fault.healMs,
+          partitionLabel(fault),
+        );
         for (const [a, b] of fault.cuts) world.setCut(a, b, true);
         world.at(fault.healMs, () => {
           for (const [a, b] of fault.cuts) world.setCut(a, b, false);
@@ -280,7 +371,10 @@ export class Nemesis {
         const clock = world.node(fault.node).clock;
         if ("jumpMs" in fault) clock.offsetMs += fault.jumpMs;
         else clock.drift = fault.drift;
-        const what = "jumpMs" in fault ? `clock jumps ${fault.jumpMs} ms` : `clock drifts ${(fault.drift * 100).toFixed(2)}%`;
+        const what =
+          "jumpMs" in fault
+            ? `clock jumps ${fault.jumpMs} ms`
+            : `clock drifts ${(fault.drift * 100).toFixed(2)}%`;
         world.faultLog.clock(fault.node, world.nowMs, what);
         break;
       }
@@ -352,7 +446,9 @@ export class Nemesis {
     this.active = false;
     this.world.disarmCrashes();
     for (const [, node] of this.world.nodes) node.stalledUntilMs = 0;
-    for (const a of this.ids()) for (const b of this.ids()) if (a < b && this.world.network.isCut(a, b)) this.world.setCut(a, b, false);
+    for (const a of this.ids())
+      for (const b of this.ids())
+        if (a < b && this.world.network.isCut(a, b)) this.world.setCut(a, b, false);
     this.world.unclogAll();
     for (const [, node] of this.world.nodes) node.clock.drift = 0;
     for (const id of this.ids()) if (!this.world.isUp(id)) this.world.start(id);

@@ -51,12 +51,14 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
     delete: rng.int(0, 3), ephemeral: rng.int(0, 3), sequential: rng.int(0, 3), multi: rng.int(0, 3), children: rng.int(0, 2),
     closeSession: rng.int(0, 1),
   };
-  // The harsher disk's rates come from a stream of their own, so every earlier rate stays as it was.
+  // The harsher disk's rates come from a stream of their own: every earlier rate stays as it was.
   const harsh = new Rng(`swarm-${seed}/harsh`);
   const windowCrashEveryMs = faults && harsh.chance(0.6) ? harsh.int(2_000, 15_000) : Infinity;
   const diskStallEveryMs = faults && harsh.chance(0.6) ? harsh.int(3_000, 15_000) : Infinity;
   const damage = {
-    bitFlipChance: harsh.float(), misdirectedWriteChance: harsh.float() * 0.5, outOfOrderFlushChance: harsh.float(),
+    bitFlipChance: harsh.float(),
+    misdirectedWriteChance: harsh.float() * 0.5,
+    outOfOrderFlushChance: harsh.float(),
   };
   return {
     seed,

@@ -40,12 +40,17 @@ export function runScenario(scenario: Scenario, planted: Planted = {}): SimResul
 
 // JSON has no Infinity: a fault kind turned off (a rate of Infinity) is written as the string.
 export function scenarioJson(scenario: Scenario): string {
-  return JSON.stringify(scenario, (_key, value) => (value === Infinity ? "Infinity" : value), 1) + "\n";
+  return (
+    JSON.stringify(scenario, (_key, value) => (value === Infinity ? "Infinity" : value), 1) + "\n"
+  );
 }
 
 export function parseScenario(text: string): Scenario {
-  const scenario = JSON.parse(text, (_key, value) => (value === "Infinity" ? Infinity : value)) as Scenario;
-  if (scenario.format !== scenarioFormat) throw new Error(`not a scenario file (format ${String(scenario.format)})`);
+  const scenario = JSON.parse(text, (_key, value) =>
+    value === "Infinity" ? Infinity : value,
+  ) as Scenario;
+  if (scenario.format !== scenarioFormat)
+    throw new Error(`not a scenario file (format ${String(scenario.format)})`);
   return scenario;
 }
 
@@ -68,7 +73,9 @@ export function failureClass(result: SimResult): string {
   if (failure.startsWith("liveness")) return "liveness";
   if (failure.startsWith("history check failed")) {
     const verdict = result.check.verdict;
-    const failed: string[] = verdict.guarantees.filter((g) => g.violationCount > 0).map((g) => g.guarantee);
+    const failed: string[] = verdict.guarantees
+      .filter((g) => g.violationCount > 0)
+      .map((g) => g.guarantee);
     if (verdict.linearizability.verdict === "illegal") failed.unshift("linearizability");
     return `history: ${failed.join(", ")}`;
   }

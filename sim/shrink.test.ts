@@ -35,11 +35,15 @@ describe("sim: ddmin", () => {
 });
 
 describe("sim: shrinking a failing seed", () => {
-  it("cuts a planted bug's failing run to a handful of faults that replay to the same failure", () => {
-    // Seed 51 fails under ack-before-fsync with 20 faults and 5 clients (12 is the first that does).
+  it("cuts a planted bug's failing run to a few faults that replay to the same failure", () => {
+    // Seed 51 fails under ack-before-fsync with 20 faults and 5 clients (12 is the first one).
     const options = swarmOptions(51, { safetyMs: 30_000 });
     const policy = plantedBugs["ack-before-fsync"];
-    const failing = scenarioOf(options, runSimulation(options, undefined, policy), "ack-before-fsync");
+    const failing = scenarioOf(
+      options,
+      runSimulation(options, undefined, policy),
+      "ack-before-fsync",
+    );
     expect(failing.failure?.class).toBe("invariant: state checker: acknowledged write lost");
     const shrunk = shrink(failing, { policy }, { maxRuns: 300, maxWallMs: 120_000 });
     expect(shrunk.stoppedBy).toBeUndefined();

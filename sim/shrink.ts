@@ -56,17 +56,27 @@ export function shrink(
   const first = run(start);
   if (first.ok) throw new Error("the scenario does not fail: nothing to shrink");
   const target = failureClass(first);
-  let best = { scenario: { ...start, failure: { class: target, message: first.failure! } }, result: first };
+  let best = {
+    scenario: { ...start, failure: { class: target, message: first.failure! } },
+    result: first,
+  };
   const report = () =>
     progress?.({
-      runs, stage, faults: best.scenario.faults.length, clients: best.scenario.options.workload.clients,
+      runs,
+      stage,
+      faults: best.scenario.faults.length,
+      clients: best.scenario.options.workload.clients,
       safetyMs: best.scenario.options.safetyMs,
     });
   /** Runs a candidate; keeps it if it fails the same way. */
   const tryScenario = (candidate: Scenario): boolean => {
     const result = run(candidate);
     const same = !result.ok && failureClass(result) === target;
-    if (same) best = { scenario: { ...candidate, failure: { class: target, message: result.failure! } }, result };
+    if (same)
+      best = {
+        scenario: { ...candidate, failure: { class: target, message: result.failure! } },
+        result,
+      };
     report();
     return same;
   };
@@ -79,7 +89,10 @@ export function shrink(
       stage = "faults";
       ddmin(best.scenario.faults, (faults) => tryScenario(withFaults(faults)));
       stage = "fault contents";
-      shrinkContents(() => best.scenario.faults, (faults) => tryScenario(withFaults(faults)));
+      shrinkContents(
+        () => best.scenario.faults,
+        (faults) => tryScenario(withFaults(faults)),
+      );
       stage = "clients";
       shrinkClients(best.scenario, tryScenario);
       stage = "safety phase";
@@ -91,11 +104,19 @@ export function shrink(
     stoppedBy = error.message as "runs" | "time";
   }
   const size = (s: Scenario, r: SimResult) => ({
-    faults: s.faults.length, clients: s.options.workload.clients, safetyMs: s.options.safetyMs, ops: r.history.counts.invoke,
+    faults: s.faults.length,
+    clients: s.options.workload.clients,
+    safetyMs: s.options.safetyMs,
+    ops: r.history.counts.invoke,
   });
   return {
-    scenario: best.scenario, result: best.result, original: size(start, first), shrunk: size(best.scenario, best.result),
-    runs, wallMs: performance.now() - started, stoppedBy,
+    scenario: best.scenario,
+    result: best.result,
+    original: size(start, first),
+    shrunk: size(best.scenario, best.result),
+    runs,
+    wallMs: performance.now() - started,
+    stoppedBy,
   };
 }
 
@@ -135,9 +156,17 @@ function shrinkContents(faults: () => Fault[], fails: (faults: Fault[]) => boole
     const fault = faults()[i]!;
     if (fault.kind === "crash" && fault.nodes.length > 1) {
       const pairs = fault.nodes.map((node, k) => ({ node, downMs: fault.downMs[k]! }));
-      ddmin(pairs, (kept) =>
-        kept.length > 0 &&
-        replace({ ...fault, label: kept.length === 1 ? "crash" : "power-loss", nodes: kept.map((p) => p.node), downMs: kept.map((p) => p.downMs) }));
+      ddmin(
+        pairs,
+        (kept) =>
+          kept.length > 0 &&
+          replace({
+            ...fault,
+            label: kept.length === 1 ? "crash" : "power-loss",
+            nodes: kept.map((p) => p.node),
+            downMs: kept.map((p) => p.downMs),
+          }),
+      );
     } else if (fault.kind === "partition" && fault.cuts.length > 1) {
       ddmin(fault.cuts, (cuts) => cuts.length > 0 && replace({ ...fault, cuts }));
     } else if (fault.kind === "clog" && fault.links.length > 1) {
@@ -145,7 +174,8 @@ function shrinkContents(faults: () => Fault[], fails: (faults: Fault[]) => boole
     } else if (fault.kind === "stall") {
       if (fault.crash.length > 0) ddmin(fault.crash, (crash) => replace({ ...fault, crash }));
       const current = () => faults()[i] as typeof fault;
-      if (current().nodes.length > 1) ddmin(current().nodes, (nodes) => nodes.length > 0 && replace({ ...current(), nodes }));
+      if (current().nodes.length > 1)
+        ddmin(current().nodes, (nodes) => nodes.length > 0 && replace({ ...current(), nodes }));
     } else if (fault.kind === "window") {
       if (fault.others.length > 0) ddmin(fault.others, (others) => replace({ ...fault, others }));
       // A shorter crash loop: drop restarts from the end.
@@ -161,7 +191,9 @@ function shrinkContents(faults: () => Fault[], fails: (faults: Fault[]) => boole
 /** The fewest clients that still fail: clients are numbered, so the first k keep their streams. */
 function shrinkClients(scenario: Scenario, tryScenario: (s: Scenario) => boolean): void {
   const clients = scenario.options.workload.clients;
-  const candidates = [...new Set([1, 2, Math.floor(clients / 2), clients - 1])].filter((c) => c >= 1 && c < clients);
+  const candidates = [...new Set([1, 2, Math.floor(clients / 2), clients - 1])].filter(
+    (c) => c >= 1 && c < clients,
+  );
   for (const c of candidates.sort((a, b) => a - b)) {
     const options = { ...scenario.options, workload: { ...scenario.options.workload, clients: c } };
     if (tryScenario({ ...scenario, options })) return;
@@ -175,7 +207,11 @@ function shrinkClients(scenario: Scenario, tryScenario: (s: Scenario) => boolean
 function shrinkSafety(best: () => Scenario, tryScenario: (s: Scenario) => boolean): void {
   const withSafety = (ms: number): Scenario => {
     const scenario = best();
-    return { ...scenario, options: { ...scenario.options, safetyMs: ms }, faults: scenario.faults.filter((f) => f.atMs < ms) };
+    return {
+      ...scenario,
+      options: { ...scenario.options, safetyMs: ms },
+      faults: scenario.faults.filter((f) => f.atMs < ms),
+    };
   };
   let low = 0; // seconds known (or assumed) too short
   let high = Math.ceil(best().options.safetyMs / 1000);

@@ -101,8 +101,10 @@ export class World {
     for (const config of configs) {
       const disk = new SimDisk(rng.fork(`disk-${config.id}`), options.disk);
       const replica = new ReplicaDriver(config.id, config, { trace: (line) => trace.add(line), checkInvariants: true, step: options.step });
-      this.nodes.set(config.id, { id: config.id, replica, incarnation: 0, disk, clock: { offsetMs: 0, drift: 0 },
-        lastFsyncAtMs: 0, stalledUntilMs: 0 });
+      this.nodes.set(config.id, {
+        id: config.id, replica, incarnation: 0, disk, clock: { offsetMs: 0, drift: 0 },
+        lastFsyncAtMs: 0, stalledUntilMs: 0,
+      });
     }
   }
 
@@ -216,7 +218,8 @@ export class World {
       },
       persist: (effect) => {
         const latency = node.disk.submit(effect.id, effect.writes);
-        node.lastFsyncAtMs = Math.max(node.lastFsyncAtMs, this.nowMs + latency, node.stalledUntilMs);
+        const durableAtMs = Math.max(this.nowMs + latency, node.stalledUntilMs);
+        node.lastFsyncAtMs = Math.max(node.lastFsyncAtMs, durableAtMs);
         this.agenda.push(node.lastFsyncAtMs, { kind: "fsync", node: node.id, incarnation: node.incarnation });
         // Aimed at log writes: an epoch file alone carries no client's write.
         const logs = effect.writes.some((w) => w.kind === "append" && w.txns.length > 0);

@@ -1,7 +1,9 @@
 // The report page: one self-contained HTML file (inline CSS, SVG and a few lines of JS; the data
 // inlined as JSON; nothing fetched), viewable offline and attachable to a bug report.
 
-import { escapeXml, faultColors, faultsSvg, latencySvg, roleColors, throughputSvg, timelineSvg } from "./svg.ts";
+import {
+  escapeXml, faultColors, faultsSvg, latencySvg, roleColors, throughputSvg, timelineSvg,
+} from "./svg.ts";
 import type { FaultSpan, GuaranteeView, Timeline, VisualizationData } from "./visualization.ts";
 
 const css = `
@@ -60,7 +62,8 @@ function pathsTitle(paths: readonly string[]): string {
 
 function faultLegend(): string {
   const names: Record<FaultSpan["kind"], string> = {
-    crash: "server down", partition: "partition", clog: "clogged links", clock: "clock jump or drift", disk: "disk damage",
+    crash: "server down", partition: "partition", clog: "clogged links",
+    clock: "clock jump or drift", disk: "disk damage or stall",
   };
   const swatches = Object.entries(faultColors).map(([kind, color]) =>
     `<span style="background:${color}">${names[kind as FaultSpan["kind"]]}</span>`);
@@ -71,9 +74,13 @@ function faultLegend(): string {
 function faultsSection(data: VisualizationData, faults: readonly FaultSpan[]): string {
   if (faults.length === 0) return "";
   const bins = data.throughput.bins;
-  const starts = [...faults.map((f) => f.startUs), ...(bins.length > 0 ? [bins[0]!.startUs] : [])];
-  const ends = [...faults.map((f) => f.endUs), ...(bins.length > 0 ? [bins[bins.length - 1]!.startUs + data.throughput.binUs] : [])];
-  return `<h2>Faults</h2>${faultLegend()}${faultsSvg(faults, Math.min(...starts), Math.max(...ends))}` +
+  const first = bins[0];
+  const last = bins[bins.length - 1];
+  const starts = [...faults.map((f) => f.startUs), ...(first === undefined ? [] : [first.startUs])];
+  const lastEnd = last === undefined ? [] : [last.startUs + data.throughput.binUs];
+  const ends = [...faults.map((f) => f.endUs), ...lastEnd];
+  const svg = faultsSvg(faults, Math.min(...starts), Math.max(...ends));
+  return `<h2>Faults</h2>${faultLegend()}${svg}` +
     `<p>Each timeline below shows the faults of its own time span above its clients.</p>`;
 }
 
@@ -108,8 +115,12 @@ function inlineJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
-/** The report; `faults` (a simulator's nemesis, as it happened) are drawn on the timelines' axis. */
-export function renderHtml(data: VisualizationData, verdictText: string, faults: readonly FaultSpan[] = []): string {
+/** The report; `faults` (a simulator's nemesis, as it happened) go on the timelines' axis. */
+export function renderHtml(
+  data: VisualizationData,
+  verdictText: string,
+  faults: readonly FaultSpan[] = [],
+): string {
   const timelines = data.timelines.map((t, i) => timelineSection(t, i, faults)).join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>history check: ${data.verdict}</title><style>${css}</style></head>

@@ -2,7 +2,9 @@
 // invoke to completion, the linearization numbered on the bars), a latency scatter and a
 // throughput chart. Pure string builders over visualizationData's output; no layout engine.
 
-import type { FaultSpan, LatencyPoint, ThroughputBin, Timeline, TimelineOp } from "./visualization.ts";
+import type {
+  FaultSpan, LatencyPoint, ThroughputBin, Timeline, TimelineOp,
+} from "./visualization.ts";
 
 export function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/\u0000/g, "\\0");
@@ -71,7 +73,11 @@ function faultLanes(faults: readonly FaultSpan[]): string[] {
 }
 
 /** One fault lane's row: spans as bars (crash and network), instants as ticks (clock, disk). */
-function faultRow(faults: readonly FaultSpan[], y: number, x: (us: number) => number, fromUs: number, toUs: number): string {
+type Scale = (us: number) => number;
+
+function faultRow(
+  faults: readonly FaultSpan[], y: number, x: Scale, fromUs: number, toUs: number,
+): string {
   const leftPx = x(fromUs);
   return faults
     .filter((f) => f.endUs >= fromUs && f.startUs <= toUs)
@@ -89,13 +95,20 @@ function faultRow(faults: readonly FaultSpan[], y: number, x: (us: number) => nu
     .join("");
 }
 
-/** The fault lanes between `fromUs` and `toUs` on the scale `x`, from `topPx` down; and their height. */
-function faultBlock(faults: readonly FaultSpan[], x: (us: number) => number, fromUs: number, toUs: number, topPx: number) {
+/** The fault lanes from `fromUs` to `toUs` on the scale `x`, from `topPx` down; and their height. */
+function faultBlock(
+  faults: readonly FaultSpan[], x: Scale, fromUs: number, toUs: number, topPx: number,
+) {
   const lanes = faultLanes(faults);
   const rows = lanes.map((lane, i) => {
     const y = topPx + i * faultLaneHeightPx;
-    const band = i % 2 === 0 ? `<rect x="${laneLabelPx}" y="${y}" width="${widthPx - 10 - laneLabelPx}" height="${faultLaneHeightPx}" fill="#f7f7f7"/>` : "";
-    return band + `<text x="4" y="${y + 12}" class="lane">${escapeXml(lane === "net" ? "network" : `server ${lane.slice(1)}`)}</text>` +
+    const bandWidth = widthPx - 10 - laneLabelPx;
+    const band = i % 2 === 0
+      ? `<rect x="${laneLabelPx}" y="${y}" width="${bandWidth}" height="${faultLaneHeightPx}" ` +
+        `fill="#f7f7f7"/>`
+      : "";
+    const name = lane === "net" ? "network" : `server ${lane.slice(1)}`;
+    return band + `<text x="4" y="${y + 12}" class="lane">${escapeXml(name)}</text>` +
       faultRow(faults.filter((f) => f.lane === lane), y, x, fromUs, toUs);
   });
   return { svg: rows.join(""), heightPx: lanes.length * faultLaneHeightPx };
@@ -127,12 +140,15 @@ export function faultsSvg(faults: readonly FaultSpan[], fromUs: number, toUs: nu
   if (faults.length === 0) return "<p>No faults were injected.</p>";
   const rightPx = widthPx - 10;
   const spanUs = Math.max(1, toUs - fromUs);
-  const x = (us: number): number => laneLabelPx + ((us - fromUs) / spanUs) * (rightPx - laneLabelPx);
+  const x = (us: number): number =>
+    laneLabelPx + ((us - fromUs) / spanUs) * (rightPx - laneLabelPx);
   const block = faultBlock(faults, x, fromUs, toUs, 0);
   const heightPx = block.heightPx + axisPx;
+  const axis = timeAxis(fromUs, toUs, x, heightPx - 6);
   return (
-    `<svg class="faults" width="${widthPx}" height="${heightPx}" viewBox="0 0 ${widthPx} ${heightPx}" ` +
-    `xmlns="http://www.w3.org/2000/svg">${block.svg}${timeAxis(fromUs, toUs, x, heightPx - 6)}</svg>`
+    `<svg class="faults" width="${widthPx}" height="${heightPx}" ` +
+    `viewBox="0 0 ${widthPx} ${heightPx}" xmlns="http://www.w3.org/2000/svg">` +
+    `${block.svg}${axis}</svg>`
   );
 }
 
