@@ -93,8 +93,7 @@ describe("sim: the harsher disk's damage is caught by recovery's checksum", () =
 
 describe("sim: aimed crashes and the fault spans", () => {
   it("crashes land in their windows, and every crash shows as a server down in the spans", () => {
-    const options = swarmOptions(3, { safetyMs: 20_000 });
-    const result = runSimulation(options);
+    const result = runSimulation(swarmOptions(19, { safetyMs: 20_000 }));
     expect(result.ok).toBe(true);
     for (const window of ["write-fsync", "recovery"])
       expect(result.faults[`crash:${window}`]).toBeGreaterThan(0);
@@ -102,6 +101,7 @@ describe("sim: aimed crashes and the fault spans", () => {
     const labels = down.map((s) => s.label).join("\n");
     expect(labels).toMatch(/crashed between write and fsync/);
     expect(labels).toMatch(/crashed during recovery/);
+    expect(labels).toMatch(/crashed between fsync and its step/);
     for (const fault of result.schedule) {
       if (fault.kind !== "crash") continue;
       for (const node of fault.nodes) {

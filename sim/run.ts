@@ -53,8 +53,8 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
   };
   // The harsher disk's rates come from a stream of their own: every earlier rate stays as it was.
   const harsh = new Rng(`swarm-${seed}/harsh`);
-  const windowCrashEveryMs = faults && harsh.chance(0.6) ? harsh.int(2_000, 15_000) : Infinity;
-  const diskStallEveryMs = faults && harsh.chance(0.6) ? harsh.int(3_000, 15_000) : Infinity;
+  const windowCrashEveryMs = faults && harsh.chance(0.35) ? harsh.int(2_000, 15_000) : Infinity;
+  const diskStallEveryMs = faults && harsh.chance(0.35) ? harsh.int(3_000, 15_000) : Infinity;
   const damage = {
     bitFlipChance: harsh.float(),
     misdirectedWriteChance: harsh.float() * 0.5,
