@@ -123,7 +123,9 @@ function printSummary(
   const c = result.history.counts;
   console.log(`SEED=${result.seed}`);
   console.log(`  nodes=${options.nodes} clients=${options.workload.clients} keys=${options.workload.keys} latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`);
-  console.log(`  fault rates: ${JSON.stringify(options.nemesis)}`);
+  // JSON has no Infinity: a fault kind this seed turned off reads "off".
+  const rates = JSON.stringify(options.nemesis, (_k, v) => (v === Infinity ? "off" : v));
+  console.log(`  fault rates: ${rates}`);
   console.log(`  disk: ${JSON.stringify(options.disk)}`);
   console.log(`  virtual time ${(result.virtualMs / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(2)} s wall (${(result.virtualMs / wallMs).toFixed(0)}x), ${result.events} events`);
   console.log(`  ops: ${c.invoke} invoked, ${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate`);
