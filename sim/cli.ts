@@ -2,18 +2,33 @@
 //                                     history check is unknown (a partition ran out of budget)
 // npm run sim -- --seeds 1..1000      a sweep on every core (worker threads) with a progress bar;
 //                                     exit 1 if any seed failed (unknown checks are listed apart)
+// npm run sim -- --seed 42 --shrink   cut a failing seed down to a minimal fault schedule and op
+//                                     set that fails the same way; writes a scenario file and its
+//                                     report (--scenario FILE, --report DIR; bounded by
+//                                     --shrink-runs N, --shrink-s S)
+// npm run sim -- --replay FILE        run a scenario file (as a seed's run, exit 1 on a violation)
+//                                     and say whether it fails as recorded
+// npm run sim -- --seeds 1..1000000 --shard 3/16 --summary s3.json
+//                                     one of 16 parts of a sweep (every 16th seed from the 4th),
+//                                     for a CI matrix or indexed Jobs; its summary as JSON
+// npm run sim -- --merge s*.json      fold shard summaries into one verdict; exit 1 on a failure,
+//                                     a missing shard or one that did not finish
 // Options: --nodes N --safety-ms MS --clients N --no-faults --trace FILE --history FILE --report DIR
+//          --plant BUG (a planted bug of sim/test/planted-bugs.ts, for a single run or --shrink)
 // Sweep options: --stop-on-failure --seed-timeout-s S (default 600) --worker-heap-mb MB (3072)
 //                --workers N (default: every core)
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { renderHtml } from "../jepsen-like/report/html.ts";
+import { readFileSync, writeFileSync } from "node:fs";
 import { textVerdict, verdictWord } from "../jepsen-like/report/text.ts";
-import { visualizationData } from "../jepsen-like/report/visualization.ts";
+import { loadPlanted, replayCommand, shrinkCommand, writeReport } from "./cli-tools.ts";
 import { runSimulation, swarmOptions } from "./run.ts";
-import type { SimOverrides, SimResult } from "./run.ts";
+import type { SimOptions, SimOverrides, SimResult } from "./run.ts";
+import { shrinkLimits } from "./shrink.ts";
 import { reproduce, sweep, sweepDefaults } from "./sweep.ts";
+import type { Shard, SweepSummary } from "./sweep-summary.ts";
+import {
+  mergedOk, mergedText, mergeSummaries, parseShard, shardSeeds, summaryOf,
+} from "./sweep-summary.ts";
 
 interface Args {
   seed: number | undefined;
@@ -26,6 +41,17 @@ interface Args {
   seedTimeoutMs: number;
   workerHeapMb: number;
   workers: number;
+  shrink: boolean;
+  scenario: string | undefined;
+  plant: string | undefined;
+  shrinkRuns: number;
+  shrinkMs: number;
+  replay: string | undefined;
+  shard: Shard | undefined;
+  summary: string | undefined;
+  merge: string[] | undefined;
+  /** The flags besides the seeds, as typed: a summary records them, so shards can be matched. */
+  flags: string[];
 }
 
 function positive(flag: string, text: string): number {
@@ -40,7 +66,12 @@ function parseArgs(argv: string[]): Args {
     report: undefined,
     stopOnFailure: sweepDefaults.stopOnFailure, seedTimeoutMs: sweepDefaults.seedTimeoutMs,
     workerHeapMb: sweepDefaults.workerHeapMb, workers: sweepDefaults.workers,
+    shrink: false, scenario: undefined, plant: undefined, shrinkRuns: shrinkLimits.maxRuns,
+    shrinkMs: shrinkLimits.maxWallMs, replay: undefined, shard: undefined, summary: undefined,
+    merge: undefined, flags: [],
   };
+  // Flags that change what a seed does, and so must match across the shards of one sweep.
+  const runFlags = new Set(["--nodes", "--safety-ms", "--clients", "--no-faults"]);
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = () => {
@@ -48,6 +79,9 @@ function parseArgs(argv: string[]): Args {
       if (v === undefined) throw new Error(`${flag} needs a value`);
       return v;
     };
+    if (runFlags.has(flag)) {
+      args.flags.push(flag, ...(flag === "--no-faults" ? [] : [argv[i + 1] ?? ""]));
+    }
     if (flag === "--seed") args.seed = Number(value());
     else if (flag === "--seeds") {
       const [from, to] = value().split("..").map(Number);
@@ -63,17 +97,36 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--seed-timeout-s") args.seedTimeoutMs = positive(flag, value()) * 1000;
     else if (flag === "--worker-heap-mb") args.workerHeapMb = positive(flag, value());
     else if (flag === "--workers") args.workers = Math.floor(positive(flag, value()));
+    else if (flag === "--shrink") args.shrink = true;
+    else if (flag === "--scenario") args.scenario = value();
+    else if (flag === "--plant") args.plant = value();
+    else if (flag === "--shrink-runs") args.shrinkRuns = Math.floor(positive(flag, value()));
+    else if (flag === "--shrink-s") args.shrinkMs = positive(flag, value()) * 1000;
+    else if (flag === "--replay") args.replay = value();
+    else if (flag === "--shard") args.shard = parseShard(value());
+    else if (flag === "--summary") args.summary = value();
+    else if (flag === "--merge") {
+      args.merge = argv.slice(i + 1);
+      break;
+    }
     else throw new Error(`unknown option ${flag}`);
   }
   return args;
 }
 
-function printSummary(result: SimResult, wallMs: number, overrides: SimOverrides): void {
-  const options = swarmOptions(result.seed, overrides);
+function printSummary(
+  result: SimResult,
+  wallMs: number,
+  options: SimOptions,
+  reproduceWith: string,
+): void {
   const c = result.history.counts;
   console.log(`SEED=${result.seed}`);
   console.log(`  nodes=${options.nodes} clients=${options.workload.clients} keys=${options.workload.keys} latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`);
-  console.log(`  fault rates: ${JSON.stringify(options.nemesis)}`);
+  // JSON has no Infinity: a fault kind this seed turned off reads "off".
+  const rates = JSON.stringify(options.nemesis, (_k, v) => (v === Infinity ? "off" : v));
+  console.log(`  fault rates: ${rates}`);
+  console.log(`  disk: ${JSON.stringify(options.disk)}`);
   console.log(`  virtual time ${(result.virtualMs / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(2)} s wall (${(result.virtualMs / wallMs).toFixed(0)}x), ${result.events} events`);
   console.log(`  ops: ${c.invoke} invoked, ${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate`);
   console.log(`  faults injected: ${JSON.stringify(result.faults)}; torn log records: ${result.tornRecords}; leader changes: ${result.leaderChanges}`);
@@ -84,7 +137,7 @@ function printSummary(result: SimResult, wallMs: number, overrides: SimOverrides
     `guarantees ${guarantees.filter((g) => g.violations.length === 0).length}/${guarantees.length} hold; ${result.check.verdict.elapsedMs.toFixed(0)} ms`);
   if (!result.ok) {
     console.log(`  verdict: VIOLATION: ${result.failure}`);
-    console.log(`  reproduce with: ${reproduce(result.seed, overrides)}`);
+    console.log(`  reproduce with: ${reproduceWith}`);
   } else if (result.check.verdict.valid === "unknown") {
     const text = textVerdict(result.check.verdict, result.check.ops);
     const unknown = text.split("\n").filter((l) => l.startsWith("  UNKNOWN"));
@@ -93,41 +146,80 @@ function printSummary(result: SimResult, wallMs: number, overrides: SimOverrides
   } else console.log("  verdict: ok");
 }
 
-/** The checker's report for this run, plus the history it read, so the run can be re-checked alone. */
-function writeReport(dir: string, result: SimResult): void {
-  mkdirSync(dir, { recursive: true });
-  const verdictText = textVerdict(result.check.verdict, result.check.ops);
-  writeFileSync(join(dir, "verdict.txt"), verdictText);
-  writeFileSync(join(dir, "index.html"), renderHtml(visualizationData(result.check), verdictText));
-  writeFileSync(join(dir, "history.jsonl"), result.history.toJsonLines());
-  console.log(`report: ${join(dir, "index.html")}`);
+/** Folds shard summaries; true if the sweep is whole and nothing failed. */
+function merge(files: string[]): boolean {
+  const summaries = files.map((file) => JSON.parse(readFileSync(file, "utf8")) as SweepSummary);
+  const merged = mergeSummaries(summaries);
+  for (const line of mergedText(merged)) console.log(line);
+  return mergedOk(merged);
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.merge !== undefined) {
+    process.exitCode = merge(args.merge) ? 0 : 1;
+    return;
+  }
+  if (args.replay !== undefined) {
+    const started = performance.now();
+    const { scenario, result, asRecorded } = await replayCommand(args.replay);
+    const command = `npm run sim -- --replay ${args.replay}`;
+    printSummary(result, performance.now() - started, scenario.options, command);
+    if (args.report !== undefined) console.log(`report: ${writeReport(args.report, result)}`);
+    const recorded = scenario.failure?.class ?? "ok";
+    const now = asRecorded ? "as recorded"
+      : result.ok ? "it passes now" : "it fails another way now";
+    console.log(`recorded outcome: ${recorded}; ${now}`);
+    // As a seed's run: exit 1 on a violation, so a scenario file serves as a regression test.
+    process.exitCode = !result.ok ? 1 : result.check.verdict.valid === "unknown" ? 2 : 0;
+    return;
+  }
+  if (args.shrink) {
+    if (args.seed === undefined) throw new Error("--shrink needs --seed N");
+    const found = await shrinkCommand({
+      options: swarmOptions(args.seed, args.overrides), planted: args.plant,
+      scenarioFile: args.scenario ?? `sim-scenario-${args.seed}.json`,
+      reportDir: args.report ?? `sim-scenario-${args.seed}`,
+      limits: { maxRuns: args.shrinkRuns, maxWallMs: args.shrinkMs },
+      print: (line) => console.log(line), progress: (text) => process.stderr.write(text),
+    });
+    process.exitCode = found ? 0 : 1;
+    return;
+  }
   if (args.seeds !== undefined) {
     // Ctrl-C stops the sweep, which still prints every failure found so far.
     const interrupt = new AbortController();
     process.once("SIGINT", () => interrupt.abort());
+    const [from, to] = args.seeds;
+    const seeds = shardSeeds(from, to, args.shard);
     const result = await sweep({
-      from: args.seeds[0], to: args.seeds[1], overrides: args.overrides,
+      from, to, seeds, overrides: args.overrides,
       stopOnFailure: args.stopOnFailure, seedTimeoutMs: args.seedTimeoutMs,
       workerHeapMb: args.workerHeapMb, workers: args.workers, runnerUrl: undefined,
       print: (line) => console.log(line), progress: (text) => process.stderr.write(text),
       signal: interrupt.signal,
     });
+    if (args.summary !== undefined) {
+      const range = { from, to, shard: args.shard, flags: args.flags.join(" ") };
+      const summary = summaryOf(range, result, (seed) => reproduce(seed, args.overrides));
+      writeFileSync(args.summary, JSON.stringify(summary, null, 1) + "\n");
+    }
     process.exitCode = result.failures.length === 0 && !interrupt.signal.aborted ? 0 : 1;
     return;
   }
   const seed = args.seed ?? Math.floor(Math.random() * 1_000_000);
   const lines: string[] = [];
   const started = performance.now();
-  const result = runSimulation(swarmOptions(seed, args.overrides), args.trace === undefined ? undefined : (line) => lines.push(line));
+  const planted = await loadPlanted(args.plant);
+  const options = swarmOptions(seed, args.overrides);
+  const sink = args.trace === undefined ? undefined : (line: string) => lines.push(line);
+  const result = runSimulation(options, sink, planted.policy, planted.step);
   const wallMs = performance.now() - started;
   if (args.trace !== undefined) writeFileSync(args.trace, lines.join("\n") + "\n");
   if (args.historyFile !== undefined) writeFileSync(args.historyFile, result.history.toJsonLines());
-  printSummary(result, wallMs, args.overrides);
-  if (args.report !== undefined) writeReport(args.report, result);
+  const plant = args.plant === undefined ? "" : ` --plant ${args.plant}`;
+  printSummary(result, wallMs, options, reproduce(seed, args.overrides) + plant);
+  if (args.report !== undefined) console.log(`report: ${writeReport(args.report, result)}`);
   process.exitCode = !result.ok ? 1 : result.check.verdict.valid === "unknown" ? 2 : 0;
 }
 

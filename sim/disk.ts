@@ -1,10 +1,21 @@
 // A node's disk in the simulator. THE FAULT MODEL (what the disk may do, and all it may do):
 // - A persist is durable only when its fsync completes, after a drawn latency (sometimes slow).
+//   Persists complete in order (group commit).
 // - On a crash, writes not yet fsynced are lost; a prefix of them may have reached the platter
-//   anyway (the OS flushed it), and the last record written may be torn (cut short). The log is
-//   bytes in the real record format, so recovery's checksum must catch the torn record.
+//   anyway (the OS flushed it). After that prefix the next log record may be damaged: torn (cut
+//   short), or whole with one bit flipped, or overwritten by a misdirected write (bytes meant for
+//   another place: a misaligned piece of another record). Records after the damaged one may have
+//   reached the platter whole (pages flush out of order). The log is bytes in the real record
+//   format (core/storage.ts), so recovery's checksum must catch the damage, and must drop the
+//   damaged record and everything after it, valid or not.
+// - The damaged tail stays on the disk until the recovery that reads it cuts it off, as
+//   net/storage.ts does (it truncates the file to its valid bytes before anything is written).
+//   Nothing is ever appended after damaged bytes: apply() asserts it.
 // - Fsynced data is never lost or corrupted. Since a fault only touches unsynced data of the node
-//   that crashed, no record is ever corrupted on a majority.
+//   that crashed, no fsynced record is ever corrupted anywhere, so never on a majority; without
+//   that no protocol could be correct.
+// - Crashes aimed at the windows that matter (between a write and its fsync, between an fsync and
+//   the step that hears of it, again soon after a restart) are the nemesis's (world.armCrash).
 
 import { decodeLog, encodeLogRecord } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
@@ -25,6 +36,11 @@ export interface DiskFaults {
   /** On crash: chance that unsynced writes partly reached the disk, and that the last one is torn. */
   partialFlushChance: number;
   tornWriteChance: number;
+  /** When the next record is not torn: the chance it has a flipped bit, or misdirected bytes. */
+  bitFlipChance?: number;
+  misdirectedWriteChance?: number;
+  /** The chance that whole records after a damaged one reached the platter too. */
+  outOfOrderFlushChance?: number;
 }
 
 export class SimDisk {
@@ -35,9 +51,14 @@ export class SimDisk {
   /** Each record's bytes, encoded at the first recovery that reads it and reused after. */
   private readonly encoded = new WeakMap<Txn, Uint8Array>();
   private pending: PendingPersist[] = [];
+  /** Log records damaged by crashes (torn, flipped or misdirected). */
   tornRecords = 0;
+  /** Its own stream, so that a disk without the harsher faults draws what it always drew. */
+  private readonly damageRng: Rng;
 
-  constructor(private readonly rng: Rng, private readonly faults: DiskFaults) {}
+  constructor(private readonly rng: Rng, private readonly faults: DiskFaults) {
+    this.damageRng = rng.fork("damage");
+  }
 
   /** Queues a persist; returns the fsync latency after which it is durable. */
   submit(id: number, writes: readonly DiskWrite[]): number {
@@ -63,20 +84,55 @@ export class SimDisk {
     applyDiskWrite(this.image, write);
   }
 
-  /** The crash: unsynced writes vanish, except a prefix that may have reached the disk, maybe torn. */
-  crash(): void {
+  /**
+   * The crash: unsynced writes vanish, except a prefix that may have reached the disk, maybe with
+   * a damaged record after it; returns what damage it did, if any.
+   */
+  crash(): string | undefined {
     const unsynced = this.pending;
     this.pending = [];
-    if (unsynced.length === 0 || !this.rng.chance(this.faults.partialFlushChance)) return;
+    if (unsynced.length === 0 || !this.rng.chance(this.faults.partialFlushChance)) return undefined;
     const flushed = this.rng.int(0, unsynced.length);
     for (const persist of unsynced.slice(0, flushed)) for (const write of persist.writes) this.apply(write);
     const next = unsynced[flushed];
     const append = next?.writes.find((w) => w.kind === "append");
-    if (append !== undefined && append.kind === "append" && this.rng.chance(this.faults.tornWriteChance)) {
-      const record = encodeLogRecord(append.txns[0]!);
-      this.tornTail = record.slice(0, this.rng.int(1, record.length - 1));
-      this.tornRecords++;
+    if (append === undefined || append.kind !== "append") return undefined;
+    const record = encodeLogRecord(append.txns[0]!);
+    let damage: { bytes: Uint8Array; what: string } | undefined;
+    if (this.rng.chance(this.faults.tornWriteChance)) {
+      damage = { bytes: record.slice(0, this.rng.int(1, record.length - 1)), what: "torn record" };
+    } else {
+      damage = this.corrupt(record);
     }
+    if (damage === undefined) return undefined;
+    this.tornRecords++;
+    const after = append.txns.slice(1);
+    const outOfOrderChance = this.faults.outOfOrderFlushChance ?? 0;
+    const outOfOrder = after.length > 0 && this.damageRng.chance(outOfOrderChance);
+    const tail = outOfOrder ? [damage.bytes, ...after.map(encodeLogRecord)] : [damage.bytes];
+    this.tornTail = concat(tail);
+    return outOfOrder ? `${damage.what}, ${after.length} whole records after it` : damage.what;
+  }
+
+  /** A whole record with one bit flipped, or a misaligned piece of another record in its place. */
+  private corrupt(record: Uint8Array): { bytes: Uint8Array; what: string } | undefined {
+    const rng = this.damageRng;
+    if (rng.chance(this.faults.bitFlipChance ?? 0)) {
+      const flipped = record.slice();
+      const bit = rng.int(0, record.length * 8 - 1);
+      flipped[bit >> 3]! ^= 1 << (bit & 7);
+      return { bytes: flipped, what: `bit ${bit} of a record flipped` };
+    }
+    if (rng.chance(this.faults.misdirectedWriteChance ?? 0)) {
+      const log = this.image.log;
+      const source = log.length === 0 ? record : encodeLogRecord(rng.pick(log));
+      // Never at a record boundary: a whole valid record in the wrong place no checksum can see.
+      const from = rng.int(1, source.length - 1);
+      const bytes = new Uint8Array(record.length);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = source[(from + i) % source.length]!;
+      return { bytes, what: "misdirected write over a record" };
+    }
+    return undefined;
   }
 
   /**
@@ -91,16 +147,27 @@ export class SimDisk {
       return bytes;
     });
     if (this.tornTail !== undefined) records.push(this.tornTail);
-    const total = records.reduce((n, b) => n + b.length, 0);
-    const all = new Uint8Array(total);
-    let offset = 0;
-    for (const bytes of records) {
-      all.set(bytes, offset);
-      offset += bytes.length;
-    }
-    const decoded = decodeLog(all);
-    assert(decoded.txns.length === this.image.log.length, "recovery reads back every whole record");
+    const decoded = decodeLog(concat(records));
+    const log = this.image.log;
+    assert(
+      decoded.txns.length === log.length &&
+        decoded.txns.every((txn, i) => txn.zxid === log[i]!.zxid),
+      "recovery reads back exactly the durable records: damage and all after it are dropped",
+    );
+    const damaged = this.tornTail !== undefined;
+    assert(decoded.tornTail === damaged, "recovery sees damage exactly when there is some");
+    // Cut off, as net/storage.ts truncates the file to its valid bytes before writing anything.
     this.tornTail = undefined;
     return { ...recoverDiskImage(this.image), log: decoded.txns };
   }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
+  let offset = 0;
+  for (const bytes of parts) {
+    all.set(bytes, offset);
+    offset += bytes.length;
+  }
+  return all;
 }

@@ -10,7 +10,8 @@ import { replicaConfig, zabPolicy } from "../core/replica/index.ts";
 import { hex } from "../core/types.ts";
 import type { DiskFaults } from "./disk.ts";
 import { HistoryRecorder } from "../jepsen-like/recorder.ts";
-import type { NemesisOptions } from "./nemesis.ts";
+import type { Fault, NemesisOptions } from "./nemesis.ts";
+import type { FaultSpan } from "../jepsen-like/report/visualization.ts";
 import { Nemesis } from "./nemesis.ts";
 import type { NetworkOptions } from "./network.ts";
 import { Rng } from "./rng.ts";
@@ -50,6 +51,15 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
     delete: rng.int(0, 3), ephemeral: rng.int(0, 3), sequential: rng.int(0, 3), multi: rng.int(0, 3), children: rng.int(0, 2),
     closeSession: rng.int(0, 1),
   };
+  // The harsher disk's rates come from a stream of their own: every earlier rate stays as it was.
+  const harsh = new Rng(`swarm-${seed}/harsh`);
+  const windowCrashEveryMs = faults && harsh.chance(0.35) ? harsh.int(2_000, 15_000) : Infinity;
+  const diskStallEveryMs = faults && harsh.chance(0.35) ? harsh.int(3_000, 15_000) : Infinity;
+  const damage = {
+    bitFlipChance: harsh.float(),
+    misdirectedWriteChance: harsh.float() * 0.5,
+    outOfOrderFlushChance: harsh.float(),
+  };
   return {
     seed,
     nodes: overrides.nodes ?? rng.pick([3, 3, 5, 5, 7]),
@@ -57,13 +67,18 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
     safetyMs: overrides.safetyMs ?? 60_000,
     livenessMs: 0, // set below: it scales with tickTime, as every ZooKeeper timeout does
     network: { latencyMeanMs: rng.int(1, 20), slowMessageChance: rng.float() * 0.05, reconnectDelayMs: rng.int(10, 500) },
-    disk: { fsyncMeanMs: rng.pick([1, 2, 5, 10, 30]), slowFsyncChance: rng.float() * 0.05, partialFlushChance: rng.float(), tornWriteChance: rng.float() },
+    disk: {
+      fsyncMeanMs: rng.pick([1, 2, 5, 10, 30]), slowFsyncChance: rng.float() * 0.05,
+      partialFlushChance: rng.float(), tornWriteChance: rng.float(), ...damage,
+    },
     nemesis: {
       crashEveryMs: maybe(0.8, rng.int(2_000, 15_000)),
       powerLossEveryMs: maybe(0.5, rng.int(5_000, 30_000)),
       partitionEveryMs: maybe(0.8, rng.int(2_000, 15_000)),
       clogEveryMs: maybe(0.5, rng.int(2_000, 20_000)),
       clockEveryMs: maybe(0.5, rng.int(2_000, 20_000)),
+      windowCrashEveryMs,
+      diskStallEveryMs,
       faultMeanMs: rng.int(500, 8_000),
       maxClockJumpMs: rng.int(0, 5_000),
       maxDrift: rng.float() * 0.02,
@@ -101,7 +116,13 @@ export interface SimResult {
   expiriesChecked: number;
   /** The history checker's outcome (linearizability and ZooKeeper's guarantees). */
   check: CheckOutcome;
+  /** Every fault injected, in time order: replayable (runSimulation's `faults`). */
+  schedule: Fault[];
+  /** What the faults did, when (servers down, disk damage, network, clocks), for the report. */
+  faultSpans: FaultSpan[];
 }
+
+
 
 /**
  * Search steps per partition: deterministic (no wall clock), so a seed's verdict never depends on
@@ -109,12 +130,16 @@ export interface SimResult {
  */
 export const checkStepsMax = 2_000_000;
 
-/** Runs one seed; `policy` replaces the protocol's rules only in tests of the simulator's teeth. */
+/**
+ * Runs one seed; `policy` and `step` replace the protocol's rules only in tests of the simulator's
+ * teeth; `faults` replays that schedule instead of drawing one (a scenario file's).
+ */
 export function runSimulation(
   options: SimOptions,
   traceSink?: (line: string) => void,
   policy: ProtocolPolicy = zabPolicy,
   step?: StepFunction,
+  faults?: readonly Fault[],
 ): SimResult {
   const rng = new Rng(`run-${options.seed}`);
   const trace = new Trace(traceSink);
@@ -123,14 +148,16 @@ export function runSimulation(
   const world = new World(configs, rng.fork("world"), { network: options.network, disk: options.disk, clusterCheckEvery: 2000, step }, trace);
   const history = new HistoryRecorder(() => Math.round(world.nowMs * 1000));
   const clients = Array.from({ length: options.workload.clients }, (_, i) => new SimClient(i + 1, world, rng.fork(`client-${i + 1}`), history, options.workload));
-  const nemesis = new Nemesis(world, rng.fork("nemesis"), options.nemesis);
+  const nemesis = new Nemesis(world, rng.fork("nemesis"), options.nemesis, faults);
   let failure: string | undefined;
   let leaderChanges = 0;
+  let healedAtMs = Infinity;
   try {
     for (const id of ids) world.start(id);
     for (const client of clients) client.start();
     nemesis.start();
     leaderChanges = runPhase(world, options.safetyMs);
+    healedAtMs = world.nowMs;
     nemesis.transitionToLiveness();
     for (const client of clients) client.stopped = true;
     failure = runLiveness(world, clients, options);
@@ -147,7 +174,8 @@ export function runSimulation(
     seed: options.seed, ok: failure === undefined, failure, virtualMs: world.nowMs, events: world.events,
     traceHash: trace.hash(), traceLines: trace.lines, history, faults: nemesis.counts, leaderChanges,
     messages: world.network.messagesSent, tornRecords, check,
-    expiriesChecked: world.sessionChecker.expiriesChecked,
+    expiriesChecked: world.sessionChecker.expiriesChecked, schedule: nemesis.schedule,
+    faultSpans: world.faultLog.all(Math.min(healedAtMs, world.nowMs), world.nowMs),
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sweep, sweepDefaults } from "./sweep.ts";
 import type { SweepOptions } from "./sweep.ts";
+import { mergeSummaries, shardSeeds, summaryOf } from "./sweep-summary.ts";
 
 const runnerUrl = new URL("./test/misbehaving-runner.ts", import.meta.url).href;
 
@@ -60,4 +61,25 @@ describe("sim: a sweep survives every kind of seed failure", () => {
     expect(result).toMatchObject({ finished: 2, failures: [], unknown: [], stopped: false });
     expect(lines.at(-1)).toBe("all seeds passed");
   }, 60_000);
+});
+
+describe("sim: a shard of a sweep", () => {
+  it("runs only its seeds; its summary has its failures, their commands and its speed", async () => {
+    const seeds = shardSeeds(1, 9, { index: 1, count: 4 }); // seed 2 violates, 6 is unknown
+    const { options: o } = options(1, 9, { seeds });
+    const result = await sweep(o);
+    const counts = [result.seeds, result.finished, result.virtualMs, result.events];
+    expect(counts).toEqual([2, 2, 2000, 20]);
+    const range = { from: 1, to: 9, shard: { index: 1, count: 4 }, flags: "--clients 3" };
+    const summary = summaryOf(range, result, (seed) => `npm run sim -- --seed ${seed} --clients 3`);
+    expect(summary).toMatchObject({
+      ran: 2, expected: 2, workers: 2,
+      failures: [{
+        seed: 2, failure: "invariant violated at 12 ms: planted",
+        reproduce: "npm run sim -- --seed 2 --clients 3",
+      }],
+    });
+    const missing = ["shard 0/4 is missing", "shard 2/4 is missing", "shard 3/4 is missing"];
+    expect(mergeSummaries([summary]).problems).toEqual(missing);
+  });
 });

@@ -28,6 +28,8 @@ export interface SeedFailure {
 export interface SweepOptions {
   from: number;
   to: number;
+  /** The seeds to run, if not every one of from..to (a shard's: sweep-summary.ts). */
+  seeds?: readonly number[];
   overrides: SimOverrides;
   /** Stop at the first failure (the seeds under way are abandoned). */
   stopOnFailure: boolean;
@@ -62,6 +64,10 @@ export interface SweepResult {
   failures: SeedFailure[];
   unknown: SeedFailure[];
   stopped: boolean;
+  workers: number;
+  wallMs: number;
+  virtualMs: number;
+  events: number;
 }
 
 export function reproduce(seed: number, overrides: SimOverrides): string {
@@ -77,7 +83,8 @@ const bootstrap = new URL(import.meta.url.endsWith(".js") ? "./worker.js" : "./w
 
 /** Runs the sweep; resolves when every seed has a result, or at the first failure if told to. */
 export function sweep(options: SweepOptions): Promise<SweepResult> {
-  const seeds = Array.from({ length: options.to - options.from + 1 }, (_, i) => options.from + i);
+  const count = options.to - options.from + 1;
+  const seeds = options.seeds ?? Array.from({ length: count }, (_, i) => options.from + i);
   const queue = [...seeds];
   const failures: SeedFailure[] = [];
   const unknown: SeedFailure[] = [];
@@ -127,7 +134,9 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       const failed = `${failures.length} failing seeds`;
       const verdict = failures.length === 0 ? "all seeds passed" : failed;
       options.print(verdict + unknownText + notRun);
-      resolve({ seeds: seeds.length, finished, failures, unknown, stopped });
+      const wallMs = wallS * 1000;
+      const outcome = { seeds: seeds.length, finished, failures, unknown, stopped };
+      resolve({ ...outcome, workers, wallMs, virtualMs, events });
     };
 
     const line = (word: string, seed: number, why: string) =>

@@ -14,6 +14,7 @@ import type { Rng } from "./rng.ts";
 import type { Trace } from "./trace.ts";
 import { StateChecker } from "./state-checker.ts";
 import { SessionChecker } from "./session-checker.ts";
+import { FaultLog } from "./fault-log.ts";
 
 export type WorldEvent =
   | { kind: "tick"; node: NodeId; incarnation: number }
@@ -24,6 +25,21 @@ export type WorldEvent =
   | { kind: "toClient"; connId: ConnId; effect: Effect }
   | { kind: "call"; run: () => void }
   | { kind: "unclog"; from: NodeId; to: NodeId };
+
+/**
+ * Where an aimed crash lands: between a persist's write and its fsync (the write is lost, or partly
+ * flushed), between an fsync and the step that learns of it (durable, never acknowledged), or
+ * soon after a restart (during recovery).
+ */
+export type CrashWindow = "write-fsync" | "fsync-ack" | "recovery";
+
+interface ArmedCrash {
+  window: CrashWindow;
+  /** How far into the fsync latency a write-fsync crash lands, in [0, 1). */
+  fraction: number;
+  /** Called once the crash happened (the nemesis schedules the restart). */
+  crashed: () => void;
+}
 
 export interface ClockState {
   offsetMs: number;
@@ -38,6 +54,8 @@ export interface SimNode {
   clock: ClockState;
   /** When this node's pending fsyncs complete, for in-order group commit. */
   lastFsyncAtMs: number;
+  /** A stalled disk (the nemesis's): no fsync completes before this time. */
+  stalledUntilMs: number;
 }
 
 /** What a client sees of its connection: the world calls it with effects addressed to it. */
@@ -60,6 +78,8 @@ export class World {
   readonly network: SimNetwork;
   readonly stateChecker = new StateChecker();
   readonly sessionChecker = new SessionChecker();
+  /** When servers were down and disks damaged, for the report's fault lanes. */
+  readonly faultLog = new FaultLog();
   readonly conns = new Map<ConnId, { node: NodeId; incarnation: number; client: ClientEndpoint }>();
   /** Every client endpoint by connection, kept after close so the close itself can be delivered. */
   readonly endpoints = new Map<ConnId, ClientEndpoint>();
@@ -68,6 +88,8 @@ export class World {
   private nextConnId = 1;
   /** Messages held on a clogged direction, in send order, with the link generation they used. */
   private readonly held = new Map<string, { generation: number; message: PeerMessage }[]>();
+  /** Crashes waiting for their window on a node (the nemesis arms them). */
+  private readonly armed = new Map<NodeId, ArmedCrash>();
 
   constructor(
     configs: ReplicaConfig[],
@@ -79,7 +101,10 @@ export class World {
     for (const config of configs) {
       const disk = new SimDisk(rng.fork(`disk-${config.id}`), options.disk);
       const replica = new ReplicaDriver(config.id, config, { trace: (line) => trace.add(line), checkInvariants: true, step: options.step });
-      this.nodes.set(config.id, { id: config.id, replica, incarnation: 0, disk, clock: { offsetMs: 0, drift: 0 }, lastFsyncAtMs: 0 });
+      this.nodes.set(config.id, {
+        id: config.id, replica, incarnation: 0, disk, clock: { offsetMs: 0, drift: 0 },
+        lastFsyncAtMs: 0, stalledUntilMs: 0,
+      });
     }
   }
 
@@ -105,24 +130,45 @@ export class World {
     const node = this.node(id);
     assert(!node.replica.isUp, "start a node that is down");
     node.incarnation++;
+    this.faultLog.up(id, this.nowMs);
     const durable = node.disk.recover();
     this.trace.add(`${id} start (log ${durable.log.length} txns)`);
     this.interpret(node, node.replica.start(durable, this.localTime(node)));
     for (const [other] of this.nodes) if (other !== id) this.scheduleReconnect(id, other);
   }
 
-  crash(id: NodeId): void {
+  /** `why` only labels the report's fault lane (an aimed crash names its window). */
+  crash(id: NodeId, why?: string): void {
     const node = this.node(id);
     if (!node.replica.isUp) return;
     this.trace.add(`${id} crash`);
     node.replica.crash();
     this.sessionChecker.crashed(id);
-    node.disk.crash();
+    this.faultLog.down(id, this.nowMs, why);
+    const damage = node.disk.crash();
+    if (damage !== undefined) this.faultLog.disk(id, this.nowMs, damage);
     node.lastFsyncAtMs = this.nowMs;
     for (const [other] of this.nodes) if (other !== id && this.network.breakLink(id, other)) this.deliver(other, { type: "peerDown", peer: id });
     for (const [connId, conn] of [...this.conns]) {
       if (conn.node === id) this.closeClientConn(connId, "server crashed");
     }
+  }
+
+  /** Crashes `id` inside `window` of its next persist; `crashed` runs after the crash. */
+  armCrash(id: NodeId, window: CrashWindow, fraction: number, crashed: () => void): void {
+    this.armed.set(id, { window, fraction, crashed });
+  }
+
+  disarmCrashes(): void {
+    this.armed.clear();
+  }
+
+  /** Takes the crash armed on `node` for `window`, if any. */
+  private takeArmed(node: NodeId, window: CrashWindow): ArmedCrash | undefined {
+    const armed = this.armed.get(node);
+    if (armed?.window !== window) return undefined;
+    this.armed.delete(node);
+    return armed;
   }
 
   /** Connections come back after a delay, if neither end is down and the link is not cut. */
@@ -172,8 +218,21 @@ export class World {
       },
       persist: (effect) => {
         const latency = node.disk.submit(effect.id, effect.writes);
-        node.lastFsyncAtMs = Math.max(node.lastFsyncAtMs, this.nowMs + latency);
+        const durableAtMs = Math.max(this.nowMs + latency, node.stalledUntilMs);
+        node.lastFsyncAtMs = Math.max(node.lastFsyncAtMs, durableAtMs);
         this.agenda.push(node.lastFsyncAtMs, { kind: "fsync", node: node.id, incarnation: node.incarnation });
+        // Aimed at log writes: an epoch file alone carries no client's write.
+        const logs = effect.writes.some((w) => w.kind === "append" && w.txns.length > 0);
+        const armed = logs ? this.takeArmed(node.id, "write-fsync") : undefined;
+        if (armed !== undefined) {
+          // Strictly before the fsync completes: the write is on its way but not yet durable.
+          const incarnation = node.incarnation;
+          this.at((node.lastFsyncAtMs - this.nowMs) * armed.fraction, () => {
+            if (node.incarnation !== incarnation || !node.replica.isUp) return; // crashed meanwhile
+            this.crash(node.id, "between write and fsync");
+            armed.crashed();
+          });
+        }
       },
       setTimer: (effect) => {
         // Round up: the tick must find the node's clock at or past the time it asked for.
@@ -299,7 +358,12 @@ export class World {
         const node = this.node(event.node);
         if (node.incarnation !== event.incarnation || !node.replica.isUp) return;
         const id = node.disk.completeOldest();
-        if (id !== undefined) this.deliver(event.node, { type: "persistDone", id });
+        if (id === undefined) return;
+        const armed = this.takeArmed(node.id, "fsync-ack");
+        if (armed === undefined) return this.deliver(event.node, { type: "persistDone", id });
+        // Durable, but the replica never hears of it: whatever it would have acknowledged is not.
+        this.crash(node.id, "between fsync and its step");
+        armed.crashed();
         return;
       }
       case "reconnect":

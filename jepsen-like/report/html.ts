@@ -1,8 +1,10 @@
 // The report page: one self-contained HTML file (inline CSS, SVG and a few lines of JS; the data
 // inlined as JSON; nothing fetched), viewable offline and attachable to a bug report.
 
-import { escapeXml, latencySvg, roleColors, throughputSvg, timelineSvg } from "./svg.ts";
-import type { GuaranteeView, Timeline, VisualizationData } from "./visualization.ts";
+import {
+  escapeXml, faultColors, faultsSvg, latencySvg, roleColors, throughputSvg, timelineSvg,
+} from "./svg.ts";
+import type { FaultSpan, GuaranteeView, Timeline, VisualizationData } from "./visualization.ts";
 
 const css = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1060px; }
@@ -58,7 +60,31 @@ function pathsTitle(paths: readonly string[]): string {
   return paths.length > pathsShownMax ? `${shown} and ${paths.length - pathsShownMax} more paths` : shown;
 }
 
-function timelineSection(t: Timeline, index: number): string {
+function faultLegend(): string {
+  const names: Record<FaultSpan["kind"], string> = {
+    crash: "server down", partition: "partition", clog: "clogged links",
+    clock: "clock jump or drift", disk: "disk damage or stall",
+  };
+  const swatches = Object.entries(faultColors).map(([kind, color]) =>
+    `<span style="background:${color}">${names[kind as FaultSpan["kind"]]}</span>`);
+  return `<p class="legend">faults: ${swatches.join("")} hover a fault for what it was</p>`;
+}
+
+/** The whole run's faults, on an axis spanning them and every completed operation. */
+function faultsSection(data: VisualizationData, faults: readonly FaultSpan[]): string {
+  if (faults.length === 0) return "";
+  const bins = data.throughput.bins;
+  const first = bins[0];
+  const last = bins[bins.length - 1];
+  const starts = [...faults.map((f) => f.startUs), ...(first === undefined ? [] : [first.startUs])];
+  const lastEnd = last === undefined ? [] : [last.startUs + data.throughput.binUs];
+  const ends = [...faults.map((f) => f.endUs), ...lastEnd];
+  const svg = faultsSvg(faults, Math.min(...starts), Math.max(...ends));
+  return `<h2>Faults</h2>${faultLegend()}${svg}` +
+    `<p>Each timeline below shows the faults of its own time span above its clients.</p>`;
+}
+
+function timelineSection(t: Timeline, index: number, faults: readonly FaultSpan[]): string {
   const steps = t.ops.reduce((n, op) => Math.max(n, op.order ?? 0), 0);
   const hidden = t.hiddenOps > 0 ? ` (first ${t.ops.length} ops drawn, ${t.hiddenOps} more in the partition)` : "";
   return (
@@ -68,7 +94,7 @@ function timelineSection(t: Timeline, index: number): string {
     `<p>${escapeXml(t.explanation)}</p>` +
     `<label>linearization step <input type="range" min="0" max="${steps}" value="${steps}"> ` +
     `<span class="step">${steps}</span>/${steps}</label>` +
-    timelineSvg(t) + `<div class="detail"></div></section>`
+    timelineSvg(t, faults) + `<div class="detail"></div></section>`
   );
 }
 
@@ -89,8 +115,13 @@ function inlineJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
 }
 
-export function renderHtml(data: VisualizationData, verdictText: string): string {
-  const timelines = data.timelines.map(timelineSection).join("");
+/** The report; `faults` (a simulator's nemesis, as it happened) go on the timelines' axis. */
+export function renderHtml(
+  data: VisualizationData,
+  verdictText: string,
+  faults: readonly FaultSpan[] = [],
+): string {
+  const timelines = data.timelines.map((t, i) => timelineSection(t, i, faults)).join("");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>history check: ${data.verdict}</title><style>${css}</style></head>
 <body>
@@ -98,6 +129,7 @@ export function renderHtml(data: VisualizationData, verdictText: string): string
 <pre>${escapeXml(verdictText)}</pre>
 <h2>ZooKeeper guarantees</h2>
 ${guaranteesTable(data.guarantees)}
+${faultsSection(data, faults)}
 <h2>Linearizability</h2>
 <p>${escapeXml(data.linearizability)}</p>
 ${legend()}

@@ -2,9 +2,10 @@ import { describe, expect, it } from "vitest";
 import { checkPaired } from "../check.ts";
 import { Builder } from "../test/builder.ts";
 import { renderHtml } from "./html.ts";
-import { formatUs, latencySvg, throughputSvg, timelineSvg } from "./svg.ts";
+import { faultsSvg, formatUs, latencySvg, throughputSvg, timelineSvg } from "./svg.ts";
 import { textVerdict } from "./text.ts";
 import { niceWidth, visualizationData } from "./visualization.ts";
+import type { FaultSpan } from "./visualization.ts";
 
 /** A stale sync'ed read after a write, next to an indeterminate write, plus an unrelated path. */
 function example() {
@@ -96,5 +97,37 @@ describe("report: text and HTML", () => {
       ({ id: i, timeUs: i, latencyUs: i % 1000, status: "ok" as const }));
     expect(latencySvg(points)).toContain("<circle "); // its scales are no spread of every point
     expect([formatUs(1500, 100), formatUs(1500, 20_000), formatUs(1_500_000, 20_000_000)]).toEqual(["1500µs", "2ms", "1.5s"]);
+  });
+
+  it("draws the faults in lanes above the clients, on the timeline's own time axis", () => {
+    const data = visualizationData(example());
+    const t = data.timelines[0]!; // 0..77 µs, 1000 px wide with 110 px of labels: 1 µs = 11.56 px
+    const faults: FaultSpan[] = [
+      { lane: "n2", kind: "crash", startUs: 20, endUs: 40, label: "n2 down 0.02 s" },
+      { lane: "net", kind: "partition", startUs: 50, endUs: 500, label: "partition: 1 | 2 3" },
+      { lane: "n1", kind: "disk", startUs: 30, endUs: 30, label: "n1 torn record" },
+      { lane: "n1", kind: "clock", startUs: 900, endUs: 900, label: "n1 clock jumps 5 ms" },
+    ];
+    const svg = timelineSvg(t, faults);
+    const rect = /<rect class="fault (\w+)" x="([\d.]+)" y="(\d+)" width="([\d.]+)"/g;
+    const rects = [...svg.matchAll(rect)]
+      .map(([, kind, x, y, w]) => [kind, Number(x), Number(y), Number(w)]);
+    const px = (us: number) => 110 + (us / 77) * 880;
+    expect(rects).toEqual([
+      // Server 1's lane first, an instant as a tick; the partition is cut at the timeline's end.
+      ["disk", Number((px(30) - 1).toFixed(1)), 0, 3],
+      ["crash", Number(px(20).toFixed(1)), 18, Number((px(40) - px(20)).toFixed(1))],
+      ["partition", Number(px(50).toFixed(1)), 34, Number((px(77) - px(50)).toFixed(1))],
+    ]); // the clock jump at 900 µs is outside this timeline
+    expect(svg).toContain("<title>partition: 1 | 2 3</title>");
+    // The clients' lanes below three fault lanes.
+    expect(svg).toContain('<g transform="translate(0 54)">');
+    expect(timelineSvg(t)).not.toContain("fault");
+    expect(faultsSvg(faults, 0, 1000).match(/class="fault /g)).toHaveLength(4);
+    const html = renderHtml(data, "", faults);
+    expect(html).toContain("<h2>Faults</h2>");
+    // The whole run's and the first timeline's: the second (/o) begins after n2 is back.
+    expect(data.timelines[1]!.startUs).toBeGreaterThan(40);
+    expect(html.match(/class="fault crash"/g)).toHaveLength(2);
   });
 });

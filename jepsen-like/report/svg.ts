@@ -2,7 +2,9 @@
 // invoke to completion, the linearization numbered on the bars), a latency scatter and a
 // throughput chart. Pure string builders over visualizationData's output; no layout engine.
 
-import type { LatencyPoint, ThroughputBin, Timeline, TimelineOp } from "./visualization.ts";
+import type {
+  FaultSpan, LatencyPoint, ThroughputBin, Timeline, TimelineOp,
+} from "./visualization.ts";
 
 export function escapeXml(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/\u0000/g, "\\0");
@@ -57,18 +59,96 @@ function opBar(op: TimelineOp, x: (us: number) => number, lane: number, rightPx:
   );
 }
 
-export function timelineSvg(t: Timeline): string {
+export const faultColors: Record<FaultSpan["kind"], string> = {
+  crash: "#616161", partition: "#ef6c00", clog: "#c0a000", clock: "#8e24aa", disk: "#d81b60",
+};
+
+const faultLaneHeightPx = 16;
+
+/** Server lanes by number, then the network's. */
+function faultLanes(faults: readonly FaultSpan[]): string[] {
+  const lanes = [...new Set(faults.map((f) => f.lane))];
+  const rank = (lane: string) => (lane === "net" ? Infinity : Number(lane.replace(/\D/g, "")) || 0);
+  return lanes.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** One fault lane's row: spans as bars (crash and network), instants as ticks (clock, disk). */
+type Scale = (us: number) => number;
+
+function faultRow(
+  faults: readonly FaultSpan[], y: number, x: Scale, fromUs: number, toUs: number,
+): string {
+  const leftPx = x(fromUs);
+  return faults
+    .filter((f) => f.endUs >= fromUs && f.startUs <= toUs)
+    .map((f) => {
+      const x1 = Math.max(leftPx, x(Math.max(f.startUs, fromUs)));
+      const x2 = Math.max(x1 + 3, x(Math.min(f.endUs, toUs)));
+      const instant = f.endUs === f.startUs;
+      const top = instant ? y : y + 2;
+      const h = instant ? faultLaneHeightPx : faultLaneHeightPx - 4;
+      const w = instant ? 3 : x2 - x1;
+      return `<rect class="fault ${f.kind}" x="${(instant ? x1 - 1 : x1).toFixed(1)}" y="${top}" ` +
+        `width="${w.toFixed(1)}" height="${h}" fill="${faultColors[f.kind]}" opacity="0.85">` +
+        `<title>${escapeXml(f.label)}</title></rect>`;
+    })
+    .join("");
+}
+
+/** The fault lanes from `fromUs` to `toUs` on the scale `x`, from `topPx` down; and their height. */
+function faultBlock(
+  faults: readonly FaultSpan[], x: Scale, fromUs: number, toUs: number, topPx: number,
+) {
+  const lanes = faultLanes(faults);
+  const rows = lanes.map((lane, i) => {
+    const y = topPx + i * faultLaneHeightPx;
+    const bandWidth = widthPx - 10 - laneLabelPx;
+    const band = i % 2 === 0
+      ? `<rect x="${laneLabelPx}" y="${y}" width="${bandWidth}" height="${faultLaneHeightPx}" ` +
+        `fill="#f7f7f7"/>`
+      : "";
+    const name = lane === "net" ? "network" : `server ${lane.slice(1)}`;
+    return band + `<text x="4" y="${y + 12}" class="lane">${escapeXml(name)}</text>` +
+      faultRow(faults.filter((f) => f.lane === lane), y, x, fromUs, toUs);
+  });
+  return { svg: rows.join(""), heightPx: lanes.length * faultLaneHeightPx };
+}
+
+/** The client timeline; with `faults`, the nemesis lanes on top, on the same time axis. */
+export function timelineSvg(t: Timeline, faults: readonly FaultSpan[] = []): string {
   const rightPx = widthPx - 10;
   const spanUs = Math.max(1, t.endUs - t.startUs);
   const x = (us: number): number => laneLabelPx + ((us - t.startUs) / spanUs) * (rightPx - laneLabelPx);
+  const shown = faults.filter((f) => f.endUs >= t.startUs && f.startUs <= t.endUs);
+  const block = faultBlock(shown, x, t.startUs, t.endUs, 0);
+  const gapPx = block.heightPx === 0 ? 0 : 6;
+  const top = block.heightPx + gapPx;
   const lanes = new Map(t.lanes.map((lane, i) => [lane, i]));
-  const heightPx = t.lanes.length * laneHeightPx + axisPx;
+  const heightPx = top + t.lanes.length * laneHeightPx + axisPx;
   const labels = t.lanes.map((lane, i) => `<text x="4" y="${i * laneHeightPx + 17}" class="lane">${escapeXml(lane)}</text>`).join("");
   const bars = t.ops.map((op) => opBar(op, x, lanes.get(op.lane)!, rightPx)).join("");
   return (
     `<svg class="timeline" data-partition="${t.partition}" width="${widthPx}" height="${heightPx}" ` +
     `viewBox="0 0 ${widthPx} ${heightPx}" xmlns="http://www.w3.org/2000/svg">` +
-    labels + bars + timeAxis(t.startUs, t.endUs, x, heightPx - 6) + `</svg>`
+    block.svg + `<g transform="translate(0 ${top})">${labels}${bars}</g>` +
+    timeAxis(t.startUs, t.endUs, x, heightPx - 6) + `</svg>`
+  );
+}
+
+/** The whole run's fault lanes alone, from the history's first event to its last. */
+export function faultsSvg(faults: readonly FaultSpan[], fromUs: number, toUs: number): string {
+  if (faults.length === 0) return "<p>No faults were injected.</p>";
+  const rightPx = widthPx - 10;
+  const spanUs = Math.max(1, toUs - fromUs);
+  const x = (us: number): number =>
+    laneLabelPx + ((us - fromUs) / spanUs) * (rightPx - laneLabelPx);
+  const block = faultBlock(faults, x, fromUs, toUs, 0);
+  const heightPx = block.heightPx + axisPx;
+  const axis = timeAxis(fromUs, toUs, x, heightPx - 6);
+  return (
+    `<svg class="faults" width="${widthPx}" height="${heightPx}" ` +
+    `viewBox="0 0 ${widthPx} ${heightPx}" xmlns="http://www.w3.org/2000/svg">` +
+    `${block.svg}${axis}</svg>`
   );
 }
 

@@ -61,6 +61,19 @@ export interface GuaranteeView {
   readonly violations: readonly { readonly message: string; readonly ops: readonly string[] }[];
 }
 
+/**
+ * A fault on the history's time axis (a simulator's nemesis schedule, as it happened), drawn in
+ * lanes above the client timelines: per server ("n1": down, disk damage, clock) and "net".
+ */
+export interface FaultSpan {
+  readonly lane: string;
+  readonly kind: "crash" | "partition" | "clog" | "clock" | "disk";
+  readonly startUs: number;
+  /** Equal to startUs for an instant (a clock jump, a damaged record). */
+  readonly endUs: number;
+  readonly label: string;
+}
+
 export interface VisualizationData {
   readonly verdict: string;
   readonly linearizability: string;
