@@ -190,9 +190,11 @@ function describeZooKeeperData(dir: string): string {
     newest === undefined
       ? nodeCount
       : nodeCount + 1 - Number(BigInt(`0x${newest.slice(9)}`) & 0xffffffffn);
-  return `newest snapshot ${newest ?? "none"} (${mb(snapshots)} MB in ${snapshots.length}), ` +
+  return (
+    `newest snapshot ${newest ?? "none"} (${mb(snapshots)} MB in ${snapshots.length}), ` +
     `about ${tailTxns.toLocaleString()} txns after it, ` +
-    `${logs.length} log files (${mb(logs)} MB, preallocated)`;
+    `${logs.length} log files (${mb(logs)} MB, preallocated)`
+  );
 }
 
 async function main(): Promise<void> {

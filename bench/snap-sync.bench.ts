@@ -29,10 +29,17 @@ interface Srvr {
 async function srvr(port: number): Promise<Srvr> {
   const text = await fourLetterWord(port, "srvr", 1_000);
   const zxid = /Zxid: (0x[0-9a-f]+)/.exec(text)?.[1];
-  return { mode: /Mode: (\w+)/.exec(text)?.[1], zxid: zxid === undefined ? undefined : BigInt(zxid) };
+  return {
+    mode: /Mode: (\w+)/.exec(text)?.[1],
+    zxid: zxid === undefined ? undefined : BigInt(zxid),
+  };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -45,7 +52,9 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 async function run(label: string, snapshot: Uint8Array, inline: boolean): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), "zk-snapsync-"));
   const ports = await Promise.all(Array.from({ length: 9 }, () => freePort()));
-  const servers = [0, 1, 2].map((i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`);
+  const servers = [0, 1, 2].map(
+    (i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`,
+  );
   const clientPorts = [0, 1, 2].map((i) => ports[3 * i + 2]!);
   const configs = clientPorts.map((port, i) => {
     const dir = join(root, String(i + 1));
@@ -54,21 +63,42 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
     const cfg = join(dir, "zoo.cfg");
     // initLimit leaves room for loading and shipping the tree; syncLimit (3 s) is ZooKeeper's
     // usual few ticks: a leader silent for longer loses its followers.
-    writeFileSync(cfg, [
-      "tickTime=500", "initLimit=120", "syncLimit=6", `dataDir=${dir}`, `clientPort=${port}`, "clientPortAddress=127.0.0.1",
-      "4lw.commands.whitelist=*", `myid=${i + 1}`, "snapCount=100000000", `zksim.syncSnapshotInline=${inline}`, ...servers,
-    ].join("\n"));
+    writeFileSync(
+      cfg,
+      [
+        "tickTime=500",
+        "initLimit=120",
+        "syncLimit=6",
+        `dataDir=${dir}`,
+        `clientPort=${port}`,
+        "clientPortAddress=127.0.0.1",
+        "4lw.commands.whitelist=*",
+        `myid=${i + 1}`,
+        "snapCount=100000000",
+        `zksim.syncSnapshotInline=${inline}`,
+        ...servers,
+      ].join("\n"),
+    );
     return cfg;
   });
   const processes: (ChildProcess | undefined)[] = [];
-  const start = (i: number) => (processes[i] = spawn(process.execPath, ["--max-old-space-size=4096", "--import", "tsx", mainPath, configs[i]!], { stdio: "ignore" }));
+  const start = (i: number) =>
+    (processes[i] = spawn(
+      process.execPath,
+      ["--max-old-space-size=4096", "--import", "tsx", mainPath, configs[i]!],
+      { stdio: "ignore" },
+    ));
   try {
     for (let i = 0; i < 3; i++) start(i);
-    const leader = await until("a leader", async () => {
-      const modes = await Promise.all(clientPorts.map(async (p) => (await srvr(p)).mode));
-      const index = modes.indexOf("leader");
-      return index >= 0 && modes.filter((m) => m === "follower").length === 2 ? index : undefined;
-    }, catchUpLimitMs);
+    const leader = await until(
+      "a leader",
+      async () => {
+        const modes = await Promise.all(clientPorts.map(async (p) => (await srvr(p)).mode));
+        const index = modes.indexOf("leader");
+        return index >= 0 && modes.filter((m) => m === "follower").length === 2 ? index : undefined;
+      },
+      catchUpLimitMs,
+    );
     const follower = (leader + 1) % 3;
     processes[follower]!.kill("SIGKILL");
     const client = await ZkClient.connect("127.0.0.1", clientPorts[leader]!, { timeoutMs: 30_000 });
@@ -76,13 +106,20 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
     let writes = 0;
     const write = async (): Promise<number> => {
       const started = performance.now();
-      const reply = await client.request({ op: "setData", path: `/p${writes % 100}/n${1 + (writes % 999)}`, data, version: -1 });
+      const reply = await client.request({
+        op: "setData",
+        path: `/p${writes % 100}/n${1 + (writes % 999)}`,
+        data,
+        version: -1,
+      });
       writes++;
       if (reply.err !== 0) throw new Error(`write failed with ${reply.err}`);
       return performance.now() - started;
     };
     for (let i = 0; i < behindBy; i++) await write();
-    process.stdout.write(`${label}: follower ${follower + 1} is ${behindBy} txns behind; restarting it\n`);
+    process.stdout.write(
+      `${label}: follower ${follower + 1} is ${behindBy} txns behind; restarting it\n`,
+    );
 
     // The follower comes back; writes go on at the leader until it has caught up.
     const restartedAt = performance.now();
@@ -92,9 +129,18 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
     let leaderLost = false;
     const watcher = (async () => {
       while (caughtUpMs === undefined && performance.now() - restartedAt < catchUpLimitMs) {
-        const [l, f] = await Promise.all([srvr(clientPorts[leader]!), srvr(clientPorts[follower]!)]);
+        const [l, f] = await Promise.all([
+          srvr(clientPorts[leader]!),
+          srvr(clientPorts[follower]!),
+        ]);
         if (l.mode !== "leader") leaderLost = true;
-        if (f.mode === "follower" && l.zxid !== undefined && f.zxid !== undefined && f.zxid >= l.zxid - 5n) caughtUpMs = performance.now() - restartedAt;
+        if (
+          f.mode === "follower" &&
+          l.zxid !== undefined &&
+          f.zxid !== undefined &&
+          f.zxid >= l.zxid - 5n
+        )
+          caughtUpMs = performance.now() - restartedAt;
         await sleep(250);
       }
     })();
@@ -109,10 +155,15 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
     await watcher;
     client.abort();
     const sorted = [...latencies].sort((a, b) => a - b);
-    const at = (p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!);
+    const at = (p: number) =>
+      sorted.length === 0
+        ? NaN
+        : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
     const f = (v: number) => v.toFixed(1).padStart(8);
-    return `${label.padEnd(30)} caught up ${caughtUpMs === undefined ? "   never" : `${(caughtUpMs / 1000).toFixed(1).padStart(6)} s`}  ` +
-      `writes ${String(latencies.length).padStart(6)}  p99 ${f(at(99))} ms  max ${f(sorted[sorted.length - 1] ?? NaN)} ms  leader ${leaderLost ? "LOST" : "kept"}`;
+    return (
+      `${label.padEnd(30)} caught up ${caughtUpMs === undefined ? "   never" : `${(caughtUpMs / 1000).toFixed(1).padStart(6)} s`}  ` +
+      `writes ${String(latencies.length).padStart(6)}  p99 ${f(at(99))} ms  max ${f(sorted[sorted.length - 1] ?? NaN)} ms  leader ${leaderLost ? "LOST" : "kept"}`
+    );
   } finally {
     for (const p of processes) p?.kill("SIGKILL");
     await sleep(500);
@@ -123,4 +174,6 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
 const snapshot = buildSnapshot(nodeCount);
 const inline = await run("SNAP encoded on the event loop", snapshot, true);
 const worker = await run("SNAP encoded by the worker", snapshot, false);
-console.log(`\n${nodeCount.toLocaleString()} znodes, follower ${behindBy} txns behind, syncLimit 3 s:\n${inline}\n${worker}`);
+console.log(
+  `\n${nodeCount.toLocaleString()} znodes, follower ${behindBy} txns behind, syncLimit 3 s:\n${inline}\n${worker}`,
+);

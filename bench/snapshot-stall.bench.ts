@@ -17,7 +17,8 @@ const nodeCount = Number(process.env.NODES ?? 1_000_000);
 const writesPerRun = Number(process.env.WRITES ?? 6000);
 const snapCount = Number(process.env.SNAPCOUNT ?? 1500);
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function run(label: string, snapshot: Uint8Array, inline: boolean): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), "zk-snapbench-"));
@@ -25,16 +26,30 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
   mkdirSync(dataDir);
   writeFileSync(join(dataDir, "snapshot.0000000000000000"), snapshot);
   const port = await freePort();
-  const cfg = parseZooCfg(`tickTime=2000\ndataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nsnapCount=${snapCount}\nzksim.snapshotInline=${inline}`).config;
+  const cfg = parseZooCfg(
+    `tickTime=2000\ndataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nsnapCount=${snapCount}\nzksim.snapshotInline=${inline}`,
+  ).config;
   const server = new ZkServer(cfg, () => {});
   await server.start();
-  await waitFor(() => server.inspect().status.role === "leading" && server.inspect().status.phase === "broadcast", 120_000);
-  const client = await ZkClient.connect("127.0.0.1", port, { timeoutMs: 30_000, handshakeTimeoutMs: 60_000 });
+  await waitFor(
+    () =>
+      server.inspect().status.role === "leading" && server.inspect().status.phase === "broadcast",
+    120_000,
+  );
+  const client = await ZkClient.connect("127.0.0.1", port, {
+    timeoutMs: 30_000,
+    handshakeTimeoutMs: 60_000,
+  });
   const latencies: number[] = [];
   const data = utf8("y".repeat(100));
   for (let i = 0; i < writesPerRun; i++) {
     const started = performance.now();
-    const reply = await client.request({ op: "setData", path: `/p${i % 100}/n${1 + (i % 999)}`, data, version: -1 });
+    const reply = await client.request({
+      op: "setData",
+      path: `/p${i % 100}/n${1 + (i % 999)}`,
+      data,
+      version: -1,
+    });
     latencies.push(performance.now() - started);
     if (reply.err !== 0) throw new Error(`write failed: ${reply.err}`);
     if (i % 1000 === 0) process.stdout.write(`\r${label}: ${i} writes   `);
@@ -49,7 +64,9 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
 }
 
 const snapshot = buildSnapshot(nodeCount);
-console.log(`${writesPerRun} sequential setData writes per run, a snapshot every ${snapCount} txns (${Math.floor(writesPerRun / snapCount)} per run)`);
+console.log(
+  `${writesPerRun} sequential setData writes per run, a snapshot every ${snapCount} txns (${Math.floor(writesPerRun / snapCount)} per run)`,
+);
 const inline = await run("snapshots inline (event loop)", snapshot, true);
 const worker = await run("snapshots in the worker thread", snapshot, false);
 console.log(`\r${" ".repeat(60)}\n${inline}\n${worker}`);

@@ -21,8 +21,13 @@ describe("acl: digest ids", () => {
 
   it("grants super only for the configured superDigest", () => {
     const superDigest = digestId("super:secret");
-    expect(authenticate("digest", "super:secret", superDigest)?.map((id) => id.scheme)).toEqual(["super", "digest"]);
-    expect(authenticate("digest", "super:wrong", superDigest)?.map((id) => id.scheme)).toEqual(["digest"]);
+    expect(authenticate("digest", "super:secret", superDigest)?.map((id) => id.scheme)).toEqual([
+      "super",
+      "digest",
+    ]);
+    expect(authenticate("digest", "super:wrong", superDigest)?.map((id) => id.scheme)).toEqual([
+      "digest",
+    ]);
     expect(authenticate("kerberos", "x", superDigest)).toBeUndefined();
   });
 });
@@ -32,11 +37,17 @@ describe("acl: checks", () => {
   const aliceAcl = [{ perms: Perms.READ | Perms.WRITE, id: alice }];
 
   it("world:anyone permits everyone; digest only its owner; super everything", () => {
-    expect(aclPermits([{ perms: Perms.READ, id: { scheme: "world", id: "anyone" } }], Perms.READ, [])).toBe(true);
-    expect(aclPermits([{ perms: Perms.READ, id: { scheme: "world", id: "anyone" } }], Perms.WRITE, [])).toBe(false);
+    expect(
+      aclPermits([{ perms: Perms.READ, id: { scheme: "world", id: "anyone" } }], Perms.READ, []),
+    ).toBe(true);
+    expect(
+      aclPermits([{ perms: Perms.READ, id: { scheme: "world", id: "anyone" } }], Perms.WRITE, []),
+    ).toBe(false);
     expect(aclPermits(aliceAcl, Perms.WRITE, [alice])).toBe(true);
     expect(aclPermits(aliceAcl, Perms.DELETE, [alice])).toBe(false);
-    expect(aclPermits(aliceAcl, Perms.READ, [{ scheme: "digest", id: digestId("bob:pw") }])).toBe(false);
+    expect(aclPermits(aliceAcl, Perms.READ, [{ scheme: "digest", id: digestId("bob:pw") }])).toBe(
+      false,
+    );
     expect(aclPermits(aliceAcl, Perms.ADMIN, [{ scheme: "super", id: "" }])).toBe(true);
     expect(aclPermits([], Perms.ADMIN, [])).toBe(true);
   });
@@ -58,15 +69,26 @@ describe("acl: checks", () => {
     expect(fixupAcl([world, world], [])).toEqual([world]);
     expect(fixupAcl([], [])).toBeUndefined();
     expect(fixupAcl([{ perms: Perms.ALL, id: { scheme: "auth", id: "" } }], [])).toBeUndefined();
-    expect(fixupAcl([{ perms: Perms.ALL, id: { scheme: "auth", id: "" } }], [{ scheme: "ip", id: "1.2.3.4" }])).toBeUndefined();
-    expect(fixupAcl([{ perms: Perms.READ, id: { scheme: "auth", id: "" } }], [alice])).toEqual([{ perms: Perms.READ, id: alice }]);
+    expect(
+      fixupAcl(
+        [{ perms: Perms.ALL, id: { scheme: "auth", id: "" } }],
+        [{ scheme: "ip", id: "1.2.3.4" }],
+      ),
+    ).toBeUndefined();
+    expect(fixupAcl([{ perms: Perms.READ, id: { scheme: "auth", id: "" } }], [alice])).toEqual([
+      { perms: Perms.READ, id: alice },
+    ]);
     for (const bad of ["nocolon", "a:b:c", "user:"]) {
-      expect(fixupAcl([{ perms: Perms.ALL, id: { scheme: "digest", id: bad } }], [])).toBeUndefined();
+      expect(
+        fixupAcl([{ perms: Perms.ALL, id: { scheme: "digest", id: bad } }], []),
+      ).toBeUndefined();
     }
     for (const bad of ["1.2.3", "1.2.3.256", "1.2.3.4/33", "host", "1.2.3.4/x"]) {
       expect(fixupAcl([{ perms: Perms.ALL, id: { scheme: "ip", id: bad } }], [])).toBeUndefined();
     }
-    expect(fixupAcl([{ perms: Perms.ALL, id: { scheme: "unknown", id: "x" } }], [])).toBeUndefined();
+    expect(
+      fixupAcl([{ perms: Perms.ALL, id: { scheme: "unknown", id: "x" } }], []),
+    ).toBeUndefined();
   });
 
   it("masks digest ids for readers without ADMIN", () => {

@@ -5,15 +5,17 @@ import { sha1 } from "@noble/hashes/legacy.js";
 import { base64, utf8 } from "./bytes.ts";
 import type { Acl, Id } from "./types.ts";
 
-/** "user:password" -> "user:base64(sha1(user:password))", ZooKeeper's DigestAuthenticationProvider. */
+/**
+ * "user:password" -> "user:base64(sha1(user:password))", ZooKeeper's DigestAuthenticationProvider.
+ */
 export function digestId(userPassword: string): string {
   const user = userPassword.split(":", 1)[0] ?? "";
   return `${user}:${base64(sha1(utf8(userPassword)))}`;
 }
 
 /**
- * Ids a connection gains from an auth packet (`addAuth(scheme, credentials)`), or undefined when the
- * scheme is unknown (AUTHFAILED). A digest that matches the configured superDigest also grants
+ * Ids a connection gains from an auth packet (`addAuth(scheme, credentials)`), or undefined when
+ * the scheme is unknown (AUTHFAILED). A digest that matches the configured superDigest also grants
  * `super`, which bypasses every ACL.
  */
 export function authenticate(
@@ -88,8 +90,8 @@ function isValidId(id: Id): boolean {
 const authenticatedSchemes = new Set(["digest", "super"]);
 
 /**
- * Validates and expands the ACL of a create or setACL (fixupACL): duplicates dropped, `auth` replaced
- * by the caller's authenticated ids. Undefined means INVALIDACL.
+ * Validates and expands the ACL of a create or setACL (fixupACL): duplicates dropped, `auth`
+ * replaced by the caller's authenticated ids. Undefined means INVALIDACL.
  */
 export function fixupAcl(acl: readonly Acl[], authIds: readonly Id[]): Acl[] | undefined {
   const unique: Acl[] = [];

@@ -1,6 +1,6 @@
-// Assertions are documentation that runs (TigerBeetle's TIGER_STYLE): they stay on in production and
-// are never caught inside core/. A failed assertion means a bug, never bad input: bad input becomes a
-// ZooKeeper error code.
+// Assertions are documentation that runs (TigerBeetle's TIGER_STYLE): they stay on in production
+// and are never caught inside core/. A failed assertion means a bug, never bad input: bad input
+// becomes a ZooKeeper error code.
 
 export class InvariantViolation extends Error {
   override name = "InvariantViolation";
@@ -11,5 +11,7 @@ export function assert(condition: unknown, message: string): asserts condition {
 }
 
 export function assertNever(value: never, message = "unreachable"): never {
-  throw new InvariantViolation(`${message}: ${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`);
+  throw new InvariantViolation(
+    `${message}: ${JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`,
+  );
 }

@@ -144,7 +144,10 @@ export class ByteReader {
   private readonly view: DataView;
   offset = 0;
 
-  constructor(private readonly bytesIn: Uint8Array, private readonly slab?: ByteSlab) {
+  constructor(
+    private readonly bytesIn: Uint8Array,
+    private readonly slab?: ByteSlab,
+  ) {
     this.view = new DataView(bytesIn.buffer, bytesIn.byteOffset, bytesIn.byteLength);
   }
 
@@ -153,7 +156,8 @@ export class ByteReader {
   }
 
   private need(bytes: number): void {
-    if (bytes < 0 || this.remaining < bytes) throw new DecodeError(`need ${bytes} bytes, have ${this.remaining}`);
+    if (bytes < 0 || this.remaining < bytes)
+      throw new DecodeError(`need ${bytes} bytes, have ${this.remaining}`);
   }
 
   u8(): number {
@@ -264,10 +268,15 @@ export function crc32(bytes: Uint8Array): number {
   for (; i < whole; i += 8) {
     const word = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
     const low = c ^ word;
-    c = t[7 * 256 + (low & 0xff)]! ^ t[6 * 256 + ((low >>> 8) & 0xff)]! ^
-      t[5 * 256 + ((low >>> 16) & 0xff)]! ^ t[4 * 256 + (low >>> 24)]! ^
-      t[3 * 256 + bytes[i + 4]!]! ^ t[2 * 256 + bytes[i + 5]!]! ^
-      t[256 + bytes[i + 6]!]! ^ t[bytes[i + 7]!]!;
+    c =
+      t[7 * 256 + (low & 0xff)]! ^
+      t[6 * 256 + ((low >>> 8) & 0xff)]! ^
+      t[5 * 256 + ((low >>> 16) & 0xff)]! ^
+      t[4 * 256 + (low >>> 24)]! ^
+      t[3 * 256 + bytes[i + 4]!]! ^
+      t[2 * 256 + bytes[i + 5]!]! ^
+      t[256 + bytes[i + 6]!]! ^
+      t[bytes[i + 7]!]!;
   }
   for (; i < bytes.length; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ -1) >>> 0;

@@ -46,10 +46,17 @@ export class Database {
     const tree = this.tree;
     switch (body.type) {
       case "create": {
-        triggers.push(...tree.createNode({
-          path: body.path, data: body.data, acl: body.acl, ephemeralOwner: body.ephemeralOwner,
-          parentCversion: body.parentCversion, zxid: txn.zxid, timeMs: txn.timeMs,
-        }));
+        triggers.push(
+          ...tree.createNode({
+            path: body.path,
+            data: body.data,
+            acl: body.acl,
+            ephemeralOwner: body.ephemeralOwner,
+            parentCversion: body.parentCversion,
+            zxid: txn.zxid,
+            timeMs: txn.timeMs,
+          }),
+        );
         return { err: Err.OK, path: body.path, stat: statOf(tree.mustGet(body.path)) };
       }
       case "delete":
@@ -80,7 +87,8 @@ export class Database {
 
   /**
    * A multi applies all its ops or none. When one failed at prep, ZooKeeper reports OK for the ops
-   * before it, its own code for it and RUNTIMEINCONSISTENCY for the ops after (DataTree.processTxn).
+   * before it, its own code for it and RUNTIMEINCONSISTENCY for the ops after
+   * (DataTree.processTxn).
    */
   private applyMulti(txn: Txn, ops: readonly TxnBody[], triggers: WatchTrigger[]): TxnResult {
     const failed = ops.some((op) => op.type === "error");

@@ -1,5 +1,5 @@
-// ZooKeeper's numeric error codes (KeeperException.Code), identical in 3.8 and 3.9.
-// Source: zookeeper-server/.../KeeperException.java; see ../shared/reference/zookeeper-facts.md A.5.
+// ZooKeeper's numeric error codes (KeeperException.Code), identical in 3.8 and 3.9. Source:
+// zookeeper-server/.../KeeperException.java; see ../shared/reference/zookeeper-facts.md A.5.
 
 export const Err = {
   OK: 0,

@@ -21,7 +21,9 @@ export const sequenceDigits = 10;
  * established). A client past it is hung up on, as ZooKeeper drops a connection it cannot serve.
  */
 export const connectionRequestsMax = 10_000;
-/** Proposals a leader holds uncommitted: a quorum that stops acknowledging is lost after syncLimit. */
+/**
+ * Proposals a leader holds uncommitted: a quorum that stops acknowledging is lost after syncLimit.
+ */
 export const proposalsUncommittedMax = 1_000_000;
 /** Persist effects issued and not yet reported done: the harness must keep fsyncing. */
 export const persistsInFlightMax = 1_000_000;

@@ -10,8 +10,14 @@ import { Harness } from "./test/helpers.ts";
 import { openAclUnsafe } from "./types.ts";
 import type { Request } from "./requests.ts";
 
-const create = (path: string, data: Uint8Array | null): Request =>
-  ({ op: "create2", path, data, acl: openAclUnsafe, flags: 0, ttl: -1 });
+const create = (path: string, data: Uint8Array | null): Request => ({
+  op: "create2",
+  path,
+  data,
+  acl: openAclUnsafe,
+  flags: 0,
+  ttl: -1,
+});
 const getData = (path: string): Request => ({ op: "getData", path, watch: false });
 const options = { extendedTypesEnabled: false };
 
@@ -98,7 +104,10 @@ describe("null znode data", () => {
 
   it("the byte codec keeps null apart and never misreads a short buffer", () => {
     const w = new ByteWriter();
-    const bytes = w.nullableBytes(null).nullableBytes(new Uint8Array(0)).nullableBytes(utf8("ab"))
+    const bytes = w
+      .nullableBytes(null)
+      .nullableBytes(new Uint8Array(0))
+      .nullableBytes(utf8("ab"))
       .finish();
     const r = new ByteReader(bytes);
     const read = [r.nullableBytes(), r.nullableBytes(), r.nullableBytes()];

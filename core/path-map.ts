@@ -45,7 +45,9 @@ export class PathMap<V> implements Iterable<[string, V]> {
   }
 }
 
-/** A node's child names, for the same reason: a parent with many children and one name re-created. */
+/**
+ * A node's child names, for the same reason: a parent with many children and one name re-created.
+ */
 export class NameSet implements Iterable<string> {
   private readonly names: Record<string, true> = Object.create(null) as Record<string, true>;
   private count = 0;

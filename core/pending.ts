@@ -1,7 +1,7 @@
-// The leader's speculative view (ZooKeeper's outstandingChanges): what each path will look like once
-// the txns already decided but not yet applied are applied. Prep validates against it, so pipelined
-// requests see the effects of the ones before them. A plain field of the leader's state, pruned as
-// txns are applied, never shared.
+// The leader's speculative view (ZooKeeper's outstandingChanges): what each path will look like
+// once the txns already decided but not yet applied are applied. Prep validates against it, so
+// pipelined requests see the effects of the ones before them. A plain field of the leader's state,
+// pruned as txns are applied, never shared.
 
 import { assert } from "./assert.ts";
 import type { Database } from "./database.ts";

@@ -11,12 +11,23 @@ import { Err } from "./errors.ts";
 import { isSpecialPath, parentPath, pathProblem } from "./path.ts";
 import type { ChangeRecord, PendingChanges } from "./pending.ts";
 import type {
-  CheckRequest, CreateRequest, DeleteRequest, MultiRequest, RequestContext, SetAclRequest,
-  SetDataRequest, WriteRequest,
+  CheckRequest,
+  CreateRequest,
+  DeleteRequest,
+  MultiRequest,
+  RequestContext,
+  SetAclRequest,
+  SetDataRequest,
+  WriteRequest,
 } from "./requests.ts";
 import type { Txn, TxnBody } from "./txn.ts";
 import {
-  containerEphemeralOwner, createModeInfo, ephemeralKind, Perms, ttlEphemeralOwner, ttlMaxMs,
+  containerEphemeralOwner,
+  createModeInfo,
+  ephemeralKind,
+  Perms,
+  ttlEphemeralOwner,
+  ttlMaxMs,
 } from "./types.ts";
 import type { Acl, SessionId, Zxid } from "./types.ts";
 
@@ -51,7 +62,12 @@ const reject = (err: number): never => {
 };
 
 export function prepareTxn(input: PrepInput, request: WriteRequest): Txn {
-  const header = { zxid: input.zxid, sessionId: input.ctx.sessionId, cxid: input.ctx.cxid, timeMs: input.nowMs };
+  const header = {
+    zxid: input.zxid,
+    sessionId: input.ctx.sessionId,
+    cxid: input.ctx.cxid,
+    timeMs: input.nowMs,
+  };
   if (request.op === "multi") return { ...header, body: prepareMulti(input, request) };
   const pendingBefore = input.pending.size;
   try {
@@ -118,7 +134,9 @@ function validatePath(path: string): void {
   if (pathProblem(path) !== undefined) reject(Err.BADARGUMENTS);
 }
 
-/** ZooKeeper's checkAndIncVersion: -1 matches any version; the new version wraps like a Java int. */
+/**
+ * ZooKeeper's checkAndIncVersion: -1 matches any version; the new version wraps like a Java int.
+ */
 function nextVersion(current: number, expected: number): number {
   if (expected !== -1 && expected !== current) reject(Err.BADVERSION);
   return (current + 1) | 0;
@@ -137,7 +155,8 @@ export function sequenceSuffix(cversion: number): string {
 function prepareCreate(input: PrepInput, request: CreateRequest): TxnBody {
   const mode = createModeInfo(request.flags) ?? reject(Err.BADARGUMENTS);
   if (mode.ttl && !input.config.extendedTypesEnabled) reject(Err.UNIMPLEMENTED);
-  if (mode.ttl ? request.ttl <= 0 || request.ttl > ttlMaxMs : request.ttl >= 0) reject(Err.BADARGUMENTS);
+  if (mode.ttl ? request.ttl <= 0 || request.ttl > ttlMaxMs : request.ttl >= 0)
+    reject(Err.BADARGUMENTS);
   checkSession(input);
   const slash = request.path.lastIndexOf("/");
   if (slash === -1 || request.path.includes("\0")) reject(Err.BADARGUMENTS);
@@ -154,15 +173,29 @@ function prepareCreate(input: PrepInput, request: CreateRequest): TxnBody {
   }
   const owner = ownerFor(request, mode.ephemeral, input.ctx.sessionId);
   const parentCversion = (parent.cversion + 1) | 0;
-  input.pending.add({ ...parent, zxid: input.zxid, childCount: parent.childCount + 1, cversion: parentCversion });
   input.pending.add({
-    zxid: input.zxid, path, exists: true, version: 0, cversion: 0, aversion: 0,
-    ephemeralOwner: owner, childCount: 0, acl,
+    ...parent,
+    zxid: input.zxid,
+    childCount: parent.childCount + 1,
+    cversion: parentCversion,
+  });
+  input.pending.add({
+    zxid: input.zxid,
+    path,
+    exists: true,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+    ephemeralOwner: owner,
+    childCount: 0,
+    acl,
   });
   return { type: "create", path, data: request.data, acl, ephemeralOwner: owner, parentCversion };
 }
 
-/** The opcode decides container and TTL nodes (as ZooKeeper's txn types do); flags decide ephemeral. */
+/**
+ * The opcode decides container and TTL nodes (as ZooKeeper's txn types do); flags decide ephemeral.
+ */
 function ownerFor(request: CreateRequest, ephemeral: boolean, session: SessionId): bigint {
   if (request.op === "createContainer") return containerEphemeralOwner;
   if (request.op === "createTTL") return ttlEphemeralOwner(request.ttl);
@@ -172,7 +205,8 @@ function ownerFor(request: CreateRequest, ephemeral: boolean, session: SessionId
 function prepareDelete(input: PrepInput, request: DeleteRequest): TxnBody {
   checkSession(input);
   const path = request.path;
-  if (path.lastIndexOf("/") === -1 || path.includes("\0") || isSpecialPath(path)) reject(Err.BADARGUMENTS);
+  if (path.lastIndexOf("/") === -1 || path.includes("\0") || isSpecialPath(path))
+    reject(Err.BADARGUMENTS);
   const parent = record(input, parentPath(path));
   requirePerm(input, parent.acl, Perms.DELETE);
   const node = record(input, path);
@@ -235,19 +269,29 @@ export function prepareCloseSession(input: Omit<PrepInput, "sessionError">): Txn
     input.pending.add({ ...node, zxid: input.zxid, exists: false });
   }
   return {
-    zxid: input.zxid, sessionId: owner, cxid: input.ctx.cxid, timeMs: input.nowMs,
+    zxid: input.zxid,
+    sessionId: owner,
+    cxid: input.ctx.cxid,
+    timeMs: input.nowMs,
     body: { type: "closeSession", ephemerals },
   };
 }
 
 /**
  * The leader's reaper deleting an empty container or an expired TTL node (ZooKeeper's
- * deleteContainer): no session or ACL check, but it must still be empty and not a session's ephemeral.
+ * deleteContainer): no session or ACL check, but it must still be empty and not a session's
+ * ephemeral.
  */
 export function prepareDeleteContainer(input: Omit<PrepInput, "sessionError">, path: string): Txn {
-  const header = { zxid: input.zxid, sessionId: input.ctx.sessionId, cxid: input.ctx.cxid, timeMs: input.nowMs };
+  const header = {
+    zxid: input.zxid,
+    sessionId: input.ctx.sessionId,
+    cxid: input.ctx.cxid,
+    timeMs: input.nowMs,
+  };
   try {
-    if (path.lastIndexOf("/") === -1 || path.includes("\0") || isSpecialPath(path)) reject(Err.BADARGUMENTS);
+    if (path.lastIndexOf("/") === -1 || path.includes("\0") || isSpecialPath(path))
+      reject(Err.BADARGUMENTS);
     const parent = record({ ...input, sessionError: Err.OK }, parentPath(path));
     const node = record({ ...input, sessionError: Err.OK }, path);
     if (node.childCount > 0) reject(Err.NOTEMPTY);

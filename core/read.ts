@@ -48,20 +48,27 @@ function readBody(db: Database, ctx: RequestContext, request: ReadRequest): Repl
       if (typeof node === "number") return fail(node);
       if (request.op === "getData") return { err: Err.OK, data: node.data, stat: statOf(node) };
       const children = node.children === null ? [] : [...node.children];
-      return request.op === "getChildren" ? { err: Err.OK, children } : { err: Err.OK, children, stat: statOf(node) };
+      return request.op === "getChildren"
+        ? { err: Err.OK, children }
+        : { err: Err.OK, children, stat: statOf(node) };
     }
     case "getACL":
       return getAcl(db, ctx, request.path);
     case "getAllChildrenNumber": {
       const node = readable(db, request.path, ctx);
-      return typeof node === "number" ? fail(node) : { err: Err.OK, count: countDescendants(db, request.path) };
+      return typeof node === "number"
+        ? fail(node)
+        : { err: Err.OK, count: countDescendants(db, request.path) };
     }
     case "getEphemerals":
       return { err: Err.OK, ephemerals: ephemeralsOf(db, ctx, request.prefixPath) };
     case "multiRead":
       return { err: Err.OK, results: request.ops.map((op) => multiReadOp(db, ctx, op)) };
     case "whoAmI":
-      return { err: Err.OK, clientInfo: ctx.authIds.map((id) => ({ authScheme: id.scheme, user: userOf(id) })) };
+      return {
+        err: Err.OK,
+        clientInfo: ctx.authIds.map((id) => ({ authScheme: id.scheme, user: userOf(id) })),
+      };
   }
 }
 

@@ -10,7 +10,11 @@ export function expiredNodeCandidates(tree: DataTree, nowMs: number, limit: numb
   for (const path of tree.containers) {
     if (candidates.length >= limit) return candidates;
     const node = tree.get(path);
-    if (node !== undefined && (node.children === null || node.children.size === 0) && node.cversion > 0) {
+    if (
+      node !== undefined &&
+      (node.children === null || node.children.size === 0) &&
+      node.cversion > 0
+    ) {
       candidates.push(path);
     }
   }

@@ -15,7 +15,9 @@ export function writeReply(request: WriteRequest, result: TxnResult, zxid: Zxid)
     return {
       err: Err.OK,
       zxid,
-      results: results.map((r, i) => (failed ? { op: "error", err: r.err } : opResult(request.ops[i]!, r))),
+      results: results.map((r, i) =>
+        failed ? { op: "error", err: r.err } : opResult(request.ops[i]!, r),
+      ),
     };
   }
   if (result.err !== Err.OK) return { err: result.err, zxid };

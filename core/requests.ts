@@ -15,19 +15,51 @@ export interface CreateRequest {
   /** Only createTTL carries a TTL; every other create sends -1 (no TTL). */
   ttl: number;
 }
-export interface DeleteRequest { op: "delete"; path: string; version: number }
-export interface SetDataRequest { op: "setData"; path: string; data: ZnodeData; version: number }
-export interface CheckRequest { op: "check"; path: string; version: number }
-export interface SetAclRequest { op: "setACL"; path: string; acl: readonly Acl[]; version: number }
+export interface DeleteRequest {
+  op: "delete";
+  path: string;
+  version: number;
+}
+export interface SetDataRequest {
+  op: "setData";
+  path: string;
+  data: ZnodeData;
+  version: number;
+}
+export interface CheckRequest {
+  op: "check";
+  path: string;
+  version: number;
+}
+export interface SetAclRequest {
+  op: "setACL";
+  path: string;
+  acl: readonly Acl[];
+  version: number;
+}
 
 /** Ops allowed inside a multi (ZooKeeper's MultiOperationRecord with write ops). */
 export type MultiWriteOp = CreateRequest | DeleteRequest | SetDataRequest | CheckRequest;
-export interface MultiRequest { op: "multi"; ops: readonly MultiWriteOp[] }
+export interface MultiRequest {
+  op: "multi";
+  ops: readonly MultiWriteOp[];
+}
 
-export interface GetDataRequest { op: "getData"; path: string; watch: boolean }
-export interface GetChildrenRequest { op: "getChildren"; path: string; watch: boolean }
+export interface GetDataRequest {
+  op: "getData";
+  path: string;
+  watch: boolean;
+}
+export interface GetChildrenRequest {
+  op: "getChildren";
+  path: string;
+  watch: boolean;
+}
 export type MultiReadOp = GetDataRequest | GetChildrenRequest;
-export interface MultiReadRequest { op: "multiRead"; ops: readonly MultiReadOp[] }
+export interface MultiReadRequest {
+  op: "multiRead";
+  ops: readonly MultiReadOp[];
+}
 
 export type WriteRequest =
   | CreateRequest
@@ -50,9 +82,20 @@ export type ReadRequest =
 
 export type Request = WriteRequest | ReadRequest | { op: "sync"; path: string };
 
-const writeOps = new Set<string>(["create", "create2", "createContainer", "createTTL", "delete", "setData", "check", "setACL", "multi"]);
-export const isWriteRequest = <R extends { readonly op: string }>(request: R): request is R & WriteRequest =>
-  writeOps.has(request.op);
+const writeOps = new Set<string>([
+  "create",
+  "create2",
+  "createContainer",
+  "createTTL",
+  "delete",
+  "setData",
+  "check",
+  "setACL",
+  "multi",
+]);
+export const isWriteRequest = <R extends { readonly op: string }>(
+  request: R,
+): request is R & WriteRequest => writeOps.has(request.op);
 
 /** Who is asking: the session and the ids its connection authenticated (ip, digest, super). */
 export interface RequestContext {

@@ -6,7 +6,13 @@ import { authenticate } from "./acl.ts";
 import { assert } from "./assert.ts";
 import { Database } from "./database.ts";
 import { Err } from "./errors.ts";
-import { juteMaxBufferBytes, reaperDeletesPerPassMax, sessionTimeoutTicksMax, sessionTimeoutTicksMin, tickMsDefault } from "./limits.ts";
+import {
+  juteMaxBufferBytes,
+  reaperDeletesPerPassMax,
+  sessionTimeoutTicksMax,
+  sessionTimeoutTicksMin,
+  tickMsDefault,
+} from "./limits.ts";
 import { PendingChanges } from "./pending.ts";
 import { prepareCloseSession, prepareDeleteContainer, prepareTxn } from "./prep.ts";
 import type { PrepConfig } from "./prep.ts";
@@ -84,18 +90,37 @@ export class StandaloneServer {
   }
 
   /** Starts a session; the timeout is clamped to [min, max] as ZooKeeper negotiates it. */
-  createSession(requestedTimeoutMs: number, nowMs: number): { sessionId: SessionId; timeoutMs: number } {
-    const timeoutMs = Math.min(Math.max(requestedTimeoutMs, this.config.minSessionTimeoutMs), this.config.maxSessionTimeoutMs);
+  createSession(
+    requestedTimeoutMs: number,
+    nowMs: number,
+  ): { sessionId: SessionId; timeoutMs: number } {
+    const timeoutMs = Math.min(
+      Math.max(requestedTimeoutMs, this.config.minSessionTimeoutMs),
+      this.config.maxSessionTimeoutMs,
+    );
     this.nextSessionId ??= initialSessionId(this.config.serverId, nowMs);
     const id = sessionId(this.nextSessionId++);
-    this.commit({ zxid: this.allocateZxid(), sessionId: id, cxid: 0, timeMs: nowMs, body: { type: "createSession", timeoutMs, originServer: this.config.serverId, originTag: 0 } });
+    this.commit({
+      zxid: this.allocateZxid(),
+      sessionId: id,
+      cxid: 0,
+      timeMs: nowMs,
+      body: { type: "createSession", timeoutMs, originServer: this.config.serverId, originTag: 0 },
+    });
     return { sessionId: id, timeoutMs };
   }
 
   closeSession(session: SessionId, nowMs: number): Reply {
     if (!this.db.sessions.has(session)) return { err: Err.SESSIONEXPIRED, zxid: this.db.lastZxid };
     const ctx: RequestContext = { sessionId: session, cxid: 0, authIds: [] };
-    const txn = prepareCloseSession({ db: this.db, pending: this.pending, config: this.config, ctx, zxid: this.allocateZxid(), nowMs });
+    const txn = prepareCloseSession({
+      db: this.db,
+      pending: this.pending,
+      config: this.config,
+      ctx,
+      zxid: this.allocateZxid(),
+      nowMs,
+    });
     this.commit(txn);
     return { err: Err.OK, zxid: txn.zxid };
   }
@@ -104,7 +129,15 @@ export class StandaloneServer {
     if (request.op === "sync") return { err: Err.OK, zxid: this.db.lastZxid, path: request.path };
     if (!isWriteRequest(request)) return executeRead(this.db, ctx, request);
     const txn = prepareTxn(
-      { db: this.db, pending: this.pending, config: this.config, ctx, sessionError: this.db.sessions.has(ctx.sessionId) ? Err.OK : Err.SESSIONEXPIRED, zxid: this.allocateZxid(), nowMs },
+      {
+        db: this.db,
+        pending: this.pending,
+        config: this.config,
+        ctx,
+        sessionError: this.db.sessions.has(ctx.sessionId) ? Err.OK : Err.SESSIONEXPIRED,
+        zxid: this.allocateZxid(),
+        nowMs,
+      },
       request,
     );
     const { result } = this.commit(txn);
@@ -116,7 +149,17 @@ export class StandaloneServer {
     const deleted: string[] = [];
     const ctx: RequestContext = { sessionId: sessionId(0n), cxid: 0, authIds: [] };
     for (const path of expiredNodeCandidates(this.db.tree, nowMs, reaperDeletesPerPassMax)) {
-      const txn = prepareDeleteContainer({ db: this.db, pending: this.pending, config: this.config, ctx, zxid: this.allocateZxid(), nowMs }, path);
+      const txn = prepareDeleteContainer(
+        {
+          db: this.db,
+          pending: this.pending,
+          config: this.config,
+          ctx,
+          zxid: this.allocateZxid(),
+          nowMs,
+        },
+        path,
+      );
       this.commit(txn);
       if (txn.body.type === "delete") deleted.push(path);
     }

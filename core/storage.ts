@@ -2,15 +2,16 @@
 //
 // Log record:  u32 payloadLength · u32 crc32(payload) · payload (one encoded txn)
 // Snapshot:    "ZKTS" · u32 version · u32 crc32(body) · body
-//   body:      i64 lastZxid · i64 digest · u32 sessions · (i64 id, u32 timeoutMs)* · u32 nodes · node*
-//   node:      path · data · acl · czxid mzxid pzxid · ctime mtime · version cversion aversion · owner
-// A znode's data (in a node, a create or a setData) is u32 length · bytes, or the length 0xFFFFFFFF
-// alone for null data. Version 2 snapshots may hold that marker; version 1 (written before null was
-// kept) never does and still reads. Log records carry no version: old records read unchanged, and a
-// server older than the marker would take a record holding it for a torn tail.
-// Nodes are written parents first (the tree's insertion order), so a snapshot restores by insertion.
-// A log whose last record is short or fails its checksum was torn by a crash: decodeLog drops that
-// record and everything after it, and says so.
+// body:      i64 lastZxid · i64 digest · u32 sessions · (i64 id, u32 timeoutMs)* · u32 nodes ·
+// node*
+// node:      path · data · acl · czxid mzxid pzxid · ctime mtime · version cversion aversion ·
+// owner A znode's data (in a node, a create or a setData) is u32 length · bytes, or the length
+// 0xFFFFFFFF alone for null data. Version 2 snapshots may hold that marker; version 1 (written
+// before null was kept) never does and still reads. Log records carry no version: old records read
+// unchanged, and a server older than the marker would take a record holding it for a torn tail.
+// Nodes are written parents first (the tree's insertion order), so a snapshot restores by
+// insertion. A log whose last record is short or fails its checksum was torn by a crash: decodeLog
+// drops that record and everything after it, and says so.
 
 import { assert } from "./assert.ts";
 import { dataLength, utf8Length } from "./bytes.ts";
@@ -20,7 +21,17 @@ import type { Txn, TxnBody } from "./txn.ts";
 import { sessionId, zxid } from "./types.ts";
 import type { Acl } from "./types.ts";
 
-const txnTags = ["create", "delete", "setData", "setACL", "check", "error", "multi", "createSession", "closeSession"] as const;
+const txnTags = [
+  "create",
+  "delete",
+  "setData",
+  "setACL",
+  "check",
+  "error",
+  "multi",
+  "createSession",
+  "closeSession",
+] as const;
 
 function writeAcl(w: ByteWriter, acl: readonly Acl[]): void {
   w.u32(acl.length);
@@ -31,7 +42,8 @@ function readAcl(r: ByteReader): Acl[] {
   const count = r.u32();
   if (count > r.remaining) throw new DecodeError("acl count exceeds record");
   const acl: Acl[] = [];
-  for (let i = 0; i < count; i++) acl.push({ perms: r.i32(), id: { scheme: r.string(), id: r.string() } });
+  for (let i = 0; i < count; i++)
+    acl.push({ perms: r.i32(), id: { scheme: r.string(), id: r.string() } });
   return acl;
 }
 
@@ -79,7 +91,11 @@ function readBody(r: ByteReader, depth: number): TxnBody {
   switch (type) {
     case "create":
       return {
-        type, path: r.string(), data: r.nullableBytes(), acl: readAcl(r), ephemeralOwner: r.i64(),
+        type,
+        path: r.string(),
+        data: r.nullableBytes(),
+        acl: readAcl(r),
+        ephemeralOwner: r.i64(),
         parentCversion: r.i32(),
       };
     case "delete":
@@ -124,7 +140,13 @@ export function encodeTxn(txn: Txn): Uint8Array {
 /** `slab`, when given, holds the txn's data (a log decoded at start: 100,000 records and more). */
 export function decodeTxn(bytes: Uint8Array, slab?: ByteSlab): Txn {
   const r = new ByteReader(bytes, slab);
-  const txn: Txn = { zxid: zxid(r.i64()), sessionId: sessionId(r.i64()), cxid: r.i32(), timeMs: r.int53(), body: readBody(r, 0) };
+  const txn: Txn = {
+    zxid: zxid(r.i64()),
+    sessionId: sessionId(r.i64()),
+    cxid: r.i32(),
+    timeMs: r.int53(),
+    body: readBody(r, 0),
+  };
   if (r.remaining !== 0) throw new DecodeError("trailing bytes after txn");
   return txn;
 }
@@ -279,12 +301,25 @@ export function decodeSnapshot(
     const aversion = r.i32();
     const owner = r.i64();
     db.tree.restoreNode(path, {
-      data, acl, czxid, mzxid, pzxid, ctime, mtime, version, cversion, aversion,
-      ephemeralOwner: owner === 0n ? noOwner : owner, children: null, hashHigh: 0, hashLow: 0,
+      data,
+      acl,
+      czxid,
+      mzxid,
+      pzxid,
+      ctime,
+      mtime,
+      version,
+      cversion,
+      aversion,
+      ephemeralOwner: owner === 0n ? noOwner : owner,
+      children: null,
+      hashHigh: 0,
+      hashLow: 0,
     });
   }
   db.lastZxid = lastZxid;
-  if (BigInt.asIntN(64, db.tree.digest()) !== digest) throw new DecodeError("snapshot digest mismatch");
+  if (BigInt.asIntN(64, db.tree.digest()) !== digest)
+    throw new DecodeError("snapshot digest mismatch");
   assert(db.tree.size === nodeCount, "every snapshot node restored");
   return db;
 }

@@ -4,7 +4,13 @@ import { fromUtf8, utf8 } from "./bytes.ts";
 import { Err, errName } from "./errors.ts";
 import type { Reply } from "./requests.ts";
 import { sequenceSuffix } from "./prep.ts";
-import { CreateMode, containerEphemeralOwner, openAclUnsafe, Perms, ttlEphemeralOwner } from "./types.ts";
+import {
+  CreateMode,
+  containerEphemeralOwner,
+  openAclUnsafe,
+  Perms,
+  ttlEphemeralOwner,
+} from "./types.ts";
 import { Harness, nowMs } from "./test/helpers.ts";
 
 // Every client-visible error code the tree can produce must be reached by some test here.
@@ -20,19 +26,46 @@ describe("tree: create", () => {
     const h = new Harness({ extendedTypesEnabled: true });
     const created = expectErr(h.create("/a", { data: "hello" }), Err.OK);
     expect(created.path).toBe("/a");
-    expect(created.stat).toMatchObject({ version: 0, cversion: 0, aversion: 0, dataLength: 5, numChildren: 0, ephemeralOwner: 0n, ctime: nowMs, mtime: nowMs });
+    expect(created.stat).toMatchObject({
+      version: 0,
+      cversion: 0,
+      aversion: 0,
+      dataLength: 5,
+      numChildren: 0,
+      ephemeralOwner: 0n,
+      ctime: nowMs,
+      mtime: nowMs,
+    });
     expect(created.stat!.czxid).toBe(created.zxid);
     expect(created.stat!.pzxid).toBe(created.zxid);
-    expect(h.create("/a/e", { flags: CreateMode.EPHEMERAL }).stat!.ephemeralOwner).toBe(h.ctx.sessionId);
-    expect(h.create("/a/s", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe("/a/s0000000001");
-    expect(h.create("/a/es", { flags: CreateMode.EPHEMERAL_SEQUENTIAL }).path).toBe("/a/es0000000002");
-    const container = h.send({ op: "createContainer", path: "/c", data: utf8(""), acl: openAclUnsafe, flags: CreateMode.CONTAINER, ttl: -1 });
-    // Clients see ephemeralOwner 0 on containers and TTL nodes (ZooKeeper's getClientEphemeralOwner).
+    expect(h.create("/a/e", { flags: CreateMode.EPHEMERAL }).stat!.ephemeralOwner).toBe(
+      h.ctx.sessionId,
+    );
+    expect(h.create("/a/s", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe(
+      "/a/s0000000001",
+    );
+    expect(h.create("/a/es", { flags: CreateMode.EPHEMERAL_SEQUENTIAL }).path).toBe(
+      "/a/es0000000002",
+    );
+    const container = h.send({
+      op: "createContainer",
+      path: "/c",
+      data: utf8(""),
+      acl: openAclUnsafe,
+      flags: CreateMode.CONTAINER,
+      ttl: -1,
+    });
+    // Clients see ephemeralOwner 0 on containers and TTL nodes (ZooKeeper's
+    // getClientEphemeralOwner).
     expect(container.stat!.ephemeralOwner).toBe(0n);
     expect(h.server.db.tree.get("/c")!.ephemeralOwner).toBe(containerEphemeralOwner);
-    expect(h.create("/t", { flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 5000 }).stat!.ephemeralOwner).toBe(0n);
+    expect(
+      h.create("/t", { flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 5000 }).stat!.ephemeralOwner,
+    ).toBe(0n);
     expect(h.server.db.tree.get("/t")!.ephemeralOwner).toBe(ttlEphemeralOwner(5000));
-    expect(h.create("/ts", { flags: CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL, ttl: 5000 }).path).toBe("/ts0000000003");
+    expect(
+      h.create("/ts", { flags: CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL, ttl: 5000 }).path,
+    ).toBe("/ts0000000003");
     const parent = h.send({ op: "exists", path: "/a", watch: false });
     expect(parent.stat).toMatchObject({ cversion: 3, numChildren: 3 });
   });
@@ -40,11 +73,15 @@ describe("tree: create", () => {
   it("the sequential counter counts creates; the reported cversion counts creates and deletes", () => {
     const h = new Harness();
     h.create("/q");
-    expect(h.create("/q/n-", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe("/q/n-0000000000");
+    expect(h.create("/q/n-", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe(
+      "/q/n-0000000000",
+    );
     expect(h.create("/q/plain").path).toBe("/q/plain");
     h.send({ op: "delete", path: "/q/plain", version: -1 });
     const deleted = h.send({ op: "delete", path: "/q/n-0000000000", version: -1 });
-    expect(h.create("/q/n-", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe("/q/n-0000000002");
+    expect(h.create("/q/n-", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe(
+      "/q/n-0000000002",
+    );
     const stat = h.send({ op: "exists", path: "/q", watch: false }).stat!;
     expect(stat.cversion).toBe(5); // 3 creates + 2 deletes, as Apache ZooKeeper 3.8 reports it
     expect(h.server.db.tree.get("/q")!.cversion).toBe(3);
@@ -75,7 +112,10 @@ describe("tree: create", () => {
     expectErr(h.create("/e", { flags: CreateMode.EPHEMERAL }), Err.OK);
     expectErr(h.create("/e/child"), Err.NOCHILDRENFOREPHEMERALS);
     expectErr(h.create("/e", { flags: CreateMode.EPHEMERAL }), Err.NODEEXISTS); // exists wins
-    expectErr(h.create("/t", { flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 100 }), Err.UNIMPLEMENTED);
+    expectErr(
+      h.create("/t", { flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 100 }),
+      Err.UNIMPLEMENTED,
+    );
     expectErr(h.create("/big", { data: "x".repeat(0xfffff + 1) }), Err.BADARGUMENTS);
     expectErr(h.create("/acl", { acl: [] }), Err.INVALIDACL);
   });
@@ -84,7 +124,10 @@ describe("tree: create", () => {
     const h = new Harness({ extendedTypesEnabled: true });
     expectErr(h.create("/t", { flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 0 }), Err.BADARGUMENTS);
     expectErr(h.create("/t", { flags: CreateMode.PERSISTENT, ttl: 10 }), Err.BADARGUMENTS);
-    expectErr(h.create("/t", { flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 2 ** 40 }), Err.BADARGUMENTS);
+    expectErr(
+      h.create("/t", { flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 2 ** 40 }),
+      Err.BADARGUMENTS,
+    );
   });
 });
 
@@ -106,11 +149,24 @@ describe("tree: delete, setData, check, setACL", () => {
   it("setData bumps version and mzxid; CAS fails on a stale version", () => {
     const h = new Harness();
     const created = h.create("/a", { data: "1" });
-    const set = expectErr(h.send({ op: "setData", path: "/a", data: utf8("22"), version: 0 }, h.ctx, nowMs + 5), Err.OK);
-    expect(set.stat).toMatchObject({ version: 1, dataLength: 2, mtime: nowMs + 5, ctime: nowMs, czxid: created.zxid, mzxid: set.zxid });
+    const set = expectErr(
+      h.send({ op: "setData", path: "/a", data: utf8("22"), version: 0 }, h.ctx, nowMs + 5),
+      Err.OK,
+    );
+    expect(set.stat).toMatchObject({
+      version: 1,
+      dataLength: 2,
+      mtime: nowMs + 5,
+      ctime: nowMs,
+      czxid: created.zxid,
+      mzxid: set.zxid,
+    });
     expectErr(h.send({ op: "setData", path: "/a", data: utf8("3"), version: 0 }), Err.BADVERSION);
     expectErr(h.send({ op: "setData", path: "/nope", data: utf8("3"), version: -1 }), Err.NONODE);
-    expectErr(h.send({ op: "setData", path: "/a/", data: utf8("3"), version: -1 }), Err.BADARGUMENTS);
+    expectErr(
+      h.send({ op: "setData", path: "/a/", data: utf8("3"), version: -1 }),
+      Err.BADARGUMENTS,
+    );
     const got = h.send({ op: "getData", path: "/a", watch: false });
     expect(fromUtf8(got.data!)).toBe("22");
     expectErr(h.send({ op: "check", path: "/a", version: 1 }), Err.OK);
@@ -129,13 +185,32 @@ describe("tree: delete, setData, check, setACL", () => {
     const alice = { scheme: "digest", id: digestId("alice:pw") };
     const h = new Harness({}, [alice]);
     const other = h.session();
-    h.create("/a", { acl: [{ perms: Perms.ALL, id: alice }, { perms: Perms.READ, id: { scheme: "world", id: "anyone" } }] });
-    expectErr(h.send({ op: "setACL", path: "/a", acl: openAclUnsafe, version: -1 }, other), Err.NOAUTH);
+    h.create("/a", {
+      acl: [
+        { perms: Perms.ALL, id: alice },
+        { perms: Perms.READ, id: { scheme: "world", id: "anyone" } },
+      ],
+    });
+    expectErr(
+      h.send({ op: "setACL", path: "/a", acl: openAclUnsafe, version: -1 }, other),
+      Err.NOAUTH,
+    );
     expect(h.send({ op: "getACL", path: "/a" }, other).acl![0]!.id.id).toBe("alice:x");
     expect(h.send({ op: "getACL", path: "/a" }).acl![0]!.id.id).toBe(alice.id);
     expectErr(h.send({ op: "setACL", path: "/a", acl: openAclUnsafe, version: 1 }), Err.BADVERSION);
-    expectErr(h.send({ op: "setACL", path: "/a", acl: [{ perms: Perms.ALL, id: { scheme: "digest", id: "bad" } }], version: -1 }), Err.INVALIDACL);
-    const set = expectErr(h.send({ op: "setACL", path: "/a", acl: openAclUnsafe, version: 0 }), Err.OK);
+    expectErr(
+      h.send({
+        op: "setACL",
+        path: "/a",
+        acl: [{ perms: Perms.ALL, id: { scheme: "digest", id: "bad" } }],
+        version: -1,
+      }),
+      Err.INVALIDACL,
+    );
+    const set = expectErr(
+      h.send({ op: "setACL", path: "/a", acl: openAclUnsafe, version: 0 }),
+      Err.OK,
+    );
     expect(set.stat!.aversion).toBe(1);
     expectErr(h.send({ op: "getACL", path: "/nope" }), Err.NONODE);
   });
@@ -155,7 +230,10 @@ describe("tree: delete, setData, check, setACL", () => {
     expect(h.send({ op: "exists", path: "/r", watch: false }).err).toBe(Err.OK); // 3.8.0: exists checks no ACL
     expectErr(h.send({ op: "getData", path: "/r", watch: false }, su), Err.OK);
     expectErr(h.send({ op: "delete", path: "/r/child", version: -1 }, su), Err.OK);
-    expectErr(h.send({ op: "setData", path: "/zookeeper/config", data: utf8("x"), version: -1 }), Err.NOAUTH);
+    expectErr(
+      h.send({ op: "setData", path: "/zookeeper/config", data: utf8("x"), version: -1 }),
+      Err.NOAUTH,
+    );
   });
 
   it("a closed or unknown session cannot write", () => {
@@ -173,17 +251,34 @@ describe("tree: multi", () => {
       op: "multi",
       ops: [
         { op: "create", path: "/m", data: utf8("a"), acl: openAclUnsafe, flags: 0, ttl: -1 },
-        { op: "create2", path: "/m/s", data: utf8(""), acl: openAclUnsafe, flags: CreateMode.PERSISTENT_SEQUENTIAL, ttl: -1 },
+        {
+          op: "create2",
+          path: "/m/s",
+          data: utf8(""),
+          acl: openAclUnsafe,
+          flags: CreateMode.PERSISTENT_SEQUENTIAL,
+          ttl: -1,
+        },
         { op: "setData", path: "/m", data: utf8("b"), version: 0 },
         { op: "check", path: "/m", version: 1 },
         { op: "delete", path: "/m/s0000000000", version: -1 },
       ],
     });
     expectErr(reply, Err.OK);
-    expect(reply.results!.map((r) => r.op)).toEqual(["create", "create", "setData", "check", "delete"]);
+    expect(reply.results!.map((r) => r.op)).toEqual([
+      "create",
+      "create",
+      "setData",
+      "check",
+      "delete",
+    ]);
     expect(reply.results![1]).toEqual({ op: "create", path: "/m/s0000000000" }); // create2 in a multi: no Stat, as ZooKeeper
     expect(reply.results![2]).toMatchObject({ stat: { version: 1, mzxid: reply.zxid } });
-    expect(h.send({ op: "exists", path: "/m", watch: false }).stat).toMatchObject({ cversion: 2, numChildren: 0, pzxid: reply.zxid });
+    expect(h.send({ op: "exists", path: "/m", watch: false }).stat).toMatchObject({
+      cversion: 2,
+      numChildren: 0,
+      pzxid: reply.zxid,
+    });
   });
 
   it("aborts on the first failure: OK before, its code, RUNTIMEINCONSISTENCY after; nothing changes", () => {
@@ -199,7 +294,11 @@ describe("tree: multi", () => {
       ],
     });
     expect(reply.err).toBe(Err.OK);
-    expect(reply.results).toEqual([{ op: "error", err: Err.OK }, { op: "error", err: Err.BADVERSION }, { op: "error", err: Err.RUNTIMEINCONSISTENCY }]);
+    expect(reply.results).toEqual([
+      { op: "error", err: Err.OK },
+      { op: "error", err: Err.BADVERSION },
+      { op: "error", err: Err.RUNTIMEINCONSISTENCY },
+    ]);
     reached.add(Err.RUNTIMEINCONSISTENCY);
     expect(h.server.db.tree.digest()).toBe(before);
     expect(h.create("/a/x").err).toBe(Err.OK); // the speculative create was rolled back
@@ -208,7 +307,14 @@ describe("tree: multi", () => {
   it("multiRead answers each read on its own", () => {
     const h = new Harness();
     h.create("/a", { data: "v" });
-    const reply = h.send({ op: "multiRead", ops: [{ op: "getData", path: "/a", watch: false }, { op: "getChildren", path: "/nope", watch: false }, { op: "getChildren", path: "/", watch: false }] });
+    const reply = h.send({
+      op: "multiRead",
+      ops: [
+        { op: "getData", path: "/a", watch: false },
+        { op: "getChildren", path: "/nope", watch: false },
+        { op: "getChildren", path: "/", watch: false },
+      ],
+    });
     expect(reply.results![0]).toMatchObject({ op: "getData", data: utf8("v") });
     expect(reply.results![1]).toEqual({ op: "error", err: Err.NONODE });
     expect(reply.results![2]).toEqual({ op: "getChildren", children: ["zookeeper", "a"] });
@@ -221,10 +327,20 @@ describe("tree: reads and the /zookeeper subtree", () => {
     const root = h.send({ op: "getChildren2", path: "/", watch: false });
     expect(root.children).toEqual(["zookeeper"]);
     expect(root.stat).toMatchObject({ czxid: 0n, cversion: -1, numChildren: 1, pzxid: 0n });
-    expect(h.send({ op: "exists", path: "/zookeeper", watch: false }).stat).toMatchObject({ cversion: -2, numChildren: 2 });
-    expect(h.send({ op: "exists", path: "/zookeeper/config", watch: false }).stat).toMatchObject({ aversion: -1 });
-    expect(h.send({ op: "getChildren", path: "/zookeeper", watch: false }).children).toEqual(["quota", "config"]);
-    expect(h.send({ op: "getACL", path: "/zookeeper/config" }).acl).toEqual([{ perms: Perms.READ, id: { scheme: "world", id: "anyone" } }]);
+    expect(h.send({ op: "exists", path: "/zookeeper", watch: false }).stat).toMatchObject({
+      cversion: -2,
+      numChildren: 2,
+    });
+    expect(h.send({ op: "exists", path: "/zookeeper/config", watch: false }).stat).toMatchObject({
+      aversion: -1,
+    });
+    expect(h.send({ op: "getChildren", path: "/zookeeper", watch: false }).children).toEqual([
+      "quota",
+      "config",
+    ]);
+    expect(h.send({ op: "getACL", path: "/zookeeper/config" }).acl).toEqual([
+      { perms: Perms.READ, id: { scheme: "world", id: "anyone" } },
+    ]);
     expect(h.send({ op: "getAllChildrenNumber", path: "/" }).count).toBe(3);
     h.create("/a");
     h.create("/a/b");
@@ -254,7 +370,12 @@ describe("tree: reads and the /zookeeper subtree", () => {
     const read = h.send({ op: "multiRead", ops: [{ op: "getData", path: "", watch: false }] });
     expect(read.results![0]!.op).toBe("getData");
     const createEmpty = {
-      op: "create2", path: "", data: null, acl: openAclUnsafe, flags: 0, ttl: -1,
+      op: "create2",
+      path: "",
+      data: null,
+      acl: openAclUnsafe,
+      flags: 0,
+      ttl: -1,
     } as const;
     expectErr(h.send(createEmpty), Err.BADARGUMENTS);
     expectErr(h.send({ op: "setData", path: "", data: null, version: -1 }), Err.BADARGUMENTS);
@@ -278,7 +399,10 @@ describe("tree: reads and the /zookeeper subtree", () => {
   it("whoAmI lists the connection's ids", () => {
     const alice = { scheme: "digest", id: digestId("alice:pw") };
     const h = new Harness({}, [{ scheme: "ip", id: "127.0.0.1" }, alice]);
-    expect(h.send({ op: "whoAmI" }).clientInfo).toEqual([{ authScheme: "ip", user: "127.0.0.1" }, { authScheme: "digest", user: "alice" }]);
+    expect(h.send({ op: "whoAmI" }).clientInfo).toEqual([
+      { authScheme: "ip", user: "127.0.0.1" },
+      { authScheme: "digest", user: "alice" },
+    ]);
   });
 });
 
@@ -290,14 +414,25 @@ describe("tree: sessions, containers and TTL nodes", () => {
     h.create("/p/e", { flags: CreateMode.EPHEMERAL_SEQUENTIAL });
     h.create("/keep", { flags: CreateMode.EPHEMERAL, ctx: other });
     const closed = h.server.closeSession(h.ctx.sessionId, nowMs);
-    expect(h.send({ op: "getChildren2", path: "/p", watch: false }, other)).toMatchObject({ children: [], stat: { pzxid: closed.zxid, cversion: 2 } });
+    expect(h.send({ op: "getChildren2", path: "/p", watch: false }, other)).toMatchObject({
+      children: [],
+      stat: { pzxid: closed.zxid, cversion: 2 },
+    });
     expect(h.send({ op: "exists", path: "/keep", watch: false }, other).err).toBe(Err.OK);
     expect(h.server.db.tree.ephemerals.has(h.ctx.sessionId)).toBe(false);
   });
 
   it("reaps containers that had children and TTL nodes idle past their TTL", () => {
     const h = new Harness({ extendedTypesEnabled: true });
-    const container = (path: string) => h.send({ op: "createContainer", path, data: utf8(""), acl: openAclUnsafe, flags: CreateMode.CONTAINER, ttl: -1 });
+    const container = (path: string) =>
+      h.send({
+        op: "createContainer",
+        path,
+        data: utf8(""),
+        acl: openAclUnsafe,
+        flags: CreateMode.CONTAINER,
+        ttl: -1,
+      });
     container("/used");
     container("/never");
     h.create("/used/child");
@@ -313,8 +448,18 @@ describe("tree: sessions, containers and TTL nodes", () => {
 afterAll(() => {
   // The client-visible codes of the tree; the others belong to sessions, the wire and replication.
   const expected = [
-    Err.OK, Err.NONODE, Err.NODEEXISTS, Err.NOTEMPTY, Err.BADVERSION, Err.NOCHILDRENFOREPHEMERALS, Err.NOAUTH,
-    Err.INVALIDACL, Err.BADARGUMENTS, Err.UNIMPLEMENTED, Err.SESSIONEXPIRED, Err.RUNTIMEINCONSISTENCY,
+    Err.OK,
+    Err.NONODE,
+    Err.NODEEXISTS,
+    Err.NOTEMPTY,
+    Err.BADVERSION,
+    Err.NOCHILDRENFOREPHEMERALS,
+    Err.NOAUTH,
+    Err.INVALIDACL,
+    Err.BADARGUMENTS,
+    Err.UNIMPLEMENTED,
+    Err.SESSIONEXPIRED,
+    Err.RUNTIMEINCONSISTENCY,
   ];
   const missing = expected.filter((code) => !reached.has(code)).map(errName);
   expect(missing).toEqual([]);

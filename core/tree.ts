@@ -1,7 +1,8 @@
-// The znode tree: a map from path to node, changed only by applying committed txns (see database.ts).
-// It keeps the indexes ZooKeeper's DataTree keeps (ephemerals per session, containers, TTL nodes) and
-// an incremental digest: the sum over nodes of a 64-bit node hash, so two replicas that applied the
-// same txns agree on it and a replay can be proven equal without comparing trees.
+// The znode tree: a map from path to node, changed only by applying committed txns (see
+// database.ts). It keeps the indexes ZooKeeper's DataTree keeps (ephemerals per session,
+// containers, TTL nodes) and an incremental digest: the sum over nodes of a 64-bit node hash, so
+// two replicas that applied the same txns agree on it and a replay can be proven equal without
+// comparing trees.
 
 import { assert } from "./assert.ts";
 import { dataLength, emptyBytes } from "./bytes.ts";
@@ -9,7 +10,13 @@ import type { ZnodeData } from "./bytes.ts";
 import { childName, configPath, isSpecialPath, parentPath } from "./path.ts";
 import { procPath, quotaPath, rootPath } from "./path.ts";
 import { NameSet, PathMap } from "./path-map.ts";
-import { containerEphemeralOwner, ephemeralKind, openAclUnsafe, readAclUnsafe, zxid } from "./types.ts";
+import {
+  containerEphemeralOwner,
+  ephemeralKind,
+  openAclUnsafe,
+  readAclUnsafe,
+  zxid,
+} from "./types.ts";
 import type { Acl, SessionId, Stat, Zxid } from "./types.ts";
 
 export interface ZNode {
@@ -24,16 +31,25 @@ export interface ZNode {
   cversion: number;
   aversion: number;
   ephemeralOwner: bigint;
-  /** Child names (in no promised order, as in ZooKeeper); null for a leaf (saves a set per node at a million nodes). */
+  /**
+   * Child names (in no promised order, as in ZooKeeper); null for a leaf (saves a set per node at a
+   * million nodes).
+   */
   children: NameSet | null;
   /** This node's contribution to the tree digest, two 32-bit lanes. */
   hashHigh: number;
   hashLow: number;
 }
 
-export type WatchEventType = "NodeCreated" | "NodeDeleted" | "NodeDataChanged" | "NodeChildrenChanged";
+export type WatchEventType =
+  | "NodeCreated"
+  | "NodeDeleted"
+  | "NodeDataChanged"
+  | "NodeChildrenChanged";
 
-/** A change a txn made, as data: the watch manager (replicated core) turns these into notifications. */
+/**
+ * A change a txn made, as data: the watch manager (replicated core) turns these into notifications.
+ */
 export interface WatchTrigger {
   type: WatchEventType;
   path: string;
@@ -141,14 +157,20 @@ export class DataTree {
     const key = acl.map((a) => `${a.perms},${a.id.scheme},${a.id.id}`).join("\n");
     let interned = this.aclCache.get(key);
     if (interned === undefined) {
-      interned = Object.freeze(acl.map((a) => Object.freeze({ perms: a.perms, id: Object.freeze({ ...a.id }) })));
+      interned = Object.freeze(
+        acl.map((a) => Object.freeze({ perms: a.perms, id: Object.freeze({ ...a.id }) })),
+      );
       this.aclCache.set(key, interned);
     }
     return interned;
   }
 
   private newNode(
-    data: ZnodeData, acl: readonly Acl[], z: Zxid, timeMs: number, owner: bigint,
+    data: ZnodeData,
+    acl: readonly Acl[],
+    z: Zxid,
+    timeMs: number,
+    owner: bigint,
   ): ZNode {
     return {
       data,
@@ -207,7 +229,10 @@ export class DataTree {
   /** Deletes a node (DataTree.deleteNode): the parent's pzxid moves, its cversion does not. */
   deleteNode(path: string, z: Zxid): WatchTrigger[] {
     const node = this.mustGet(path);
-    assert(node.children === null || node.children.size === 0, `delete ${path}: node has no children`);
+    assert(
+      node.children === null || node.children.size === 0,
+      `delete ${path}: node has no children`,
+    );
     const parentName = parentPath(path);
     const parent = this.mustGet(parentName);
     assert(parent.children !== null && parent.children.delete(childName(path)), "child was listed");
@@ -297,14 +322,19 @@ export class DataTree {
     this.digestLow = (this.digestLow + node.hashLow) | 0;
   }
 
-  /** Recomputes the digest from scratch; equal to digest() unless the incremental upkeep is wrong. */
+  /**
+   * Recomputes the digest from scratch; equal to digest() unless the incremental upkeep is wrong.
+   */
   recomputeDigest(): bigint {
     let high = 0;
     let low = 0;
     for (const [path, node] of this.nodes) {
       const saved = [node.hashHigh, node.hashLow] as const;
       hashNode(path, node);
-      assert(node.hashHigh === saved[0] && node.hashLow === saved[1], `cached hash of ${path} is current`);
+      assert(
+        node.hashHigh === saved[0] && node.hashLow === saved[1],
+        `cached hash of ${path} is current`,
+      );
       high = (high + node.hashHigh) | 0;
       low = (low + node.hashLow) | 0;
     }

@@ -1,6 +1,6 @@
 // Txns: what the leader decided (prep.ts) and every replica applies (database.ts). A txn resolves
-// every choice up front (zxid, time, sequential name, parent cversion, ephemeral owner), so applying
-// it is total and deterministic on every replica and on replay.
+// every choice up front (zxid, time, sequential name, parent cversion, ephemeral owner), so
+// applying it is total and deterministic on every replica and on replay.
 
 import { dataLength } from "./bytes.ts";
 import type { ZnodeData } from "./bytes.ts";
@@ -44,8 +44,10 @@ const describeLength = (data: ZnodeData): string =>
 export function describeTxnBody(body: TxnBody): string {
   switch (body.type) {
     case "create":
-      return `create ${body.path} len=${describeLength(body.data)} `
-        + `owner=${hex(body.ephemeralOwner)} pcv=${body.parentCversion}`;
+      return (
+        `create ${body.path} len=${describeLength(body.data)} ` +
+        `owner=${hex(body.ephemeralOwner)} pcv=${body.parentCversion}`
+      );
     case "delete":
       return `delete ${body.path}`;
     case "setData":

@@ -501,7 +501,12 @@ describe("watches: setWatches after a reconnect", () => {
     expect(events.every((e) => e.zxid === d.db.lastZxid && e.sessionId === s)).toBe(true);
     expect(d.watches.pathsBySession().get(s)).toEqual(["/same", "/unborn"]);
     expect(d.watches.pathsBySession("child").get(s)).toEqual(["/quiet"]);
-    const after = [...d.set("/same"), ...d.create("/unborn"), ...d.create("/quiet/q"), ...d.set("/changed")];
+    const after = [
+      ...d.set("/same"),
+      ...d.create("/unborn"),
+      ...d.create("/quiet/q"),
+      ...d.set("/changed"),
+    ];
     expect(lines(after, [s])).toEqual([
       "NodeDataChanged /same s0",
       "NodeCreated /unborn s0",
@@ -516,7 +521,9 @@ describe("watches: setWatches after a reconnect", () => {
     const atChange = d.db.lastZxid;
     const s = d.session();
     const before = zxid(atChange - 1n);
-    expect(d.watches.setWatches(s, atChange, lists({ data: ["/a"], child: ["/"] }), d.db)).toEqual([]);
+    expect(d.watches.setWatches(s, atChange, lists({ data: ["/a"], child: ["/"] }), d.db)).toEqual(
+      [],
+    );
     d.watches.removeSession(s);
     expect(lines(d.watches.setWatches(s, before, lists({ data: ["/a"] }), d.db), [s])).toEqual([
       "NodeDataChanged /a s0",
@@ -642,11 +649,19 @@ describe("watches: property against a reference model", () => {
     { weight: 4, arbitrary: treeOp },
     {
       weight: 1,
-      arbitrary: fc.record({ k: fc.constant("multi"), ops: fc.array(treeOp, { minLength: 1, maxLength: 3 }) }),
+      arbitrary: fc.record({
+        k: fc.constant("multi"),
+        ops: fc.array(treeOp, { minLength: 1, maxLength: 3 }),
+      }),
     },
     {
       weight: 1,
-      arbitrary: fc.record({ k: fc.constant("remove"), s: session, path, type: fc.integer({ min: 0, max: 6 }) }),
+      arbitrary: fc.record({
+        k: fc.constant("remove"),
+        s: session,
+        path,
+        type: fc.integer({ min: 0, max: 6 }),
+      }),
     },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("drop"), s: session }) },
     {
@@ -697,7 +712,8 @@ describe("watches: property against a reference model", () => {
       } else if (how === "getChildren") {
         if (this.d.getChildren(s, p) === Err.OK) this.model.register(s, "child", p);
       } else {
-        const mode = how === "persistent" ? AddWatchMode.Persistent : AddWatchMode.PersistentRecursive;
+        const mode =
+          how === "persistent" ? AddWatchMode.Persistent : AddWatchMode.PersistentRecursive;
         expect(w.addWatch(s, p, mode)).toBe(true);
         this.model.register(s, how === "persistent" ? "persistent" : "recursive", p);
       }

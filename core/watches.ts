@@ -337,8 +337,9 @@ export class WatchManager {
       case WatcherType.PersistentRecursive:
         return this.has("data", session, path, modeRecursive);
       case WatcherType.Any:
-        return this.has("child", session, path, modeAll)
-          || this.has("data", session, path, modeAll);
+        return (
+          this.has("child", session, path, modeAll) || this.has("data", session, path, modeAll)
+        );
       default:
         return false;
     }

@@ -11,7 +11,11 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 function run(...argv: string[]): { status: number; out: string; err: string } {
   let out = "";
   let err = "";
-  const status = main(argv, (t) => (out += t), (t) => (err += t));
+  const status = main(
+    argv,
+    (t) => (out += t),
+    (t) => (err += t),
+  );
   return { status, out, err };
 }
 
@@ -35,11 +39,21 @@ describe("cli: npm run check -- history.jsonl --out dir", () => {
   it("exits 2 when the search runs out, on a usage error, and on a malformed history", () => {
     expect(run(join(testdata, "register-ok.jsonl"), "--steps-max", "1").status).toBe(2);
     expect(run().err).toContain("no history file given");
-    expect(run("--mode", "eventual", "x.jsonl")).toMatchObject({ status: 2, err: expect.stringContaining("--mode is zookeeper or strict") });
+    expect(run("--mode", "eventual", "x.jsonl")).toMatchObject({
+      status: 2,
+      err: expect.stringContaining("--mode is zookeeper or strict"),
+    });
     expect(run(join(scratch, "missing.jsonl")).status).toBe(2);
     const broken = join(scratch, "broken.jsonl");
-    writeFileSync(broken, '{"type":"ok","process":1,"session":"0x1","time":0,"op":"sync","path":"/"}\n');
-    expect(run(broken)).toEqual({ status: 2, out: "", err: `${broken}: line 1: ok for process 1, which has no outstanding invoke\n` });
+    writeFileSync(
+      broken,
+      '{"type":"ok","process":1,"session":"0x1","time":0,"op":"sync","path":"/"}\n',
+    );
+    expect(run(broken)).toEqual({
+      status: 2,
+      out: "",
+      err: `${broken}: line 1: ok for process 1, which has no outstanding invoke\n`,
+    });
   });
 
   it("checks plain reads linearizably in strict mode", () => {

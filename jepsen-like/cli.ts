@@ -16,7 +16,8 @@ import { renderHtml } from "./report/html.ts";
 import { textVerdict } from "./report/text.ts";
 import { visualizationData } from "./report/visualization.ts";
 
-const usage = "usage: npm run check -- history.jsonl [--out report-dir] " +
+const usage =
+  "usage: npm run check -- history.jsonl [--out report-dir] " +
   "[--mode zookeeper|strict] [--steps-max N] [--memory-max-mb MB] [--time-limit-s S]";
 
 interface Args {
@@ -31,7 +32,8 @@ class UsageError extends Error {
 
 function positive(flag: string, value: string | undefined): number {
   const n = Number(value);
-  if (value === undefined || !Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} needs a positive number`);
+  if (value === undefined || !Number.isFinite(n) || n <= 0)
+    throw new UsageError(`${flag} needs a positive number`);
   return n;
 }
 
@@ -39,14 +41,18 @@ function parseArgs(argv: readonly string[]): Args {
   let file: string | undefined;
   let out: string | undefined;
   const options: {
-    mode?: "zookeeper" | "strict"; stepsMax?: number; memoryMaxMb?: number; timeLimitMs?: number;
+    mode?: "zookeeper" | "strict";
+    stepsMax?: number;
+    memoryMaxMb?: number;
+    timeLimitMs?: number;
   } = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--out") out = argv[++i];
     else if (arg === "--mode") {
       const mode = argv[++i];
-      if (mode !== "zookeeper" && mode !== "strict") throw new UsageError("--mode is zookeeper or strict");
+      if (mode !== "zookeeper" && mode !== "strict")
+        throw new UsageError("--mode is zookeeper or strict");
       options.mode = mode;
     } else if (arg === "--steps-max") options.stepsMax = positive(arg, argv[++i]);
     else if (arg === "--memory-max-mb") options.memoryMaxMb = positive(arg, argv[++i]);
@@ -61,7 +67,11 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 /** Runs the CLI; returns the exit status. Output goes through `print` (stdout) and `warn`. */
-export function main(argv: readonly string[], print: (text: string) => void, warn: (text: string) => void): number {
+export function main(
+  argv: readonly string[],
+  print: (text: string) => void,
+  warn: (text: string) => void,
+): number {
   let args: Args;
   let text: string;
   try {
@@ -86,7 +96,10 @@ export function main(argv: readonly string[], print: (text: string) => void, war
   if (args.out !== undefined) {
     mkdirSync(args.out, { recursive: true });
     writeFileSync(join(args.out, "verdict.txt"), verdictText);
-    writeFileSync(join(args.out, "index.html"), renderHtml(visualizationData(outcome), verdictText));
+    writeFileSync(
+      join(args.out, "index.html"),
+      renderHtml(visualizationData(outcome), verdictText),
+    );
     print(`report: ${join(args.out, "index.html")}\n`);
   }
   return outcome.verdict.valid === true ? 0 : outcome.verdict.valid === false ? 1 : 2;
@@ -94,5 +107,9 @@ export function main(argv: readonly string[], print: (text: string) => void, war
 
 // Run only as a script, so tests can import main().
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = main(process.argv.slice(2), (t) => process.stdout.write(t), (t) => process.stderr.write(t));
+  process.exitCode = main(
+    process.argv.slice(2),
+    (t) => process.stdout.write(t),
+    (t) => process.stderr.write(t),
+  );
 }

@@ -37,7 +37,9 @@ const expected: Record<string, string[]> = {
 };
 
 function failedChecks(name: string): string[] {
-  const history = pairOperations(parseHistory(readFileSync(join(testdata, `${name}.jsonl`), "utf8")));
+  const history = pairOperations(
+    parseHistory(readFileSync(join(testdata, `${name}.jsonl`), "utf8")),
+  );
   const { verdict } = checkPaired(history);
   const failed = verdict.linearizability.verdict === "illegal" ? ["linearizability"] : [];
   expect(verdict.linearizability.verdict).not.toBe("unknown");
@@ -48,7 +50,10 @@ function failedChecks(name: string): string[] {
 
 describe("corpus: hand-made histories with known verdicts", () => {
   it("has a verdict for every file, and an -ok for every -bad", () => {
-    const files = readdirSync(testdata).filter((f) => f.endsWith(".jsonl")).map((f) => f.slice(0, -6)).sort();
+    const files = readdirSync(testdata)
+      .filter((f) => f.endsWith(".jsonl"))
+      .map((f) => f.slice(0, -6))
+      .sort();
     expect(files).toEqual(Object.keys(expected).sort());
     for (const name of files.filter((f) => f.endsWith("-bad"))) {
       expect(files.some((f) => f.startsWith(name.slice(0, -4)) && f.endsWith("-ok"))).toBe(true);

@@ -6,7 +6,8 @@ import { hex64 } from "./history.ts";
 import type { OpResult, SubOp } from "./history.ts";
 import type { Operation } from "./operations.ts";
 
-const quote = (text: string): string => JSON.stringify(text.length > 24 ? text.slice(0, 21) + "..." : text);
+const quote = (text: string): string =>
+  JSON.stringify(text.length > 24 ? text.slice(0, 21) + "..." : text);
 
 function describeSub(sub: SubOp): string {
   const parts: string[] = [sub.op, sub.path];
@@ -18,7 +19,8 @@ function describeSub(sub: SubOp): string {
 
 function describeCall(op: Operation): string {
   if (op.op === "multi") return `multi [${(op.args.ops ?? []).map(describeSub).join("; ")}]`;
-  if (op.op === "closeSession") return op.synthetic === "expiry" ? "session expiry" : "closeSession";
+  if (op.op === "closeSession")
+    return op.synthetic === "expiry" ? "session expiry" : "closeSession";
   const parts: string[] = [op.op, op.path ?? ""];
   if (op.args.data !== undefined) parts.push(quote(op.args.data));
   if (op.args.mode !== undefined && op.args.mode !== "persistent") parts.push(op.args.mode);

@@ -14,9 +14,12 @@ import { Findings } from "./guarantees.ts";
 import type { Mutation, WriteIndex } from "./write-index.ts";
 
 const z = (zxid: bigint | undefined): string => (zxid === undefined ? "?" : hex64(zxid));
-const show = (data: string | undefined): string => (data === undefined ? "(deleted)" : JSON.stringify(data));
-const isPresent = (read: Operation): boolean => read.status === "ok" && read.result?.exists !== false;
-const childPath = (parent: string, name: string): string => (parent === "/" ? `/${name}` : `${parent}/${name}`);
+const show = (data: string | undefined): string =>
+  data === undefined ? "(deleted)" : JSON.stringify(data);
+const isPresent = (read: Operation): boolean =>
+  read.status === "ok" && read.result?.exists !== false;
+const childPath = (parent: string, name: string): string =>
+  parent === "/" ? `/${name}` : `${parent}/${name}`;
 
 /** What is wrong with a present read whose stat names the write it shows (mzxid), if anything. */
 function mzxidProblem(read: Operation, writes: WriteIndex, mzxid: bigint): string | undefined {
@@ -24,24 +27,41 @@ function mzxidProblem(read: Operation, writes: WriteIndex, mzxid: bigint): strin
   const result = read.result!;
   const at = writes.at(path, mzxid);
   const seen = `#${read.id} read ${path} at mzxid ${z(mzxid)}`;
-  if (read.zxid !== undefined && mzxid > read.zxid) return `${seen}, newer than its own reply zxid ${z(read.zxid)}`;
+  if (read.zxid !== undefined && mzxid > read.zxid)
+    return `${seen}, newer than its own reply zxid ${z(read.zxid)}`;
   if (at?.kind === "delete") return `${seen}, the zxid that deleted it (#${at.opId})`;
   if (at !== undefined && result.data !== undefined && at.data !== result.data) {
     return `${seen} and got ${show(result.data)}, but the write there (#${at.opId}) wrote ${show(at.data)}`;
   }
   const version = result.version;
-  if (at !== undefined && version !== undefined && at.version !== undefined && at.version !== version) {
+  if (
+    at !== undefined &&
+    version !== undefined &&
+    at.version !== undefined &&
+    at.version !== version
+  ) {
     return `${seen} and got version ${version}, but the write there (#${at.opId}) made version ${at.version}`;
   }
-  const maybeFrom = result.data === undefined ? Infinity : writes.peekUncertain(path)?.values.get(result.data);
-  if (at === undefined && mzxid > 0n && result.data !== undefined && (maybeFrom ?? Infinity) > read.completeIndex!) {
+  const maybeFrom =
+    result.data === undefined ? Infinity : writes.peekUncertain(path)?.values.get(result.data);
+  if (
+    at === undefined &&
+    mzxid > 0n &&
+    result.data !== undefined &&
+    (maybeFrom ?? Infinity) > read.completeIndex!
+  ) {
     return `${seen} and got ${show(result.data)}, which no write to ${path} produced`;
   }
   return undefined;
 }
 
 /** A present read that carried the node's mzxid: the write at mzxid, and no newer one by zxid. */
-function checkByMzxid(findings: Findings, read: Operation, writes: WriteIndex, mzxid: bigint): void {
+function checkByMzxid(
+  findings: Findings,
+  read: Operation,
+  writes: WriteIndex,
+  mzxid: bigint,
+): void {
   const problem = mzxidProblem(read, writes, mzxid);
   if (problem !== undefined) findings.report(problem, [read]);
   const newer = read.zxid === undefined ? undefined : writes.firstAfter(read.path!, mzxid);
@@ -54,7 +74,9 @@ function checkByMzxid(findings: Findings, read: Operation, writes: WriteIndex, m
   }
 }
 
-/** A read without a stat: its value must be the latest known one at its zxid, or a maybe-write's. */
+/**
+ * A read without a stat: its value must be the latest known one at its zxid, or a maybe-write's.
+ */
 function checkByValue(findings: Findings, read: Operation, writes: WriteIndex): void {
   const path = read.path!;
   const replied = read.zxid!;
@@ -66,10 +88,13 @@ function checkByValue(findings: Findings, read: Operation, writes: WriteIndex): 
     const data = read.result?.data;
     if (data === undefined || (existed && latest.data === data)) return;
     if ((uncertain?.values.get(data) ?? Infinity) < before) return;
-    const was = latest === undefined
-      ? "no write had created it"
-      : `the latest write (#${latest.opId} at ${z(latest.zxid)}) left ${show(latest.data)}`;
-    findings.report(`#${read.id} read ${show(data)} from ${path} at ${z(replied)}, but ${was}`, [read]);
+    const was =
+      latest === undefined
+        ? "no write had created it"
+        : `the latest write (#${latest.opId} at ${z(latest.zxid)}) left ${show(latest.data)}`;
+    findings.report(`#${read.id} read ${show(data)} from ${path} at ${z(replied)}, but ${was}`, [
+      read,
+    ]);
     return;
   }
   if (!existed || (uncertain?.mayDeleteFrom ?? Infinity) < before) return;
@@ -93,10 +118,17 @@ function checkChildren(findings: Findings, read: Operation, writes: WriteIndex):
     const uncertain = writes.peekUncertain(path);
     if (existed && !listed.has(name) && (uncertain?.mayDeleteFrom ?? Infinity) > before) {
       const created = `created by #${latest.opId} at ${z(latest.zxid)}`;
-      findings.report(`#${read.id} listed ${parent} at ${z(replied)} without ${name}, ${created}`, [read]);
+      findings.report(`#${read.id} listed ${parent} at ${z(replied)} without ${name}, ${created}`, [
+        read,
+      ]);
     } else if (!existed && listed.has(name) && (uncertain?.mayCreateFrom ?? Infinity) > before) {
-      const why = latest === undefined ? "no write had created it yet" : `#${latest.opId} deleted it at ${z(latest.zxid)}`;
-      findings.report(`#${read.id} listed ${name} under ${parent} at ${z(replied)}, but ${why}`, [read]);
+      const why =
+        latest === undefined
+          ? "no write had created it yet"
+          : `#${latest.opId} deleted it at ${z(latest.zxid)}`;
+      findings.report(`#${read.id} listed ${name} under ${parent} at ${z(replied)}, but ${why}`, [
+        read,
+      ]);
     }
   }
   for (const name of listed) {
@@ -134,7 +166,8 @@ function incarnationSeen(read: Operation, writes: WriteIndex): Mutation | undefi
   if (result.czxid !== undefined) return writes.at(path, result.czxid);
   if (result.mzxid === undefined) return undefined;
   // Without czxid, only when no create with an unknown zxid could have made what was seen.
-  if ((writes.peekUncertain(path)?.mayCreateFrom ?? Infinity) <= read.completeIndex!) return undefined;
+  if ((writes.peekUncertain(path)?.mayCreateFrom ?? Infinity) <= read.completeIndex!)
+    return undefined;
   const latest = writes.latestAtOrBefore(path, result.mzxid);
   return latest === undefined || latest.kind === "delete" ? undefined : writes.creator(latest);
 }
@@ -166,7 +199,8 @@ export function checkEphemerals(history: PairedHistory, writes: WriteIndex): Gua
   return findings.result();
 }
 
-const byZxid = (a: { op: Operation }, b: { op: Operation }): number => (a.op.zxid! < b.op.zxid! ? -1 : a.op.zxid! > b.op.zxid! ? 1 : 0);
+const byZxid = (a: { op: Operation }, b: { op: Operation }): number =>
+  a.op.zxid! < b.op.zxid! ? -1 : a.op.zxid! > b.op.zxid! ? 1 : 0;
 
 interface SequentialName {
   readonly op: Operation;
@@ -189,7 +223,8 @@ function sequentialNames(ops: readonly Operation[]): Map<string, SequentialName[
     if (op.status !== "ok") continue;
     if (op.op === "create" && isSequentialMode(op.args.mode)) add(op, op.path!, op.result?.path);
     subOpsOf(op).forEach((sub, i) => {
-      if (sub.op === "create" && isSequentialMode(sub.mode)) add(op, sub.path, op.result?.results?.[i]?.path);
+      if (sub.op === "create" && isSequentialMode(sub.mode))
+        add(op, sub.path, op.result?.results?.[i]?.path);
     });
   }
   return byParent;
@@ -204,12 +239,21 @@ export function checkSequentialNames(history: PairedHistory): GuaranteeResult {
       findings.checked++;
       const first = seen.get(entry.name);
       if (entry.sequence === undefined) {
-        findings.report(`#${entry.op.id} got ${entry.name}, whose suffix is not ZooKeeper's %010d counter`, [entry.op]);
+        findings.report(
+          `#${entry.op.id} got ${entry.name}, whose suffix is not ZooKeeper's %010d counter`,
+          [entry.op],
+        );
       }
-      if (first !== undefined) findings.report(`#${first.op.id} and #${entry.op.id} both created ${entry.name}`, [first.op, entry.op]);
+      if (first !== undefined)
+        findings.report(`#${first.op.id} and #${entry.op.id} both created ${entry.name}`, [
+          first.op,
+          entry.op,
+        ]);
       else seen.set(entry.name, entry);
     }
-    const ordered = names.filter((n) => n.op.zxid !== undefined && n.sequence !== undefined).sort(byZxid);
+    const ordered = names
+      .filter((n) => n.op.zxid !== undefined && n.sequence !== undefined)
+      .sort(byZxid);
     for (let i = 1; i < ordered.length; i++) {
       const [a, b] = [ordered[i - 1]!, ordered[i]!];
       if (b.op.zxid! > a.op.zxid! && b.sequence! <= a.sequence!) {

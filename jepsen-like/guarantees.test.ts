@@ -7,7 +7,8 @@ import { Builder } from "./test/builder.ts";
 /** guarantee -> violation messages, for the guarantees that found any. */
 function violations(b: Builder): Partial<Record<GuaranteeName, string[]>> {
   const found: Partial<Record<GuaranteeName, string[]>> = {};
-  for (const g of checkGuarantees(b.paired())) if (g.violationCount > 0) found[g.guarantee] = g.violations.map((v) => v.message);
+  for (const g of checkGuarantees(b.paired()))
+    if (g.violationCount > 0) found[g.guarantee] = g.violations.map((v) => v.message);
   return found;
 }
 
@@ -18,7 +19,9 @@ describe("guarantees: per session", () => {
     const b = new Builder();
     b.invoke(1, "create", "/a", { data: "" }).ok(1, { path: "/a" }, Z + 5);
     b.invoke(1, "create", "/b", { data: "" }).ok(1, { path: "/b" }, Z + 3);
-    expect(violations(b)["fifo-order"]).toEqual(["session 0x1: #1 was issued after #0 but committed at 0x100000003, not after 0x100000005"]);
+    expect(violations(b)["fifo-order"]).toEqual([
+      "session 0x1: #1 was issued after #0 but committed at 0x100000003, not after 0x100000005",
+    ]);
   });
 
   it("read-your-writes: a later read replies at or after the write, and sees its data", () => {
@@ -32,7 +35,9 @@ describe("guarantees: per session", () => {
     const behind = new Builder();
     behind.invoke(2, "create", "/b", { data: "" }).ok(2, { path: "/b" }, Z + 9);
     behind.invoke(2, "exists", "/c", {}).ok(2, { exists: false }, Z + 4);
-    expect(violations(behind)["read-your-writes"]).toEqual(["#1 replied at 0x100000004, before the session's own acknowledged write #0 at 0x100000009"]);
+    expect(violations(behind)["read-your-writes"]).toEqual([
+      "#1 replied at 0x100000004, before the session's own acknowledged write #0 at 0x100000009",
+    ]);
   });
 });
 
@@ -46,7 +51,9 @@ describe("guarantees: what reads return (sequential consistency)", () => {
     b.invoke(4, "setData", "/a", { data: "maybe", version: -1 }).info(4);
     b.invoke(5, "getData", "/a", {}).ok(5, { data: "maybe" }, Z + 3); // an indeterminate write may show
     expect(violations(b)).toEqual({
-      "sequential-reads": ['#3 read "z" from /a at 0x100000002, but the latest write (#1 at 0x100000002) left "y"'],
+      "sequential-reads": [
+        '#3 read "z" from /a at 0x100000002, but the latest write (#1 at 0x100000002) left "y"',
+      ],
     });
   });
 
@@ -54,7 +61,9 @@ describe("guarantees: what reads return (sequential consistency)", () => {
     const b = new Builder();
     b.invoke(1, "create", "/a", { data: "x" }).ok(1, { path: "/a" }, Z + 1);
     b.invoke(2, "getData", "/a", {}).fail(2, Err.NONODE, Z + 2);
-    expect(violations(b)["sequential-reads"]).toEqual(["#1 found /a absent at 0x100000002, but #0 wrote it at 0x100000001 and nothing deleted it"]);
+    expect(violations(b)["sequential-reads"]).toEqual([
+      "#1 found /a absent at 0x100000002, but #0 wrote it at 0x100000001 and nothing deleted it",
+    ]);
   });
 
   it("lists children as they were at the reply zxid", () => {
@@ -78,7 +87,9 @@ describe("guarantees: watches, ephemerals, sequential names", () => {
     b.invoke(2, "setData", "/w", { data: "b", version: -1 }).info(2); // the change has no known zxid
     b.invoke(1, "getData", "/w", {}).ok(1, { data: "b", mzxid: BigInt(Z + 2) }, Z + 2);
     b.event(1, "watch", { path: "/w", event: "NodeDataChanged", zxid: Z + 2 });
-    expect(violations(b)["watch-order"]).toEqual(["#2 on session 0x1 saw /w at or after 0x100000002 before the NodeDataChanged event for it was delivered (index 6)"]);
+    expect(violations(b)["watch-order"]).toEqual([
+      "#2 on session 0x1 saw /w at or after 0x100000002 before the NodeDataChanged event for it was delivered (index 6)",
+    ]);
   });
 
   it("ephemerals: the stat's czxid pins the incarnation a read saw", () => {
@@ -88,14 +99,30 @@ describe("guarantees: watches, ephemerals, sequential names", () => {
     b.invoke(2, "create", "/e", { data: "", mode: "ephemeral" }).ok(2, { path: "/e" }, Z + 3);
     b.invoke(3, "exists", "/e", {}).ok(3, { exists: true, czxid: BigInt(Z + 3) }, Z + 4); // the new one: fine
     b.invoke(3, "exists", "/e", {}).ok(3, { exists: true, czxid: BigInt(Z + 1) }, Z + 4);
-    expect(violations(b).ephemerals).toEqual(["#4 saw /e, an ephemeral of session 0x1, at 0x100000004 after the session's close committed at 0x100000002"]);
+    expect(violations(b).ephemerals).toEqual([
+      "#4 saw /e, an ephemeral of session 0x1, at 0x100000004 after the session's close committed at 0x100000002",
+    ]);
   });
 
   it("sequential names increase with zxid under each parent", () => {
     const b = new Builder();
-    b.invoke(1, "create", "/q/n-", { data: "", mode: "sequential" }).ok(1, { path: "/q/n-0000000005" }, Z + 1);
-    b.invoke(2, "create", "/q/n-", { data: "", mode: "sequential" }).ok(2, { path: "/q/n-0000000004" }, Z + 2);
-    b.invoke(2, "create", "/r/n-", { data: "", mode: "sequential" }).ok(2, { path: "/r/n-0000000001" }, Z + 3);
-    expect(violations(b)["sequential-names"]).toEqual(["under /q, #1 committed at 0x100000002 got /q/n-0000000004, not after /q/n-0000000005 (#0 at 0x100000001)"]);
+    b.invoke(1, "create", "/q/n-", { data: "", mode: "sequential" }).ok(
+      1,
+      { path: "/q/n-0000000005" },
+      Z + 1,
+    );
+    b.invoke(2, "create", "/q/n-", { data: "", mode: "sequential" }).ok(
+      2,
+      { path: "/q/n-0000000004" },
+      Z + 2,
+    );
+    b.invoke(2, "create", "/r/n-", { data: "", mode: "sequential" }).ok(
+      2,
+      { path: "/r/n-0000000001" },
+      Z + 3,
+    );
+    expect(violations(b)["sequential-names"]).toEqual([
+      "under /q, #1 committed at 0x100000002 got /q/n-0000000004, not after /q/n-0000000005 (#0 at 0x100000001)",
+    ]);
   });
 });

@@ -11,12 +11,25 @@
 import { assert } from "../core/assert.ts";
 
 export const opNames = [
-  "create", "delete", "setData", "getData", "exists", "check", "getChildren", "multi", "sync",
+  "create",
+  "delete",
+  "setData",
+  "getData",
+  "exists",
+  "check",
+  "getChildren",
+  "multi",
+  "sync",
   "closeSession",
 ] as const;
 export type OpName = (typeof opNames)[number];
 
-export const createModes = ["persistent", "ephemeral", "sequential", "ephemeralSequential"] as const;
+export const createModes = [
+  "persistent",
+  "ephemeral",
+  "sequential",
+  "ephemeralSequential",
+] as const;
 export type CreateModeName = (typeof createModes)[number];
 
 export const recordTypes = ["invoke", "ok", "fail", "info", "event"] as const;
@@ -91,20 +104,57 @@ export interface HistoryRecord {
 
 export class HistoryFormatError extends Error {
   override name = "HistoryFormatError";
-  constructor(readonly line: number, readonly problem: string) {
+  constructor(
+    readonly line: number,
+    readonly problem: string,
+  ) {
     super(`line ${line}: ${problem}`);
   }
 }
 
-const topKeys = new Set(["type", "index", "process", "session", "time", "op", "path", "args", "result", "err", "zxid"]);
+const topKeys = new Set([
+  "type",
+  "index",
+  "process",
+  "session",
+  "time",
+  "op",
+  "path",
+  "args",
+  "result",
+  "err",
+  "zxid",
+]);
 const argKeys = new Set(["data", "version", "mode", "sync", "watch", "ops"]);
 const subOpKeys = new Set(["op", "path", "data", "version", "mode"]);
 const resultKeys = new Set([
-  "path", "data", "exists", "children", "version", "cversion", "czxid", "mzxid", "pzxid",
-  "ephemeralOwner", "numChildren", "dataLength", "results", "event", "reason",
+  "path",
+  "data",
+  "exists",
+  "children",
+  "version",
+  "cversion",
+  "czxid",
+  "mzxid",
+  "pzxid",
+  "ephemeralOwner",
+  "numChildren",
+  "dataLength",
+  "results",
+  "event",
+  "reason",
 ]);
 const subResultKeys = new Set(["path", "version", "mzxid"]);
-const pathOps = new Set<string>(["create", "delete", "setData", "getData", "exists", "check", "getChildren", "sync"]);
+const pathOps = new Set<string>([
+  "create",
+  "delete",
+  "setData",
+  "getData",
+  "exists",
+  "check",
+  "getChildren",
+  "sync",
+]);
 const zxidMax = (1n << 64n) - 1n;
 
 type Json = Record<string, unknown>;
@@ -141,7 +191,12 @@ function integer(value: unknown, what: string): number {
   return value;
 }
 
-function optional<T>(object: Json, key: string, read: (v: unknown, what: string) => T, what: string): T | undefined {
+function optional<T>(
+  object: Json,
+  key: string,
+  read: (v: unknown, what: string) => T,
+  what: string,
+): T | undefined {
   return object[key] === undefined ? undefined : read(object[key], `${what}${key}`);
 }
 
@@ -163,7 +218,8 @@ function path(value: unknown, what: string): string {
 }
 
 function mode(value: unknown, what: string): CreateModeName {
-  if (!(createModes as readonly unknown[]).includes(value)) throw `${what} must be one of ${createModes.join(", ")}`;
+  if (!(createModes as readonly unknown[]).includes(value))
+    throw `${what} must be one of ${createModes.join(", ")}`;
   return value as CreateModeName;
 }
 
@@ -221,7 +277,8 @@ function subResult(value: unknown, what: string): SubResult {
 }
 
 function children(value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || value.some((c) => typeof c !== "string")) throw `${what} must be an array of strings`;
+  if (!Array.isArray(value) || value.some((c) => typeof c !== "string"))
+    throw `${what} must be an array of strings`;
   return value as string[];
 }
 
@@ -239,7 +296,8 @@ function parseResult(value: unknown): OpResult {
   for (const key of ["version", "cversion", "numChildren", "dataLength"] as const) {
     set(key, optional(value, key, integer, "result."));
   }
-  for (const key of ["czxid", "mzxid", "pzxid"] as const) set(key, optional(value, key, parseHex64, "result."));
+  for (const key of ["czxid", "mzxid", "pzxid"] as const)
+    set(key, optional(value, key, parseHex64, "result."));
   set("ephemeralOwner", optional(value, "ephemeralOwner", canonicalSession, "result."));
   set("event", optional(value, "event", string, "result."));
   set("reason", optional(value, "reason", string, "result."));
@@ -261,15 +319,18 @@ function checkOpFields(record: HistoryRecord): void {
 }
 
 function checkCompletionFields(record: HistoryRecord): void {
-  if (record.type === "fail" && record.err === undefined) throw "a fail needs err (a ZooKeeper error code)";
+  if (record.type === "fail" && record.err === undefined)
+    throw "a fail needs err (a ZooKeeper error code)";
   if (record.type === "fail" && record.err === 0) throw "a fail cannot have err 0";
-  if (record.type === "ok" && record.err !== undefined && record.err !== 0) throw "an ok cannot carry an error code";
+  if (record.type === "ok" && record.err !== undefined && record.err !== 0)
+    throw "an ok cannot carry an error code";
 }
 
 function checkEventFields(record: HistoryRecord): void {
   if (record.op !== "watch") return;
   if (record.path === undefined) throw "a watch event needs a path";
-  if (record.result?.event === undefined) throw "a watch event needs result.event (e.g. NodeDataChanged)";
+  if (record.result?.event === undefined)
+    throw "a watch event needs result.event (e.g. NodeDataChanged)";
 }
 
 /**
@@ -280,7 +341,8 @@ function toRecord(value: unknown, position: number): HistoryRecord {
   if (!isObject(value)) throw "a record must be a JSON object";
   const json = value as Json;
   checkKeys(json, topKeys, "");
-  if (!(recordTypes as readonly unknown[]).includes(json.type)) throw `type must be one of ${recordTypes.join(", ")}`;
+  if (!(recordTypes as readonly unknown[]).includes(json.type))
+    throw `type must be one of ${recordTypes.join(", ")}`;
   const record: HistoryRecord = {
     type: json.type as RecordType,
     index: json.index === undefined ? position : integer(json.index, "index"),
@@ -313,22 +375,28 @@ function checkOrder(records: readonly HistoryRecord[], where: (i: number) => num
     const fail = (problem: string): never => {
       throw new HistoryFormatError(where(i), problem);
     };
-    if (record.index <= lastIndex) fail(`index ${record.index} does not increase (previous ${lastIndex})`);
+    if (record.index <= lastIndex)
+      fail(`index ${record.index} does not increase (previous ${lastIndex})`);
     lastIndex = record.index;
     if (record.type === "event") return;
     const open = outstanding.get(record.process);
     if (record.type === "invoke") {
-      if (open !== undefined) fail(`process ${record.process} invokes while op index ${open.index} is outstanding`);
+      if (open !== undefined)
+        fail(`process ${record.process} invokes while op index ${open.index} is outstanding`);
       outstanding.set(record.process, record);
       return;
     }
-    if (open === undefined) fail(`${record.type} for process ${record.process}, which has no outstanding invoke`);
-    if (open!.op !== record.op) fail(`${record.type} for ${record.op} answers an invoke of ${open!.op}`);
+    if (open === undefined)
+      fail(`${record.type} for process ${record.process}, which has no outstanding invoke`);
+    if (open!.op !== record.op)
+      fail(`${record.type} for ${record.op} answers an invoke of ${open!.op}`);
     outstanding.delete(record.process);
   });
 }
 
-/** Parses a JSON Lines history; blank lines are skipped. Throws HistoryFormatError with the line. */
+/**
+ * Parses a JSON Lines history; blank lines are skipped. Throws HistoryFormatError with the line.
+ */
 export function parseHistory(text: string): HistoryRecord[] {
   const records: HistoryRecord[] = [];
   const lines: number[] = [];
@@ -376,7 +444,9 @@ function resultToJson(result: OpResult): Json {
   for (const [key, value] of Object.entries(result)) {
     if (typeof value === "bigint") json[key] = hex64(value);
     else if (key === "results") {
-      json.results = (value as SubResult[]).map((r) => (r.mzxid === undefined ? { ...r } : { ...r, mzxid: hex64(r.mzxid) }));
+      json.results = (value as SubResult[]).map((r) =>
+        r.mzxid === undefined ? { ...r } : { ...r, mzxid: hex64(r.mzxid) },
+      );
     } else json[key] = value;
   }
   return json;
@@ -385,8 +455,12 @@ function resultToJson(result: OpResult): Json {
 /** One record as a JSON line (fields in a fixed order, zxids as hex strings). */
 export function serializeRecord(record: HistoryRecord): string {
   const json: Json = {
-    type: record.type, index: record.index, process: record.process, session: record.session,
-    time: record.time, op: record.op,
+    type: record.type,
+    index: record.index,
+    process: record.process,
+    session: record.session,
+    time: record.time,
+    op: record.op,
   };
   if (record.path !== undefined) json.path = record.path;
   if (record.args !== undefined) json.args = record.args;

@@ -55,18 +55,34 @@ export function zookeeperSymmetry(ops: readonly Operation[]): Symmetry {
     if (op.op === "closeSession") sessionsMatter = true;
   }
   if (read.has(unreadData)) return { ops, classes: ops.map(() => undefined) };
-  const erase = (data: string | undefined): string | undefined => (data === undefined || read.has(data) ? data : unreadData);
+  const erase = (data: string | undefined): string | undefined =>
+    data === undefined || read.has(data) ? data : unreadData;
   const prepared = ops.map((op): Operation => {
     if (op.status !== "info" || op.op === "closeSession") return op;
-    const ops2 = op.args.ops?.map((sub) => ({ ...sub, ...(sub.data === undefined ? {} : { data: erase(sub.data)! }) }));
+    const ops2 = op.args.ops?.map((sub) => ({
+      ...sub,
+      ...(sub.data === undefined ? {} : { data: erase(sub.data)! }),
+    }));
     const data = erase(op.args.data);
-    return { ...op, args: { ...op.args, ...(data === undefined ? {} : { data }), ...(ops2 === undefined ? {} : { ops: ops2 }) } };
+    return {
+      ...op,
+      args: {
+        ...op.args,
+        ...(data === undefined ? {} : { data }),
+        ...(ops2 === undefined ? {} : { ops: ops2 }),
+      },
+    };
   });
   const classes = prepared.map((op) => {
-    const write = op.op !== "closeSession" && op.op !== "getData" && op.op !== "exists" && op.op !== "getChildren";
+    const write =
+      op.op !== "closeSession" &&
+      op.op !== "getData" &&
+      op.op !== "exists" &&
+      op.op !== "getChildren";
     if (op.status !== "info" || !write) return undefined;
     const { sync: _sync, watch: _watch, ...args } = op.args;
-    const owned = sessionsMatter || op.args.mode === "ephemeral" || op.args.mode === "ephemeralSequential";
+    const owned =
+      sessionsMatter || op.args.mode === "ephemeral" || op.args.mode === "ephemeralSequential";
     return `${op.op} ${op.path ?? ""} ${JSON.stringify(args)}${owned ? ` ${op.session}` : ""}`;
   });
   return { ops: prepared, classes };
@@ -177,7 +193,10 @@ export function perPathModel(path: string): Model<PathState> {
       return { node, closed: addClosed(state.closed, outcome.closes) };
     },
     equal: (a, b) => nodesEqual(a.node, b.node) && arraysEqual(a.closed, b.closed),
-    hash: (state) => ((state.node?.hash ?? 0x6b43a9b5) ^ (state.closed.length === 0 ? 0 : closedHash(state.closed))) >>> 0,
+    hash: (state) =>
+      ((state.node?.hash ?? 0x6b43a9b5) ^
+        (state.closed.length === 0 ? 0 : closedHash(state.closed))) >>>
+      0,
     partition: partitionByPath,
     describeOperation,
     symmetry: zookeeperSymmetry,
@@ -199,7 +218,10 @@ export interface TreeState {
  * The model of the paths in `scope`: the tree restricted to them. `partition` is supplied by the
  * caller (partition.ts), because which paths belong together depends on the whole history.
  */
-export function namespaceModel(scope: Scope, partition: (ops: readonly Operation[]) => Operation[][]): Model<TreeState> {
+export function namespaceModel(
+  scope: Scope,
+  partition: (ops: readonly Operation[]) => Operation[][],
+): Model<TreeState> {
   // Paths get numbers as states first hold them; a sequential create may name a path no reply did.
   const index = new PathIndex(parentOf);
   for (const path of [...scope.paths].sort()) index.number(path);
@@ -244,7 +266,8 @@ export function namespaceModel(scope: Scope, partition: (ops: readonly Operation
     },
     equal: (a, b) =>
       a.nodesHash === b.nodesHash && arraysEqual(a.closed, b.closed) && a.nodes.equals(b.nodes),
-    hash: (state) => (state.nodesHash ^ (state.closed.length === 0 ? 0 : closedHash(state.closed))) >>> 0,
+    hash: (state) =>
+      (state.nodesHash ^ (state.closed.length === 0 ? 0 : closedHash(state.closed))) >>> 0,
     partition,
     describeOperation,
     symmetry: zookeeperSymmetry,
@@ -264,7 +287,10 @@ export function namespaceModel(scope: Scope, partition: (ops: readonly Operation
 class TreeStateView implements TreeView {
   state: TreeState = { nodes: NodeTable.empty, closed: [], nodesHash: 0 };
 
-  constructor(private readonly scope: Scope, private readonly index: PathIndex) {}
+  constructor(
+    private readonly scope: Scope,
+    private readonly index: PathIndex,
+  ) {}
 
   node(p: string): ZNode | undefined {
     const n = this.index.known(p);

@@ -127,9 +127,10 @@ function triesEqual(a: Slot, b: Slot, shift: number): boolean {
   if (a === undefined || b === undefined) return isEmpty(a ?? b, shift);
   for (let i = 0; i < width; i++) {
     const [x, y] = [(a as Trie)[i], (b as Trie)[i]];
-    const same = shift === 0
-      ? nodesEqual(x as ZNode | undefined, y as ZNode | undefined)
-      : triesEqual(x, y, shift - bits);
+    const same =
+      shift === 0
+        ? nodesEqual(x as ZNode | undefined, y as ZNode | undefined)
+        : triesEqual(x, y, shift - bits);
     if (!same) return false;
   }
   return true;

@@ -37,7 +37,9 @@ const property = { interruptAfterTimeLimit: 40_000 };
 
 /** The history with the i-th (mod count) answered getData returning `never` instead. */
 function corruptOneRead(records: readonly HistoryRecord[], i: number): HistoryRecord[] | undefined {
-  const reads = records.filter((r) => r.type === "ok" && r.op === "getData" && r.result?.data !== undefined);
+  const reads = records.filter(
+    (r) => r.type === "ok" && r.op === "getData" && r.result?.data !== undefined,
+  );
   if (reads.length === 0) return undefined;
   const victim = reads[i % reads.length]!;
   return records.map((r) => (r === victim ? { ...r, result: { ...r.result, data: never } } : r));
@@ -47,29 +49,42 @@ describe("property: generated histories", () => {
   it("a linearizable, sequentially consistent execution always passes", () => {
     // Unknown (the search ran out of its budget) is no violation, but it must stay rare.
     let unknown = 0;
-    fc.assert(fc.property(optionsArbitrary, (options) => {
-      const { verdict } = checkHistory(generateHistory(options), check);
-      expect(verdict.guarantees.filter((g) => g.violationCount > 0).map((g) => g.violations[0]!.message)).toEqual([]);
-      expect(verdict.linearizability.verdict).not.toBe("illegal");
-      if (verdict.valid === "unknown") unknown++;
-      else expect(verdict.valid).toBe(true);
-    }), { numRuns: 150, ...property });
+    fc.assert(
+      fc.property(optionsArbitrary, (options) => {
+        const { verdict } = checkHistory(generateHistory(options), check);
+        expect(
+          verdict.guarantees
+            .filter((g) => g.violationCount > 0)
+            .map((g) => g.violations[0]!.message),
+        ).toEqual([]);
+        expect(verdict.linearizability.verdict).not.toBe("illegal");
+        if (verdict.valid === "unknown") unknown++;
+        else expect(verdict.valid).toBe(true);
+      }),
+      { numRuns: 150, ...property },
+    );
     expect(unknown).toBeLessThanOrEqual(3);
   });
 
   it("without lagging replicas it is linearizable even with every read checked", () => {
-    fc.assert(fc.property(optionsArbitrary, (options) => {
-      const history = generateHistory({ ...options, staleReadRate: 0 });
-      const { verdict } = checkHistory(history, { mode: "strict", ...check });
-      expect(verdict.valid).not.toBe(false);
-    }), { numRuns: 100, ...property });
+    fc.assert(
+      fc.property(optionsArbitrary, (options) => {
+        const history = generateHistory({ ...options, staleReadRate: 0 });
+        const { verdict } = checkHistory(history, { mode: "strict", ...check });
+        expect(verdict.valid).not.toBe(false);
+      }),
+      { numRuns: 100, ...property },
+    );
   });
 
   it("changing one read's result to a value never written always fails", () => {
-    fc.assert(fc.property(optionsArbitrary, fc.nat(), (options, which) => {
-      const corrupted = corruptOneRead(generateHistory(options), which);
-      fc.pre(corrupted !== undefined);
-      expect(checkHistory(corrupted!, check).verdict.valid).toBe(false);
-    }), { numRuns: 150, ...property });
+    fc.assert(
+      fc.property(optionsArbitrary, fc.nat(), (options, which) => {
+        const corrupted = corruptOneRead(generateHistory(options), which);
+        fc.pre(corrupted !== undefined);
+        expect(checkHistory(corrupted!, check).verdict.valid).toBe(false);
+      }),
+      { numRuns: 150, ...property },
+    );
   });
 });

@@ -60,7 +60,11 @@ export interface PlannedOp {
 
 /** Errors that prove an op did not take effect: the server checked it against its state. */
 export const definiteErrors: ReadonlySet<number> = new Set<number>([
-  Err.NONODE, Err.NODEEXISTS, Err.BADVERSION, Err.NOTEMPTY, Err.NOCHILDRENFOREPHEMERALS,
+  Err.NONODE,
+  Err.NODEEXISTS,
+  Err.BADVERSION,
+  Err.NOTEMPTY,
+  Err.NOCHILDRENFOREPHEMERALS,
   Err.RUNTIMEINCONSISTENCY,
 ]);
 
@@ -103,17 +107,29 @@ export class WorkloadClient {
     const key = `/k${random.int(0, this.shape.keys - 1)}`;
     const value = `v${this.process}.${++this.counter}`;
     const create = (path: string, flags: number): ClientOp => ({
-      op: "create", path, data: utf8(value), acl: openAclUnsafe, flags, ttl: -1,
+      op: "create",
+      path,
+      data: utf8(value),
+      acl: openAclUnsafe,
+      flags,
+      ttl: -1,
     });
     const planned = (request: ClientOp, record: PlannedRecord, syncFirst = false): PlannedOp => ({
-      kind, request, syncFirst, record,
+      kind,
+      request,
+      syncFirst,
+      record,
     });
     switch (kind) {
       case "read":
       case "syncRead": {
         const watch = random.chance(0.3);
         const sync = kind === "syncRead";
-        return planned({ op: "getData", path: key, watch }, { op: "getData", path: key, args: { sync, watch } }, sync);
+        return planned(
+          { op: "getData", path: key, watch },
+          { op: "getData", path: key, args: { sync, watch } },
+          sync,
+        );
       }
       case "write":
         return planned(
@@ -135,17 +151,31 @@ export class WorkloadClient {
         return planned(create(path, CreateMode.PERSISTENT), { op: "create", path, args });
       }
       case "delete":
-        return planned({ op: "delete", path: key, version: -1 }, { op: "delete", path: key, args: { version: -1 } });
+        return planned(
+          { op: "delete", path: key, version: -1 },
+          { op: "delete", path: key, args: { version: -1 } },
+        );
       case "ephemeral": {
         const path = `/e${this.process}`;
-        return planned(create(path, CreateMode.EPHEMERAL), { op: "create", path, args: { data: value, mode: "ephemeral" } });
+        return planned(create(path, CreateMode.EPHEMERAL), {
+          op: "create",
+          path,
+          args: { data: value, mode: "ephemeral" },
+        });
       }
       case "sequential": {
         const args: OpArgs = { data: value, mode: "sequential" };
-        return planned(create("/q/n-", CreateMode.PERSISTENT_SEQUENTIAL), { op: "create", path: "/q/n-", args });
+        return planned(create("/q/n-", CreateMode.PERSISTENT_SEQUENTIAL), {
+          op: "create",
+          path: "/q/n-",
+          args,
+        });
       }
       case "children":
-        return planned({ op: "getChildren", path: "/q", watch: false }, { op: "getChildren", path: "/q", args: {} });
+        return planned(
+          { op: "getChildren", path: "/q", watch: false },
+          { op: "getChildren", path: "/q", args: {} },
+        );
       case "multi":
         return this.multi(value);
       case "closeSession":
@@ -169,9 +199,17 @@ export class WorkloadClient {
       { op: "setData", path: other, data: utf8(value), version: -1 },
     ];
     const args: OpArgs = {
-      ops: [{ op: "check", path: checked, version }, { op: "setData", path: other, data: value, version: -1 }],
+      ops: [
+        { op: "check", path: checked, version },
+        { op: "setData", path: other, data: value, version: -1 },
+      ],
     };
-    return { kind: "multi", request: { op: "multi", ops }, syncFirst: false, record: { op: "multi", args } };
+    return {
+      kind: "multi",
+      request: { op: "multi", ops },
+      syncFirst: false,
+      record: { op: "multi", args },
+    };
   }
 }
 
@@ -184,7 +222,9 @@ export interface Completion {
 
 export function completionOf(reply: Reply): Completion {
   // A failed multi answers with each op's error: the first real one, not the aborted rest.
-  const failedOp = reply.results?.find((r) => r.op === "error" && r.err !== Err.OK && r.err !== Err.RUNTIMEINCONSISTENCY);
+  const failedOp = reply.results?.find(
+    (r) => r.op === "error" && r.err !== Err.OK && r.err !== Err.RUNTIMEINCONSISTENCY,
+  );
   const err = failedOp?.op === "error" ? failedOp.err : reply.err;
   if (err !== Err.OK) return { type: definiteErrors.has(err) ? "fail" : "info", err };
   const result: OpResult = {};
@@ -204,6 +244,8 @@ export function completionOf(reply: Reply): Completion {
 
 /** Whether a completed op changed the tree (its zxid must then be in the committed history). */
 export function acknowledgedWrite(planned: PlannedOp, reply: Reply): boolean {
-  const write = ["create", "setData", "delete", "multi", "closeSession"].includes(planned.record.op);
+  const write = ["create", "setData", "delete", "multi", "closeSession"].includes(
+    planned.record.op,
+  );
   return write && reply.err === Err.OK && !reply.results?.some((r) => r.op === "error");
 }

@@ -97,7 +97,10 @@ function mntr(view: AdminView): string {
   const rows: [string, string | number][] = [
     ["zk_version", serverVersion],
     ["zk_server_state", mode(view)],
-    ["zk_avg_latency", stats.latencyCount === 0 ? 0 : Number((stats.latencyTotalMs / stats.latencyCount).toFixed(4))],
+    [
+      "zk_avg_latency",
+      stats.latencyCount === 0 ? 0 : Number((stats.latencyTotalMs / stats.latencyCount).toFixed(4)),
+    ],
     ["zk_max_latency", stats.latencyMaxMs],
     ["zk_min_latency", stats.latencyCount === 0 ? 0 : stats.latencyMinMs],
     ["zk_packets_received", stats.packetsReceived],
@@ -116,7 +119,11 @@ function mntr(view: AdminView): string {
   ];
   if (s.status.role === "leading") {
     const synced = s.learners.filter((l) => l.phase === "synced").length;
-    rows.push(["zk_followers", s.learners.length], ["zk_synced_followers", synced], ["zk_pending_syncs", s.pendingSyncs]);
+    rows.push(
+      ["zk_followers", s.learners.length],
+      ["zk_synced_followers", synced],
+      ["zk_pending_syncs", s.pendingSyncs],
+    );
   }
   return rows.map(([k, v]) => `${k}\t${v}`).join("\n") + "\n";
 }
@@ -124,12 +131,24 @@ function mntr(view: AdminView): string {
 function conf(view: AdminView): string {
   const c = view.config;
   const lines = [
-    `clientPort=${c.clientPort}`, `dataDir=${c.dataDir}`, `dataLogDir=${c.dataLogDir}`, `tickTime=${c.tickTime}`,
-    `maxClientCnxns=${c.maxClientCnxns}`, `minSessionTimeout=${c.minSessionTimeout}`, `maxSessionTimeout=${c.maxSessionTimeout}`,
+    `clientPort=${c.clientPort}`,
+    `dataDir=${c.dataDir}`,
+    `dataLogDir=${c.dataLogDir}`,
+    `tickTime=${c.tickTime}`,
+    `maxClientCnxns=${c.maxClientCnxns}`,
+    `minSessionTimeout=${c.minSessionTimeout}`,
+    `maxSessionTimeout=${c.maxSessionTimeout}`,
     `serverId=${c.myid ?? 0}`,
   ];
-  if (!view.standalone) lines.push(`initLimit=${c.initLimit}`, `syncLimit=${c.syncLimit}`, `electionAlg=3`, `electionPort=${c.servers.find((s) => s.id === c.myid)?.electionPort ?? 0}`);
-  for (const s of c.servers) lines.push(`server.${s.id}=${s.host}:${s.peerPort}:${s.electionPort}:${s.role}`);
+  if (!view.standalone)
+    lines.push(
+      `initLimit=${c.initLimit}`,
+      `syncLimit=${c.syncLimit}`,
+      `electionAlg=3`,
+      `electionPort=${c.servers.find((s) => s.id === c.myid)?.electionPort ?? 0}`,
+    );
+  for (const s of c.servers)
+    lines.push(`server.${s.id}=${s.host}:${s.peerPort}:${s.electionPort}:${s.role}`);
   return lines.join("\n") + "\n";
 }
 
@@ -141,7 +160,9 @@ function wchs(view: AdminView): string {
 function dump(view: AdminView): string {
   const s = view.replica;
   const lines = [
-    "SessionTracker dump:", `Session count: ${s.sessions.size}`, "ephemeral nodes dump:",
+    "SessionTracker dump:",
+    `Session count: ${s.sessions.size}`,
+    "ephemeral nodes dump:",
     `Sessions with Ephemerals (${s.tree.ephemerals.size}):`,
   ];
   for (const [session, paths] of s.tree.ephemerals) {
@@ -153,27 +174,44 @@ function dump(view: AdminView): string {
 }
 
 function envi(view: AdminView): string {
-  return [
-    "Environment:", `zookeeper.version=${serverVersion}`, `runtime=node`, `zookeeper.dataDir=${view.config.dataDir}`,
-    `zookeeper.dataLogDir=${view.config.dataLogDir}`, `zookeeper.clientPort=${view.config.clientPort}`,
-  ].join("\n") + "\n";
+  return (
+    [
+      "Environment:",
+      `zookeeper.version=${serverVersion}`,
+      `runtime=node`,
+      `zookeeper.dataDir=${view.config.dataDir}`,
+      `zookeeper.dataLogDir=${view.config.dataLogDir}`,
+      `zookeeper.clientPort=${view.config.clientPort}`,
+    ].join("\n") + "\n"
+  );
 }
 
 /** The reply to a four-letter word, or undefined if it is unknown or not whitelisted. */
 export function fourLetterWord(word: string, view: AdminView): string | undefined {
   if (!view.config.fourLetterWordWhitelist.has(word)) return undefined;
   switch (word) {
-    case "ruok": return "imok";
-    case "srvr": return srvr(view, false);
-    case "stat": return srvr(view, true);
-    case "mntr": return mntr(view);
-    case "conf": return conf(view);
-    case "cons": return view.connections.map(connectionLine).join("\n") + "\n\n";
-    case "envi": return envi(view);
-    case "wchs": return wchs(view);
-    case "dump": return dump(view);
-    case "isro": return "rw";
-    default: return undefined;
+    case "ruok":
+      return "imok";
+    case "srvr":
+      return srvr(view, false);
+    case "stat":
+      return srvr(view, true);
+    case "mntr":
+      return mntr(view);
+    case "conf":
+      return conf(view);
+    case "cons":
+      return view.connections.map(connectionLine).join("\n") + "\n\n";
+    case "envi":
+      return envi(view);
+    case "wchs":
+      return wchs(view);
+    case "dump":
+      return dump(view);
+    case "isro":
+      return "rw";
+    default:
+      return undefined;
   }
 }
 

@@ -40,18 +40,32 @@ describe("node-zookeeper-client against the ensemble", () => {
     const a = await client(ensemble.clientPorts[0]!);
     const b = await client(ensemble.clientPorts[2]!);
     expect(await call<string>((cb) => a.create("/e2e", Buffer.from("v1"), cb))).toBe("/e2e");
-    const seq1 = await call<string>((cb) => a.create("/e2e/s-", Buffer.from(""), zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb));
-    const seq2 = await call<string>((cb) => b.create("/e2e/s-", Buffer.from(""), zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb));
+    const seq1 = await call<string>((cb) =>
+      a.create("/e2e/s-", Buffer.from(""), zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb),
+    );
+    const seq2 = await call<string>((cb) =>
+      b.create("/e2e/s-", Buffer.from(""), zookeeper.CreateMode.PERSISTENT_SEQUENTIAL, cb),
+    );
     expect([seq1, seq2]).toEqual(["/e2e/s-0000000000", "/e2e/s-0000000001"]);
     const stat = await call<zookeeper.Stat>((cb) => b.setData("/e2e", Buffer.from("v2"), 0, cb));
     expect(stat.version).toBe(1);
-    await expect(call((cb) => b.setData("/e2e", Buffer.from("v3"), 0, cb))).rejects.toMatchObject({ code: -103 });
-    const data = await new Promise<Buffer>((resolve, reject) => a.getData("/e2e", (err, d) => (err ? reject(err) : resolve(d))));
+    await expect(call((cb) => b.setData("/e2e", Buffer.from("v3"), 0, cb))).rejects.toMatchObject({
+      code: -103,
+    });
+    const data = await new Promise<Buffer>((resolve, reject) =>
+      a.getData("/e2e", (err, d) => (err ? reject(err) : resolve(d))),
+    );
     expect(data.toString()).toBe("v2");
-    const results = await call<unknown[]>((cb) => a.transaction().create("/e2e/t").setData("/e2e", Buffer.from("v4"), 1).commit(cb));
+    const results = await call<unknown[]>((cb) =>
+      a.transaction().create("/e2e/t").setData("/e2e", Buffer.from("v4"), 1).commit(cb),
+    );
     expect(results).toHaveLength(2);
-    await expect(call((cb) => a.transaction().create("/e2e/u").check("/e2e", 99).commit(cb))).rejects.toMatchObject({ code: -103 });
-    expect(await call<boolean>((cb) => a.exists("/e2e/u", (err, s) => cb(err, s !== null)))).toBe(false);
+    await expect(
+      call((cb) => a.transaction().create("/e2e/u").check("/e2e", 99).commit(cb)),
+    ).rejects.toMatchObject({ code: -103 });
+    expect(await call<boolean>((cb) => a.exists("/e2e/u", (err, s) => cb(err, s !== null)))).toBe(
+      false,
+    );
     await call((cb) => a.remove("/e2e/t", -1, (err) => cb(err, undefined)));
     a.close();
     b.close();
@@ -61,7 +75,13 @@ describe("node-zookeeper-client against the ensemble", () => {
     const a = await client(ensemble.clientPorts[1]!);
     const b = await client(ensemble.clientPorts[0]!);
     await call((cb) => a.create("/eph", Buffer.from(""), zookeeper.CreateMode.EPHEMERAL, cb));
-    const fired = new Promise<string>((resolve) => b.exists("/eph", (event) => resolve(event.getName()), () => {}));
+    const fired = new Promise<string>((resolve) =>
+      b.exists(
+        "/eph",
+        (event) => resolve(event.getName()),
+        () => {},
+      ),
+    );
     a.close();
     expect(await fired).toBe("NODE_DELETED");
     b.close();
@@ -71,11 +91,19 @@ describe("node-zookeeper-client against the ensemble", () => {
     const a = await client(ensemble.clientPorts[0]!);
     a.addAuthInfo("digest", Buffer.from("alice:secret"));
     const acl = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id("auth", ""))];
-    await call((cb) => a.create("/private", Buffer.from("s"), acl, zookeeper.CreateMode.PERSISTENT, cb));
+    await call((cb) =>
+      a.create("/private", Buffer.from("s"), acl, zookeeper.CreateMode.PERSISTENT, cb),
+    );
     const b = await client(ensemble.clientPorts[2]!);
-    await expect(new Promise((resolve, reject) => b.getData("/private", (err, d) => (err ? reject(err) : resolve(d))))).rejects.toMatchObject({ code: -102 });
+    await expect(
+      new Promise((resolve, reject) =>
+        b.getData("/private", (err, d) => (err ? reject(err) : resolve(d))),
+      ),
+    ).rejects.toMatchObject({ code: -102 });
     b.addAuthInfo("digest", Buffer.from("alice:secret"));
-    const data = await new Promise<Buffer>((resolve, reject) => b.getData("/private", (err, d) => (err ? reject(err) : resolve(d))));
+    const data = await new Promise<Buffer>((resolve, reject) =>
+      b.getData("/private", (err, d) => (err ? reject(err) : resolve(d))),
+    );
     expect(data.toString()).toBe("s");
     a.close();
     b.close();
@@ -85,10 +113,14 @@ describe("node-zookeeper-client against the ensemble", () => {
 const kazooPython = "/usr/bin/python3";
 const hasKazoo = existsSync("/usr/lib/python3/dist-packages/kazoo");
 
-describe.skipIf(!hasKazoo && process.env.CI_REQUIRE_PEERS !== "1")("kazoo against the ensemble", () => {
-  it("basic ops, Lock and Election recipes", async () => {
-    const script = join(tmpdir(), "kazoo-e2e.py");
-    writeFileSync(script, `
+describe.skipIf(!hasKazoo && process.env.CI_REQUIRE_PEERS !== "1")(
+  "kazoo against the ensemble",
+  () => {
+    it("basic ops, Lock and Election recipes", async () => {
+      const script = join(tmpdir(), "kazoo-e2e.py");
+      writeFileSync(
+        script,
+        `
 import sys, threading
 from kazoo.client import KazooClient
 hosts = sys.argv[1]
@@ -114,41 +146,54 @@ t = threading.Thread(target=lambda: election.run(elected.set)); t.daemon = True;
 assert elected.wait(10)
 zk.stop()
 print("kazoo ok")
-`);
-    const { stdout } = await run(kazooPython, [script, ensemble.connectString], { timeout: 60_000 });
-    expect(stdout).toContain("kazoo ok");
-  }, 90_000);
+`,
+      );
+      const { stdout } = await run(kazooPython, [script, ensemble.connectString], {
+        timeout: 60_000,
+      });
+      expect(stdout).toContain("kazoo ok");
+    }, 90_000);
 
-  // kazoo's own test_create_null_data and test_set_null_data, under each of its handlers that this
-  // machine can import, against a follower (writes forwarded) and, if installed, Apache ZooKeeper.
-  it("null data reads back as None, empty data as b'', under every kazoo handler", async () => {
-    const script = join(tmpdir(), "kazoo-null-data.py");
-    writeFileSync(script, kazooNullDataScript);
-    const follower = ensemble.servers.findIndex((s) => s.inspect().status.role === "following");
-    const targets = [{ name: "ours", hosts: `127.0.0.1:${ensemble.clientPorts[follower]}` }];
-    const reference = referenceAvailable ? await startReferenceZooKeeper() : undefined;
-    if (reference !== undefined) {
-      targets.push({ name: "Apache ZooKeeper", hosts: `127.0.0.1:${reference.port}` });
-    }
-    try {
-      const handlers: string[] = [];
-      for (const handler of ["threading", "gevent", "eventlet"]) {
-        const imports = run(kazooPython, ["-c", `import kazoo.handlers.${handler}`]);
-        if (await imports.then(() => true, () => false)) handlers.push(handler);
+    // kazoo's own test_create_null_data and test_set_null_data, under each of its handlers that
+    // this machine can import, against a follower (writes forwarded) and, if installed, Apache
+    // ZooKeeper.
+    it("null data reads back as None, empty data as b'', under every kazoo handler", async () => {
+      const script = join(tmpdir(), "kazoo-null-data.py");
+      writeFileSync(script, kazooNullDataScript);
+      const follower = ensemble.servers.findIndex((s) => s.inspect().status.role === "following");
+      const targets = [{ name: "ours", hosts: `127.0.0.1:${ensemble.clientPorts[follower]}` }];
+      const reference = referenceAvailable ? await startReferenceZooKeeper() : undefined;
+      if (reference !== undefined) {
+        targets.push({ name: "Apache ZooKeeper", hosts: `127.0.0.1:${reference.port}` });
       }
-      expect(handlers).toContain("threading");
-      for (const target of targets) {
-        for (const handler of handlers) {
-          const args = [script, target.hosts, handler];
-          const { stdout } = await run(kazooPython, args, { timeout: 60_000 });
-          expect(stdout, `${target.name}, ${handler} handler`).toContain(`null data ok ${handler}`);
+      try {
+        const handlers: string[] = [];
+        for (const handler of ["threading", "gevent", "eventlet"]) {
+          const imports = run(kazooPython, ["-c", `import kazoo.handlers.${handler}`]);
+          if (
+            await imports.then(
+              () => true,
+              () => false,
+            )
+          )
+            handlers.push(handler);
         }
+        expect(handlers).toContain("threading");
+        for (const target of targets) {
+          for (const handler of handlers) {
+            const args = [script, target.hosts, handler];
+            const { stdout } = await run(kazooPython, args, { timeout: 60_000 });
+            expect(stdout, `${target.name}, ${handler} handler`).toContain(
+              `null data ok ${handler}`,
+            );
+          }
+        }
+      } finally {
+        await reference?.stop();
       }
-    } finally {
-      await reference?.stop();
-    }
-  }, 180_000);
-});
+    }, 180_000);
+  },
+);
 
 const kazooNullDataScript = `
 import sys

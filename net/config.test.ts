@@ -21,13 +21,50 @@ admin.enableServer=false
 describe("net: zoo.cfg", () => {
   it("reads ZooKeeper's sample file unchanged", () => {
     const { config, warnings } = parseZooCfg(sample);
-    expect(warnings).toEqual(["zoo.cfg: server.3 is an observer; observers are not supported, it runs as a voting participant (the quorum counts it)"]);
-    expect(config).toMatchObject({ tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir: "/var/lib/zookeeper", dataLogDir: "/var/lib/zookeeper", clientPort: 2181, maxClientCnxns: 60, minSessionTimeout: 4000, maxSessionTimeout: 40000, autopurgePurgeIntervalHours: 1 });
+    expect(warnings).toEqual([
+      "zoo.cfg: server.3 is an observer; observers are not supported, it runs as a voting participant (the quorum counts it)",
+    ]);
+    expect(config).toMatchObject({
+      tickTime: 2000,
+      initLimit: 10,
+      syncLimit: 5,
+      dataDir: "/var/lib/zookeeper",
+      dataLogDir: "/var/lib/zookeeper",
+      clientPort: 2181,
+      maxClientCnxns: 60,
+      minSessionTimeout: 4000,
+      maxSessionTimeout: 40000,
+      autopurgePurgeIntervalHours: 1,
+    });
     expect([...config.fourLetterWordWhitelist]).toEqual(["ruok", "srvr", "mntr"]);
     expect(config.servers).toEqual([
-      { id: 1, host: "zk1.example", peerPort: 2888, electionPort: 3888, role: "participant", clientHost: undefined, clientPort: undefined },
-      { id: 2, host: "zk2.example", peerPort: 2888, electionPort: 3888, role: "participant", clientHost: undefined, clientPort: 2182 },
-      { id: 3, host: "zk3.example", peerPort: 2888, electionPort: 3888, role: "observer", clientHost: "0.0.0.0", clientPort: 2183 },
+      {
+        id: 1,
+        host: "zk1.example",
+        peerPort: 2888,
+        electionPort: 3888,
+        role: "participant",
+        clientHost: undefined,
+        clientPort: undefined,
+      },
+      {
+        id: 2,
+        host: "zk2.example",
+        peerPort: 2888,
+        electionPort: 3888,
+        role: "participant",
+        clientHost: undefined,
+        clientPort: 2182,
+      },
+      {
+        id: 3,
+        host: "zk3.example",
+        peerPort: 2888,
+        electionPort: 3888,
+        role: "observer",
+        clientHost: "0.0.0.0",
+        clientPort: 2183,
+      },
     ]);
   });
 
@@ -35,7 +72,9 @@ describe("net: zoo.cfg", () => {
     const { config } = parseZooCfg("tickTime=3000");
     expect([...config.fourLetterWordWhitelist]).toEqual(["srvr"]);
     expect([config.minSessionTimeout, config.maxSessionTimeout]).toEqual([6000, 60000]);
-    expect(parseZooCfg("4lw.commands.whitelist=*").config.fourLetterWordWhitelist.has("wchs")).toBe(true);
+    expect(parseZooCfg("4lw.commands.whitelist=*").config.fourLetterWordWhitelist.has("wchs")).toBe(
+      true,
+    );
     expect(config.globalOutstandingLimit).toBe(1000);
     expect(parseZooCfg("globalOutstandingLimit=50").config.globalOutstandingLimit).toBe(50);
     expect(() => parseZooCfg("globalOutstandingLimit=0")).toThrow(/globalOutstandingLimit/);
@@ -51,12 +90,19 @@ describe("net: zoo.cfg", () => {
   });
 
   it("warns on unknown keys and names the key of a bad value", () => {
-    expect(parseZooCfg("tickTyme=2000").warnings).toEqual(['zoo.cfg: unknown key "tickTyme" ignored']);
+    expect(parseZooCfg("tickTyme=2000").warnings).toEqual([
+      'zoo.cfg: unknown key "tickTyme" ignored',
+    ]);
     const bad: [string, string][] = [
-      ["tickTime=fast", "tickTime"], ["clientPort=70000", "clientPort"], ["server.1=host:2888", "server.1"],
-      ["server.0=h:1:2", "server.0"], ["4lw.commands.whitelist=ruok,nope", "4lw.commands.whitelist"],
-      ["minSessionTimeout=9000\nmaxSessionTimeout=4000", "minSessionTimeout"], ["extendedTypesEnabled=maybe", "extendedTypesEnabled"],
-      ["server.1=a:1:2\nserver.1=b:1:2", "server.1"], ["superDigest=nocolon", "superDigest"],
+      ["tickTime=fast", "tickTime"],
+      ["clientPort=70000", "clientPort"],
+      ["server.1=host:2888", "server.1"],
+      ["server.0=h:1:2", "server.0"],
+      ["4lw.commands.whitelist=ruok,nope", "4lw.commands.whitelist"],
+      ["minSessionTimeout=9000\nmaxSessionTimeout=4000", "minSessionTimeout"],
+      ["extendedTypesEnabled=maybe", "extendedTypesEnabled"],
+      ["server.1=a:1:2\nserver.1=b:1:2", "server.1"],
+      ["superDigest=nocolon", "superDigest"],
     ];
     for (const [text, key] of bad) {
       expect(() => parseZooCfg(text), text).toThrow(ConfigError);
@@ -76,10 +122,12 @@ describe("net: zoo.cfg", () => {
     expect(config.logLevel).toBe("debug");
     applyEnvironment(config, {});
     expect(config.logLevel).toBe("debug");
-    expect(() => parseZooCfg("zksim.logLevel=loud"))
-      .toThrow(/zksim\.logLevel: expected one of debug, info, warn, error/);
-    expect(() => applyEnvironment(config, { ZKSIM_LOG_LEVEL: "trace" }))
-      .toThrow(/^environment: ZKSIM_LOG_LEVEL/);
+    expect(() => parseZooCfg("zksim.logLevel=loud")).toThrow(
+      /zksim\.logLevel: expected one of debug, info, warn, error/,
+    );
+    expect(() => applyEnvironment(config, { ZKSIM_LOG_LEVEL: "trace" })).toThrow(
+      /^environment: ZKSIM_LOG_LEVEL/,
+    );
   });
 
   it("does not repeat a malformed superDigest in its error (it is a credential)", () => {

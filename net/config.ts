@@ -38,7 +38,9 @@ export interface ZooConfig {
   reconfigEnabled: boolean;
   snapCount: number;
   metricsPort: number | undefined;
-  /** Client requests in flight (all connections) above which the server stops reading from clients. */
+  /**
+   * Client requests in flight (all connections) above which the server stops reading from clients.
+   */
   globalOutstandingLimit: number;
   /** Committed txns kept in memory for DIFF syncs; a follower further behind gets a SNAP. */
   commitLogCount: number;
@@ -54,30 +56,91 @@ export interface ZooConfig {
 
 export class ConfigError extends Error {
   override name = "ConfigError";
-  constructor(readonly key: string, message: string, source = "zoo.cfg") {
+  constructor(
+    readonly key: string,
+    message: string,
+    source = "zoo.cfg",
+  ) {
     super(`${source}: ${key}: ${message}`);
   }
 }
 
-export const allFourLetterWords = ["conf", "cons", "crst", "dirs", "dump", "envi", "gtmk", "isro", "mntr", "ruok", "srst", "srvr", "stat", "stmk", "wchc", "wchp", "wchs", "hash"];
+export const allFourLetterWords = [
+  "conf",
+  "cons",
+  "crst",
+  "dirs",
+  "dump",
+  "envi",
+  "gtmk",
+  "isro",
+  "mntr",
+  "ruok",
+  "srst",
+  "srvr",
+  "stat",
+  "stmk",
+  "wchc",
+  "wchp",
+  "wchs",
+  "hash",
+];
 
 /** Keys ZooKeeper accepts that this server reads but has no use for (accepted silently). */
 const acceptedIgnored = new Set([
-  "electionAlg", "peerType", "standaloneEnabled", "quorumListenOnAllIPs", "syncEnabled",
-  "preAllocSize", "admin.enableServer", "admin.serverPort", "admin.serverAddress", "forceSync",
-  "leaderServes", "cnxTimeout", "snapSizeLimitInKb", "maxCnxns", "metricsProvider.className",
-  "dynamicConfigFile", "secureClientPort", "secureClientPortAddress", "localSessionsEnabled", "localSessionsUpgradingEnabled",
-  "skipACL", "fsync.warningthresholdms", "maxBatchSize", "flushDelay",
+  "electionAlg",
+  "peerType",
+  "standaloneEnabled",
+  "quorumListenOnAllIPs",
+  "syncEnabled",
+  "preAllocSize",
+  "admin.enableServer",
+  "admin.serverPort",
+  "admin.serverAddress",
+  "forceSync",
+  "leaderServes",
+  "cnxTimeout",
+  "snapSizeLimitInKb",
+  "maxCnxns",
+  "metricsProvider.className",
+  "dynamicConfigFile",
+  "secureClientPort",
+  "secureClientPortAddress",
+  "localSessionsEnabled",
+  "localSessionsUpgradingEnabled",
+  "skipACL",
+  "fsync.warningthresholdms",
+  "maxBatchSize",
+  "flushDelay",
 ]);
 
 export function defaultConfig(): ZooConfig {
   return {
-    tickTime: 2000, initLimit: 10, syncLimit: 5, dataDir: "./data", dataLogDir: "", clientPort: 2181,
-    clientPortAddress: "0.0.0.0", servers: [], maxClientCnxns: 60, minSessionTimeout: -1, maxSessionTimeout: -1,
-    autopurgeSnapRetainCount: 3, autopurgePurgeIntervalHours: 0, fourLetterWordWhitelist: new Set(["srvr"]),
-    juteMaxBuffer: 0xfffff, superDigest: undefined, extendedTypesEnabled: false,
-    reconfigEnabled: false, snapCount: 100_000,
-    metricsPort: undefined, globalOutstandingLimit: 1000, commitLogCount: 500, myid: undefined, snapshotInline: false, syncSnapshotInline: false,
+    tickTime: 2000,
+    initLimit: 10,
+    syncLimit: 5,
+    dataDir: "./data",
+    dataLogDir: "",
+    clientPort: 2181,
+    clientPortAddress: "0.0.0.0",
+    servers: [],
+    maxClientCnxns: 60,
+    minSessionTimeout: -1,
+    maxSessionTimeout: -1,
+    autopurgeSnapRetainCount: 3,
+    autopurgePurgeIntervalHours: 0,
+    fourLetterWordWhitelist: new Set(["srvr"]),
+    juteMaxBuffer: 0xfffff,
+    superDigest: undefined,
+    extendedTypesEnabled: false,
+    reconfigEnabled: false,
+    snapCount: 100_000,
+    metricsPort: undefined,
+    globalOutstandingLimit: 1000,
+    commitLogCount: 500,
+    myid: undefined,
+    snapshotInline: false,
+    syncSnapshotInline: false,
     logLevel: "info",
   };
 }
@@ -104,9 +167,11 @@ export function parseServer(key: string, value: string): ServerEntry {
   const id = integer(key, key.slice("server.".length), 1, 254);
   const [quorum, client] = value.split(";");
   const parts = quorum!.trim().split(":");
-  if (parts.length < 3 || parts.length > 4) throw new ConfigError(key, `expected host:peerPort:electionPort[:role], got "${value}"`);
+  if (parts.length < 3 || parts.length > 4)
+    throw new ConfigError(key, `expected host:peerPort:electionPort[:role], got "${value}"`);
   const role = parts[3] ?? "participant";
-  if (role !== "participant" && role !== "observer") throw new ConfigError(key, `unknown role "${role}"`);
+  if (role !== "participant" && role !== "observer")
+    throw new ConfigError(key, `unknown role "${role}"`);
   let clientHost: string | undefined;
   let clientPort: number | undefined;
   if (client !== undefined) {
@@ -114,7 +179,15 @@ export function parseServer(key: string, value: string): ServerEntry {
     clientPort = port(key, c[c.length - 1]!);
     clientHost = c.length > 1 ? c[0] : undefined;
   }
-  return { id, host: parts[0]!, peerPort: port(key, parts[1]!), electionPort: port(key, parts[2]!), role, clientHost, clientPort };
+  return {
+    id,
+    host: parts[0]!,
+    peerPort: port(key, parts[1]!),
+    electionPort: port(key, parts[2]!),
+    role,
+    clientHost,
+    clientPort,
+  };
 }
 
 export interface ParseResult {
@@ -138,12 +211,14 @@ export function parseZooCfg(text: string): ParseResult {
   validate(config);
   if (config.reconfigEnabled && config.servers.length > 1) {
     warnings.push(
-      "zoo.cfg: reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests are "
-        + "answered with UNIMPLEMENTED",
+      "zoo.cfg: reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests are " +
+        "answered with UNIMPLEMENTED",
     );
   }
   for (const s of config.servers.filter((entry) => entry.role === "observer")) {
-    warnings.push(`zoo.cfg: server.${s.id} is an observer; observers are not supported, it runs as a voting participant (the quorum counts it)`);
+    warnings.push(
+      `zoo.cfg: server.${s.id} is an observer; observers are not supported, it runs as a voting participant (the quorum counts it)`,
+    );
   }
   return { config, warnings };
 }
@@ -151,20 +226,48 @@ export function parseZooCfg(text: string): ParseResult {
 function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]): void {
   if (key.startsWith("server.")) return void c.servers.push(parseServer(key, value));
   switch (key) {
-    case "tickTime": c.tickTime = integer(key, value, 1); return;
-    case "initLimit": c.initLimit = integer(key, value, 1); return;
-    case "syncLimit": c.syncLimit = integer(key, value, 1); return;
-    case "dataDir": c.dataDir = value; return;
-    case "dataLogDir": c.dataLogDir = value; return;
-    case "clientPort": c.clientPort = port(key, value); return;
-    case "clientPortAddress": c.clientPortAddress = value; return;
-    case "maxClientCnxns": c.maxClientCnxns = integer(key, value, 0); return;
-    case "minSessionTimeout": c.minSessionTimeout = integer(key, value, -1); return;
-    case "maxSessionTimeout": c.maxSessionTimeout = integer(key, value, -1); return;
-    case "autopurge.snapRetainCount": c.autopurgeSnapRetainCount = Math.max(3, integer(key, value, 0)); return;
-    case "autopurge.purgeInterval": c.autopurgePurgeIntervalHours = integer(key, value, 0); return;
-    case "4lw.commands.whitelist": c.fourLetterWordWhitelist = parseWhitelist(key, value); return;
-    case "jute.maxbuffer": c.juteMaxBuffer = integer(key, value, 1024); return;
+    case "tickTime":
+      c.tickTime = integer(key, value, 1);
+      return;
+    case "initLimit":
+      c.initLimit = integer(key, value, 1);
+      return;
+    case "syncLimit":
+      c.syncLimit = integer(key, value, 1);
+      return;
+    case "dataDir":
+      c.dataDir = value;
+      return;
+    case "dataLogDir":
+      c.dataLogDir = value;
+      return;
+    case "clientPort":
+      c.clientPort = port(key, value);
+      return;
+    case "clientPortAddress":
+      c.clientPortAddress = value;
+      return;
+    case "maxClientCnxns":
+      c.maxClientCnxns = integer(key, value, 0);
+      return;
+    case "minSessionTimeout":
+      c.minSessionTimeout = integer(key, value, -1);
+      return;
+    case "maxSessionTimeout":
+      c.maxSessionTimeout = integer(key, value, -1);
+      return;
+    case "autopurge.snapRetainCount":
+      c.autopurgeSnapRetainCount = Math.max(3, integer(key, value, 0));
+      return;
+    case "autopurge.purgeInterval":
+      c.autopurgePurgeIntervalHours = integer(key, value, 0);
+      return;
+    case "4lw.commands.whitelist":
+      c.fourLetterWordWhitelist = parseWhitelist(key, value);
+      return;
+    case "jute.maxbuffer":
+      c.juteMaxBuffer = integer(key, value, 1024);
+      return;
     case "superDigest":
     case "DigestAuthenticationProvider.superDigest":
     case "zookeeper.DigestAuthenticationProvider.superDigest":
@@ -175,19 +278,40 @@ function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]):
       c.superDigest = value;
       return;
     case "extendedTypesEnabled":
-    case "zookeeper.extendedTypesEnabled": c.extendedTypesEnabled = boolean(key, value); return;
-    case "reconfigEnabled": c.reconfigEnabled = boolean(key, value); return;
-    case "snapCount": c.snapCount = integer(key, value, 2); return;
-    case "metricsProvider.httpPort": c.metricsPort = port(key, value); return;
-    case "globalOutstandingLimit": c.globalOutstandingLimit = integer(key, value, 1); return;
+    case "zookeeper.extendedTypesEnabled":
+      c.extendedTypesEnabled = boolean(key, value);
+      return;
+    case "reconfigEnabled":
+      c.reconfigEnabled = boolean(key, value);
+      return;
+    case "snapCount":
+      c.snapCount = integer(key, value, 2);
+      return;
+    case "metricsProvider.httpPort":
+      c.metricsPort = port(key, value);
+      return;
+    case "globalOutstandingLimit":
+      c.globalOutstandingLimit = integer(key, value, 1);
+      return;
     case "commitLogCount":
-    case "zookeeper.commitLogCount": c.commitLogCount = integer(key, value, 1); return;
-    case "myid": c.myid = integer(key, value, 1, 254); return;
-    case "zksim.snapshotInline": c.snapshotInline = boolean(key, value); return;
-    case "zksim.syncSnapshotInline": c.syncSnapshotInline = boolean(key, value); return;
-    case "zksim.logLevel": c.logLevel = logLevel(key, value); return;
+    case "zookeeper.commitLogCount":
+      c.commitLogCount = integer(key, value, 1);
+      return;
+    case "myid":
+      c.myid = integer(key, value, 1, 254);
+      return;
+    case "zksim.snapshotInline":
+      c.snapshotInline = boolean(key, value);
+      return;
+    case "zksim.syncSnapshotInline":
+      c.syncSnapshotInline = boolean(key, value);
+      return;
+    case "zksim.logLevel":
+      c.logLevel = logLevel(key, value);
+      return;
     default:
-      if (!acceptedIgnored.has(key) && !key.startsWith("metricsProvider.")) warnings.push(`zoo.cfg: unknown key "${key}" ignored`);
+      if (!acceptedIgnored.has(key) && !key.startsWith("metricsProvider."))
+        warnings.push(`zoo.cfg: unknown key "${key}" ignored`);
   }
 }
 
@@ -212,20 +336,30 @@ export function applyEnvironment(config: ZooConfig, env: Record<string, string |
 
 function parseWhitelist(key: string, value: string): Set<string> {
   if (value.trim() === "*") return new Set(allFourLetterWords);
-  const words = value.split(",").map((w) => w.trim()).filter((w) => w !== "");
-  for (const word of words) if (!allFourLetterWords.includes(word)) throw new ConfigError(key, `unknown four-letter word "${word}"`);
+  const words = value
+    .split(",")
+    .map((w) => w.trim())
+    .filter((w) => w !== "");
+  for (const word of words)
+    if (!allFourLetterWords.includes(word))
+      throw new ConfigError(key, `unknown four-letter word "${word}"`);
   return new Set(words);
 }
 
 function validate(c: ZooConfig): void {
   if (c.minSessionTimeout === -1) c.minSessionTimeout = 2 * c.tickTime;
   if (c.maxSessionTimeout === -1) c.maxSessionTimeout = 20 * c.tickTime;
-  if (c.minSessionTimeout > c.maxSessionTimeout) throw new ConfigError("minSessionTimeout", `${c.minSessionTimeout} exceeds maxSessionTimeout ${c.maxSessionTimeout}`);
+  if (c.minSessionTimeout > c.maxSessionTimeout)
+    throw new ConfigError(
+      "minSessionTimeout",
+      `${c.minSessionTimeout} exceeds maxSessionTimeout ${c.maxSessionTimeout}`,
+    );
   if (c.dataLogDir === "") c.dataLogDir = c.dataDir;
   const ids = new Set<number>();
   for (const s of c.servers) {
     if (ids.has(s.id)) throw new ConfigError(`server.${s.id}`, "defined twice");
     ids.add(s.id);
   }
-  if (c.extendedTypesEnabled && c.servers.some((s) => s.id > 254)) throw new ConfigError("extendedTypesEnabled", "server ids must be below 255");
+  if (c.extendedTypesEnabled && c.servers.some((s) => s.id > 254))
+    throw new ConfigError("extendedTypesEnabled", "server ids must be below 255");
 }

@@ -26,7 +26,11 @@ async function leaderIndex(e: ProcessEnsemble): Promise<number | undefined> {
 }
 
 function connect(connectString: string): zookeeper.Client {
-  const client = zookeeper.createClient(connectString, { sessionTimeout: 6000, spinDelay: 100, retries: 1000 });
+  const client = zookeeper.createClient(connectString, {
+    sessionTimeout: 6000,
+    spinDelay: 100,
+    retries: 1000,
+  });
   client.connect();
   return client;
 }
@@ -37,20 +41,27 @@ describe("crash recovery with real processes", () => {
     const e = ensemble;
     const leader = await waitFor(() => leaderIndex(e), 30_000);
     // Writers connect to the followers, so that their sessions survive the leader's death.
-    const followers = e.clientPorts.filter((_, j) => j !== leader).map((p) => `127.0.0.1:${p}`).join(",");
+    const followers = e.clientPorts
+      .filter((_, j) => j !== leader)
+      .map((p) => `127.0.0.1:${p}`)
+      .join(",");
     const writers = [0, 1, 2].map(() => connect(followers));
     const acked: string[] = [];
     let stop = false;
     let attempted = 0;
-    const loops = writers.map((client, w) => (async () => {
-      for (let n = 0; !stop; n++) {
-        const path = `/w${w}-${n}`;
-        attempted++;
-        const ok = await new Promise<boolean>((resolve) => client.create(path, Buffer.from("x"), (err) => resolve(!err)));
-        if (ok) acked.push(path);
-        else await new Promise((r) => setTimeout(r, 50));
-      }
-    })());
+    const loops = writers.map((client, w) =>
+      (async () => {
+        for (let n = 0; !stop; n++) {
+          const path = `/w${w}-${n}`;
+          attempted++;
+          const ok = await new Promise<boolean>((resolve) =>
+            client.create(path, Buffer.from("x"), (err) => resolve(!err)),
+          );
+          if (ok) acked.push(path);
+          else await new Promise((r) => setTimeout(r, 50));
+        }
+      })(),
+    );
     await waitFor(async () => (acked.length >= 100 ? true : undefined), 30_000);
     e.kill9(leader);
     const ackedAtKill = acked.length;
@@ -63,7 +74,11 @@ describe("crash recovery with real processes", () => {
     await waitFor(() => leaderIndex(e), 30_000);
     // Reads are served locally: wait until every server has applied the same last zxid.
     await waitFor(async () => {
-      const zxids = await Promise.all(e.clientPorts.map(async (p) => /Zxid: (0x[0-9a-f]+)/.exec(await fourLetterWord(p, "srvr"))?.[1]));
+      const zxids = await Promise.all(
+        e.clientPorts.map(
+          async (p) => /Zxid: (0x[0-9a-f]+)/.exec(await fourLetterWord(p, "srvr"))?.[1],
+        ),
+      );
       return zxids[0] !== undefined && zxids.every((z) => z === zxids[0]) ? true : undefined;
     }, 30_000);
     // Every acknowledged write is on every server, the restarted one included.
@@ -71,7 +86,9 @@ describe("crash recovery with real processes", () => {
       const reader = connect(`127.0.0.1:${port}`);
       const missing: string[] = [];
       for (const path of acked) {
-        const exists = await new Promise<boolean>((resolve) => reader.exists(path, (err, stat) => resolve(!err && stat !== null)));
+        const exists = await new Promise<boolean>((resolve) =>
+          reader.exists(path, (err, stat) => resolve(!err && stat !== null)),
+        );
         if (!exists) missing.push(path);
       }
       reader.close();

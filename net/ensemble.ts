@@ -8,14 +8,24 @@ import { join } from "node:path";
 
 const size = Number(process.argv[2] ?? 3);
 const base = join(process.cwd(), "data", "ensemble");
-const servers = Array.from({ length: size }, (_, i) => `server.${i + 1}=127.0.0.1:${2888 + i}:${3888 + i}`).join("\n");
+const servers = Array.from(
+  { length: size },
+  (_, i) => `server.${i + 1}=127.0.0.1:${2888 + i}:${3888 + i}`,
+).join("\n");
 const children = Array.from({ length: size }, (_, i) => {
   const id = i + 1;
   const dir = join(base, String(id));
   mkdirSync(dir, { recursive: true });
   const cfg = join(dir, "zoo.cfg");
-  writeFileSync(cfg, `tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=${dir}\nclientPort=${2180 + id}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=${7000 + id}\nmyid=${id}\n${servers}\n`);
-  const child = spawn(process.execPath, ["--import", "tsx", new URL("./main.ts", import.meta.url).pathname, cfg], { stdio: ["ignore", "inherit", "inherit"] });
+  writeFileSync(
+    cfg,
+    `tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=${dir}\nclientPort=${2180 + id}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=${7000 + id}\nmyid=${id}\n${servers}\n`,
+  );
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", new URL("./main.ts", import.meta.url).pathname, cfg],
+    { stdio: ["ignore", "inherit", "inherit"] },
+  );
   console.error(`server ${id}: client port ${2180 + id}, data ${dir} (pid ${child.pid})`);
   return child;
 });

@@ -22,26 +22,43 @@ function recorder(minLevel: Level) {
 }
 
 const leading: ReplicaStatus = {
-  role: "leading", serving: true, leader: 1, epoch: 3, lastZxid: zxid(0n),
+  role: "leading",
+  serving: true,
+  leader: 1,
+  epoch: 3,
+  lastZxid: zxid(0n),
 };
 
 function eventLog(log: Logger, status = leading) {
-  return new EventLog(log, 1, {
-    conn: () => undefined,
-    connOfSession: () => undefined,
-    status: () => status,
-  }, 0);
+  return new EventLog(
+    log,
+    1,
+    {
+      conn: () => undefined,
+      connOfSession: () => undefined,
+      status: () => status,
+    },
+    0,
+  );
 }
 
 const closeBody: TxnBody = { type: "closeSession", ephemerals: ["/e"] };
 const txn = (id: SessionId, cxid: number, counter: number, body: TxnBody = closeBody): Txn => ({
-  zxid: makeZxid(3, counter), sessionId: id, cxid, timeMs: 0, body,
+  zxid: makeZxid(3, counter),
+  sessionId: id,
+  cxid,
+  timeMs: 0,
+  body,
 });
 const persist = (t: Txn): Effect => ({
-  type: "persist", id: 1, writes: [{ kind: "append", txns: [t] }],
+  type: "persist",
+  id: 1,
+  writes: [{ kind: "append", txns: [t] }],
 });
 const fromFollower = (message: Extract<Input, { type: "peerMessage" }>["message"]): Input => ({
-  type: "peerMessage", from: 2, message,
+  type: "peerMessage",
+  from: 2,
+  message,
 });
 
 describe("net: event log", () => {
@@ -61,10 +78,18 @@ describe("net: event log", () => {
     const events = eventLog(log);
     const [closed, expired] = [sessionId(0x101n), sessionId(0x102n)];
     const expiry: Effect = {
-      type: "sessionExpired", sessionId: expired, timeoutMs: 6000, silentMs: 6500, zxid: makeZxid(3, 2),
+      type: "sessionExpired",
+      sessionId: expired,
+      timeoutMs: 6000,
+      silentMs: 6500,
+      zxid: makeZxid(3, 2),
       ephemerals: 1,
     };
-    events.effects(undefined, [persist(txn(closed, 0, 1)), persist(txn(expired, 0, 2)), expiry], 7500);
+    events.effects(
+      undefined,
+      [persist(txn(closed, 0, 1)), persist(txn(expired, 0, 2)), expiry],
+      7500,
+    );
     const fields = { session: expired, timeoutMs: 6000, sinceLastHeardMs: 6500, ephemerals: 1 };
     expect(lines.filter((l) => l.msg === "session expired")).toEqual([
       { level: "info", msg: "session expired", fields: expect.objectContaining(fields) },
@@ -79,11 +104,20 @@ describe("net: event log", () => {
     events.input(fromFollower(ackEpoch), 0);
     const cut = makeZxid(2, 7);
     const sync = {
-      type: "SYNC" as const, attempt: 1, epoch: 3, truncZxid: cut, txns: [], committedZxid: cut,
+      type: "SYNC" as const,
+      attempt: 1,
+      epoch: 3,
+      truncZxid: cut,
+      txns: [],
+      committedZxid: cut,
     };
     events.effects(undefined, [{ type: "send", to: 2, message: sync }], 10);
     expect(lines.find((l) => l.msg === "follower joining")?.fields).toMatchObject({
-      follower: 2, sync: "TRUNC", truncZxid: makeZxid(2, 7), followerZxid: makeZxid(2, 9), txns: 0,
+      follower: 2,
+      sync: "TRUNC",
+      truncZxid: makeZxid(2, 7),
+      followerZxid: makeZxid(2, 9),
+      txns: 0,
     });
   });
 });

@@ -100,8 +100,13 @@ export class EventLog {
   /** A SNAP sync went out once its snapshot was encoded (off the event loop). */
   snapshotSent(to: NodeId, message: Sync, snapshotBytes: number, encodeMs: number): void {
     this.log("info", "follower joining", {
-      follower: to, sync: "SNAP", epoch: message.epoch, followerZxid: this.followerZxid.get(to),
-      snapshotBytes, encodeMs: Math.round(encodeMs), txns: message.txns.length,
+      follower: to,
+      sync: "SNAP",
+      epoch: message.epoch,
+      followerZxid: this.followerZxid.get(to),
+      snapshotBytes,
+      encodeMs: Math.round(encodeMs),
+      txns: message.txns.length,
       committedZxid: message.committedZxid,
     });
   }
@@ -114,8 +119,13 @@ export class EventLog {
       case "SYNC":
         if (this.status.role !== "following" || this.status.leader !== from) return;
         this.log("info", "syncing with leader", {
-          leader: from, sync: syncKind(m), epoch: m.epoch, zxid: this.status.lastZxid,
-          truncZxid: m.truncZxid, snapshotBytes: m.snapshot?.length, txns: m.txns.length,
+          leader: from,
+          sync: syncKind(m),
+          epoch: m.epoch,
+          zxid: this.status.lastZxid,
+          truncZxid: m.truncZxid,
+          snapshotBytes: m.snapshot?.length,
+          txns: m.txns.length,
           committedZxid: m.committedZxid,
         });
         return;
@@ -125,7 +135,10 @@ export class EventLog {
   }
 
   private statusChanged(
-    input: Input | undefined, status: ReplicaStatus, effects: readonly Effect[], nowMs: number,
+    input: Input | undefined,
+    status: ReplicaStatus,
+    effects: readonly Effect[],
+    nowMs: number,
   ): void {
     const before = this.status;
     this.status = status;
@@ -134,12 +147,17 @@ export class EventLog {
       if (status.role === "looking") {
         this.lookingSinceMs = nowMs;
         this.log("info", "looking for a leader", {
-          was: before.role, epoch: status.epoch, zxid: status.lastZxid,
+          was: before.role,
+          epoch: status.epoch,
+          zxid: status.lastZxid,
           reason: lookingReason(this.id, input, effects, nowMs),
         });
       } else {
         this.log("info", "election finished", {
-          role: status.role, leader: status.leader, epoch: status.epoch, zxid: status.lastZxid,
+          role: status.role,
+          leader: status.leader,
+          epoch: status.epoch,
+          zxid: status.lastZxid,
           tookMs: nowMs - this.lookingSinceMs,
         });
       }
@@ -155,8 +173,13 @@ export class EventLog {
     if (m.type === "SYNC") {
       if (m.snapshotAt !== undefined) return; // logged by snapshotSent once encoded, with its size
       this.log("info", "follower joining", {
-        follower: to, sync: syncKind(m), epoch: m.epoch, followerZxid: this.followerZxid.get(to),
-        truncZxid: m.truncZxid, snapshotBytes: m.snapshot?.length, txns: m.txns.length,
+        follower: to,
+        sync: syncKind(m),
+        epoch: m.epoch,
+        followerZxid: this.followerZxid.get(to),
+        truncZxid: m.truncZxid,
+        snapshotBytes: m.snapshot?.length,
+        txns: m.txns.length,
         committedZxid: m.committedZxid,
       });
     } else if (m.type === "UPTODATE") {
@@ -168,8 +191,12 @@ export class EventLog {
   private expired(effect: Extract<Effect, { type: "sessionExpired" }>): void {
     const conn = this.sources.connOfSession(effect.sessionId);
     this.log("info", "session expired", {
-      session: effect.sessionId, timeoutMs: effect.timeoutMs, sinceLastHeardMs: effect.silentMs,
-      ephemerals: effect.ephemerals, zxid: effect.zxid, client: conn?.remote,
+      session: effect.sessionId,
+      timeoutMs: effect.timeoutMs,
+      sinceLastHeardMs: effect.silentMs,
+      ephemerals: effect.ephemerals,
+      zxid: effect.zxid,
+      client: conn?.remote,
     });
   }
 
@@ -178,7 +205,9 @@ export class EventLog {
     if (conn === undefined || effect.timeoutMs === 0) return; // timeout 0: refused, a close follows
     const created = conn.requestedSessionId === 0n;
     this.log("info", created ? "session created" : "session reconnected", {
-      session: effect.sessionId, timeoutMs: effect.timeoutMs, client: conn.remote,
+      session: effect.sessionId,
+      timeoutMs: effect.timeoutMs,
+      client: conn.remote,
     });
   }
 
@@ -203,7 +232,10 @@ export class EventLog {
         this.log("info", "session moved", { session, client: conn.remote, reason });
       } else {
         this.log("info", "client connection closed", {
-          session, client: conn.remote, reason, sinceLastHeardMs: nowMs - conn.lastHeardMs,
+          session,
+          client: conn.remote,
+          reason,
+          sinceLastHeardMs: nowMs - conn.lastHeardMs,
         });
       }
     }
@@ -216,7 +248,12 @@ function syncKind(m: Sync): "SNAP" | "TRUNC" | "DIFF" {
 }
 
 /** The core gives the reason when it closes clients; without clients, the input that did it. */
-function lookingReason(id: NodeId, input: Input | undefined, effects: readonly Effect[], nowMs: number): string {
+function lookingReason(
+  id: NodeId,
+  input: Input | undefined,
+  effects: readonly Effect[],
+  nowMs: number,
+): string {
   for (const effect of effects) {
     if (effect.type === "closeConnection" && effect.reason.startsWith(lostLeaderPrefix)) {
       return effect.reason.slice(lostLeaderPrefix.length);

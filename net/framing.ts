@@ -23,7 +23,8 @@ export class Framer {
       if (this.buffered < 4) return frames;
       const head = this.peek(4);
       const length = new DataView(head.buffer, head.byteOffset, 4).getInt32(0);
-      if (length < 0 || length > this.maxFrameBytes) throw new FrameError(`frame length ${length} outside [0, ${this.maxFrameBytes}]`);
+      if (length < 0 || length > this.maxFrameBytes)
+        throw new FrameError(`frame length ${length} outside [0, ${this.maxFrameBytes}]`);
       if (this.buffered < 4 + length) return frames;
       this.take(4);
       frames.push(this.take(length));

@@ -29,7 +29,16 @@ function blast(port: number, chunks: readonly Uint8Array[]): Promise<void> {
   });
 }
 
-const connectFrame = frame(encodeConnectRequest({ protocolVersion: 0, lastZxidSeen: zxid(0n), timeoutMs: 5000, sessionId: sessionId(0n), password: new Uint8Array(16), readOnly: false }));
+const connectFrame = frame(
+  encodeConnectRequest({
+    protocolVersion: 0,
+    lastZxidSeen: zxid(0n),
+    timeoutMs: 5000,
+    sessionId: sessionId(0n),
+    password: new Uint8Array(16),
+    readOnly: false,
+  }),
+);
 
 describe("fuzzing the client port", () => {
   it("survives random bytes, random frames after a valid handshake, and oversized lengths", async () => {
@@ -43,7 +52,9 @@ describe("fuzzing the client port", () => {
       fc.asyncProperty(
         fc.oneof(
           fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 4 }),
-          fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 4 }).map((frames) => [connectFrame, ...frames.map(frame)]),
+          fc
+            .array(fc.uint8Array({ maxLength: 64 }), { maxLength: 4 })
+            .map((frames) => [connectFrame, ...frames.map(frame)]),
           fc.constant([new Uint8Array([0x7f, 0xff, 0xff, 0xff])]),
           fc.constant([new Uint8Array([0xff, 0xff, 0xff, 0xf0, 1, 2, 3])]),
         ),
@@ -52,7 +63,9 @@ describe("fuzzing the client port", () => {
       { numRuns: 150 },
     );
     // The server is alive, and the bystander's session still works.
-    const created = await new Promise<string>((resolve, reject) => watcher.create("/still-alive", (err, path) => (err ? reject(err) : resolve(path))));
+    const created = await new Promise<string>((resolve, reject) =>
+      watcher.create("/still-alive", (err, path) => (err ? reject(err) : resolve(path))),
+    );
     expect(created).toBe("/still-alive");
     watcher.close();
   }, 120_000);

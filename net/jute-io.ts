@@ -1,6 +1,6 @@
-// Jute, ZooKeeper's serialization: big-endian int (4), long (8), boolean (1), buffer and ustring
-// as an int length then bytes (-1 = null), vector as an int count then elements (-1 = null).
-// A reader that only ever throws JuteError on bad input, with every length bounded by the bytes left.
+// Jute, ZooKeeper's serialization: big-endian int (4), long (8), boolean (1), buffer and ustring as
+// an int length then bytes (-1 = null), vector as an int count then elements (-1 = null). A reader
+// that only ever throws JuteError on bad input, with every length bounded by the bytes left.
 
 import { fromUtf8, utf8 } from "../core/bytes.ts";
 
@@ -21,7 +21,8 @@ export class JuteReader {
   }
 
   private need(n: number, what: string): void {
-    if (n < 0 || n > this.remaining) throw new JuteError(`${what}: need ${n} bytes, ${this.remaining} left`);
+    if (n < 0 || n > this.remaining)
+      throw new JuteError(`${what}: need ${n} bytes, ${this.remaining} left`);
   }
 
   int(): number {

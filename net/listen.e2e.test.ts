@@ -27,7 +27,11 @@ function run(name: string, cfg: string[]): Promise<Result> {
   const dir = join(root, name);
   const path = `${dir}.cfg`;
   const common = [
-    `dataDir=${dir}`, "tickTime=200", "initLimit=10", "syncLimit=5", "clientPortAddress=127.0.0.1",
+    `dataDir=${dir}`,
+    "tickTime=200",
+    "initLimit=10",
+    "syncLimit=5",
+    "clientPortAddress=127.0.0.1",
   ];
   writeFileSync(path, [...common, ...cfg].join("\n"));
   return new Promise((resolve) => {
@@ -49,7 +53,8 @@ function expectOneLine(result: Result, port: number, key: string) {
   expect(result.status).toBe(3);
   expect(result.stderr).not.toMatch(/^\s+at /m);
   const lines = result.stderr.split("\n").filter((l) => l !== "");
-  const errors = lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+  const errors = lines
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
     .filter((l) => l.level === "error");
   expect(errors).toHaveLength(1);
   expect(errors[0]).toMatchObject({ key, port, code: "EADDRINUSE" });
@@ -84,8 +89,10 @@ describe("net: a port already in use", () => {
     const taken = await occupy(ports[0]!);
     try {
       const result = await run("peer", [
-        `clientPort=${ports[4]}`, "myid=1",
-        `server.1=127.0.0.1:${ports[0]}:${ports[1]}`, `server.2=127.0.0.1:${ports[2]}:${ports[3]}`,
+        `clientPort=${ports[4]}`,
+        "myid=1",
+        `server.1=127.0.0.1:${ports[0]}:${ports[1]}`,
+        `server.2=127.0.0.1:${ports[2]}:${ports[3]}`,
       ]);
       expectOneLine(result, ports[0]!, "server.1");
     } finally {

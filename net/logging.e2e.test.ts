@@ -25,11 +25,15 @@ const superDigest = createHash("sha1").update(`super:${superPassword}`).digest("
 
 /** The complete lines a server wrote so far (the last one may still be arriving). */
 function lines(e: ProcessEnsemble, index: number): Line[] {
-  return e.stderr[index]!.split("\n").slice(0, -1).map((l) => JSON.parse(l) as Line);
+  return e.stderr[index]!.split("\n")
+    .slice(0, -1)
+    .map((l) => JSON.parse(l) as Line);
 }
 
 async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000,
+  probe: () => T | undefined | Promise<T | undefined>,
+  what: string,
+  timeoutMs = 20_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -48,7 +52,12 @@ function line(e: ProcessEnsemble, index: number, msg: string, fields: Partial<Li
 }
 
 const create = (path: string, flags: number) => ({
-  op: "create" as const, path, data: utf8("x"), acl: openAclUnsafe, flags, ttl: -1,
+  op: "create" as const,
+  path,
+  data: utf8("x"),
+  acl: openAclUnsafe,
+  flags,
+  ttl: -1,
 });
 const connect = (port: number, timeoutMs: number) => {
   return ZkClient.connect("127.0.0.1", port, { timeoutMs });
@@ -65,7 +74,11 @@ function rawConnect(port: number, id: bigint, password: Uint8Array, timeoutMs: n
     const framer = new Framer(1 << 20);
     socket.once("connect", () => {
       const request = {
-        protocolVersion: 0, lastZxidSeen: zxid(0n), timeoutMs, sessionId: sessionId(id), password,
+        protocolVersion: 0,
+        lastZxidSeen: zxid(0n),
+        timeoutMs,
+        sessionId: sessionId(id),
+        password,
         readOnly: false,
       };
       socket.write(frame(encodeConnectRequest(request)));
@@ -88,11 +101,15 @@ describe("server logs", () => {
       captureStderr: true,
     });
     const e = ensemble;
-    const leader = await waitFor(async () => {
-      const modes = await Promise.all(e.clientPorts.map(modeOf));
-      const index = modes.indexOf("leader");
-      return index >= 0 && modes.filter((m) => m === "follower").length === 2 ? index : undefined;
-    }, "a leader and two followers", 30_000);
+    const leader = await waitFor(
+      async () => {
+        const modes = await Promise.all(e.clientPorts.map(modeOf));
+        const index = modes.indexOf("leader");
+        return index >= 0 && modes.filter((m) => m === "follower").length === 2 ? index : undefined;
+      },
+      "a leader and two followers",
+      30_000,
+    );
     const followers = [0, 1, 2].filter((i) => i !== leader);
 
     // The election result, with epoch and zxid, on every server; the leader established.
@@ -144,7 +161,8 @@ describe("server logs", () => {
     await onLeader.close();
     await line(e, leader, "session closed", { session: hexId(onLeader.sessionId) });
     await new Promise((r) => setTimeout(r, 500));
-    const expiries = lines(e, leader).filter((l) => l.msg === "session expired")
+    const expiries = lines(e, leader)
+      .filter((l) => l.msg === "session expired")
       .map((l) => l.session);
     expect(expiries).not.toContain(hexId(closedId));
     expect(expiries).not.toContain(hexId(onLeader.sessionId));

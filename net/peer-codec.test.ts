@@ -7,7 +7,9 @@ import { Cluster } from "../core/replica/test/cluster.ts";
 import { CreateMode, openAclUnsafe } from "../core/types.ts";
 import { decodePeerMessage, encodePeerMessage } from "./peer-codec.ts";
 
-/** Every message a small cluster exchanges through elections, writes, a crash and a SNAP catch-up. */
+/**
+ * Every message a small cluster exchanges through elections, writes, a crash and a SNAP catch-up.
+ */
 function capturedMessages(): PeerMessage[] {
   const seen: PeerMessage[] = [];
   const cluster = new Cluster([1, 2, 3], { snapshotEveryTxns: 3, commitLogKeep: 1 });
@@ -22,8 +24,28 @@ function capturedMessages(): PeerMessage[] {
   cluster.stabilize();
   cluster.crash(2);
   const ops = [
-    { op: "create" as const, path: "/a", data: utf8("x"), acl: openAclUnsafe, flags: CreateMode.EPHEMERAL, ttl: -1 },
-    { op: "multi" as const, ops: [{ op: "create2" as const, path: "/b", data: utf8(""), acl: openAclUnsafe, flags: 2, ttl: -1 }, { op: "check" as const, path: "/a", version: 0 }] },
+    {
+      op: "create" as const,
+      path: "/a",
+      data: utf8("x"),
+      acl: openAclUnsafe,
+      flags: CreateMode.EPHEMERAL,
+      ttl: -1,
+    },
+    {
+      op: "multi" as const,
+      ops: [
+        {
+          op: "create2" as const,
+          path: "/b",
+          data: utf8(""),
+          acl: openAclUnsafe,
+          flags: 2,
+          ttl: -1,
+        },
+        { op: "check" as const, path: "/a", version: 0 },
+      ],
+    },
     { op: "setData" as const, path: "/a", data: utf8("yy"), version: -1 },
     // Null data stays null through FORWARD, PROPOSAL and the SNAP's snapshot.
     { op: "create2" as const, path: "/null", data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
@@ -45,11 +67,27 @@ describe("net: peer message codec", () => {
   it("round-trips every message a cluster really exchanges", () => {
     const messages = capturedMessages();
     const types = new Set(messages.map((m) => m.type));
-    for (const type of ["NOTIFICATION", "FOLLOWERINFO", "LEADERINFO", "ACKEPOCH", "SYNC", "NEWLEADER", "UPTODATE", "PROPOSAL", "ACK", "COMMIT", "PING", "PONG", "FORWARD", "FORWARD_REPLY"]) {
+    for (const type of [
+      "NOTIFICATION",
+      "FOLLOWERINFO",
+      "LEADERINFO",
+      "ACKEPOCH",
+      "SYNC",
+      "NEWLEADER",
+      "UPTODATE",
+      "PROPOSAL",
+      "ACK",
+      "COMMIT",
+      "PING",
+      "PONG",
+      "FORWARD",
+      "FORWARD_REPLY",
+    ]) {
       expect(types, type).toContain(type);
     }
     expect(messages.some((m) => m.type === "SYNC" && m.snapshot !== undefined)).toBe(true);
-    for (const message of messages) expect(decodePeerMessage(encodePeerMessage(message))).toEqual(message);
+    for (const message of messages)
+      expect(decodePeerMessage(encodePeerMessage(message))).toEqual(message);
     const text = (m: PeerMessage) =>
       JSON.stringify(m, (_k, v) => (typeof v === "bigint" ? String(v) : v));
     const carriesNull = (m: PeerMessage) => text(m).includes('"data":null');

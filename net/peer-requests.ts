@@ -5,7 +5,17 @@ import { ByteReader, ByteWriter, DecodeError } from "../core/codec.ts";
 import type { CreateOp, MultiWriteOp, WriteRequest } from "../core/requests.ts";
 import type { Acl } from "../core/types.ts";
 
-const ops = ["create", "create2", "createContainer", "createTTL", "delete", "setData", "check", "setACL", "multi"] as const;
+const ops = [
+  "create",
+  "create2",
+  "createContainer",
+  "createTTL",
+  "delete",
+  "setData",
+  "check",
+  "setACL",
+  "multi",
+] as const;
 
 function writeAcl(w: ByteWriter, acl: readonly Acl[]): void {
   w.u32(acl.length);
@@ -15,44 +25,75 @@ function writeAcl(w: ByteWriter, acl: readonly Acl[]): void {
 function readAcl(r: ByteReader): Acl[] {
   const count = r.u32();
   if (count > r.remaining) throw new DecodeError("acl count exceeds frame");
-  return Array.from({ length: count }, () => ({ perms: r.i32(), id: { scheme: r.string(), id: r.string() } }));
+  return Array.from({ length: count }, () => ({
+    perms: r.i32(),
+    id: { scheme: r.string(), id: r.string() },
+  }));
 }
 
 function write(w: ByteWriter, req: WriteRequest): void {
   w.u8(ops.indexOf(req.op));
   switch (req.op) {
-    case "create": case "create2": case "createContainer": case "createTTL":
+    case "create":
+    case "create2":
+    case "createContainer":
+    case "createTTL":
       w.string(req.path).nullableBytes(req.data);
       writeAcl(w, req.acl);
       w.i32(req.flags).i64(BigInt(req.ttl));
       return;
-    case "delete": case "check": w.string(req.path).i32(req.version); return;
-    case "setData": w.string(req.path).nullableBytes(req.data).i32(req.version); return;
-    case "setACL": w.string(req.path); writeAcl(w, req.acl); w.i32(req.version); return;
-    case "multi": w.u32(req.ops.length); for (const op of req.ops) write(w, op); return;
+    case "delete":
+    case "check":
+      w.string(req.path).i32(req.version);
+      return;
+    case "setData":
+      w.string(req.path).nullableBytes(req.data).i32(req.version);
+      return;
+    case "setACL":
+      w.string(req.path);
+      writeAcl(w, req.acl);
+      w.i32(req.version);
+      return;
+    case "multi":
+      w.u32(req.ops.length);
+      for (const op of req.ops) write(w, op);
+      return;
   }
 }
 
 function read(r: ByteReader, nested: boolean): WriteRequest {
   const op = ops[r.u8()];
   switch (op) {
-    case "create": case "create2": case "createContainer": case "createTTL":
+    case "create":
+    case "create2":
+    case "createContainer":
+    case "createTTL":
       return {
-        op: op as CreateOp, path: r.string(), data: r.nullableBytes(), acl: readAcl(r),
-        flags: r.i32(), ttl: Number(r.i64()),
+        op: op as CreateOp,
+        path: r.string(),
+        data: r.nullableBytes(),
+        acl: readAcl(r),
+        flags: r.i32(),
+        ttl: Number(r.i64()),
       };
-    case "delete": case "check": return { op, path: r.string(), version: r.i32() };
-    case "setData": return { op, path: r.string(), data: r.nullableBytes(), version: r.i32() };
-    case "setACL": return { op, path: r.string(), acl: readAcl(r), version: r.i32() };
+    case "delete":
+    case "check":
+      return { op, path: r.string(), version: r.i32() };
+    case "setData":
+      return { op, path: r.string(), data: r.nullableBytes(), version: r.i32() };
+    case "setACL":
+      return { op, path: r.string(), acl: readAcl(r), version: r.i32() };
     case "multi": {
       if (nested) throw new DecodeError("multi does not nest");
       const count = r.u32();
       if (count > r.remaining) throw new DecodeError("multi count exceeds frame");
       const inner = Array.from({ length: count }, () => read(r, true));
-      if (inner.some((o) => o.op === "setACL" || o.op === "multi")) throw new DecodeError("op not allowed in multi");
+      if (inner.some((o) => o.op === "setACL" || o.op === "multi"))
+        throw new DecodeError("op not allowed in multi");
       return { op, ops: inner as MultiWriteOp[] };
     }
-    default: throw new DecodeError("unknown write op");
+    default:
+      throw new DecodeError("unknown write op");
   }
 }
 

@@ -1,6 +1,6 @@
 // Server-to-server links over TCP for the replication protocol. One connection per pair: the server
-// with the higher id dials the lower one (ZooKeeper's rule), opening with a hello frame carrying its
-// id; a newer connection from the same peer replaces an older one. A link that breaks, or whose
+// with the higher id dials the lower one (ZooKeeper's rule), opening with a hello frame carrying
+// its id; a newer connection from the same peer replaces an older one. A link that breaks, or whose
 // send buffer grows past its bound (the peer is not keeping up), is closed and reported down; the
 // core treats that as the loss of every message in flight, exactly its model of a link.
 
@@ -26,7 +26,10 @@ export const peerSendBufferBytesMax = 256 << 20;
 const helloMagic = 0x5a4b5045; // "ZKPE"
 const redialMs = 1000;
 
-/** Messages held for a peer behind one that is not ready yet (a SYNC whose snapshot is being encoded). */
+/**
+ * Messages held for a peer behind one that is not ready yet (a SYNC whose snapshot is being
+ * encoded).
+ */
 interface Held {
   socket: Socket;
   queue: (PeerMessage | Promise<PeerMessage>)[];
@@ -41,7 +44,11 @@ export class PeerTransport {
   private server: Server | undefined;
   private stopped = false;
 
-  constructor(private readonly self: ServerEntry, private readonly peers: ServerEntry[], private readonly handlers: PeerHandlers) {}
+  constructor(
+    private readonly self: ServerEntry,
+    private readonly peers: ServerEntry[],
+    private readonly handlers: PeerHandlers,
+  ) {}
 
   /** Listens and dials; resolves once listening, rejects with the listener's error if it cannot. */
   start(): Promise<void> {
@@ -90,7 +97,9 @@ export class PeerTransport {
       try {
         message = head instanceof Promise ? await head : head;
       } catch (error) {
-        this.handlers.log(`peer ${to}: could not prepare a message (${(error as Error).message}), closing the link`);
+        this.handlers.log(
+          `peer ${to}: could not prepare a message (${(error as Error).message}), closing the link`,
+        );
         held.socket.destroy();
         for (const rest of held.queue) if (rest instanceof Promise) rest.catch(() => {});
         break;
@@ -106,14 +115,17 @@ export class PeerTransport {
   private write(to: NodeId, socket: Socket, message: PeerMessage): void {
     // A snapshot is one big frame: the bound for what queues behind it starts after it.
     if (socket.writableLength > peerSendBufferBytesMax + (this.snapshotBytes.get(socket) ?? 0)) {
-      this.handlers.log(`peer ${to}: send buffer over ${peerSendBufferBytesMax} bytes, cutting the link`);
+      this.handlers.log(
+        `peer ${to}: send buffer over ${peerSendBufferBytesMax} bytes, cutting the link`,
+      );
       socket.destroy();
       return;
     }
     // The leader sends one PROPOSAL or COMMIT object to every follower: encoded once for all.
     let bytes = this.encoded.get(message);
     if (bytes === undefined) this.encoded.set(message, (bytes = frame(encodePeerMessage(message))));
-    if (message.type === "SYNC" && message.snapshot !== undefined) this.snapshotBytes.set(socket, bytes.length);
+    if (message.type === "SYNC" && message.snapshot !== undefined)
+      this.snapshotBytes.set(socket, bytes.length);
     writeCorked(socket, bytes);
   }
 
@@ -150,9 +162,12 @@ export class PeerTransport {
       if (received.length < 12) return;
       socket.off("data", onData);
       const view = new DataView(received.buffer, received.byteOffset, 12);
-      const id = view.getInt32(0) === 8 && view.getUint32(4) === helloMagic ? view.getUint32(8) : -1;
+      const id =
+        view.getInt32(0) === 8 && view.getUint32(4) === helloMagic ? view.getUint32(8) : -1;
       if (!this.peers.some((p) => p.id === id) || id <= this.self.id) {
-        this.handlers.log(`refusing a peer connection that is not a higher-numbered server of this ensemble (id ${id})`);
+        this.handlers.log(
+          `refusing a peer connection that is not a higher-numbered server of this ensemble (id ${id})`,
+        );
         return void socket.destroy();
       }
       this.attach(id, socket, received.subarray(12));
@@ -173,13 +188,18 @@ export class PeerTransport {
     const framer = new Framer(peerFrameBytesMax);
     const receive = (bytes: Uint8Array) => {
       try {
-        for (const payload of framer.push(bytes)) this.handlers.onMessage(peer, decodePeerMessage(payload));
+        for (const payload of framer.push(bytes))
+          this.handlers.onMessage(peer, decodePeerMessage(payload));
       } catch (error) {
-        this.handlers.log(`peer ${peer}: bad frame (${(error as Error).message}), closing the link`);
+        this.handlers.log(
+          `peer ${peer}: bad frame (${(error as Error).message}), closing the link`,
+        );
         socket.destroy();
       }
     };
-    socket.on("data", (chunk: Buffer) => receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)));
+    socket.on("data", (chunk: Buffer) =>
+      receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)),
+    );
     if (leftover.length > 0) receive(leftover);
     socket.once("close", () => {
       if (this.links.get(peer) !== socket) return;

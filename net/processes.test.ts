@@ -15,7 +15,7 @@ const alive = (pid: number): boolean => {
 };
 
 async function gone(pid: number, withinMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + withinMs; Date.now() < deadline;) {
+  for (const deadline = Date.now() + withinMs; Date.now() < deadline; ) {
     if (!alive(pid)) return true;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,7 +1,8 @@
 // An ensemble of real server processes (npm run server per member) on free loopback ports, so a
-// test or the Jepsen-style run (jepsen-like/real/) can kill -9 or pause one of them. Every server is bounded: stop() kills them all and
-// waits for their exits (a bounded wait), a server exits when its test process goes away (the
-// preload), and those still running when the test process exits are killed then.
+// test or the Jepsen-style run (jepsen-like/real/) can kill -9 or pause one of them. Every server
+// is bounded: stop() kills them all and waits for their exits (a bounded wait), a server exits when
+// its test process goes away (the preload), and those still running when the test process exits are
+// killed then.
 
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -23,7 +24,8 @@ export interface ProcessEnsemble {
   stop(): Promise<void>;
 }
 
-// From the sources the servers run under tsx; compiled (the packaged jepsen command), as JavaScript.
+// From the sources the servers run under tsx; compiled (the packaged jepsen command), as
+// JavaScript.
 const compiled = import.meta.url.endsWith(".js");
 const mainPath = new URL(compiled ? "./main.js" : "./main.ts", import.meta.url).pathname;
 const loader = compiled ? [] : ["--import", "tsx"];
@@ -43,10 +45,17 @@ export function runningServers(): number[] {
   return [...running].map((child) => child.pid!);
 }
 
-function spawnServer(cfg: string, captureStderr = false, env: NodeJS.ProcessEnv = {}): ChildProcess {
+function spawnServer(
+  cfg: string,
+  captureStderr = false,
+  env: NodeJS.ProcessEnv = {},
+): ChildProcess {
   const argv = [...loader, "--import", exitWithParent, mainPath, cfg];
   const stdio = ["ignore", "ignore", captureStderr ? "pipe" : "ignore", "ipc"] as const;
-  const child = spawn(process.execPath, argv, { stdio: [...stdio], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, argv, {
+    stdio: [...stdio],
+    env: { ...process.env, ...env },
+  });
   child.channel?.unref(); // the channel is only there to close when this process dies
   running.add(child);
   child.once("exit", () => running.delete(child));
@@ -75,21 +84,35 @@ export interface ProcessOptions {
 }
 
 export async function startProcessEnsemble(
-  size: number, options: ProcessOptions = {},
+  size: number,
+  options: ProcessOptions = {},
 ): Promise<ProcessEnsemble> {
   const root = mkdtempSync(join(tmpdir(), "zk-procs-"));
   const ports = await Promise.all(Array.from({ length: size * 3 }, () => freePort()));
-  const servers = Array.from({ length: size }, (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`);
+  const servers = Array.from(
+    { length: size },
+    (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`,
+  );
   const clientPorts = Array.from({ length: size }, (_, i) => ports[3 * i + 2]!);
   const configs = clientPorts.map((port, i) => {
     const dir = join(root, String(i + 1));
     mkdirSync(dir, { recursive: true });
     const cfg = join(dir, "zoo.cfg");
-    writeFileSync(cfg, [
-      `tickTime=200`, `initLimit=10`, `syncLimit=5`, `dataDir=${dir}`, `clientPort=${port}`,
-      `clientPortAddress=127.0.0.1`, `4lw.commands.whitelist=*`, `myid=${i + 1}`, ...servers,
-      ...(options.extra ?? []),
-    ].join("\n"));
+    writeFileSync(
+      cfg,
+      [
+        `tickTime=200`,
+        `initLimit=10`,
+        `syncLimit=5`,
+        `dataDir=${dir}`,
+        `clientPort=${port}`,
+        `clientPortAddress=127.0.0.1`,
+        `4lw.commands.whitelist=*`,
+        `myid=${i + 1}`,
+        ...servers,
+        ...(options.extra ?? []),
+      ].join("\n"),
+    );
     return cfg;
   });
   const processes: (ChildProcess | undefined)[] = [];

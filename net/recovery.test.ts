@@ -37,7 +37,9 @@ describe("net: recovery of a large log tail", () => {
     await server.start();
     try {
       await waitFor(
-        () => server.inspect().status.role === "leading" && server.inspect().status.phase === "broadcast",
+        () =>
+          server.inspect().status.role === "leading" &&
+          server.inspect().status.phase === "broadcast",
         30_000,
       );
       // and /, /zookeeper, its quota and config
@@ -81,7 +83,9 @@ describe("net: recovery of a large log tail", () => {
     await server.start();
     try {
       await waitFor(
-        () => server.inspect().status.role === "leading" && server.inspect().status.phase === "broadcast",
+        () =>
+          server.inspect().status.role === "leading" &&
+          server.inspect().status.phase === "broadcast",
         30_000,
       );
       expect(notes).toEqual([

@@ -19,5 +19,11 @@ export interface ReplicaStatus {
 export function replicaStatus(replica: ReplicaDriver): ReplicaStatus {
   const view = replica.inspect()!;
   const { role, phase, leader } = view.status;
-  return { role, serving: phase === "broadcast", leader, epoch: view.currentEpoch, lastZxid: view.loggedZxid };
+  return {
+    role,
+    serving: phase === "broadcast",
+    leader,
+    epoch: view.currentEpoch,
+    lastZxid: view.loggedZxid,
+  };
 }

@@ -8,9 +8,22 @@ import type { Server as HttpServer } from "node:http";
 import type { Server, Socket } from "node:net";
 import { join } from "node:path";
 import type {
-  ClientOp, ConnId, DurableState, Effect, EffectHandlers, Input, NodeId, PeerMessage, ReplicaView,
+  ClientOp,
+  ConnId,
+  DurableState,
+  Effect,
+  EffectHandlers,
+  Input,
+  NodeId,
+  PeerMessage,
+  ReplicaView,
 } from "../core/replica/index.ts";
-import { dispatchEffects, needsSnapshot, replicaConfig, ReplicaDriver } from "../core/replica/index.ts";
+import {
+  dispatchEffects,
+  needsSnapshot,
+  replicaConfig,
+  ReplicaDriver,
+} from "../core/replica/index.ts";
 import { DecodeError } from "../core/codec.ts";
 import { Err } from "../core/errors.ts";
 import type { Reply } from "../core/requests.ts";
@@ -30,8 +43,16 @@ import { FileStorage } from "./storage.ts";
 import { startMetrics } from "./metrics.ts";
 import { Snapshotter } from "./snapshotter.ts";
 import {
-  decodeClientFrame, decodeConnectRequest, encodeConnectResponse, encodeNotification, encodeReply,
-  isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp, unsupportedOpErr,
+  decodeClientFrame,
+  decodeConnectRequest,
+  encodeConnectResponse,
+  encodeNotification,
+  encodeReply,
+  isKnownOpCode,
+  MalformedRecord,
+  OpCode,
+  UnsupportedOp,
+  unsupportedOpErr,
 } from "./wire.ts";
 import { writeCorked } from "./corked.ts";
 import type { ClientFrame } from "./wire.ts";
@@ -45,7 +66,9 @@ export function coreClockMs(): number {
   return Math.floor(performance.timeOrigin + performance.now());
 }
 
-/** Replies queued to a client that does not read them, past which its requests are no longer read. */
+/**
+ * Replies queued to a client that does not read them, past which its requests are no longer read.
+ */
 const clientSendBufferMax = 4 * 1024 * 1024;
 
 interface ClientConn {
@@ -75,20 +98,31 @@ interface ClientConn {
 export class ListenError extends Error {
   override name = "ListenError";
   constructor(
-    readonly what: string, readonly key: string, readonly host: string, readonly port: number,
+    readonly what: string,
+    readonly key: string,
+    readonly host: string,
+    readonly port: number,
     readonly code: string | undefined,
   ) {
-    const why = code === "EADDRINUSE" ? "is already in use"
-      : code === "EACCES" ? "may not be bound by this user"
-      : code === "EADDRNOTAVAIL" ? "is not an address of this machine"
-      : `cannot be listened on (${code ?? "unknown error"})`;
+    const why =
+      code === "EADDRINUSE"
+        ? "is already in use"
+        : code === "EACCES"
+          ? "may not be bound by this user"
+          : code === "EADDRNOTAVAIL"
+            ? "is not an address of this machine"
+            : `cannot be listened on (${code ?? "unknown error"})`;
     super(`${what} ${host}:${port} ${why} (zoo.cfg ${key})`);
   }
 }
 
 /** Resolves once `server` listens; rejects with a ListenError naming `key` if it cannot. */
 function listening(
-  server: Server | HttpServer, what: string, key: string, host: string, port: number,
+  server: Server | HttpServer,
+  what: string,
+  key: string,
+  host: string,
+  port: number,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
@@ -129,11 +163,25 @@ export class ZkServer {
   readonly id: NodeId;
   readonly stats: ServerStats;
 
-  constructor(readonly config: ZooConfig, private readonly log: Logger) {
+  constructor(
+    readonly config: ZooConfig,
+    private readonly log: Logger,
+  ) {
     this.id = config.myid ?? readMyid(config.dataDir) ?? 1;
     this.stats = {
-      startedAtMs: Date.now(), nowMs: Date.now(), packetsReceived: 0, packetsSent: 0, latencyMinMs: Infinity,
-      latencyMaxMs: 0, latencyTotalMs: 0, latencyCount: 0, fsyncs: 0, maxFileDescriptors: 1024, throttledCount: 0, snapshotSyncs: 0, snapshotSyncsInline: 0,
+      startedAtMs: Date.now(),
+      nowMs: Date.now(),
+      packetsReceived: 0,
+      packetsSent: 0,
+      latencyMinMs: Infinity,
+      latencyMaxMs: 0,
+      latencyTotalMs: 0,
+      latencyCount: 0,
+      fsyncs: 0,
+      maxFileDescriptors: 1024,
+      throttledCount: 0,
+      snapshotSyncs: 0,
+      snapshotSyncsInline: 0,
     };
   }
 
@@ -157,17 +205,29 @@ export class ZkServer {
   private startListening(): Promise<void> {
     const startedMs = performance.now();
     const c = this.config;
-    const peers = this.standalone ? [this.id] : c.servers.filter((s) => s.role === "participant").map((s) => s.id);
+    const peers = this.standalone
+      ? [this.id]
+      : c.servers.filter((s) => s.role === "participant").map((s) => s.id);
     const coreConfig = replicaConfig({
-      id: this.id, peers, tickMs: c.tickTime, initLimit: c.initLimit, syncLimit: c.syncLimit,
-      minSessionTimeoutMs: c.minSessionTimeout, maxSessionTimeoutMs: c.maxSessionTimeout,
-      extendedTypesEnabled: c.extendedTypesEnabled, dataBytesMax: c.juteMaxBuffer, superDigest: c.superDigest,
+      id: this.id,
+      peers,
+      tickMs: c.tickTime,
+      initLimit: c.initLimit,
+      syncLimit: c.syncLimit,
+      minSessionTimeoutMs: c.minSessionTimeout,
+      maxSessionTimeoutMs: c.maxSessionTimeout,
+      extendedTypesEnabled: c.extendedTypesEnabled,
+      dataBytesMax: c.juteMaxBuffer,
+      superDigest: c.superDigest,
       commitLogKeep: c.commitLogCount,
-      // Snapshots come from the snapshotter's copy of the tree, off the event loop (snapshotter.ts).
+      // Snapshots come from the snapshotter's copy of the tree, off the event loop
+      // (snapshotter.ts).
       snapshotEveryTxns: c.snapshotInline ? c.snapCount : Infinity,
     });
     const { storage, durable, recoveryNotes } = FileStorage.open({
-      dataDir: c.dataDir, dataLogDir: c.dataLogDir, retainSnapshots: c.autopurgeSnapRetainCount,
+      dataDir: c.dataDir,
+      dataLogDir: c.dataLogDir,
+      retainSnapshots: c.autopurgeSnapRetainCount,
       onDurable: (id) => this.deliver({ type: "persistDone", id }),
       onPurged: (removed) => {
         this.log("info", "purged", { files: removed, retainSnapshots: c.autopurgeSnapRetainCount });
@@ -180,21 +240,35 @@ export class ZkServer {
     for (const note of recoveryNotes) this.log("warn", "recovery", { note });
     const recovered = this.core.inspect()!;
     this.log("info", "recovered", {
-      logTxns: durable.log.length, snapshot: durable.snapshot !== undefined,
-      acceptedEpoch: durable.acceptedEpoch, currentEpoch: durable.currentEpoch,
-      znodes: recovered.tree.size, tookMs: Math.round(performance.now() - startedMs),
+      logTxns: durable.log.length,
+      snapshot: durable.snapshot !== undefined,
+      acceptedEpoch: durable.acceptedEpoch,
+      currentEpoch: durable.currentEpoch,
+      znodes: recovered.tree.size,
+      tookMs: Math.round(performance.now() - startedMs),
     });
-    this.events = new EventLog(this.log, this.id, {
-      conn: (connId) => this.conns.get(connId),
-      connOfSession: (id) => this.bySession.get(id),
-      status: () => replicaStatus(this.core),
-    }, Date.now());
+    this.events = new EventLog(
+      this.log,
+      this.id,
+      {
+        conn: (connId) => this.conns.get(connId),
+        connOfSession: (id) => this.bySession.get(id),
+        status: () => replicaStatus(this.core),
+      },
+      Date.now(),
+    );
     this.snapshotter = new Snapshotter({
-      snapshot: durable.snapshot, startZxid: recovered.appliedZxid,
-      dataDir: c.dataDir, snapCount: c.snapshotInline ? Infinity : c.snapCount,
+      snapshot: durable.snapshot,
+      startZxid: recovered.appliedZxid,
+      dataDir: c.dataDir,
+      snapCount: c.snapshotInline ? Infinity : c.snapCount,
       extendedTypesEnabled: c.extendedTypesEnabled,
       onWritten: (written) => {
-        this.log("info", "snapshot written", { zxid: written.zxid, znodes: written.znodes, tookMs: Math.round(written.tookMs) });
+        this.log("info", "snapshot written", {
+          zxid: written.zxid,
+          znodes: written.znodes,
+          tookMs: Math.round(written.tookMs),
+        });
         this.snapshotsWritten++;
         this.storage.snapshotWritten();
       },
@@ -211,8 +285,9 @@ export class ZkServer {
       metricsListening = listening(this.metrics, "metrics port", key, host, c.metricsPort);
     }
     // The first listener to fail is the one reported (one line, see main.ts).
-    return Promise.all([peersListening, metricsListening, this.listenClients()])
-      .then(() => undefined);
+    return Promise.all([peersListening, metricsListening, this.listenClients()]).then(
+      () => undefined,
+    );
   }
 
   /** Starts the core from the newest snapshot that decodes (checksum, format and digest). */
@@ -268,7 +343,11 @@ export class ZkServer {
     if (this.delivering) return;
     this.delivering = true;
     try {
-      for (let next = this.inbox.shift(); next !== undefined && !this.stopped; next = this.inbox.shift()) {
+      for (
+        let next = this.inbox.shift();
+        next !== undefined && !this.stopped;
+        next = this.inbox.shift()
+      ) {
         this.stats.nowMs = Date.now();
         if (next.type === "tick") this.stats.fsyncs = this.storage.stats.fsyncs;
         const nowMs = coreClockMs();
@@ -327,7 +406,10 @@ export class ZkServer {
    * so the leader's event loop does not stall for the seconds a large tree takes. Messages to that
    * follower wait behind it. If the worker's copy is not current, it is encoded here and now.
    */
-  private sendWithSnapshot(to: NodeId, message: PeerMessage & { type: "SYNC"; snapshotAt: Zxid }): void {
+  private sendWithSnapshot(
+    to: NodeId,
+    message: PeerMessage & { type: "SYNC"; snapshotAt: Zxid },
+  ): void {
     if (this.peers === undefined) return;
     let encoded: Promise<PeerMessage>;
     const started = performance.now();
@@ -382,7 +464,8 @@ export class ZkServer {
     this.stats.latencyMinMs = Math.min(this.stats.latencyMinMs, latencyMs);
     this.stats.latencyMaxMs = Math.max(this.stats.latencyMaxMs, latencyMs);
     this.toClient(connId, encodeReply(xid, op, reply));
-    if (op.op === "auth" && reply.err === Err.AUTHFAILED) this.closeClient(connId, "authentication failed", true);
+    if (op.op === "auth" && reply.err === Err.AUTHFAILED)
+      this.closeClient(connId, "authentication failed", true);
     // ZooKeeper 3.8 answers an opcode it does not know, then drops the connection, not the session.
     if (op.op === "unsupported" && !isKnownOpCode(op.opcode)) {
       this.closeClient(connId, "unknown opcode", true);
@@ -403,7 +486,8 @@ export class ZkServer {
     const count = this.perIp.get(ip) ?? 0;
     if (this.config.maxClientCnxns > 0 && count >= this.config.maxClientCnxns) {
       this.log("warn", "connection refused", {
-        client: `${ip}:${socket.remotePort}`, reason: "too many connections from one address",
+        client: `${ip}:${socket.remotePort}`,
+        reason: "too many connections from one address",
         maxClientCnxns: this.config.maxClientCnxns,
       });
       socket.destroy();
@@ -412,9 +496,21 @@ export class ZkServer {
     this.perIp.set(ip, count + 1);
     socket.setNoDelay(true);
     const conn: ClientConn = {
-      connId: this.nextConnId++, socket, remote: `${ip}:${socket.remotePort}`, ip, framer: new Framer(this.config.juteMaxBuffer),
-      connected: false, pending: [], backlog: [], draining: false, received: 0, sent: 0, lastOperation: "NA", sessionId: undefined,
-      requestedSessionId: 0n, lastHeardMs: Date.now(),
+      connId: this.nextConnId++,
+      socket,
+      remote: `${ip}:${socket.remotePort}`,
+      ip,
+      framer: new Framer(this.config.juteMaxBuffer),
+      connected: false,
+      pending: [],
+      backlog: [],
+      draining: false,
+      received: 0,
+      sent: 0,
+      lastOperation: "NA",
+      sessionId: undefined,
+      requestedSessionId: 0n,
+      lastHeardMs: Date.now(),
     };
     this.conns.set(conn.connId, conn);
     let first = true;
@@ -476,10 +572,16 @@ export class ZkServer {
   }
 
   private mustThrottle(conn: ClientConn): boolean {
-    return this.outstanding >= this.config.globalOutstandingLimit || conn.socket.writableLength > clientSendBufferMax;
+    return (
+      this.outstanding >= this.config.globalOutstandingLimit ||
+      conn.socket.writableLength > clientSendBufferMax
+    );
   }
 
-  /** After a reply or a drained socket: throttled connections go on, oldest first, while there is room. */
+  /**
+   * After a reply or a drained socket: throttled connections go on, oldest first, while there is
+   * room.
+   */
   private resumeThrottled(): void {
     for (const conn of [...this.throttled]) {
       if (this.outstanding >= this.config.globalOutstandingLimit) return;
@@ -499,8 +601,13 @@ export class ZkServer {
       const request = decodeConnectRequest(payload);
       conn.requestedSessionId = request.sessionId;
       this.deliver({
-        type: "clientConnect", connId: conn.connId, clientAddr: conn.ip, sessionId: request.sessionId,
-        password: request.password, timeoutMs: request.timeoutMs, lastZxidSeen: zxid(request.lastZxidSeen),
+        type: "clientConnect",
+        connId: conn.connId,
+        clientAddr: conn.ip,
+        sessionId: request.sessionId,
+        password: request.password,
+        timeoutMs: request.timeoutMs,
+        lastZxidSeen: zxid(request.lastZxidSeen),
       });
     } catch (error) {
       if (!(error instanceof JuteError)) throw error;
@@ -517,7 +624,11 @@ export class ZkServer {
         // Answered by the core in request order, with the code ZooKeeper 3.8 sends.
         const xid = new DataView(payload.buffer, payload.byteOffset).getInt32(0);
         const err = unsupportedOpErr(error.type, payload.subarray(8), this.config.reconfigEnabled);
-        decoded = { xid, type: error.type, op: { op: "unsupported" as const, opcode: error.type, err } };
+        decoded = {
+          xid,
+          type: error.type,
+          op: { op: "unsupported" as const, opcode: error.type, err },
+        };
       } else if (error instanceof MalformedRecord && error.type !== OpCode.auth) {
         // ZooKeeper 3.8 answers a record it cannot read with MARSHALLINGERROR and reads on; a
         // malformed auth packet closes the connection there, as here.
@@ -531,13 +642,22 @@ export class ZkServer {
     conn.lastOperation = decoded.op.op;
     conn.pending.push({ xid: decoded.xid, startedMs: Date.now() });
     this.outstanding++;
-    this.deliver({ type: "clientRequest", connId: conn.connId, xid: decoded.xid, request: decoded.op });
+    this.deliver({
+      type: "clientRequest",
+      connId: conn.connId,
+      xid: decoded.xid,
+      request: decoded.op,
+    });
   }
 
   private closeClient(connId: ConnId, reason: string, tellCore: boolean): void {
     const conn = this.conns.get(connId);
     if (conn === undefined) return;
-    this.log(reason.startsWith("bad") || reason.startsWith("malformed") ? "warn" : "debug", "closing client connection", { remote: conn.remote, reason });
+    this.log(
+      reason.startsWith("bad") || reason.startsWith("malformed") ? "warn" : "debug",
+      "closing client connection",
+      { remote: conn.remote, reason },
+    );
     this.forget(conn);
     conn.socket.end();
     if (tellCore) this.deliver({ type: "clientDisconnect", connId });
@@ -565,9 +685,20 @@ export class ZkServer {
 
   adminView(): AdminView {
     const connections: ConnectionInfo[] = [...this.conns.values()].map((c) => ({
-      remote: c.remote, sessionId: c.sessionId, received: c.received, sent: c.sent, queued: c.pending.length, lastOperation: c.lastOperation,
+      remote: c.remote,
+      sessionId: c.sessionId,
+      received: c.received,
+      sent: c.sent,
+      queued: c.pending.length,
+      lastOperation: c.lastOperation,
     }));
-    return { replica: this.core.inspect()!, config: this.config, stats: { ...this.stats, nowMs: Date.now() }, connections, standalone: this.standalone };
+    return {
+      replica: this.core.inspect()!,
+      config: this.config,
+      stats: { ...this.stats, nowMs: Date.now() },
+      connections,
+      standalone: this.standalone,
+    };
   }
 
   /** What tests and tools may read of the replica; valid until its next step. */
@@ -582,7 +713,9 @@ export class ZkServer {
     for (const conn of this.conns.values()) conn.socket.destroy();
     this.peers?.stop();
     this.metrics?.close();
-    await new Promise<void>((resolve) => (this.clientServer === undefined ? resolve() : this.clientServer.close(() => resolve())));
+    await new Promise<void>((resolve) =>
+      this.clientServer === undefined ? resolve() : this.clientServer.close(() => resolve()),
+    );
     await this.snapshotter.stop();
     this.storage.close();
     this.log("info", "stopped");

@@ -22,7 +22,9 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A member still finishing its sync refuses clients for a moment: try again, for a bounded time. */
+/**
+ * A member still finishing its sync refuses clients for a moment: try again, for a bounded time.
+ */
 async function connect(port: number, timeoutMs: number): Promise<ZkClient> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -51,15 +53,23 @@ async function silentSessionLifetimes(ports: number[], perServer: number): Promi
     for (let i = 0; i < perServer; i++, index++) {
       const path = `/silent-${index}`;
       const offsetMs = (index * tickMs) / (ports.length * perServer);
-      silences.push((async () => {
-        const client = await connect(port, timeoutMs);
-        const create = { op: "create" as const, path, data: utf8(""), acl: openAclUnsafe, ttl: -1 };
-        expect((await client.request({ ...create, flags: CreateMode.EPHEMERAL })).err).toBe(0);
-        await sleep(offsetMs);
-        lastSentAt.set(path, Date.now());
-        await client.request({ op: "exists", path, watch: false });
-        client.abort(); // cut off, as a client behind a failed link is: no close, no more pings
-      })());
+      silences.push(
+        (async () => {
+          const client = await connect(port, timeoutMs);
+          const create = {
+            op: "create" as const,
+            path,
+            data: utf8(""),
+            acl: openAclUnsafe,
+            ttl: -1,
+          };
+          expect((await client.request({ ...create, flags: CreateMode.EPHEMERAL })).err).toBe(0);
+          await sleep(offsetMs);
+          lastSentAt.set(path, Date.now());
+          await client.request({ op: "exists", path, watch: false });
+          client.abort(); // cut off, as a client behind a failed link is: no close, no more pings
+        })(),
+      );
     }
   }
   await Promise.all(silences);

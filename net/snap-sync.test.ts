@@ -36,12 +36,19 @@ describe("net: SNAP sync from the snapshotter's copy", () => {
     const restarted = new ZkServer(follower.config, () => {});
     e.servers[followerIndex] = restarted; // stopped with the ensemble
     await restarted.start();
-    await waitFor(() => restarted.inspect().status.role === "following" && restarted.inspect().appliedZxid >= leader.inspect().appliedZxid, 20_000);
+    await waitFor(
+      () =>
+        restarted.inspect().status.role === "following" &&
+        restarted.inspect().appliedZxid >= leader.inspect().appliedZxid,
+      20_000,
+    );
     expect(leader.stats.snapshotSyncs).toBe(snapshotSyncsBefore + 1);
     expect(leader.stats.snapshotSyncsInline).toBe(0);
 
     // The follower serves what it got from the snapshot, and keeps up with new writes after it.
-    expect((await writer.request({ op: "setData", path: "/n7", data: utf8("after"), version: -1 })).err).toBe(0);
+    expect(
+      (await writer.request({ op: "setData", path: "/n7", data: utf8("after"), version: -1 })).err,
+    ).toBe(0);
     const reader = await ZkClient.connect("127.0.0.1", e.clientPorts[followerIndex]!);
     expect((await reader.request({ op: "sync", path: "/" })).err).toBe(0);
     for (const i of [0, 100, 199]) {

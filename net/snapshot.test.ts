@@ -15,7 +15,14 @@ describe("net: snapshots off the event loop", () => {
     const server = ensemble.servers[0]!;
     const client = await ZkClient.connect("127.0.0.1", ensemble.clientPorts[0]!);
     for (let i = 0; i < 400; i++) {
-      const reply = await client.request({ op: "create", path: `/n${i}`, data: utf8(`v${i}`), acl: openAclUnsafe, flags: 0, ttl: -1 });
+      const reply = await client.request({
+        op: "create",
+        path: `/n${i}`,
+        data: utf8(`v${i}`),
+        acl: openAclUnsafe,
+        flags: 0,
+        ttl: -1,
+      });
       expect(reply.err).toBe(0);
     }
     await waitFor(() => server.snapshotsWritten >= 5, 20_000);
@@ -32,7 +39,11 @@ describe("net: snapshots off the event loop", () => {
     const { ZkServer } = await import("./server.ts");
     const again = new ZkServer(server.config, () => {});
     await again.start();
-    await waitFor(() => again.inspect().status.role === "leading" && again.inspect().status.phase === "broadcast", 20_000);
+    await waitFor(
+      () =>
+        again.inspect().status.role === "leading" && again.inspect().status.phase === "broadcast",
+      20_000,
+    );
     const reader = await ZkClient.connect("127.0.0.1", ensemble.clientPorts[0]!);
     for (const i of [0, 199, 399]) {
       const reply = await reader.request({ op: "getData", path: `/n${i}`, watch: false });

@@ -14,7 +14,10 @@ let snapCount = 100_000;
 let sinceSnapshot = 0;
 let extended = false;
 
-const load = (bytes: Uint8Array | undefined) => (bytes === undefined ? new Database({ extendedTypesEnabled: extended }) : decodeSnapshot(bytes, { extendedTypesEnabled: extended }));
+const load = (bytes: Uint8Array | undefined) =>
+  bytes === undefined
+    ? new Database({ extendedTypesEnabled: extended })
+    : decodeSnapshot(bytes, { extendedTypesEnabled: extended });
 
 function writeSnapshot(): void {
   const started = performance.now();
@@ -29,7 +32,13 @@ function writeSnapshot(): void {
   const dir = openSync(dataDir, "r");
   fsyncSync(dir);
   closeSync(dir);
-  parentPort!.postMessage({ kind: "written", zxid: db!.lastZxid, path, tookMs: performance.now() - started, znodes: db!.tree.size });
+  parentPort!.postMessage({
+    kind: "written",
+    zxid: db!.lastZxid,
+    path,
+    tookMs: performance.now() - started,
+    znodes: db!.tree.size,
+  });
 }
 
 parentPort!.on("message", (m: SnapshotterMessage) => {
@@ -46,7 +55,9 @@ parentPort!.on("message", (m: SnapshotterMessage) => {
       return;
     case "encode": {
       const bytes = encodeSnapshot(db!);
-      parentPort!.postMessage({ kind: "encoded", id: m.id, zxid: db!.lastZxid, bytes }, [bytes.buffer as ArrayBuffer]);
+      parentPort!.postMessage({ kind: "encoded", id: m.id, zxid: db!.lastZxid, bytes }, [
+        bytes.buffer as ArrayBuffer,
+      ]);
       return;
     }
     case "apply":

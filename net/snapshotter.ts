@@ -12,7 +12,13 @@ import type { Zxid } from "../core/types.ts";
 import { zxid } from "../core/types.ts";
 
 export type SnapshotterMessage =
-  | { kind: "init"; snapshot: Uint8Array | undefined; dataDir: string; snapCount: number; extendedTypesEnabled: boolean }
+  | {
+      kind: "init";
+      snapshot: Uint8Array | undefined;
+      dataDir: string;
+      snapCount: number;
+      extendedTypesEnabled: boolean;
+    }
   | { kind: "apply"; txns: readonly Txn[] }
   | { kind: "reset"; snapshot: Uint8Array }
   /** Encode the copy as it is after every txn posted before this message; answered by "encoded". */
@@ -35,8 +41,16 @@ export class Snapshotter {
   /** False after a gap the worker was not fed (until a reset): its copy cannot serve encodeAt. */
   private current = true;
   /** encodeAt requests of the current step, posted after its txns (observe). */
-  private readonly toEncode: { id: number; zxid: Zxid; resolve: (bytes: Uint8Array) => void; reject: (e: Error) => void }[] = [];
-  private readonly encoding = new Map<number, { zxid: Zxid; resolve: (bytes: Uint8Array) => void; reject: (e: Error) => void }>();
+  private readonly toEncode: {
+    id: number;
+    zxid: Zxid;
+    resolve: (bytes: Uint8Array) => void;
+    reject: (e: Error) => void;
+  }[] = [];
+  private readonly encoding = new Map<
+    number,
+    { zxid: Zxid; resolve: (bytes: Uint8Array) => void; reject: (e: Error) => void }
+  >();
   private nextEncodeId = 1;
   /** Applied txns not yet posted to the worker, oldest first. */
   private unposted: Txn[] = [];
@@ -62,11 +76,20 @@ export class Snapshotter {
       if (request === undefined) return;
       this.encoding.delete(m.id);
       if (m.zxid === request.zxid) request.resolve(m.bytes);
-      else request.reject(new Error(`snapshot copy at ${m.zxid.toString(16)}, not ${request.zxid.toString(16)}`));
+      else
+        request.reject(
+          new Error(`snapshot copy at ${m.zxid.toString(16)}, not ${request.zxid.toString(16)}`),
+        );
     });
     this.worker.on("error", options.onError);
     this.worker.unref();
-    const init: SnapshotterMessage = { kind: "init", snapshot: options.snapshot, dataDir: options.dataDir, snapCount: options.snapCount, extendedTypesEnabled: options.extendedTypesEnabled };
+    const init: SnapshotterMessage = {
+      kind: "init",
+      snapshot: options.snapshot,
+      dataDir: options.dataDir,
+      snapCount: options.snapCount,
+      extendedTypesEnabled: options.extendedTypesEnabled,
+    };
     // A snapshot that owns its whole buffer (a file read at start) moves to the worker instead of
     // being copied: hundreds of MB the caller no longer needs once the core decoded them.
     const bytes = options.snapshot;
@@ -76,13 +99,15 @@ export class Snapshotter {
   }
 
   /**
-   * The snapshot of the committed tree at `at`, encoded by the worker. Called while a step's effects
-   * are carried out; the request goes to the worker after that step's txns (observe).
+   * The snapshot of the committed tree at `at`, encoded by the worker. Called while a step's
+   * effects are carried out; the request goes to the worker after that step's txns (observe).
    * Rejects at once when the worker's copy is not current (the caller encodes inline instead).
    */
   encodeAt(at: Zxid): Promise<Uint8Array> {
     if (!this.current) return Promise.reject(new Error("the snapshot copy is not current"));
-    return new Promise((resolve, reject) => this.toEncode.push({ id: this.nextEncodeId++, zxid: at, resolve, reject }));
+    return new Promise((resolve, reject) =>
+      this.toEncode.push({ id: this.nextEncodeId++, zxid: at, resolve, reject }),
+    );
   }
 
   get isCurrent(): boolean {
@@ -127,7 +152,9 @@ export class Snapshotter {
     }
   }
 
-  /** The tree was replaced wholesale (a SNAP from the leader): start the copy over from its bytes. */
+  /**
+   * The tree was replaced wholesale (a SNAP from the leader): start the copy over from its bytes.
+   */
   reset(snapshot: Uint8Array, at: bigint): void {
     this.appliedZxid = zxid(at);
     this.current = true;
@@ -137,7 +164,8 @@ export class Snapshotter {
   }
 
   stop(): Promise<number> {
-    for (const request of [...this.toEncode.splice(0), ...this.encoding.values()]) request.reject(new Error("server stopping"));
+    for (const request of [...this.toEncode.splice(0), ...this.encoding.values()])
+      request.reject(new Error("server stopping"));
     this.encoding.clear();
     return this.worker.terminate();
   }

@@ -30,15 +30,47 @@ type Step =
   | { kind: "snapshot"; replaceLog: boolean };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant("append" as const), count: fc.integer({ min: 1, max: 5 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("truncate" as const), back: fc.integer({ min: 0, max: 4 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("epochs" as const), accepted: fc.nat(9), current: fc.nat(9) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("snapshot" as const), replaceLog: fc.boolean() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant("append" as const),
+      count: fc.integer({ min: 1, max: 5 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("truncate" as const),
+      back: fc.integer({ min: 0, max: 4 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("epochs" as const),
+      accepted: fc.nat(9),
+      current: fc.nat(9),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("snapshot" as const), replaceLog: fc.boolean() }),
+  },
 );
 
 const txn = (zxid: Zxid): Txn => ({
-  zxid, sessionId: sessionId(1n), cxid: Number(zxid & 0xffffn), timeMs: 1000,
-  body: { type: "create", path: `/n${zxid}`, data: utf8("x"), acl: openAclUnsafe, ephemeralOwner: 0n, parentCversion: 0 },
+  zxid,
+  sessionId: sessionId(1n),
+  cxid: Number(zxid & 0xffffn),
+  timeMs: 1000,
+  body: {
+    type: "create",
+    path: `/n${zxid}`,
+    data: utf8("x"),
+    acl: openAclUnsafe,
+    ephemeralOwner: 0n,
+    parentCversion: 0,
+  },
 });
 
 /** A snapshot standing at `zxid` (its contents do not matter to storage, its zxid does). */
@@ -48,7 +80,10 @@ function snapshotAt(zxid: Zxid): Uint8Array {
   return encodeSnapshot(db);
 }
 
-/** Turns steps into writes the core could issue: zxids increase, truncation keeps what was snapshotted. */
+/**
+ * Turns steps into writes the core could issue: zxids increase, truncation keeps what was
+ * snapshotted.
+ */
 function writesOf(steps: readonly Step[]): DiskWrite[] {
   const writes: DiskWrite[] = [];
   let counter = 0;
@@ -71,7 +106,12 @@ function writesOf(steps: readonly Step[]): DiskWrite[] {
       const at = logged.length === 0 ? floor : logged[logged.length - 1]!;
       if (step.replaceLog) logged = [];
       floor = at;
-      writes.push({ kind: "snapshot", zxid: at, bytes: snapshotAt(at), replaceLog: step.replaceLog });
+      writes.push({
+        kind: "snapshot",
+        zxid: at,
+        bytes: snapshotAt(at),
+        replaceLog: step.replaceLog,
+      });
     }
   }
   return writes;
@@ -80,10 +120,14 @@ function writesOf(steps: readonly Step[]): DiskWrite[] {
 async function persistAll(dir: string, writes: readonly DiskWrite[]): Promise<void> {
   let durable = 0;
   const { storage } = FileStorage.open({
-    dataDir: dir, dataLogDir: join(dir, "log"), retainSnapshots: 3, onDurable: () => void durable++,
+    dataDir: dir,
+    dataLogDir: join(dir, "log"),
+    retainSnapshots: 3,
+    onDurable: () => void durable++,
   });
   writes.forEach((write, i) => storage.enqueue(i + 1, [write]));
-  for (let i = 0; i < 500 && durable < writes.length; i++) await new Promise((r) => setTimeout(r, 2));
+  for (let i = 0; i < 500 && durable < writes.length; i++)
+    await new Promise((r) => setTimeout(r, 2));
   expect(durable).toBe(writes.length);
   storage.close();
 }
@@ -100,14 +144,19 @@ describe("net: file storage means what the driver kit says a durable write means
         for (const write of writes) applyDiskWrite(image, write);
         const expected = recoverDiskImage(image);
         const { durable } = FileStorage.open({
-          dataDir: dir, dataLogDir: join(dir, "log"), retainSnapshots: 3, onDurable: () => {},
+          dataDir: dir,
+          dataLogDir: join(dir, "log"),
+          retainSnapshots: 3,
+          onDurable: () => {},
         });
         expect(durable.acceptedEpoch).toBe(expected.acceptedEpoch);
         expect(durable.currentEpoch).toBe(expected.currentEpoch);
         expect(durable.snapshot === undefined).toBe(expected.snapshot === undefined);
         if (expected.snapshot !== undefined) expect(durable.snapshot).toEqual(expected.snapshot);
         const base = image.snapshot?.zxid ?? 0n;
-        expect(durable.log.filter((t) => t.zxid > base).map((t) => t.zxid)).toEqual(expected.log.map((t) => t.zxid));
+        expect(durable.log.filter((t) => t.zxid > base).map((t) => t.zxid)).toEqual(
+          expected.log.map((t) => t.zxid),
+        );
       }),
       { numRuns: 40 },
     );

@@ -1,4 +1,11 @@
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -15,14 +22,29 @@ afterEach(() => {
 });
 
 const txn = (counter: number): Txn => ({
-  zxid: makeZxid(1, counter), sessionId: sessionId(1n), cxid: counter, timeMs: 1000,
-  body: { type: "create", path: `/n${counter}`, data: utf8("x"), acl: openAclUnsafe, ephemeralOwner: 0n, parentCversion: counter },
+  zxid: makeZxid(1, counter),
+  sessionId: sessionId(1n),
+  cxid: counter,
+  timeMs: 1000,
+  body: {
+    type: "create",
+    path: `/n${counter}`,
+    data: utf8("x"),
+    acl: openAclUnsafe,
+    ephemeralOwner: 0n,
+    parentCversion: counter,
+  },
 });
 
 function open(dir: string, durable: number[], purged: string[] = []) {
   return FileStorage.open({
-    dataDir: dir, dataLogDir: join(dir, "log"), retainSnapshots: 3,
-    onDurable: (id) => durable.push(id), onPurged: (removed) => { for (const r of removed) purged.push(r); },
+    dataDir: dir,
+    dataLogDir: join(dir, "log"),
+    retainSnapshots: 3,
+    onDurable: (id) => durable.push(id),
+    onPurged: (removed) => {
+      for (const r of removed) purged.push(r);
+    },
   });
 }
 
@@ -85,9 +107,20 @@ describe("net: file storage", () => {
     dirs.push(dir);
     const purged: string[] = [];
     const { storage } = open(dir, [], purged);
-    storage.enqueue(1, [{ kind: "append", txns: [txn(1), txn(2), txn(3)] }, { kind: "truncate", zxid: makeZxid(1, 1) }]);
+    storage.enqueue(1, [
+      { kind: "append", txns: [txn(1), txn(2), txn(3)] },
+      { kind: "truncate", zxid: makeZxid(1, 1) },
+    ]);
     const db = new Database({ extendedTypesEnabled: false });
-    for (let i = 0; i < 5; i++) storage.enqueue(2 + i, [{ kind: "snapshot", zxid: makeZxid(1, 10 + i), bytes: encodeSnapshot(db), replaceLog: false }]);
+    for (let i = 0; i < 5; i++)
+      storage.enqueue(2 + i, [
+        {
+          kind: "snapshot",
+          zxid: makeZxid(1, 10 + i),
+          bytes: encodeSnapshot(db),
+          replaceLog: false,
+        },
+      ]);
     storage.enqueue(9, [{ kind: "append", txns: [txn(20)] }]);
     await settle();
     storage.close();

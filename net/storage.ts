@@ -1,16 +1,30 @@
 // The durable log and snapshots on a real disk, for the core's persist effects.
 //
 // Layout (dataLogDir for logs, dataDir for the rest), all in the core's record formats:
-//   log.<first zxid, hex>      checksummed txn records (core/storage.ts), appended, rolled at snapshots
+// log.<first zxid, hex>      checksummed txn records (core/storage.ts), appended, rolled at
+// snapshots
 //   snapshot.<zxid, hex>       a consistent snapshot (core/storage.ts)
-//   epochs                     "acceptedEpoch currentEpoch", replaced atomically (temp + fsync + rename)
+// epochs                     "acceptedEpoch currentEpoch", replaced atomically (temp + fsync +
+// rename)
 //
 // Group commit: persists queue up while an fsync runs; the next round writes all of them and one
 // fsync covers the lot, then each persistDone is reported, in order. Nothing is reported before its
 // fsync completed: that is the durability contract the core's acknowledgements rest on.
 
 import { fsync } from "node:fs";
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync, ftruncateSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+  ftruncateSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { DiskWrite, DurableState } from "../core/replica/index.ts";
 import { decodeLog, encodeLogRecord } from "../core/storage.ts";
@@ -33,7 +47,9 @@ export class FileStorage {
   private logPath: string;
   /** Zxid of the last record appended; a rolled log is named after the next one. */
   private lastAppended = 0n;
-  /** Set when a snapshot written elsewhere (the snapshotter) lets the log roll at the next round. */
+  /**
+   * Set when a snapshot written elsewhere (the snapshotter) lets the log roll at the next round.
+   */
   private rollRequested = false;
   /** The snapshot recovery started from (olderSnapshot steps back from it). */
   private snapshotFile: string | undefined;
@@ -63,7 +79,8 @@ export class FileStorage {
     mkdirSync(options.dataDir, { recursive: true });
     mkdirSync(options.dataLogDir, { recursive: true });
     const notes: string[] = [];
-    // A crash while a snapshot or epoch file was being written leaves its temp file behind: never renamed, never valid.
+    // A crash while a snapshot or epoch file was being written leaves its temp file behind: never
+    // renamed, never valid.
     for (const dir of new Set([options.dataDir, options.dataLogDir])) {
       for (const file of readdirSync(dir).filter((f) => f.endsWith(".tmp"))) {
         rmSync(join(dir, file));
@@ -75,12 +92,20 @@ export class FileStorage {
     const { txns, lastLog } = readLogs(options.dataLogDir, notes);
     const logPath = lastLog ?? join(options.dataLogDir, `log.${hex16(1n)}`);
     const storage = new FileStorage(
-      options.dataDir, options.dataLogDir, options.retainSnapshots, options.onDurable, logPath,
+      options.dataDir,
+      options.dataLogDir,
+      options.retainSnapshots,
+      options.onDurable,
+      logPath,
       options.onPurged ?? (() => {}),
     );
     storage.lastAppended = txns.length > 0 ? txns[txns.length - 1]!.zxid : 0n;
     storage.snapshotFile = snapshot?.file;
-    return { storage, durable: { ...epochs, snapshot: snapshot?.bytes, log: txns }, recoveryNotes: notes };
+    return {
+      storage,
+      durable: { ...epochs, snapshot: snapshot?.bytes, log: txns },
+      recoveryNotes: notes,
+    };
   }
 
   /**
@@ -139,7 +164,10 @@ export class FileStorage {
       case "truncate":
         return this.truncateAfter(write.zxid);
       case "epochs":
-        return atomicWrite(join(this.dataDir, "epochs"), new TextEncoder().encode(`${write.acceptedEpoch} ${write.currentEpoch}\n`));
+        return atomicWrite(
+          join(this.dataDir, "epochs"),
+          new TextEncoder().encode(`${write.acceptedEpoch} ${write.currentEpoch}\n`),
+        );
       case "snapshot":
         atomicWrite(join(this.dataDir, `snapshot.${hex16(write.zxid)}`), write.bytes);
         return this.rollLog(write.zxid, write.replaceLog);
@@ -164,7 +192,9 @@ export class FileStorage {
     this.logFd = openSync(this.logPath, "a");
   }
 
-  /** After a snapshot: new records go to a fresh log file; old ones go once enough snapshots exist. */
+  /**
+   * After a snapshot: new records go to a fresh log file; old ones go once enough snapshots exist.
+   */
   private rollLog(z: Zxid, replace: boolean): void {
     fsyncSync(this.logFd);
     closeSync(this.logFd);
@@ -187,7 +217,10 @@ export class FileStorage {
     }
   }
 
-  /** Keeps the newest `retainSnapshots` snapshots and the logs needed to replay from the oldest kept. */
+  /**
+   * Keeps the newest `retainSnapshots` snapshots and the logs needed to replay from the oldest
+   * kept.
+   */
   purge(): void {
     const snapshots = snapshotFiles(this.dataDir);
     const drop = snapshots.slice(0, Math.max(0, snapshots.length - this.retainSnapshots));
@@ -243,12 +276,21 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-const logFiles = (dir: string) => readdirSync(dir).filter((f) => /^log\.[0-9a-f]{16}$/.test(f)).sort();
-const snapshotFiles = (dir: string) => readdirSync(dir).filter((f) => /^snapshot\.[0-9a-f]{16}$/.test(f)).sort();
+const logFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => /^log\.[0-9a-f]{16}$/.test(f))
+    .sort();
+const snapshotFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((f) => /^snapshot\.[0-9a-f]{16}$/.test(f))
+    .sort();
 
 function readEpochs(dir: string): { acceptedEpoch: number; currentEpoch: number } {
   try {
-    const [accepted, current] = readFileSync(join(dir, "epochs"), "utf8").trim().split(/\s+/).map(Number);
+    const [accepted, current] = readFileSync(join(dir, "epochs"), "utf8")
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     return { acceptedEpoch: accepted ?? 0, currentEpoch: current ?? 0 };
   } catch {
     return { acceptedEpoch: 0, currentEpoch: 0 };
@@ -264,7 +306,9 @@ function newestSnapshot(
   dir: string,
   before?: string,
 ): { file: string; bytes: Uint8Array } | undefined {
-  const file = snapshotFiles(dir).reverse().find((f) => before === undefined || f < before);
+  const file = snapshotFiles(dir)
+    .reverse()
+    .find((f) => before === undefined || f < before);
   return file === undefined ? undefined : { file, bytes: readWhole(join(dir, file)) };
 }
 
@@ -274,7 +318,9 @@ function readWhole(path: string): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-/** Every log record in order; a torn tail of the last file is cut off (it was never acknowledged). */
+/**
+ * Every log record in order; a torn tail of the last file is cut off (it was never acknowledged).
+ */
 function readLogs(dir: string, notes: string[]): { txns: Txn[]; lastLog: string | undefined } {
   const files = logFiles(dir);
   let txns: Txn[] = [];
@@ -287,8 +333,11 @@ function readLogs(dir: string, notes: string[]): { txns: Txn[]; lastLog: string 
     if (txns.length === 0) txns = decoded.txns;
     else for (const txn of decoded.txns) txns.push(txn);
     if (decoded.tornTail) {
-      if (i !== files.length - 1) throw new Error(`log ${file} is damaged before the last log file: refusing to start`);
-      notes.push(`${file}: dropped a torn last record (${bytes.length - decoded.validBytes} bytes)`);
+      if (i !== files.length - 1)
+        throw new Error(`log ${file} is damaged before the last log file: refusing to start`);
+      notes.push(
+        `${file}: dropped a torn last record (${bytes.length - decoded.validBytes} bytes)`,
+      );
       const fd = openSync(path, "r+");
       ftruncateSync(fd, decoded.validBytes);
       fsyncSync(fd);

@@ -1,6 +1,7 @@
 // Backpressure: a client that pipelines far more than globalOutstandingLimit, or that stops reading
 // its replies, is no longer read from (TCP pushes back on it) instead of growing the server's
-// memory; it gets every reply, in order, once it reads again, and other clients are served meanwhile.
+// memory; it gets every reply, in order, once it reads again, and other clients are served
+// meanwhile.
 
 import { createConnection } from "node:net";
 import type { Socket } from "node:net";
@@ -16,12 +17,23 @@ import { ZkClient } from "./zk-client.ts";
 let ensemble: TestEnsemble | undefined;
 afterAll(async () => ensemble?.stop());
 
-/** A raw connection that sends a handshake and `requests` in one go, without reading anything yet. */
+/**
+ * A raw connection that sends a handshake and `requests` in one go, without reading anything yet.
+ */
 function pipeline(port: number, requests: Uint8Array[]): Socket {
   const socket = createConnection({ host: "127.0.0.1", port });
   socket.pause();
-  const handshake = encodeConnectRequest({ protocolVersion: 0, lastZxidSeen: zxid(0n), timeoutMs: 30_000, sessionId: sessionId(0n), password: new Uint8Array(16), readOnly: false });
-  socket.on("connect", () => socket.write(Buffer.concat([frame(handshake), ...requests.map((r) => frame(r))])));
+  const handshake = encodeConnectRequest({
+    protocolVersion: 0,
+    lastZxidSeen: zxid(0n),
+    timeoutMs: 30_000,
+    sessionId: sessionId(0n),
+    password: new Uint8Array(16),
+    readOnly: false,
+  });
+  socket.on("connect", () =>
+    socket.write(Buffer.concat([frame(handshake), ...requests.map((r) => frame(r))])),
+  );
   return socket;
 }
 
@@ -32,7 +44,9 @@ function readReplies(socket: Socket, count: number): Promise<{ xid: number; err:
   let handshaken = false;
   return new Promise((resolve, reject) => {
     socket.on("data", (chunk: Buffer) => {
-      for (const payload of framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))) {
+      for (const payload of framer.push(
+        new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length),
+      )) {
         if (!handshaken) {
           handshaken = true;
           continue;
@@ -42,7 +56,9 @@ function readReplies(socket: Socket, count: number): Promise<{ xid: number; err:
         if (replies.length === count) resolve(replies);
       }
     });
-    socket.on("close", () => reject(new Error(`connection closed after ${replies.length} replies`)));
+    socket.on("close", () =>
+      reject(new Error(`connection closed after ${replies.length} replies`)),
+    );
     socket.resume();
   });
 }
@@ -54,13 +70,27 @@ describe("net: backpressure on clients", () => {
     const port = ensemble.clientPorts[0]!;
     const setup = await ZkClient.connect("127.0.0.1", port);
     const big = utf8("x".repeat(500_000));
-    expect((await setup.request({ op: "create", path: "/big", data: big, acl: openAclUnsafe, flags: 0, ttl: -1 })).err).toBe(0);
+    expect(
+      (
+        await setup.request({
+          op: "create",
+          path: "/big",
+          data: big,
+          acl: openAclUnsafe,
+          flags: 0,
+          ttl: -1,
+        })
+      ).err,
+    ).toBe(0);
 
-    // 300 writes and 200 reads of a 500 kB node (100 MB of replies) in one burst, nothing read back.
+    // 300 writes and 200 reads of a 500 kB node (100 MB of replies) in one burst, nothing read
+    // back.
     const count = 500;
-    const requests = Array.from({ length: count }, (_, i) => i < 300
-      ? encodeRequest(i + 1, { op: "setData", path: "/big", data: utf8(`v${i}`), version: -1 })
-      : encodeRequest(i + 1, { op: "getData", path: "/big", watch: false }));
+    const requests = Array.from({ length: count }, (_, i) =>
+      i < 300
+        ? encodeRequest(i + 1, { op: "setData", path: "/big", data: utf8(`v${i}`), version: -1 })
+        : encodeRequest(i + 1, { op: "getData", path: "/big", watch: false }),
+    );
     const buffersBeforeMb = process.memoryUsage().arrayBuffers / 1e6;
     const greedy = pipeline(port, requests);
     await waitFor(() => server.stats.throttledCount > 0, 10_000);

@@ -8,48 +8,119 @@ import { openAclUnsafe, zxid } from "../core/types.ts";
 import { Err } from "../core/errors.ts";
 import { JuteError, JuteWriter } from "./jute-io.ts";
 import {
-  decodeClientFrame, decodeConnectRequest, decodeReplyBody, decodeReplyHeader, encodeConnectRequest,
-  encodeReply, encodeRequest, isKnownOpCode, MalformedRecord, OpCode, UnsupportedOp,
+  decodeClientFrame,
+  decodeConnectRequest,
+  decodeReplyBody,
+  decodeReplyHeader,
+  encodeConnectRequest,
+  encodeReply,
+  encodeRequest,
+  isKnownOpCode,
+  MalformedRecord,
+  OpCode,
+  UnsupportedOp,
   unsupportedOpErr,
 } from "./wire.ts";
 
 const path = fc.constantFrom("/", "/a", "/a/b", "/zookeeper", "/ü/x");
 // Null data (-1 on the wire) is its own value, never the empty buffer.
 const data = fc.option(fc.uint8Array({ maxLength: 20 }), { nil: null });
-const acl = fc.array(fc.record({ perms: fc.integer({ min: 0, max: 31 }), id: fc.record({ scheme: fc.constantFrom("world", "digest", "ip"), id: fc.string() }) }), { maxLength: 3 });
+const acl = fc.array(
+  fc.record({
+    perms: fc.integer({ min: 0, max: 31 }),
+    id: fc.record({ scheme: fc.constantFrom("world", "digest", "ip"), id: fc.string() }),
+  }),
+  { maxLength: 3 },
+);
 const version = fc.integer({ min: -1, max: 5 });
-const createOp = fc.record({ op: fc.constantFrom("create" as const, "create2" as const, "createContainer" as const), path, data, acl, flags: fc.integer({ min: 0, max: 6 }), ttl: fc.constant(-1) });
+const createOp = fc.record({
+  op: fc.constantFrom("create" as const, "create2" as const, "createContainer" as const),
+  path,
+  data,
+  acl,
+  flags: fc.integer({ min: 0, max: 6 }),
+  ttl: fc.constant(-1),
+});
 const writeOp = fc.oneof(
   createOp,
-  fc.record({ op: fc.constant("createTTL" as const), path, data, acl, flags: fc.integer({ min: 0, max: 6 }), ttl: fc.integer({ min: 1, max: 100000 }) }),
+  fc.record({
+    op: fc.constant("createTTL" as const),
+    path,
+    data,
+    acl,
+    flags: fc.integer({ min: 0, max: 6 }),
+    ttl: fc.integer({ min: 1, max: 100000 }),
+  }),
   fc.record({ op: fc.constant("delete" as const), path, version }),
   fc.record({ op: fc.constant("setData" as const), path, data, version }),
   fc.record({ op: fc.constant("check" as const), path, version }),
 );
 const readOp = fc.oneof(
-  fc.record({ op: fc.constantFrom("exists" as const, "getData" as const, "getChildren" as const, "getChildren2" as const), path, watch: fc.boolean() }),
-  fc.record({ op: fc.constantFrom("getACL" as const, "sync" as const, "getAllChildrenNumber" as const), path }),
+  fc.record({
+    op: fc.constantFrom(
+      "exists" as const,
+      "getData" as const,
+      "getChildren" as const,
+      "getChildren2" as const,
+    ),
+    path,
+    watch: fc.boolean(),
+  }),
+  fc.record({
+    op: fc.constantFrom("getACL" as const, "sync" as const, "getAllChildrenNumber" as const),
+    path,
+  }),
 );
 const clientOp: fc.Arbitrary<ClientOp> = fc.oneof(
-  writeOp, readOp,
+  writeOp,
+  readOp,
   fc.record({ op: fc.constant("setACL" as const), path, acl, version }),
   fc.record({ op: fc.constant("multi" as const), ops: fc.array(writeOp, { maxLength: 4 }) }),
-  fc.record({ op: fc.constant("multiRead" as const), ops: fc.array(fc.record({ op: fc.constantFrom("getData" as const, "getChildren" as const), path, watch: fc.constant(false) }), { maxLength: 3 }) }),
+  fc.record({
+    op: fc.constant("multiRead" as const),
+    ops: fc.array(
+      fc.record({
+        op: fc.constantFrom("getData" as const, "getChildren" as const),
+        path,
+        watch: fc.constant(false),
+      }),
+      { maxLength: 3 },
+    ),
+  }),
   fc.record({ op: fc.constant("getEphemerals" as const), prefixPath: path }),
   fc.record({ op: fc.constant("addWatch" as const), path, mode: fc.integer({ min: 0, max: 1 }) }),
-  fc.record({ op: fc.constantFrom("removeWatches" as const, "checkWatches" as const), path, watcherType: fc.integer({ min: 1, max: 5 }) }),
-  fc.record({ op: fc.constant("auth" as const), scheme: fc.constant("digest"), credentials: fc.string() }),
-  fc.record({ op: fc.constant("setWatches" as const), relativeZxid: fc.bigInt({ min: 0n, max: 1n << 40n }).map(zxid), data: fc.array(path), exist: fc.array(path), child: fc.array(path), persistent: fc.array(path), persistentRecursive: fc.array(path) }),
+  fc.record({
+    op: fc.constantFrom("removeWatches" as const, "checkWatches" as const),
+    path,
+    watcherType: fc.integer({ min: 1, max: 5 }),
+  }),
+  fc.record({
+    op: fc.constant("auth" as const),
+    scheme: fc.constant("digest"),
+    credentials: fc.string(),
+  }),
+  fc.record({
+    op: fc.constant("setWatches" as const),
+    relativeZxid: fc.bigInt({ min: 0n, max: 1n << 40n }).map(zxid),
+    data: fc.array(path),
+    exist: fc.array(path),
+    child: fc.array(path),
+    persistent: fc.array(path),
+    persistentRecursive: fc.array(path),
+  }),
   fc.constantFrom<ClientOp>({ op: "whoAmI" }, { op: "ping" }, { op: "closeSession" }),
 );
 
 describe("net: wire protocol", () => {
   it("request frames round-trip for every op", () => {
-    fc.assert(fc.property(fc.integer({ min: -8, max: 1 << 30 }), clientOp, (xid, op) => {
-      const frame = decodeClientFrame(encodeRequest(xid, op));
-      expect(frame.xid).toBe(xid);
-      expect(frame.op).toEqual(op);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.integer({ min: -8, max: 1 << 30 }), clientOp, (xid, op) => {
+        const frame = decodeClientFrame(encodeRequest(xid, op));
+        expect(frame.xid).toBe(xid);
+        expect(frame.op).toEqual(op);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("replies produced by the core round-trip through encode and decode", () => {
@@ -58,12 +129,38 @@ describe("net: wire protocol", () => {
     const ops: ClientOp[] = [
       { op: "create2", path: "/b", data: utf8("y"), acl: openAclUnsafe, flags: 0, ttl: -1 },
       { op: "create", path: "/c", data: utf8(""), acl: openAclUnsafe, flags: 2, ttl: -1 },
-      { op: "getData", path: "/a", watch: false }, { op: "exists", path: "/a", watch: true }, { op: "getChildren2", path: "/", watch: false },
-      { op: "getACL", path: "/a" }, { op: "setData", path: "/a", data: utf8("z"), version: -1 }, { op: "getAllChildrenNumber", path: "/" },
-      { op: "multi", ops: [{ op: "create2", path: "/m", data: utf8(""), acl: openAclUnsafe, flags: 0, ttl: -1 }, { op: "check", path: "/a", version: 1 }, { op: "delete", path: "/m", version: -1 }] },
-      { op: "multi", ops: [{ op: "check", path: "/a", version: 9 }, { op: "delete", path: "/a", version: -1 }] },
-      { op: "multiRead", ops: [{ op: "getData", path: "/a", watch: false }, { op: "getChildren", path: "/nope", watch: false }] },
-      { op: "whoAmI" }, { op: "getEphemerals", prefixPath: "/" }, { op: "delete", path: "/nope", version: -1 }, { op: "sync", path: "/a" },
+      { op: "getData", path: "/a", watch: false },
+      { op: "exists", path: "/a", watch: true },
+      { op: "getChildren2", path: "/", watch: false },
+      { op: "getACL", path: "/a" },
+      { op: "setData", path: "/a", data: utf8("z"), version: -1 },
+      { op: "getAllChildrenNumber", path: "/" },
+      {
+        op: "multi",
+        ops: [
+          { op: "create2", path: "/m", data: utf8(""), acl: openAclUnsafe, flags: 0, ttl: -1 },
+          { op: "check", path: "/a", version: 1 },
+          { op: "delete", path: "/m", version: -1 },
+        ],
+      },
+      {
+        op: "multi",
+        ops: [
+          { op: "check", path: "/a", version: 9 },
+          { op: "delete", path: "/a", version: -1 },
+        ],
+      },
+      {
+        op: "multiRead",
+        ops: [
+          { op: "getData", path: "/a", watch: false },
+          { op: "getChildren", path: "/nope", watch: false },
+        ],
+      },
+      { op: "whoAmI" },
+      { op: "getEphemerals", prefixPath: "/" },
+      { op: "delete", path: "/nope", version: -1 },
+      { op: "sync", path: "/a" },
       { op: "create2", path: "/null", data: null, acl: openAclUnsafe, flags: 0, ttl: -1 },
       { op: "getData", path: "/null", watch: false },
       { op: "setData", path: "/a", data: null, version: -1 },
@@ -131,19 +228,29 @@ describe("net: wire protocol", () => {
   });
 
   it("accepts a ConnectRequest with or without the trailing readOnly byte", () => {
-    const request = { protocolVersion: 0, lastZxidSeen: zxid(5n), timeoutMs: 30000, sessionId: 0n as never, password: new Uint8Array(16), readOnly: false };
+    const request = {
+      protocolVersion: 0,
+      lastZxidSeen: zxid(5n),
+      timeoutMs: 30000,
+      sessionId: 0n as never,
+      password: new Uint8Array(16),
+      readOnly: false,
+    };
     const bytes = encodeConnectRequest(request);
     expect(decodeConnectRequest(bytes)).toEqual(request);
     expect(decodeConnectRequest(bytes.slice(0, bytes.length - 1))).toEqual(request);
   });
 
   it("arbitrary bytes never throw anything but JuteError or UnsupportedOp", () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 120 }), (bytes) => {
-      try {
-        decodeClientFrame(bytes);
-      } catch (error) {
-        expect(error instanceof JuteError || error instanceof UnsupportedOp).toBe(true);
-      }
-    }), { numRuns: 5000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 120 }), (bytes) => {
+        try {
+          decodeClientFrame(bytes);
+        } catch (error) {
+          expect(error instanceof JuteError || error instanceof UnsupportedOp).toBe(true);
+        }
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

@@ -9,7 +9,15 @@ import type { Reply } from "../core/requests.ts";
 import type { SessionId } from "../core/types.ts";
 import { sessionId as toSessionId, zxid } from "../core/types.ts";
 import { frame, Framer } from "./framing.ts";
-import { decodeConnectResponse, decodeNotification, decodeReplyBody, decodeReplyHeader, encodeConnectRequest, encodeRequest, Xid } from "./wire.ts";
+import {
+  decodeConnectResponse,
+  decodeNotification,
+  decodeReplyBody,
+  decodeReplyHeader,
+  encodeConnectRequest,
+  encodeRequest,
+  Xid,
+} from "./wire.ts";
 
 export class ConnectionLossError extends Error {
   override name = "ConnectionLossError";
@@ -24,7 +32,13 @@ export interface WatchNotification {
 
 export class ZkClient {
   private readonly framer = new Framer(0xfffff + 1024);
-  private readonly pending: { xid: number; op: ClientOp; observe: ((r: Reply) => void) | undefined; resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  private readonly pending: {
+    xid: number;
+    op: ClientOp;
+    observe: ((r: Reply) => void) | undefined;
+    resolve: (r: Reply) => void;
+    reject: (e: Error) => void;
+  }[] = [];
   private xid = 0;
   private pinger: NodeJS.Timeout | undefined;
   private closed = false;
@@ -36,7 +50,11 @@ export class ZkClient {
 
   private constructor(private readonly socket: Socket) {}
 
-  static connect(host: string, port: number, options: { timeoutMs?: number; handshakeTimeoutMs?: number } = {}): Promise<ZkClient> {
+  static connect(
+    host: string,
+    port: number,
+    options: { timeoutMs?: number; handshakeTimeoutMs?: number } = {},
+  ): Promise<ZkClient> {
     return new Promise((resolve, reject) => {
       const socket = createConnection({ host, port });
       const client = new ZkClient(socket);
@@ -51,14 +69,24 @@ export class ZkClient {
       socket.setNoDelay(true);
       socket.once("error", reject);
       socket.once("connect", () => {
-        socket.write(frame(encodeConnectRequest({
-          protocolVersion: 0, lastZxidSeen: zxid(0n), timeoutMs: options.timeoutMs ?? 10_000,
-          sessionId: toSessionId(0n), password: new Uint8Array(16), readOnly: false,
-        })));
+        socket.write(
+          frame(
+            encodeConnectRequest({
+              protocolVersion: 0,
+              lastZxidSeen: zxid(0n),
+              timeoutMs: options.timeoutMs ?? 10_000,
+              sessionId: toSessionId(0n),
+              password: new Uint8Array(16),
+              readOnly: false,
+            }),
+          ),
+        );
       });
       let handshaken = false;
       socket.on("data", (chunk: Buffer) => {
-        for (const payload of client.framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length))) {
+        for (const payload of client.framer.push(
+          new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length),
+        )) {
           if (!handshaken) {
             handshaken = true;
             const response = decodeConnectResponse(payload);
@@ -84,9 +112,13 @@ export class ZkClient {
   }
 
   private startPinging(): void {
-    this.pinger = setInterval(() => {
-      if (this.pending.length === 0) this.socket.write(frame(encodeRequest(Xid.ping, { op: "ping" })));
-    }, Math.max(100, this.timeoutMs / 3));
+    this.pinger = setInterval(
+      () => {
+        if (this.pending.length === 0)
+          this.socket.write(frame(encodeRequest(Xid.ping, { op: "ping" })));
+      },
+      Math.max(100, this.timeoutMs / 3),
+    );
     this.pinger.unref();
   }
 

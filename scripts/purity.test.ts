@@ -38,14 +38,24 @@ describe("purity checker", () => {
   });
 
   it("lets files outside core/ into core/replica only through its index", () => {
-    const door = (file: string, source: string) => findDoorViolations(file, source).map((v) => v.line);
+    const door = (file: string, source: string) =>
+      findDoorViolations(file, source).map((v) => v.line);
     expect(door("sim/world.ts", 'import { step } from "../core/replica/index.ts";')).toEqual([]);
-    expect(door("sim/world.ts", 'import type { ReplicaState } from "../core/replica/state.ts";')).toEqual([1]);
-    expect(door("sim/test/x.ts", 'import { step } from "../../core/replica/step.ts";')).toEqual([1]);
-    expect(door("net/a.ts", 'import { Cluster } from "../core/replica/test/cluster.ts";')).toEqual([1]);
-    expect(door("net/a.test.ts", 'import { Cluster } from "../core/replica/test/cluster.ts";')).toEqual([]);
+    expect(
+      door("sim/world.ts", 'import type { ReplicaState } from "../core/replica/state.ts";'),
+    ).toEqual([1]);
+    expect(door("sim/test/x.ts", 'import { step } from "../../core/replica/step.ts";')).toEqual([
+      1,
+    ]);
+    expect(door("net/a.ts", 'import { Cluster } from "../core/replica/test/cluster.ts";')).toEqual([
+      1,
+    ]);
+    expect(
+      door("net/a.test.ts", 'import { Cluster } from "../core/replica/test/cluster.ts";'),
+    ).toEqual([]);
     expect(door("net/a.ts", 'import { Database } from "../core/database.ts";')).toEqual([]);
-    const second = 'import { join } from "node:path";\nimport { s } from "../core/replica/state.ts";';
+    const second =
+      'import { join } from "node:path";\nimport { s } from "../core/replica/state.ts";';
     expect(door("net/a.ts", second)).toEqual([2]);
     expect(door("core/replica/x.ts", 'import { s } from "./state.ts";')).toEqual([]);
   });

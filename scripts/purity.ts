@@ -16,7 +16,10 @@ const forbiddenPatterns: ReadonlyArray<{ rule: string; pattern: RegExp }> = [
   { rule: "Date (time must be an input)", pattern: /\bDate\b/ },
   { rule: "Math.random (randomness must be an input)", pattern: /\bMath\s*\.\s*random\b/ },
   { rule: "performance clock", pattern: /\bperformance\b/ },
-  { rule: "timers", pattern: /\b(setTimeout|setInterval|setImmediate|queueMicrotask|clearTimeout|clearInterval)\b/ },
+  {
+    rule: "timers",
+    pattern: /\b(setTimeout|setInterval|setImmediate|queueMicrotask|clearTimeout|clearInterval)\b/,
+  },
   { rule: "process", pattern: /\bprocess\s*\./ },
   { rule: "Buffer (use Uint8Array)", pattern: /\bBuffer\b/ },
   { rule: "async/await", pattern: /\b(async|await)\b/ },
@@ -61,9 +64,12 @@ export function stripCommentsAndStrings(source: string): string {
   return out;
 }
 
-const importPattern = /(?:^|\s)(?:import|export)\s[^;]*?from\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gm;
+const importPattern =
+  /(?:^|\s)(?:import|export)\s[^;]*?from\s*["']([^"']+)["']|^\s*import\s*["']([^"']+)["']/gm;
 
-/** Returns every place in `source` (a core/ file at `file`, relative to core/) that breaks purity. */
+/**
+ * Returns every place in `source` (a core/ file at `file`, relative to core/) that breaks purity.
+ */
 export function findPurityViolations(file: string, source: string): PurityViolation[] {
   const violations: PurityViolation[] = [];
   const lines = source.split("\n");
@@ -117,7 +123,12 @@ export function findDoorViolations(file: string, source: string): PurityViolatio
     if (target === "core/replica/index.ts") continue;
     if (isTest && target.startsWith("core/replica/test/")) continue;
     const line = source.slice(0, (match.index ?? 0) + match[0].search(/\S/)).split("\n").length;
-    violations.push({ file, line, rule: "import past the door of core/replica (use core/replica/index.ts)", text: lines[line - 1]!.trim() });
+    violations.push({
+      file,
+      line,
+      rule: "import past the door of core/replica (use core/replica/index.ts)",
+      text: lines[line - 1]!.trim(),
+    });
   }
   return violations;
 }

@@ -12,8 +12,8 @@
 //                                     one of 16 parts of a sweep (every 16th seed from the 4th),
 //                                     for a CI matrix or indexed Jobs; its summary as JSON
 // npm run sim -- --merge s*.json      fold shard summaries into one verdict; exit 1 on a failure,
-//                                     a missing shard or one that did not finish
-// Options: --nodes N --safety-ms MS --clients N --no-faults --trace FILE --history FILE --report DIR
+// a missing shard or one that did not finish Options: --nodes N --safety-ms MS --clients N
+// --no-faults --trace FILE --history FILE --report DIR
 //          --plant BUG (a planted bug of sim/test/planted-bugs.ts, for a single run or --shrink)
 // Sweep options: --stop-on-failure --seed-timeout-s S (default 600) --worker-heap-mb MB (3072)
 //                --workers N (default: every core)
@@ -27,7 +27,12 @@ import { shrinkLimits } from "./shrink.ts";
 import { reproduce, sweep, sweepDefaults } from "./sweep.ts";
 import type { Shard, SweepSummary } from "./sweep-summary.ts";
 import {
-  mergedOk, mergedText, mergeSummaries, parseShard, shardSeeds, summaryOf,
+  mergedOk,
+  mergedText,
+  mergeSummaries,
+  parseShard,
+  shardSeeds,
+  summaryOf,
 } from "./sweep-summary.ts";
 
 interface Args {
@@ -62,13 +67,26 @@ function positive(flag: string, text: string): number {
 
 function parseArgs(argv: string[]): Args {
   const args: Args = {
-    seed: undefined, seeds: undefined, overrides: {}, trace: undefined, historyFile: undefined,
+    seed: undefined,
+    seeds: undefined,
+    overrides: {},
+    trace: undefined,
+    historyFile: undefined,
     report: undefined,
-    stopOnFailure: sweepDefaults.stopOnFailure, seedTimeoutMs: sweepDefaults.seedTimeoutMs,
-    workerHeapMb: sweepDefaults.workerHeapMb, workers: sweepDefaults.workers,
-    shrink: false, scenario: undefined, plant: undefined, shrinkRuns: shrinkLimits.maxRuns,
-    shrinkMs: shrinkLimits.maxWallMs, replay: undefined, shard: undefined, summary: undefined,
-    merge: undefined, flags: [],
+    stopOnFailure: sweepDefaults.stopOnFailure,
+    seedTimeoutMs: sweepDefaults.seedTimeoutMs,
+    workerHeapMb: sweepDefaults.workerHeapMb,
+    workers: sweepDefaults.workers,
+    shrink: false,
+    scenario: undefined,
+    plant: undefined,
+    shrinkRuns: shrinkLimits.maxRuns,
+    shrinkMs: shrinkLimits.maxWallMs,
+    replay: undefined,
+    shard: undefined,
+    summary: undefined,
+    merge: undefined,
+    flags: [],
   };
   // Flags that change what a seed does, and so must match across the shards of one sweep.
   const runFlags = new Set(["--nodes", "--safety-ms", "--clients", "--no-faults"]);
@@ -108,8 +126,7 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--merge") {
       args.merge = argv.slice(i + 1);
       break;
-    }
-    else throw new Error(`unknown option ${flag}`);
+    } else throw new Error(`unknown option ${flag}`);
   }
   return args;
 }
@@ -122,19 +139,27 @@ function printSummary(
 ): void {
   const c = result.history.counts;
   console.log(`SEED=${result.seed}`);
-  console.log(`  nodes=${options.nodes} clients=${options.workload.clients} keys=${options.workload.keys} latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`);
+  console.log(
+    `  nodes=${options.nodes} clients=${options.workload.clients} keys=${options.workload.keys} latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`,
+  );
   // JSON has no Infinity: a fault kind this seed turned off reads "off".
   const rates = JSON.stringify(options.nemesis, (_k, v) => (v === Infinity ? "off" : v));
   console.log(`  fault rates: ${rates}`);
   console.log(`  disk: ${JSON.stringify(options.disk)}`);
-  console.log(`  virtual time ${(result.virtualMs / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(2)} s wall (${(result.virtualMs / wallMs).toFixed(0)}x), ${result.events} events`);
+  console.log(
+    `  virtual time ${(result.virtualMs / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(2)} s wall (${(result.virtualMs / wallMs).toFixed(0)}x), ${result.events} events`,
+  );
   console.log(`  ops: ${c.invoke} invoked, ${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate`);
-  console.log(`  faults injected: ${JSON.stringify(result.faults)}; torn log records: ${result.tornRecords}; leader changes: ${result.leaderChanges}`);
+  console.log(
+    `  faults injected: ${JSON.stringify(result.faults)}; torn log records: ${result.tornRecords}; leader changes: ${result.leaderChanges}`,
+  );
   console.log(`  trace hash ${result.traceHash} (${result.traceLines} lines)`);
   const lin = result.check.verdict.linearizability;
   const guarantees = result.check.verdict.guarantees;
-  console.log(`  history check: ${verdictWord(result.check.verdict.valid)}; ${lin.partitions.length} partitions, ${lin.steps} search steps; ` +
-    `guarantees ${guarantees.filter((g) => g.violations.length === 0).length}/${guarantees.length} hold; ${result.check.verdict.elapsedMs.toFixed(0)} ms`);
+  console.log(
+    `  history check: ${verdictWord(result.check.verdict.valid)}; ${lin.partitions.length} partitions, ${lin.steps} search steps; ` +
+      `guarantees ${guarantees.filter((g) => g.violations.length === 0).length}/${guarantees.length} hold; ${result.check.verdict.elapsedMs.toFixed(0)} ms`,
+  );
   if (!result.ok) {
     console.log(`  verdict: VIOLATION: ${result.failure}`);
     console.log(`  reproduce with: ${reproduceWith}`);
@@ -167,8 +192,11 @@ async function main(): Promise<void> {
     printSummary(result, performance.now() - started, scenario.options, command);
     if (args.report !== undefined) console.log(`report: ${writeReport(args.report, result)}`);
     const recorded = scenario.failure?.class ?? "ok";
-    const now = asRecorded ? "as recorded"
-      : result.ok ? "it passes now" : "it fails another way now";
+    const now = asRecorded
+      ? "as recorded"
+      : result.ok
+        ? "it passes now"
+        : "it fails another way now";
     console.log(`recorded outcome: ${recorded}; ${now}`);
     // As a seed's run: exit 1 on a violation, so a scenario file serves as a regression test.
     process.exitCode = !result.ok ? 1 : result.check.verdict.valid === "unknown" ? 2 : 0;
@@ -177,11 +205,13 @@ async function main(): Promise<void> {
   if (args.shrink) {
     if (args.seed === undefined) throw new Error("--shrink needs --seed N");
     const found = await shrinkCommand({
-      options: swarmOptions(args.seed, args.overrides), planted: args.plant,
+      options: swarmOptions(args.seed, args.overrides),
+      planted: args.plant,
       scenarioFile: args.scenario ?? `sim-scenario-${args.seed}.json`,
       reportDir: args.report ?? `sim-scenario-${args.seed}`,
       limits: { maxRuns: args.shrinkRuns, maxWallMs: args.shrinkMs },
-      print: (line) => console.log(line), progress: (text) => process.stderr.write(text),
+      print: (line) => console.log(line),
+      progress: (text) => process.stderr.write(text),
     });
     process.exitCode = found ? 0 : 1;
     return;
@@ -193,10 +223,17 @@ async function main(): Promise<void> {
     const [from, to] = args.seeds;
     const seeds = shardSeeds(from, to, args.shard);
     const result = await sweep({
-      from, to, seeds, overrides: args.overrides,
-      stopOnFailure: args.stopOnFailure, seedTimeoutMs: args.seedTimeoutMs,
-      workerHeapMb: args.workerHeapMb, workers: args.workers, runnerUrl: undefined,
-      print: (line) => console.log(line), progress: (text) => process.stderr.write(text),
+      from,
+      to,
+      seeds,
+      overrides: args.overrides,
+      stopOnFailure: args.stopOnFailure,
+      seedTimeoutMs: args.seedTimeoutMs,
+      workerHeapMb: args.workerHeapMb,
+      workers: args.workers,
+      runnerUrl: undefined,
+      print: (line) => console.log(line),
+      progress: (text) => process.stderr.write(text),
       signal: interrupt.signal,
     });
     if (args.summary !== undefined) {

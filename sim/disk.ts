@@ -33,7 +33,9 @@ export interface DiskFaults {
   /** Mean fsync latency and the chance that one is slow (×20). */
   fsyncMeanMs: number;
   slowFsyncChance: number;
-  /** On crash: chance that unsynced writes partly reached the disk, and that the last one is torn. */
+  /**
+   * On crash: chance that unsynced writes partly reached the disk, and that the last one is torn.
+   */
   partialFlushChance: number;
   tornWriteChance: number;
   /** When the next record is not torn: the chance it has a flipped bit, or misdirected bytes. */
@@ -44,7 +46,10 @@ export interface DiskFaults {
 }
 
 export class SimDisk {
-  /** What fsync made durable, in the core's own terms (applyDiskWrite gives every write its meaning). */
+  /**
+   * What fsync made durable, in the core's own terms (applyDiskWrite gives every write its
+   * meaning).
+   */
   private readonly image: DiskImage = emptyDiskImage();
   /** Bytes of a record a crash cut short, after the last whole one, until recovery reads them. */
   private tornTail: Uint8Array | undefined;
@@ -56,7 +61,10 @@ export class SimDisk {
   /** Its own stream, so that a disk without the harsher faults draws what it always drew. */
   private readonly damageRng: Rng;
 
-  constructor(private readonly rng: Rng, private readonly faults: DiskFaults) {
+  constructor(
+    private readonly rng: Rng,
+    private readonly faults: DiskFaults,
+  ) {
     this.damageRng = rng.fork("damage");
   }
 
@@ -93,7 +101,8 @@ export class SimDisk {
     this.pending = [];
     if (unsynced.length === 0 || !this.rng.chance(this.faults.partialFlushChance)) return undefined;
     const flushed = this.rng.int(0, unsynced.length);
-    for (const persist of unsynced.slice(0, flushed)) for (const write of persist.writes) this.apply(write);
+    for (const persist of unsynced.slice(0, flushed))
+      for (const write of persist.writes) this.apply(write);
     const next = unsynced[flushed];
     const append = next?.writes.find((w) => w.kind === "append");
     if (append === undefined || append.kind !== "append") return undefined;

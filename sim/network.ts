@@ -28,7 +28,10 @@ export class SimNetwork {
   private readonly clogUntil = new Map<number, number>();
   messagesSent = 0;
 
-  constructor(private readonly rng: Rng, readonly options: NetworkOptions) {}
+  constructor(
+    private readonly rng: Rng,
+    readonly options: NetworkOptions,
+  ) {}
 
   isUp(a: NodeId, b: NodeId): boolean {
     return (this.generation.get(pairKey(a, b)) ?? 0) % 2 === 1;

@@ -47,8 +47,16 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
   const faults = overrides.faults ?? true;
   const maybe = (p: number, meanMs: number) => (faults && rng.chance(p) ? meanMs : Infinity);
   const mix: Partial<Record<OpKind, number>> = {
-    read: rng.int(1, 10), syncRead: rng.int(0, 5), write: rng.int(1, 10), cas: rng.int(0, 6), create: rng.int(1, 4),
-    delete: rng.int(0, 3), ephemeral: rng.int(0, 3), sequential: rng.int(0, 3), multi: rng.int(0, 3), children: rng.int(0, 2),
+    read: rng.int(1, 10),
+    syncRead: rng.int(0, 5),
+    write: rng.int(1, 10),
+    cas: rng.int(0, 6),
+    create: rng.int(1, 4),
+    delete: rng.int(0, 3),
+    ephemeral: rng.int(0, 3),
+    sequential: rng.int(0, 3),
+    multi: rng.int(0, 3),
+    children: rng.int(0, 2),
     closeSession: rng.int(0, 1),
   };
   // The harsher disk's rates come from a stream of their own: every earlier rate stays as it was.
@@ -66,10 +74,17 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
     tickMs: rng.pick([100, 500, 2000]),
     safetyMs: overrides.safetyMs ?? 60_000,
     livenessMs: 0, // set below: it scales with tickTime, as every ZooKeeper timeout does
-    network: { latencyMeanMs: rng.int(1, 20), slowMessageChance: rng.float() * 0.05, reconnectDelayMs: rng.int(10, 500) },
+    network: {
+      latencyMeanMs: rng.int(1, 20),
+      slowMessageChance: rng.float() * 0.05,
+      reconnectDelayMs: rng.int(10, 500),
+    },
     disk: {
-      fsyncMeanMs: rng.pick([1, 2, 5, 10, 30]), slowFsyncChance: rng.float() * 0.05,
-      partialFlushChance: rng.float(), tornWriteChance: rng.float(), ...damage,
+      fsyncMeanMs: rng.pick([1, 2, 5, 10, 30]),
+      slowFsyncChance: rng.float() * 0.05,
+      partialFlushChance: rng.float(),
+      tornWriteChance: rng.float(),
+      ...damage,
     },
     nemesis: {
       crashEveryMs: maybe(0.8, rng.int(2_000, 15_000)),
@@ -122,8 +137,6 @@ export interface SimResult {
   faultSpans: FaultSpan[];
 }
 
-
-
 /**
  * Search steps per partition: deterministic (no wall clock), so a seed's verdict never depends on
  * the machine. A partition that runs out is "unknown", reported but not a failure.
@@ -144,10 +157,27 @@ export function runSimulation(
   const rng = new Rng(`run-${options.seed}`);
   const trace = new Trace(traceSink);
   const ids: NodeId[] = Array.from({ length: options.nodes }, (_, i) => i + 1);
-  const configs = ids.map((id) => replicaConfig({ id, peers: ids, tickMs: options.tickMs, snapshotEveryTxns: 500, commitLogKeep: 200, policy }));
-  const world = new World(configs, rng.fork("world"), { network: options.network, disk: options.disk, clusterCheckEvery: 2000, step }, trace);
+  const configs = ids.map((id) =>
+    replicaConfig({
+      id,
+      peers: ids,
+      tickMs: options.tickMs,
+      snapshotEveryTxns: 500,
+      commitLogKeep: 200,
+      policy,
+    }),
+  );
+  const world = new World(
+    configs,
+    rng.fork("world"),
+    { network: options.network, disk: options.disk, clusterCheckEvery: 2000, step },
+    trace,
+  );
   const history = new HistoryRecorder(() => Math.round(world.nowMs * 1000));
-  const clients = Array.from({ length: options.workload.clients }, (_, i) => new SimClient(i + 1, world, rng.fork(`client-${i + 1}`), history, options.workload));
+  const clients = Array.from(
+    { length: options.workload.clients },
+    (_, i) => new SimClient(i + 1, world, rng.fork(`client-${i + 1}`), history, options.workload),
+  );
   const nemesis = new Nemesis(world, rng.fork("nemesis"), options.nemesis, faults);
   let failure: string | undefined;
   let leaderChanges = 0;
@@ -169,12 +199,24 @@ export function runSimulation(
   }
   const tornRecords = [...world.nodes.values()].reduce((n, node) => n + node.disk.tornRecords, 0);
   const check = checkHistory(history.records, { stepsMax: checkStepsMax });
-  if (failure === undefined && check.verdict.valid === false) failure = `history check failed:\n${textVerdict(check.verdict, check.ops)}`;
+  if (failure === undefined && check.verdict.valid === false)
+    failure = `history check failed:\n${textVerdict(check.verdict, check.ops)}`;
   return {
-    seed: options.seed, ok: failure === undefined, failure, virtualMs: world.nowMs, events: world.events,
-    traceHash: trace.hash(), traceLines: trace.lines, history, faults: nemesis.counts, leaderChanges,
-    messages: world.network.messagesSent, tornRecords, check,
-    expiriesChecked: world.sessionChecker.expiriesChecked, schedule: nemesis.schedule,
+    seed: options.seed,
+    ok: failure === undefined,
+    failure,
+    virtualMs: world.nowMs,
+    events: world.events,
+    traceHash: trace.hash(),
+    traceLines: trace.lines,
+    history,
+    faults: nemesis.counts,
+    leaderChanges,
+    messages: world.network.messagesSent,
+    tornRecords,
+    check,
+    expiriesChecked: world.sessionChecker.expiriesChecked,
+    schedule: nemesis.schedule,
     faultSpans: world.faultLog.all(Math.min(healedAtMs, world.nowMs), world.nowMs),
   };
 }
@@ -223,10 +265,12 @@ function explainServers(world: World): string[] {
     if (role === "looking") return `${n.id} looking (no leader elected), ${zxids}`;
     if (role === "leading") {
       const learners = view.learners.map((l) => `${l.id}:${l.phase}`).join(" ") || "none";
-      const what = phase === "broadcast" ? "serving" : `in ${phase}, waiting for a quorum of learners`;
+      const what =
+        phase === "broadcast" ? "serving" : `in ${phase}, waiting for a quorum of learners`;
       return `${n.id} leads epoch ${epoch} ${what} (learners ${learners}), ${zxids}`;
     }
-    const behind = leader !== undefined && view.appliedZxid < leader.appliedZxid ? ", behind the leader" : "";
+    const behind =
+      leader !== undefined && view.appliedZxid < leader.appliedZxid ? ", behind the leader" : "";
     return `${n.id} follows ${following} in ${phase} (epoch ${epoch})${behind}, ${zxids}`;
   });
 }
@@ -237,8 +281,12 @@ function converged(world: World): boolean {
   const digest = leader.tree.digest();
   return [...world.nodes.values()].every((n) => {
     const view = n.replica.inspect();
-    return view !== undefined && view.status.role !== "looking" && view.appliedZxid === leader.appliedZxid &&
-      view.tree.digest() === digest;
+    return (
+      view !== undefined &&
+      view.status.role !== "looking" &&
+      view.appliedZxid === leader.appliedZxid &&
+      view.tree.digest() === digest
+    );
   });
 }
 

@@ -11,7 +11,14 @@
 // every session a fresh timeout anyway.
 
 import { InvariantViolation } from "../core/assert.ts";
-import type { ConnId, Effect, Input, NodeId, PeerMessage, ReplicaStatus } from "../core/replica/index.ts";
+import type {
+  ConnId,
+  Effect,
+  Input,
+  NodeId,
+  PeerMessage,
+  ReplicaStatus,
+} from "../core/replica/index.ts";
 import type { SessionId } from "../core/types.ts";
 import { hex } from "../core/types.ts";
 
@@ -87,7 +94,8 @@ export class SessionChecker {
           this.learnTimeouts(effect, status);
           break;
         case "sessionExpired":
-          if (isServingLeader(status)) this.checkExpiry(node, effect.sessionId, nowMs, status.epoch);
+          if (isServingLeader(status))
+            this.checkExpiry(node, effect.sessionId, nowMs, status.epoch);
           break;
         default:
           break;

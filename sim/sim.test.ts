@@ -11,7 +11,9 @@ describe("sim: determinism", () => {
     expect(first.traceLines).toBeGreaterThan(1000);
     expect(second.traceHash).toBe(first.traceHash);
     expect(second.history.toJsonLines()).toBe(first.history.toJsonLines());
-    expect(runSimulation(swarmOptions(43, { safetyMs: 20_000 })).traceHash).not.toBe(first.traceHash);
+    expect(runSimulation(swarmOptions(43, { safetyMs: 20_000 })).traceHash).not.toBe(
+      first.traceHash,
+    );
   });
 });
 
@@ -33,15 +35,26 @@ describe("sim: a short sweep with every fault on", () => {
 // The bound is generous; the seed that first catches each is printed for the record.
 describe("sim: teeth (planted bugs are caught)", () => {
   const seedsMax = 40;
-  for (const name of ["commit-before-quorum", "ack-before-fsync", "election-ignores-zxid", "skip-trunc", "sync-without-leader"]) {
+  for (const name of [
+    "commit-before-quorum",
+    "ack-before-fsync",
+    "election-ignores-zxid",
+    "skip-trunc",
+    "sync-without-leader",
+  ]) {
     it(`catches ${name} within ${seedsMax} seeds`, () => {
       let failure: string | undefined;
       for (let seed = 1; seed <= seedsMax && failure === undefined; seed++) {
-        failure = runSimulation(swarmOptions(seed, { safetyMs: 30_000 }), undefined, plantedBugs[name]).failure;
+        failure = runSimulation(
+          swarmOptions(seed, { safetyMs: 30_000 }),
+          undefined,
+          plantedBugs[name],
+        ).failure;
       }
       expect(failure, `${name} not caught`).toBeDefined();
       // A stale read after sync breaks no replica invariant: only the history checker can see it.
-      if (name === "sync-without-leader") expect(failure).toMatch(/^history check failed:[^]*linearizability[^]*ILLEGAL/);
+      if (name === "sync-without-leader")
+        expect(failure).toMatch(/^history check failed:[^]*linearizability[^]*ILLEGAL/);
     }, 300_000);
   }
 

@@ -22,7 +22,8 @@ export class StateChecker {
   private readonly history: Committed[] = [];
   private readonly position = new Map<bigint, number>();
   private readonly cursor = new Map<NodeId, { position: number; zxid: Zxid }>();
-  private readonly acknowledged: { zxid: Zxid; sessionId: SessionId; xid: number; what: string }[] = [];
+  private readonly acknowledged: { zxid: Zxid; sessionId: SessionId; xid: number; what: string }[] =
+    [];
 
   /** A node applied these committed txns, in order (its `applied` effect). */
   applied(node: NodeId, txns: readonly Txn[]): void {
@@ -45,15 +46,22 @@ export class StateChecker {
     const at = this.position.get(txn.zxid);
     if (at !== undefined) {
       const entry = this.history[at]!;
-      if (entry.line !== line) throw new InvariantViolation(`state checker: node ${node} applied "${line}" where the committed history has "${entry.line}"`);
+      if (entry.line !== line)
+        throw new InvariantViolation(
+          `state checker: node ${node} applied "${line}" where the committed history has "${entry.line}"`,
+        );
       if (position !== undefined && at !== position + 1) {
-        throw new InvariantViolation(`state checker: node ${node} skipped "${this.history[position + 1]!.line}" of the committed history`);
+        throw new InvariantViolation(
+          `state checker: node ${node} skipped "${this.history[position + 1]!.line}" of the committed history`,
+        );
       }
       return at;
     }
     const end = this.history.length - 1;
     if (end >= 0 && txn.zxid < this.history[end]!.zxid) {
-      throw new InvariantViolation(`state checker: node ${node} applied "${line}", which the committed history does not have`);
+      throw new InvariantViolation(
+        `state checker: node ${node} applied "${line}", which the committed history does not have`,
+      );
     }
     if (position !== end) return undefined; // cannot tell what came between: stop checking this batch
     this.history.push({ zxid: txn.zxid, line, sessionId: txn.sessionId, cxid: txn.cxid });
@@ -61,13 +69,18 @@ export class StateChecker {
     return end + 1;
   }
 
-  /** A node restarted or installed a snapshot: it must stand at a point of the committed history. */
+  /**
+   * A node restarted or installed a snapshot: it must stand at a point of the committed history.
+   */
   private reposition(node: NodeId, applied: Zxid): void {
     if (applied === 0n) return void this.cursor.set(node, { position: -1, zxid: applied });
     const position = this.position.get(applied);
     if (position === undefined) {
-      if (this.history.length === 0 || applied > this.history[this.history.length - 1]!.zxid) return void this.cursor.delete(node);
-      throw new InvariantViolation(`state checker: node ${node} stands at ${hex(applied)}, which is not in the committed history`);
+      if (this.history.length === 0 || applied > this.history[this.history.length - 1]!.zxid)
+        return void this.cursor.delete(node);
+      throw new InvariantViolation(
+        `state checker: node ${node} stands at ${hex(applied)}, which is not in the committed history`,
+      );
     }
     this.cursor.set(node, { position, zxid: applied });
   }
@@ -82,7 +95,9 @@ export class StateChecker {
       const position = this.position.get(ack.zxid);
       const entry = position === undefined ? undefined : this.history[position];
       if (entry === undefined || entry.sessionId !== ack.sessionId || entry.cxid !== ack.xid) {
-        throw new InvariantViolation(`state checker: acknowledged write lost: ${ack.what} s=${hex(ack.sessionId)} xid=${ack.xid} zxid=${hex(ack.zxid)}${entry === undefined ? "" : ` (history has "${entry.line}")`}`);
+        throw new InvariantViolation(
+          `state checker: acknowledged write lost: ${ack.what} s=${hex(ack.sessionId)} xid=${ack.xid} zxid=${hex(ack.zxid)}${entry === undefined ? "" : ` (history has "${entry.line}")`}`,
+        );
       }
     }
   }

@@ -10,8 +10,16 @@ function options(from: number, to: number, extra: Partial<SweepOptions> = {}) {
   return {
     lines,
     options: {
-      ...sweepDefaults, from, to, overrides: { clients: 3 }, workers: 2, seedTimeoutMs: 4_000,
-      workerHeapMb: 128, runnerUrl, print: (line: string) => lines.push(line), progress: () => {},
+      ...sweepDefaults,
+      from,
+      to,
+      overrides: { clients: 3 },
+      workers: 2,
+      seedTimeoutMs: 4_000,
+      workerHeapMb: 128,
+      runnerUrl,
+      print: (line: string) => lines.push(line),
+      progress: () => {},
       ...extra,
     } satisfies SweepOptions,
   };
@@ -73,11 +81,16 @@ describe("sim: a shard of a sweep", () => {
     const range = { from: 1, to: 9, shard: { index: 1, count: 4 }, flags: "--clients 3" };
     const summary = summaryOf(range, result, (seed) => `npm run sim -- --seed ${seed} --clients 3`);
     expect(summary).toMatchObject({
-      ran: 2, expected: 2, workers: 2,
-      failures: [{
-        seed: 2, failure: "invariant violated at 12 ms: planted",
-        reproduce: "npm run sim -- --seed 2 --clients 3",
-      }],
+      ran: 2,
+      expected: 2,
+      workers: 2,
+      failures: [
+        {
+          seed: 2,
+          failure: "invariant violated at 12 ms: planted",
+          reproduce: "npm run sim -- --seed 2 --clients 3",
+        },
+      ],
     });
     const missing = ["shard 0/4 is missing", "shard 2/4 is missing", "shard 3/4 is missing"];
     expect(mergeSummaries([summary]).problems).toEqual(missing);

@@ -78,8 +78,12 @@ export function reproduce(seed: number, overrides: SimOverrides): string {
   return `npm run sim -- --seed ${seed}${extra}${overrides.faults === false ? " --no-faults" : ""}`;
 }
 
-// From the sources the worker needs tsx's loader; compiled (the packaged sim command), it is JavaScript.
-const bootstrap = new URL(import.meta.url.endsWith(".js") ? "./worker.js" : "./worker-bootstrap.mjs", import.meta.url);
+// From the sources the worker needs tsx's loader; compiled (the packaged sim command), it is
+// JavaScript.
+const bootstrap = new URL(
+  import.meta.url.endsWith(".js") ? "./worker.js" : "./worker-bootstrap.mjs",
+  import.meta.url,
+);
 
 /** Runs the sweep; resolves when every seed has a result, or at the first failure if told to. */
 export function sweep(options: SweepOptions): Promise<SweepResult> {
@@ -149,7 +153,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
         events += report.events;
       }
       const failed = report?.outcome === "violation" || report?.outcome === "error";
-      const reason = failure ?? (failed ? report?.detail ?? "?" : undefined);
+      const reason = failure ?? (failed ? (report?.detail ?? "?") : undefined);
       if (reason !== undefined) {
         failures.push({ seed, failure: reason });
         announce(line("FAIL", seed, reason));
@@ -202,9 +206,10 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
         clearTimeout(timer);
         live.delete(worker);
         if (current !== undefined && !stopped) {
-          const died = lastError === undefined
-            ? `its worker exited with code ${code}`
-            : `its worker died: ${describeError(lastError)}`;
+          const died =
+            lastError === undefined
+              ? `its worker exited with code ${code}`
+              : `its worker died: ${describeError(lastError)}`;
           const seconds = options.seedTimeoutMs / 1000;
           const bound = `no result within ${seconds} s (its worker was terminated)`;
           const why = timedOut ? bound : died;

@@ -15,16 +15,16 @@ export function runSeed(seed: number, overrides: SimOverrides): SeedReport {
   const verdict = result.check.verdict;
   if (verdict.valid !== "unknown") return { ...base, outcome: "ok", detail: undefined };
   const parts = verdict.linearizability.partitions.filter((p) => p.verdict === "unknown");
-  const named = parts.map((p) =>
-    `partition ${p.id} (${p.opIds.length} ops: out of ${p.exhausted})`);
+  const named = parts.map(
+    (p) => `partition ${p.id} (${p.opIds.length} ops: out of ${p.exhausted})`,
+  );
   const detail = `history check unknown: ${named.join(", ")}`;
   return { ...base, outcome: "unknown", detail };
 }
 
 const { overrides, runnerUrl } = workerData as { overrides: SimOverrides; runnerUrl?: string };
-const injected = runnerUrl === undefined
-  ? undefined
-  : ((await import(runnerUrl)) as { runSeed: RunSeed });
+const injected =
+  runnerUrl === undefined ? undefined : ((await import(runnerUrl)) as { runSeed: RunSeed });
 const run: RunSeed = injected?.runSeed ?? runSeed;
 
 parentPort!.on("message", (seed: number) => {
@@ -32,7 +32,7 @@ parentPort!.on("message", (seed: number) => {
   try {
     report = run(seed, overrides);
   } catch (error) {
-    const why = error instanceof Error ? error.stack ?? error.message : String(error);
+    const why = error instanceof Error ? (error.stack ?? error.message) : String(error);
     report = { seed, outcome: "error", detail: `the run threw: ${why}`, virtualMs: 0, events: 0 };
   }
   parentPort!.postMessage(report);

@@ -1,7 +1,7 @@
-// Model clients: each one a ZooKeeper session doing one operation at a time, with a timeout, through
-// a client that reconnects to another server and moves its session there as real clients do. What
-// they do and how it is recorded is the shared workload (jepsen-like/workload.ts); this file is the
-// simulated client's I/O around it.
+// Model clients: each one a ZooKeeper session doing one operation at a time, with a timeout,
+// through a client that reconnects to another server and moves its session there as real clients
+// do. What they do and how it is recorded is the shared workload (jepsen-like/workload.ts); this
+// file is the simulated client's I/O around it.
 
 import { Err } from "../core/errors.ts";
 import type { ClientOp, ConnId, Effect, NodeId } from "../core/replica/index.ts";
@@ -42,7 +42,9 @@ export class SimClient implements ClientEndpoint {
   private xid = 0;
   private current: Current | undefined;
   private readonly planner: WorkloadClient;
-  /** Paths with a data watch this session set and that has not fired: re-registered on reconnect. */
+  /**
+   * Paths with a data watch this session set and that has not fired: re-registered on reconnect.
+   */
   private dataWatches = new Set<string>();
   stopped = false;
   completed = 0;
@@ -54,7 +56,11 @@ export class SimClient implements ClientEndpoint {
     private readonly history: HistoryRecorder,
     private readonly options: WorkloadOptions,
   ) {
-    this.planner = new WorkloadClient(process, rng, { keys: options.keys, clients: options.clients, mix: options.mix });
+    this.planner = new WorkloadClient(process, rng, {
+      keys: options.keys,
+      clients: options.clients,
+      mix: options.mix,
+    });
   }
 
   get busy(): boolean {
@@ -65,7 +71,8 @@ export class SimClient implements ClientEndpoint {
   waitingFor(): string {
     const op = this.current?.planned.record;
     const what = op === undefined ? "nothing" : `${op.op} ${op.path ?? ""}`.trim();
-    const where = this.connId === undefined ? "no connection" : this.connected ? "connected" : "connecting";
+    const where =
+      this.connId === undefined ? "no connection" : this.connected ? "connected" : "connecting";
     return `waits for ${what} (${where}, session ${this.sessionHex()})`;
   }
 
@@ -85,9 +92,13 @@ export class SimClient implements ClientEndpoint {
     this.connId = connId;
     this.connected = false;
     this.world.sendToServer(connId, {
-      type: "clientConnect", connId, clientAddr: `10.0.0.${this.process}`,
-      sessionId: this.session?.id ?? sessionId(0n), password: this.session?.password ?? new Uint8Array(16),
-      timeoutMs: this.options.sessionTimeoutMs, lastZxidSeen: this.lastZxid,
+      type: "clientConnect",
+      connId,
+      clientAddr: `10.0.0.${this.process}`,
+      sessionId: this.session?.id ?? sessionId(0n),
+      password: this.session?.password ?? new Uint8Array(16),
+      timeoutMs: this.options.sessionTimeoutMs,
+      lastZxidSeen: this.lastZxid,
     });
     this.world.at(this.options.opTimeoutMs, () => {
       if (this.connId === connId && !this.connected) this.hangUp("connect timed out");
@@ -104,10 +115,17 @@ export class SimClient implements ClientEndpoint {
     this.connId = undefined;
     this.connected = false;
     if (this.current !== undefined) {
-      this.history.add({ type: "info", process: this.process, session: this.sessionHex(), ...this.current.planned.record, result: { reason } });
+      this.history.add({
+        type: "info",
+        process: this.process,
+        session: this.sessionHex(),
+        ...this.current.planned.record,
+        result: { reason },
+      });
       this.current = undefined;
     }
-    if (!this.stopped || this.session !== undefined) this.world.at(10 + this.rng.exponential(100), () => this.connect());
+    if (!this.stopped || this.session !== undefined)
+      this.world.at(10 + this.rng.exponential(100), () => this.connect());
   }
 
   onEffect(effect: Effect): void {
@@ -115,7 +133,12 @@ export class SimClient implements ClientEndpoint {
     switch (effect.type) {
       case "connectResponse":
         if (effect.timeoutMs === 0) {
-          this.history.add({ type: "event", process: this.process, session: this.sessionHex(), op: "sessionExpired" });
+          this.history.add({
+            type: "event",
+            process: this.process,
+            session: this.sessionHex(),
+            op: "sessionExpired",
+          });
           this.session = undefined;
           this.dataWatches.clear();
           return this.hangUp("session expired");
@@ -130,8 +153,13 @@ export class SimClient implements ClientEndpoint {
         this.dataWatches.delete(effect.event.path);
         // Recorded so the checker can verify an event arrives before any read that reflects it.
         this.history.add({
-          type: "event", process: this.process, session: this.sessionHex(), op: "watch",
-          path: effect.event.path, result: { event: eventTypeName(effect.event.type) }, zxid: effect.event.zxid,
+          type: "event",
+          process: this.process,
+          session: this.sessionHex(),
+          op: "watch",
+          path: effect.event.path,
+          result: { event: eventTypeName(effect.event.type) },
+          zxid: effect.event.zxid,
         });
         return;
       case "closeConnection":
@@ -153,37 +181,66 @@ export class SimClient implements ClientEndpoint {
   }
 
   /**
-   * Every ZooKeeper client re-registers its watches on a new connection (SetWatches, before any other
-   * request) with the last zxid it saw, so that changes it missed while disconnected fire at once.
+   * Every ZooKeeper client re-registers its watches on a new connection (SetWatches, before any
+   * other request) with the last zxid it saw, so that changes it missed while disconnected fire at
+   * once.
    */
   private reregisterWatches(): void {
     if (this.dataWatches.size === 0) return;
     this.world.sendToServer(this.connId!, {
-      type: "clientRequest", connId: this.connId!, xid: -8,
-      request: { op: "setWatches", relativeZxid: this.lastZxid, data: [...this.dataWatches].sort(), exist: [], child: [], persistent: [], persistentRecursive: [] },
+      type: "clientRequest",
+      connId: this.connId!,
+      xid: -8,
+      request: {
+        op: "setWatches",
+        relativeZxid: this.lastZxid,
+        data: [...this.dataWatches].sort(),
+        exist: [],
+        child: [],
+        persistent: [],
+        persistentRecursive: [],
+      },
     });
   }
 
   private ping(): void {
-    this.world.sendToServer(this.connId!, { type: "clientRequest", connId: this.connId!, xid: -2, request: { op: "ping" } });
+    this.world.sendToServer(this.connId!, {
+      type: "clientRequest",
+      connId: this.connId!,
+      xid: -2,
+      request: { op: "ping" },
+    });
     this.world.at(this.options.sessionTimeoutMs / 3, () => this.scheduleNext());
   }
 
   private send(op: ClientOp): number {
     const xid = ++this.xid;
-    this.world.sendToServer(this.connId!, { type: "clientRequest", connId: this.connId!, xid, request: op });
+    this.world.sendToServer(this.connId!, {
+      type: "clientRequest",
+      connId: this.connId!,
+      xid,
+      request: op,
+    });
     return xid;
   }
 
   private issue(): void {
     const planned = this.planner.next();
-    const syncXid = planned.syncFirst ? this.send({ op: "sync", path: planned.record.path ?? "/" }) : undefined;
+    const syncXid = planned.syncFirst
+      ? this.send({ op: "sync", path: planned.record.path ?? "/" })
+      : undefined;
     const xid = this.send(planned.request);
     this.current = { xid: syncXid ?? xid, planned, finalXid: xid };
-    this.history.add({ type: "invoke", process: this.process, session: this.sessionHex(), ...planned.record });
+    this.history.add({
+      type: "invoke",
+      process: this.process,
+      session: this.sessionHex(),
+      ...planned.record,
+    });
     const connId = this.connId;
     this.world.at(this.options.opTimeoutMs, () => {
-      if (this.current?.finalXid === xid && this.connId === connId) this.hangUp("operation timed out");
+      if (this.current?.finalXid === xid && this.connId === connId)
+        this.hangUp("operation timed out");
     });
   }
 
@@ -199,10 +256,16 @@ export class SimClient implements ClientEndpoint {
       this.world.stateChecker.acknowledge(reply.zxid, this.session.id, xid, what);
     }
     this.planner.learn(planned, reply);
-    const base = { process: this.process, session: this.sessionHex(), ...planned.record, zxid: reply.zxid };
+    const base = {
+      process: this.process,
+      session: this.sessionHex(),
+      ...planned.record,
+      zxid: reply.zxid,
+    };
     this.history.add({ ...base, ...completionOf(reply) });
     const request = planned.request;
-    if (request.op === "getData" && request.watch && reply.err === Err.OK) this.dataWatches.add(request.path);
+    if (request.op === "getData" && request.watch && reply.err === Err.OK)
+      this.dataWatches.add(request.path);
     if (planned.kind === "closeSession" && reply.err === Err.OK) {
       this.session = undefined;
       this.dataWatches.clear(); // the server hangs up next; the next connect starts a fresh session

@@ -3,7 +3,16 @@
 // interpret(effect) switch out of it; no protocol rules live here.
 
 import { assert } from "../core/assert.ts";
-import type { ConnId, Effect, EffectHandlers, Input, NodeId, PeerMessage, ReplicaConfig, StepFunction } from "../core/replica/index.ts";
+import type {
+  ConnId,
+  Effect,
+  EffectHandlers,
+  Input,
+  NodeId,
+  PeerMessage,
+  ReplicaConfig,
+  StepFunction,
+} from "../core/replica/index.ts";
 import { dispatchEffects, ReplicaDriver } from "../core/replica/index.ts";
 import { Agenda } from "./events.ts";
 import type { DiskFaults } from "./disk.ts";
@@ -100,10 +109,19 @@ export class World {
     this.network = new SimNetwork(rng.fork("network"), options.network);
     for (const config of configs) {
       const disk = new SimDisk(rng.fork(`disk-${config.id}`), options.disk);
-      const replica = new ReplicaDriver(config.id, config, { trace: (line) => trace.add(line), checkInvariants: true, step: options.step });
+      const replica = new ReplicaDriver(config.id, config, {
+        trace: (line) => trace.add(line),
+        checkInvariants: true,
+        step: options.step,
+      });
       this.nodes.set(config.id, {
-        id: config.id, replica, incarnation: 0, disk, clock: { offsetMs: 0, drift: 0 },
-        lastFsyncAtMs: 0, stalledUntilMs: 0,
+        id: config.id,
+        replica,
+        incarnation: 0,
+        disk,
+        clock: { offsetMs: 0, drift: 0 },
+        lastFsyncAtMs: 0,
+        stalledUntilMs: 0,
       });
     }
   }
@@ -148,7 +166,9 @@ export class World {
     const damage = node.disk.crash();
     if (damage !== undefined) this.faultLog.disk(id, this.nowMs, damage);
     node.lastFsyncAtMs = this.nowMs;
-    for (const [other] of this.nodes) if (other !== id && this.network.breakLink(id, other)) this.deliver(other, { type: "peerDown", peer: id });
+    for (const [other] of this.nodes)
+      if (other !== id && this.network.breakLink(id, other))
+        this.deliver(other, { type: "peerDown", peer: id });
     for (const [connId, conn] of [...this.conns]) {
       if (conn.node === id) this.closeClientConn(connId, "server crashed");
     }
@@ -173,11 +193,16 @@ export class World {
 
   /** Connections come back after a delay, if neither end is down and the link is not cut. */
   scheduleReconnect(a: NodeId, b: NodeId): void {
-    this.agenda.push(this.nowMs + this.network.options.reconnectDelayMs, { kind: "reconnect", a, b });
+    this.agenda.push(this.nowMs + this.network.options.reconnectDelayMs, {
+      kind: "reconnect",
+      a,
+      b,
+    });
   }
 
   private reconnect(a: NodeId, b: NodeId): void {
-    if (!this.isUp(a) || !this.isUp(b) || this.network.isCut(a, b) || this.network.isUp(a, b)) return;
+    if (!this.isUp(a) || !this.isUp(b) || this.network.isCut(a, b) || this.network.isUp(a, b))
+      return;
     this.network.bringUp(a, b);
     this.deliver(a, { type: "peerUp", peer: b });
     this.deliver(b, { type: "peerUp", peer: a });
@@ -214,13 +239,18 @@ export class World {
     return {
       send: (effect) => {
         // Encoded now, from the state the step left: the sim has no event loop to stall.
-        if (this.network.isUp(node.id, effect.to)) this.transmit(node.id, effect.to, node.replica.encodeSnapshotFor(effect.message));
+        if (this.network.isUp(node.id, effect.to))
+          this.transmit(node.id, effect.to, node.replica.encodeSnapshotFor(effect.message));
       },
       persist: (effect) => {
         const latency = node.disk.submit(effect.id, effect.writes);
         const durableAtMs = Math.max(this.nowMs + latency, node.stalledUntilMs);
         node.lastFsyncAtMs = Math.max(node.lastFsyncAtMs, durableAtMs);
-        this.agenda.push(node.lastFsyncAtMs, { kind: "fsync", node: node.id, incarnation: node.incarnation });
+        this.agenda.push(node.lastFsyncAtMs, {
+          kind: "fsync",
+          node: node.id,
+          incarnation: node.incarnation,
+        });
         // Aimed at log writes: an epoch file alone carries no client's write.
         const logs = effect.writes.some((w) => w.kind === "append" && w.txns.length > 0);
         const armed = logs ? this.takeArmed(node.id, "write-fsync") : undefined;
@@ -236,7 +266,11 @@ export class World {
       },
       setTimer: (effect) => {
         // Round up: the tick must find the node's clock at or past the time it asked for.
-        this.agenda.push(Math.max(this.nowMs, Math.ceil(this.globalTime(node, effect.atMs + 1))), { kind: "tick", node: node.id, incarnation: node.incarnation });
+        this.agenda.push(Math.max(this.nowMs, Math.ceil(this.globalTime(node, effect.atMs + 1))), {
+          kind: "tick",
+          node: node.id,
+          incarnation: node.incarnation,
+        });
       },
       connectResponse: toClient,
       reply: toClient,
@@ -264,7 +298,13 @@ export class World {
       }
       return;
     }
-    this.agenda.push(this.network.arrivalTime(from, to, this.nowMs), { kind: "deliver", from, to, generation, message });
+    this.agenda.push(this.network.arrivalTime(from, to, this.nowMs), {
+      kind: "deliver",
+      from,
+      to,
+      generation,
+      message,
+    });
   }
 
   /** A clog ended (or was lifted): what it held goes out now, in order. */
@@ -275,7 +315,13 @@ export class World {
     const queue = this.held.get(key) ?? [];
     this.held.delete(key);
     for (const { generation, message } of queue) {
-      this.agenda.push(this.network.arrivalTime(from, to, this.nowMs), { kind: "deliver", from, to, generation, message });
+      this.agenda.push(this.network.arrivalTime(from, to, this.nowMs), {
+        kind: "deliver",
+        from,
+        to,
+        generation,
+        message,
+      });
     }
   }
 
@@ -310,7 +356,12 @@ export class World {
     const conn = this.conns.get(connId);
     if (conn === undefined) return;
     const at = this.network.arrivalTime(-connId, conn.node, this.nowMs);
-    this.agenda.push(at, { kind: "toServer", node: conn.node, incarnation: conn.incarnation, input });
+    this.agenda.push(at, {
+      kind: "toServer",
+      node: conn.node,
+      incarnation: conn.incarnation,
+      input,
+    });
   }
 
   /** The client hangs up (or gives up on) a connection. */
@@ -318,14 +369,23 @@ export class World {
     const conn = this.conns.get(connId);
     if (conn === undefined) return;
     this.conns.delete(connId);
-    this.agenda.push(this.nowMs + 1, { kind: "toServer", node: conn.node, incarnation: conn.incarnation, input: { type: "clientDisconnect", connId } });
+    this.agenda.push(this.nowMs + 1, {
+      kind: "toServer",
+      node: conn.node,
+      incarnation: conn.incarnation,
+      input: { type: "clientDisconnect", connId },
+    });
   }
 
   private closeClientConn(connId: ConnId, reason: string): void {
     const conn = this.conns.get(connId);
     if (conn === undefined) return;
     this.conns.delete(connId);
-    this.agenda.push(this.nowMs + 1, { kind: "toClient", connId, effect: { type: "closeConnection", connId, reason } });
+    this.agenda.push(this.nowMs + 1, {
+      kind: "toClient",
+      connId,
+      effect: { type: "closeConnection", connId, reason },
+    });
   }
 
   /** Runs events until `untilMs` of virtual time. */
@@ -350,7 +410,10 @@ export class World {
         return;
       }
       case "deliver":
-        if (this.network.isUp(event.from, event.to) && this.network.generationOf(event.from, event.to) === event.generation) {
+        if (
+          this.network.isUp(event.from, event.to) &&
+          this.network.generationOf(event.from, event.to) === event.generation
+        ) {
           this.deliver(event.to, { type: "peerMessage", from: event.from, message: event.message });
         }
         return;

@@ -42,24 +42,36 @@ function leaderAfterApply(s: ReplicaState, txn: Txn): void {
   if (txn.body.type === "closeSession") leader.sessions.delete(txn.sessionId);
   if (txn.body.type === "createSession" && !leader.sessions.has(txn.sessionId)) {
     const timeoutMs = txn.body.timeoutMs;
-    leader.sessions.set(txn.sessionId, { timeoutMs, expiresAtMs: s.nowMs + timeoutMs, owner: txn.body.originServer, closing: false });
+    leader.sessions.set(txn.sessionId, {
+      timeoutMs,
+      expiresAtMs: s.nowMs + timeoutMs,
+      owner: txn.body.originServer,
+      closing: false,
+    });
   }
 }
 
 /**
- * A consistent snapshot every `snapshotEveryTxns` applied txns (a harness may set it to Infinity and
- * snapshot elsewhere, from a copy it keeps of the committed txns: net/ does, off the event loop).
+ * A consistent snapshot every `snapshotEveryTxns` applied txns (a harness may set it to Infinity
+ * and snapshot elsewhere, from a copy it keeps of the committed txns: net/ does, off the event
+ * loop).
  */
 function maybeSnapshot(s: ReplicaState): void {
   if (s.appliedSinceSnapshot >= s.config.snapshotEveryTxns) {
     s.appliedSinceSnapshot = 0;
     s.lastSnapshotZxid = s.db.lastZxid;
-    persist(s, [{ kind: "snapshot", zxid: s.db.lastZxid, bytes: encodeSnapshot(s.db), replaceLog: false }], [{ kind: "snapshot", zxid: s.db.lastZxid }]);
+    persist(
+      s,
+      [{ kind: "snapshot", zxid: s.db.lastZxid, bytes: encodeSnapshot(s.db), replaceLog: false }],
+      [{ kind: "snapshot", zxid: s.db.lastZxid }],
+    );
   }
   trimAppliedLog(s);
 }
 
-/** Keeps `commitLogKeep` applied txns in memory for DIFFs (twice that before trimming, to batch). */
+/**
+ * Keeps `commitLogKeep` applied txns in memory for DIFFs (twice that before trimming, to batch).
+ */
 function trimAppliedLog(s: ReplicaState): void {
   if (s.log.length <= 2 * s.config.commitLogKeep) return; // runs after every apply: skip the scan
   const appliedCount = s.log.findIndex((t) => t.zxid > s.db.lastZxid);

@@ -25,13 +25,21 @@ import { connectionRequestsMax } from "../limits.ts";
 type Connect = Extract<Input, { type: "clientConnect" }>;
 
 export function onClientConnect(s: ReplicaState, input: Connect): void {
-  const refuse = (reason: string) => emit(s, { type: "closeConnection", connId: input.connId, reason });
+  const refuse = (reason: string) =>
+    emit(s, { type: "closeConnection", connId: input.connId, reason });
   if (!isServing(s)) return refuse("server is not serving: no established leader");
   // A client that has seen a newer state must not go back in time (ZooKeeper refuses it too).
-  if (input.lastZxidSeen > s.db.lastZxid) return refuse(`client has seen zxid ${input.lastZxidSeen}, ahead of this server`);
+  if (input.lastZxidSeen > s.db.lastZxid)
+    return refuse(`client has seen zxid ${input.lastZxidSeen}, ahead of this server`);
   const conn: Connection = {
-    connId: input.connId, sessionId: undefined, clientAddr: input.clientAddr,
-    authIds: [{ scheme: "ip", id: input.clientAddr }], timeoutMs: 0, established: false, held: [], queue: [],
+    connId: input.connId,
+    sessionId: undefined,
+    clientAddr: input.clientAddr,
+    authIds: [{ scheme: "ip", id: input.clientAddr }],
+    timeoutMs: 0,
+    established: false,
+    held: [],
+    queue: [],
   };
   s.clients.conns.set(input.connId, conn);
   const tag = s.clients.nextTag++;
@@ -50,9 +58,17 @@ export function onClientConnect(s: ReplicaState, input: Connect): void {
   handOff(s, { to: "leader", work: { kind: "revalidate", tag, sessionId: input.sessionId } });
 }
 
-/** Tells the client its session is gone (ZooKeeper: a ConnectResponse with timeout 0) and hangs up. */
+/**
+ * Tells the client its session is gone (ZooKeeper: a ConnectResponse with timeout 0) and hangs up.
+ */
 function expireConnection(s: ReplicaState, connId: ConnId): void {
-  emit(s, { type: "connectResponse", connId, sessionId: toSessionId(0n), timeoutMs: 0, password: new Uint8Array(16) });
+  emit(s, {
+    type: "connectResponse",
+    connId,
+    sessionId: toSessionId(0n),
+    timeoutMs: 0,
+    password: new Uint8Array(16),
+  });
   emit(s, { type: "closeConnection", connId, reason: "session expired" });
   s.clients.conns.delete(connId);
 }
@@ -60,7 +76,11 @@ function expireConnection(s: ReplicaState, connId: ConnId): void {
 function attach(s: ReplicaState, conn: Connection, id: SessionId): void {
   const previous = s.clients.bySession.get(id);
   if (previous !== undefined && previous !== conn.connId) {
-    emit(s, { type: "closeConnection", connId: previous, reason: "session reattached on a new connection" });
+    emit(s, {
+      type: "closeConnection",
+      connId: previous,
+      reason: "session reattached on a new connection",
+    });
     s.clients.conns.delete(previous);
   }
   conn.sessionId = id;
@@ -68,7 +88,13 @@ function attach(s: ReplicaState, conn: Connection, id: SessionId): void {
   s.clients.bySession.set(id, conn.connId);
   s.clients.touched.add(id);
   conn.established = true;
-  emit(s, { type: "connectResponse", connId: conn.connId, sessionId: id, timeoutMs: conn.timeoutMs, password: passwordFor(s.config, id) });
+  emit(s, {
+    type: "connectResponse",
+    connId: conn.connId,
+    sessionId: id,
+    timeoutMs: conn.timeoutMs,
+    password: passwordFor(s.config, id),
+  });
   for (const { xid, op } of conn.held.splice(0)) onClientRequest(s, conn.connId, xid, op);
 }
 
@@ -76,7 +102,11 @@ export function onClientRequest(s: ReplicaState, connId: ConnId, xid: number, op
   const conn = s.clients.conns.get(connId);
   if (conn === undefined) return; // closed already; the client will see the connection drop
   if (conn.queue.length + conn.held.length >= connectionRequestsMax) {
-    emit(s, { type: "closeConnection", connId, reason: `more than ${connectionRequestsMax} requests outstanding` });
+    emit(s, {
+      type: "closeConnection",
+      connId,
+      reason: `more than ${connectionRequestsMax} requests outstanding`,
+    });
     return onClientDisconnect(s, connId);
   }
   if (!conn.established || conn.sessionId === undefined) {
@@ -100,7 +130,13 @@ export function onClientRequest(s: ReplicaState, connId: ConnId, xid: number, op
     } else if (op.op === "closeSession") {
       handOff(s, { to: "leader", work: { kind: "closeSession", sessionId, cxid: xid } });
     } else if (isWriteRequest(op)) {
-      const work = { kind: "write" as const, sessionId, cxid: xid, request: op, authIds: conn.authIds };
+      const work = {
+        kind: "write" as const,
+        sessionId,
+        cxid: xid,
+        request: op,
+        authIds: conn.authIds,
+      };
       handOff(s, { to: "leader", work });
     }
   }
@@ -109,21 +145,25 @@ export function onClientRequest(s: ReplicaState, connId: ConnId, xid: number, op
 
 function touchOnLeader(s: ReplicaState, id: SessionId): void {
   const info = s.leader?.sessions.get(id);
-  if (info !== undefined && !info.closing) info.expiresAtMs = Math.max(info.expiresAtMs, s.nowMs + info.timeoutMs);
+  if (info !== undefined && !info.closing)
+    info.expiresAtMs = Math.max(info.expiresAtMs, s.nowMs + info.timeoutMs);
 }
 
 export function onClientDisconnect(s: ReplicaState, connId: ConnId): void {
   const conn = s.clients.conns.get(connId);
   if (conn === undefined) return;
   s.clients.conns.delete(connId);
-  for (const [tag, w] of [...s.clients.waiting]) if (w.connId === connId && w.kind !== "sync") s.clients.waiting.delete(tag);
+  for (const [tag, w] of [...s.clients.waiting])
+    if (w.connId === connId && w.kind !== "sync") s.clients.waiting.delete(tag);
   if (conn.sessionId !== undefined && s.clients.bySession.get(conn.sessionId) === connId) {
     s.clients.bySession.delete(conn.sessionId);
     s.watches.removeSession(conn.sessionId);
   }
 }
 
-/** Emits, in order, every reply at the head of the queue that is ready; runs local ops at the head. */
+/**
+ * Emits, in order, every reply at the head of the queue that is ready; runs local ops at the head.
+ */
 function flush(s: ReplicaState, conn: Connection): void {
   while (conn.queue.length > 0) {
     const head = conn.queue[0]!;
@@ -142,9 +182,16 @@ function flush(s: ReplicaState, conn: Connection): void {
   }
 }
 
-const ok = (s: ReplicaState, extra: Partial<Reply> = {}): Reply => ({ err: Err.OK, zxid: s.db.lastZxid, ...extra });
+const ok = (s: ReplicaState, extra: Partial<Reply> = {}): Reply => ({
+  err: Err.OK,
+  zxid: s.db.lastZxid,
+  ...extra,
+});
 
-/** Ops answered by this server alone: reads (with watch registration), pings, auth, watch management. */
+/**
+ * Ops answered by this server alone: reads (with watch registration), pings, auth, watch
+ * management.
+ */
 function runLocal(s: ReplicaState, conn: Connection, pending: PendingOp): Reply {
   const op = pending.op;
   const sessionId = conn.sessionId!;
@@ -156,18 +203,23 @@ function runLocal(s: ReplicaState, conn: Connection, pending: PendingOp): Reply 
     case "auth": {
       const ids = authenticate(op.scheme, op.credentials, s.config.superDigest);
       if (ids === undefined) return { err: Err.AUTHFAILED, zxid: s.db.lastZxid };
-      for (const id of ids) if (!conn.authIds.some((a) => a.scheme === id.scheme && a.id === id.id)) conn.authIds.push(id);
+      for (const id of ids)
+        if (!conn.authIds.some((a) => a.scheme === id.scheme && a.id === id.id))
+          conn.authIds.push(id);
       return ok(s);
     }
     // An unknown mode or watcher type makes ZooKeeper's server throw: MARSHALLINGERROR.
     case "addWatch":
-      return s.watches.addWatch(sessionId, op.path, op.mode) ? ok(s) : { err: Err.MARSHALLINGERROR, zxid: s.db.lastZxid };
+      return s.watches.addWatch(sessionId, op.path, op.mode)
+        ? ok(s)
+        : { err: Err.MARSHALLINGERROR, zxid: s.db.lastZxid };
     case "removeWatches":
     case "checkWatches": {
       if (!isWatcherType(op.watcherType)) return { err: Err.MARSHALLINGERROR, zxid: s.db.lastZxid };
-      const found = op.op === "removeWatches"
-        ? s.watches.removeWatches(sessionId, op.path, op.watcherType)
-        : s.watches.checkWatches(sessionId, op.path, op.watcherType);
+      const found =
+        op.op === "removeWatches"
+          ? s.watches.removeWatches(sessionId, op.path, op.watcherType)
+          : s.watches.checkWatches(sessionId, op.path, op.watcherType);
       return found ? ok(s) : { err: Err.NOWATCHER, zxid: s.db.lastZxid };
     }
     case "setWatches": {
@@ -180,7 +232,12 @@ function runLocal(s: ReplicaState, conn: Connection, pending: PendingOp): Reply 
   }
 }
 
-function readWithWatch(s: ReplicaState, conn: Connection, request: ReadRequest, xid: number): Reply {
+function readWithWatch(
+  s: ReplicaState,
+  conn: Connection,
+  request: ReadRequest,
+  xid: number,
+): Reply {
   const sessionId = conn.sessionId!;
   const reply = executeRead(s.db, { sessionId, cxid: xid, authIds: conn.authIds }, request);
   if (request.op === "multiRead") {
@@ -204,7 +261,9 @@ function readWithWatch(s: ReplicaState, conn: Connection, request: ReadRequest, 
   return reply;
 }
 
-/** A committed txn reached this replica: answer the client waiting for it, if it is connected here. */
+/**
+ * A committed txn reached this replica: answer the client waiting for it, if it is connected here.
+ */
 export function completeTxn(s: ReplicaState, txn: Txn, result: TxnResult): void {
   const body = txn.body;
   if (body.type === "createSession") {
@@ -219,7 +278,9 @@ export function completeTxn(s: ReplicaState, txn: Txn, result: TxnResult): void 
   const connId = s.clients.bySession.get(txn.sessionId);
   if (connId === undefined) return;
   const conn = s.clients.conns.get(connId)!;
-  const pending = conn.queue.find((p) => p.status === "sent" && p.xid === txn.cxid && p.op.op !== "sync");
+  const pending = conn.queue.find(
+    (p) => p.status === "sent" && p.xid === txn.cxid && p.op.op !== "sync",
+  );
   if (body.type === "closeSession" && pending === undefined) {
     return dropSessionConnection(s, txn.sessionId, "session expired");
   }
@@ -248,7 +309,9 @@ export function completeForwardReply(s: ReplicaState, tag: number, okay: boolean
     else expireConnection(s, conn.connId);
     return;
   }
-  const pending = conn.queue.find((p) => p.status === "sent" && p.op.op === "sync" && p.xid === waiting.xid);
+  const pending = conn.queue.find(
+    (p) => p.status === "sent" && p.op.op === "sync" && p.xid === waiting.xid,
+  );
   if (pending === undefined) return;
   assert(s.db.lastZxid >= z, "a sync answer arrives after the commits it covers (FIFO)");
   pending.reply = { err: Err.OK, zxid: s.db.lastZxid, path: (pending.op as { path: string }).path };

@@ -3,18 +3,23 @@
 // expected blocks; review the diff. Commands:
 //   add-nodes N [manual-persist] [snapshot-every=N] [commit-log-keep=N]   start N nodes (ids 1..N)
 //   run MS                            tick and stabilize for MS virtual ms; prints syncs and roles
-//   stabilize                         deliver everything (and persist unless manual); prints the transcript
-//   deliver FROM TO [N]               deliver N (default all) queued messages on one link; prints transcript
-//   persist NODE [N]                  make N (default all) pending persists durable; prints transcript
+// stabilize                         deliver everything (and persist unless manual); prints the
+// transcript
+// deliver FROM TO [N]               deliver N (default all) queued messages on one link; prints
+// transcript
+// persist NODE [N]                  make N (default all) pending persists durable; prints
+// transcript
 //   auto-persist on|off               whether stabilize/run make persists durable by themselves
 //   drop FROM TO                      lose every queued message on one link (the link stays up)
 //   crash NODE | start NODE           crash (unsynced writes lost) / restart from disk
 //   partition A,B/C                   cut every link between the two groups; `heal` restores them
 //   cut A B                           cut the one link between A and B; `heal` restores it
 //   clog FROM TO | unclog FROM TO     hold one direction's messages (in order) / release them
-//   connect NODE [session=cN]         a client connects (or moves session of client cN); prints the outcome
+// connect NODE [session=cN]         a client connects (or moves session of client cN); prints the
+// outcome
 //   request cN XID OP ARGS...         OP: create PATH [data=D] [mode=ephemeral|sequential|...], get PATH [watch],
-//                                     set PATH DATA [version=V], delete PATH, exists PATH [watch], children PATH [watch], sync PATH, close
+// set PATH DATA [version=V], delete PATH, exists PATH [watch], children PATH [watch], sync PATH,
+// close
 //   replies cN | events cN            what client cN received
 //   status                            per node: role, epochs, last logged/applied zxid, digest
 //   tree NODE                         the node's znodes
@@ -61,17 +66,22 @@ class Script {
     const num = (i: number) => Number(args[i]);
     switch (verb) {
       case "add-nodes":
-        this.cluster = new Cluster(Array.from({ length: num(0) }, (_, i) => i + 1), {
-          snapshotEveryTxns: Number(optionOf(args, "snapshot-every") ?? 10_000),
-          commitLogKeep: Number(optionOf(args, "commit-log-keep") ?? 500),
-        });
+        this.cluster = new Cluster(
+          Array.from({ length: num(0) }, (_, i) => i + 1),
+          {
+            snapshotEveryTxns: Number(optionOf(args, "snapshot-every") ?? 10_000),
+            commitLogKeep: Number(optionOf(args, "commit-log-keep") ?? 500),
+          },
+        );
         this.c.autoPersist = !args.includes("manual-persist");
         this.mark = this.c.transcript.length;
         return "ok";
       case "run": {
         this.c.run(num(0));
         // Show how each follower was synchronized (DIFF, TRUNC, SNAP) and what was truncated.
-        const sync = this.transcriptSinceMark().split("\n").filter((l) => l.startsWith("  ") && / SYNC |truncate|NEWLEADER/.test(l));
+        const sync = this.transcriptSinceMark()
+          .split("\n")
+          .filter((l) => l.startsWith("  ") && / SYNC |truncate|NEWLEADER/.test(l));
         return [...sync.map((l) => l.trim()), this.roles()].join("\n");
       }
       case "tick":
@@ -126,7 +136,12 @@ class Script {
       case "replies":
         return this.replies(args[0]!);
       case "events":
-        return this.clients.get(args[0]!)!.events.map((e) => `${eventTypeName(e.type)} ${e.path} zxid=${hex(e.zxid)}`).join("\n") || "(none)";
+        return (
+          this.clients
+            .get(args[0]!)!
+            .events.map((e) => `${eventTypeName(e.type)} ${e.path} zxid=${hex(e.zxid)}`)
+            .join("\n") || "(none)"
+        );
       case "status":
         return this.status();
       case "tree":
@@ -140,7 +155,9 @@ class Script {
     return [...this.c.nodes.values()]
       .map((n) => {
         const v = n.driver.inspect();
-        return v === undefined ? `${n.id}: down` : `${n.id}: ${v.status.role}${phase(v)} epoch=${v.currentEpoch}`;
+        return v === undefined
+          ? `${n.id}: down`
+          : `${n.id}: ${v.status.role}${phase(v)} epoch=${v.currentEpoch}`;
       })
       .join("\n");
   }
@@ -151,8 +168,10 @@ class Script {
         const v = n.driver.inspect();
         if (v === undefined) return `${n.id}: down, disk log ${n.disk.log.length} txns`;
         const zxids = `logged=${hex(v.loggedZxid)} applied=${hex(v.appliedZxid)}`;
-        return `${n.id}: ${v.status.role}${phase(v)} accepted=${v.acceptedEpoch} current=${v.currentEpoch} ${zxids} ` +
-          `digest=${hex(v.tree.digest())}`;
+        return (
+          `${n.id}: ${v.status.role}${phase(v)} accepted=${v.acceptedEpoch} current=${v.currentEpoch} ${zxids} ` +
+          `digest=${hex(v.tree.digest())}`
+        );
       })
       .join("\n");
   }
@@ -168,8 +187,18 @@ class Script {
   }
 
   private connect(node: number, session?: string): string {
-    const previous = session === undefined ? undefined : this.clients.get(session.replace("session=", ""));
-    const client = this.c.connect(node, previous === undefined ? {} : { sessionId: previous.sessionId!, password: previous.password, lastZxidSeen: previous.lastZxid });
+    const previous =
+      session === undefined ? undefined : this.clients.get(session.replace("session=", ""));
+    const client = this.c.connect(
+      node,
+      previous === undefined
+        ? {}
+        : {
+            sessionId: previous.sessionId!,
+            password: previous.password,
+            lastZxidSeen: previous.lastZxid,
+          },
+    );
     const name = `c${client.connId}`;
     this.clients.set(name, client);
     this.c.stabilize();
@@ -200,7 +229,8 @@ class Script {
 const dataText = (data: ZnodeData): string =>
   data === null ? "null" : JSON.stringify(fromUtf8(data));
 
-const optionOf = (args: string[], key: string) => args.find((a) => a.startsWith(`${key}=`))?.slice(key.length + 1);
+const optionOf = (args: string[], key: string) =>
+  args.find((a) => a.startsWith(`${key}=`))?.slice(key.length + 1);
 
 function phase(view: ReplicaView): string {
   const p = view.status.phase;
@@ -208,8 +238,10 @@ function phase(view: ReplicaView): string {
 }
 
 const modes: Record<string, number> = {
-  persistent: CreateMode.PERSISTENT, ephemeral: CreateMode.EPHEMERAL,
-  sequential: CreateMode.PERSISTENT_SEQUENTIAL, "ephemeral-sequential": CreateMode.EPHEMERAL_SEQUENTIAL,
+  persistent: CreateMode.PERSISTENT,
+  ephemeral: CreateMode.EPHEMERAL,
+  sequential: CreateMode.PERSISTENT_SEQUENTIAL,
+  "ephemeral-sequential": CreateMode.EPHEMERAL_SEQUENTIAL,
 };
 
 function parseOp(words: string[]): ClientOp {
@@ -218,7 +250,14 @@ function parseOp(words: string[]): ClientOp {
   const watch = rest.includes("watch");
   switch (op) {
     case "create":
-      return { op: "create", path: path!, data: utf8(opt("data") ?? ""), acl: openAclUnsafe, flags: modes[opt("mode") ?? "persistent"]!, ttl: -1 };
+      return {
+        op: "create",
+        path: path!,
+        data: utf8(opt("data") ?? ""),
+        acl: openAclUnsafe,
+        flags: modes[opt("mode") ?? "persistent"]!,
+        ttl: -1,
+      };
     case "get":
       return { op: "getData", path: path!, watch };
     case "exists":
@@ -226,7 +265,12 @@ function parseOp(words: string[]): ClientOp {
     case "children":
       return { op: "getChildren", path: path!, watch };
     case "set":
-      return { op: "setData", path: path!, data: utf8(rest[0] ?? ""), version: Number(opt("version") ?? -1) };
+      return {
+        op: "setData",
+        path: path!,
+        data: utf8(rest[0] ?? ""),
+        version: Number(opt("version") ?? -1),
+      };
     case "delete":
       return { op: "delete", path: path!, version: Number(opt("version") ?? -1) };
     case "sync":
@@ -259,7 +303,9 @@ function runFile(text: string): string {
 }
 
 describe("replica interaction tests (testdata/*.txt)", () => {
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".txt")).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".txt"))
+    .sort()) {
     it(file, () => {
       const path = join(dir, file);
       const text = readFileSync(path, "utf8");

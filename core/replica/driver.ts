@@ -98,18 +98,22 @@ export class ReplicaDriver {
   /** The cross-server invariants (one leader per epoch, agreeing histories and digests). */
   static checkCluster(drivers: Iterable<ReplicaDriver>): void {
     const states = new Map<NodeId, ReplicaState>();
-    for (const driver of drivers) if (driver.state !== undefined) states.set(driver.id, driver.state);
+    for (const driver of drivers)
+      if (driver.state !== undefined) states.set(driver.id, driver.state);
     checkClusterInvariants(states);
   }
 
   private traceEffects(effects: readonly Effect[]): void {
     const trace = this.options.trace;
     if (trace === undefined) return;
-    for (const effect of effects) if (isTraced(effect)) trace(describeEffect(this.id, effect), "effect");
+    for (const effect of effects)
+      if (isTraced(effect)) trace(describeEffect(this.id, effect), "effect");
   }
 }
 
-/** What a disk holds, as recovery reads it back: the meaning of every DiskWrite, for models of it. */
+/**
+ * What a disk holds, as recovery reads it back: the meaning of every DiskWrite, for models of it.
+ */
 export interface DiskImage {
   acceptedEpoch: number;
   currentEpoch: number;

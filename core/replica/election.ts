@@ -11,15 +11,20 @@ import { becomeFollower, becomeLeader, becomeLooking } from "./roles.ts";
 import type { ReplicaState } from "./state.ts";
 import { lastLoggedZxid, quorumSize } from "./state.ts";
 
-
-const sameVote = (a: Vote, b: Vote) => a.leader === b.leader && a.epoch === b.epoch && a.zxid === b.zxid;
+const sameVote = (a: Vote, b: Vote) =>
+  a.leader === b.leader && a.epoch === b.epoch && a.zxid === b.zxid;
 
 function selfVote(s: ReplicaState): Vote {
   return { leader: s.config.id, epoch: s.currentEpoch, zxid: lastLoggedZxid(s) };
 }
 
 function notify(s: ReplicaState, to?: NodeId): void {
-  const message: PeerMessage = { type: "NOTIFICATION", vote: currentVote(s), round: s.election.round, state: s.role };
+  const message: PeerMessage = {
+    type: "NOTIFICATION",
+    vote: currentVote(s),
+    round: s.election.round,
+    state: s.role,
+  };
   if (to === undefined) sendToAll(s, message);
   else send(s, to, message);
 }
@@ -31,8 +36,17 @@ function currentVote(s: ReplicaState): Vote {
   return s.election.vote;
 }
 
-export function onNotification(s: ReplicaState, from: NodeId, m: Extract<PeerMessage, { type: "NOTIFICATION" }>): void {
-  if (s.role === "following" && from === s.follower!.leader && m.state === "looking" && m.round > s.election.round) {
+export function onNotification(
+  s: ReplicaState,
+  from: NodeId,
+  m: Extract<PeerMessage, { type: "NOTIFICATION" }>,
+): void {
+  if (
+    s.role === "following" &&
+    from === s.follower!.leader &&
+    m.state === "looking" &&
+    m.round > s.election.round
+  ) {
     // Our leader started a new election (it gave up leading): join it now rather than wait for
     // syncLimit, so servers with a longer history take part and can win.
     becomeLooking(s, `leader ${from} is looking again`);
@@ -70,7 +84,8 @@ export function onNotification(s: ReplicaState, from: NodeId, m: Extract<PeerMes
 function agreeingCount(s: ReplicaState): number {
   let count = 1; // our own vote
   for (const [, r] of s.election.received) {
-    if (r.state === "looking" && r.round === s.election.round && sameVote(r.vote, s.election.vote)) count++;
+    if (r.state === "looking" && r.round === s.election.round && sameVote(r.vote, s.election.vote))
+      count++;
   }
   return count;
 }
@@ -81,11 +96,14 @@ function joinEstablishedLeader(s: ReplicaState, leader: NodeId): void {
   const leaderSays = s.election.received.get(leader);
   if (leaderSays?.state !== "leading" || leaderSays.vote.leader !== leader) return;
   let backers = 1; // counting ourselves as the joiner
-  for (const [, r] of s.election.received) if (r.state !== "looking" && r.vote.leader === leader) backers++;
+  for (const [, r] of s.election.received)
+    if (r.state !== "looking" && r.vote.leader === leader) backers++;
   if (backers >= quorumSize(s.config)) becomeFollower(s, leader);
 }
 
-/** On tick: decide if the finalize wait has passed; otherwise re-announce (messages may be lost). */
+/**
+ * On tick: decide if the finalize wait has passed; otherwise re-announce (messages may be lost).
+ */
 export function electionTick(s: ReplicaState): void {
   const e = s.election;
   if (e.decideAtMs !== undefined && s.nowMs >= e.decideAtMs) {

@@ -17,15 +17,24 @@ type Msg<T extends PeerMessage["type"]> = Extract<PeerMessage, { type: T }>;
 
 /** What only a follower sends to its leader. */
 const learnerMessageTypes: ReadonlySet<PeerMessage["type"]> = new Set<PeerMessage["type"]>([
-  "FOLLOWERINFO", "ACKEPOCH", "ACK", "PONG", "FORWARD",
+  "FOLLOWERINFO",
+  "ACKEPOCH",
+  "ACK",
+  "PONG",
+  "FORWARD",
 ]);
 
 export function followerOf(s: ReplicaState): FollowerState {
-  assert(s.role === "following" && s.follower !== undefined, "follower state exists while following");
+  assert(
+    s.role === "following" && s.follower !== undefined,
+    "follower state exists while following",
+  );
   return s.follower;
 }
 
-/** Handles a message from the leader we follow; anything from another server is stale and ignored. */
+/**
+ * Handles a message from the leader we follow; anything from another server is stale and ignored.
+ */
 export function onLeaderMessage(s: ReplicaState, from: NodeId, m: PeerMessage): void {
   const f = followerOf(s);
   if (from !== f.leader) return;
@@ -37,7 +46,8 @@ export function onLeaderMessage(s: ReplicaState, from: NodeId, m: PeerMessage): 
     return;
   }
   if ("attempt" in m && m.attempt !== f.attempt) return; // a reply to an earlier attempt of ours
-  const epoch = m.type === "PROPOSAL" ? Number(m.txn.zxid >> 32n) : "epoch" in m ? m.epoch : undefined;
+  const epoch =
+    m.type === "PROPOSAL" ? Number(m.txn.zxid >> 32n) : "epoch" in m ? m.epoch : undefined;
   if (epoch !== undefined && f.phase !== "discovery" && epoch !== f.epoch) {
     // The leader stepped down and leads again in a new epoch: this attempt is over; start afresh.
     becomeLooking(s, `leader ${from} moved on to epoch ${epoch}`);
@@ -56,14 +66,22 @@ export function onLeaderMessage(s: ReplicaState, from: NodeId, m: PeerMessage): 
     case "PROPOSAL":
       if (f.phase !== "sync" && f.phase !== "broadcast") return;
       appendToLog(s, [m.txn]);
-      s.config.policy.proposalLogged(() => send(s, from, { type: "ACK", attempt: f.attempt, epoch: f.epoch, zxid: m.txn.zxid }));
+      s.config.policy.proposalLogged(() =>
+        send(s, from, { type: "ACK", attempt: f.attempt, epoch: f.epoch, zxid: m.txn.zxid }),
+      );
       return;
     case "COMMIT":
-      if (f.phase === "sync" || f.phase === "broadcast") applyUpTo(s, m.zxid < lastLoggedZxid(s) ? m.zxid : lastLoggedZxid(s));
+      if (f.phase === "sync" || f.phase === "broadcast")
+        applyUpTo(s, m.zxid < lastLoggedZxid(s) ? m.zxid : lastLoggedZxid(s));
       return;
     case "PING":
       if (m.epoch === f.epoch) {
-        send(s, from, { type: "PONG", epoch: f.epoch, round: m.round, touched: [...s.clients.touched] });
+        send(s, from, {
+          type: "PONG",
+          epoch: f.epoch,
+          round: m.round,
+          touched: [...s.clients.touched],
+        });
         s.clients.touched.clear();
       }
       return;
@@ -87,7 +105,11 @@ function onLeaderInfo(s: ReplicaState, m: Msg<"LEADERINFO">): void {
   f.phase = "epochWait";
   if (m.epoch > s.acceptedEpoch) {
     s.acceptedEpoch = m.epoch;
-    persist(s, [{ kind: "epochs", acceptedEpoch: s.acceptedEpoch, currentEpoch: s.currentEpoch }], [{ kind: "acceptedEpoch" }]);
+    persist(
+      s,
+      [{ kind: "epochs", acceptedEpoch: s.acceptedEpoch, currentEpoch: s.currentEpoch }],
+      [{ kind: "acceptedEpoch" }],
+    );
   } else {
     followerAcceptedEpochDurable(s);
   }
@@ -98,7 +120,13 @@ export function followerAcceptedEpochDurable(s: ReplicaState): void {
   const f = followerOf(s);
   if (f.phase !== "epochWait") return;
   f.phase = "sync";
-  send(s, f.leader, { type: "ACKEPOCH", attempt: f.attempt, epoch: f.epoch, currentEpoch: s.currentEpoch, lastZxid: lastLoggedZxid(s) });
+  send(s, f.leader, {
+    type: "ACKEPOCH",
+    attempt: f.attempt,
+    epoch: f.epoch,
+    currentEpoch: s.currentEpoch,
+    lastZxid: lastLoggedZxid(s),
+  });
 }
 
 function onSync(s: ReplicaState, m: Msg<"SYNC">): void {
@@ -125,7 +153,11 @@ function installSnapshot(s: ReplicaState, bytes: Uint8Array): void {
   s.lastSnapshotZxid = db.lastZxid;
   s.appliedSinceSnapshot = 0;
   emit(s, { type: "treeReplaced", zxid: db.lastZxid, reason: "snapshot" });
-  persist(s, [{ kind: "snapshot", zxid: db.lastZxid, bytes, replaceLog: true }], [{ kind: "snapshot", zxid: db.lastZxid }]);
+  persist(
+    s,
+    [{ kind: "snapshot", zxid: db.lastZxid, bytes, replaceLog: true }],
+    [{ kind: "snapshot", zxid: db.lastZxid }],
+  );
 }
 
 function onNewLeader(s: ReplicaState, m: Msg<"NEWLEADER">): void {
@@ -134,7 +166,11 @@ function onNewLeader(s: ReplicaState, m: Msg<"NEWLEADER">): void {
   assert(lastLoggedZxid(s) === m.zxid, "after SYNC our log ends where the leader's does");
   f.newLeaderZxid = m.zxid;
   s.currentEpoch = m.epoch;
-  persist(s, [{ kind: "epochs", acceptedEpoch: s.acceptedEpoch, currentEpoch: s.currentEpoch }], [{ kind: "currentEpoch", zxid: m.zxid }]);
+  persist(
+    s,
+    [{ kind: "epochs", acceptedEpoch: s.acceptedEpoch, currentEpoch: s.currentEpoch }],
+    [{ kind: "currentEpoch", zxid: m.zxid }],
+  );
 }
 
 /** Every write up to here (history and currentEpoch) is durable: acknowledge the leader. */
@@ -158,7 +194,12 @@ export function followerTick(s: ReplicaState): void {
   const f = followerOf(s);
   if (f.phase === "discovery") {
     // The leader may not have been leading yet when our FOLLOWERINFO arrived: say it again.
-    send(s, f.leader, { type: "FOLLOWERINFO", attempt: f.attempt, acceptedEpoch: s.acceptedEpoch, lastZxid: lastLoggedZxid(s) });
+    send(s, f.leader, {
+      type: "FOLLOWERINFO",
+      attempt: f.attempt,
+      acceptedEpoch: s.acceptedEpoch,
+      lastZxid: lastLoggedZxid(s),
+    });
   }
   const limitTicks = f.phase === "broadcast" ? s.config.syncLimit : s.config.initLimit;
   if (s.nowMs - f.lastHeardMs > limitTicks * s.config.tickMs) {

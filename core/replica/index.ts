@@ -4,11 +4,27 @@
 export { startReplica, step } from "./step.ts";
 export type { StepResult } from "./step.ts";
 export type {
-  ClientOp, ConnId, DiskWrite, DurableState, Effect, Input,
+  ClientOp,
+  ConnId,
+  DiskWrite,
+  DurableState,
+  Effect,
+  Input,
 } from "./io.ts";
-export { describeClientOp, describeEffect, describeInput, isTraced, needsSnapshot, withSnapshot } from "./io.ts";
+export {
+  describeClientOp,
+  describeEffect,
+  describeInput,
+  isTraced,
+  needsSnapshot,
+  withSnapshot,
+} from "./io.ts";
 export type {
-  ForwardedWork, NodeId, PeerMessage, ServerState, Vote,
+  ForwardedWork,
+  NodeId,
+  PeerMessage,
+  ServerState,
+  Vote,
 } from "./messages.ts";
 export { describeMessage } from "./messages.ts";
 export type { ReplicaConfig } from "./state.ts";
@@ -18,5 +34,9 @@ export { zabPolicy } from "./policy.ts";
 export type { LearnerView, ReplicaStatus, ReplicaView, TreeView } from "./status.ts";
 export type { DiskImage, DriverOptions, EffectHandlers, StepFunction } from "./driver.ts";
 export {
-  applyDiskWrite, dispatchEffects, emptyDiskImage, recoverDiskImage, ReplicaDriver,
+  applyDiskWrite,
+  dispatchEffects,
+  emptyDiskImage,
+  recoverDiskImage,
+  ReplicaDriver,
 } from "./driver.ts";

@@ -21,13 +21,20 @@ export function checkReplicaInvariants(s: ReplicaState): void {
   assert((s.role === "following") === (s.follower !== undefined), "follower state iff following");
   if (s.leader !== undefined) {
     const leader = s.leader;
-    if (leader.phase !== "broadcast") assert(leader.proposals.length === 0, "only an established leader proposes");
-    for (const p of leader.proposals) assert(p.zxid > s.committedZxid, "outstanding proposals are uncommitted");
-    if (leader.phase === "broadcast") assert(s.db.lastZxid === s.committedZxid, "a leader applies what it commits at once");
+    if (leader.phase !== "broadcast")
+      assert(leader.proposals.length === 0, "only an established leader proposes");
+    for (const p of leader.proposals)
+      assert(p.zxid > s.committedZxid, "outstanding proposals are uncommitted");
+    if (leader.phase === "broadcast")
+      assert(s.db.lastZxid === s.committedZxid, "a leader applies what it commits at once");
   }
   for (const [, conn] of s.clients.conns) {
-    if (conn.established) assert(conn.sessionId !== undefined, "an established connection has a session");
-    assert(conn.held.length === 0 || !conn.established, "held requests are released on establishment");
+    if (conn.established)
+      assert(conn.sessionId !== undefined, "an established connection has a session");
+    assert(
+      conn.held.length === 0 || !conn.established,
+      "held requests are released on establishment",
+    );
   }
 }
 
@@ -40,7 +47,10 @@ export function checkClusterInvariants(states: ReadonlyMap<NodeId, ReplicaState>
   for (const [id, s] of states) {
     if (s.role !== "leading" || s.leader!.phase !== "broadcast") continue;
     const other = leadersByEpoch.get(s.leader!.epoch);
-    assert(other === undefined, `two established leaders (${other} and ${id}) in epoch ${s.leader!.epoch}`);
+    assert(
+      other === undefined,
+      `two established leaders (${other} and ${id}) in epoch ${s.leader!.epoch}`,
+    );
     leadersByEpoch.set(s.leader!.epoch, id);
   }
   const nodes = [...states];
@@ -52,7 +62,10 @@ export function checkClusterInvariants(states: ReadonlyMap<NodeId, ReplicaState>
 function checkPairAgrees([a, sa]: [NodeId, ReplicaState], [b, sb]: [NodeId, ReplicaState]): void {
   const upTo: Zxid = sa.db.lastZxid < sb.db.lastZxid ? sa.db.lastZxid : sb.db.lastZxid;
   if (sa.db.lastZxid === sb.db.lastZxid) {
-    assert(sa.db.tree.digest() === sb.db.tree.digest(), `nodes ${a} and ${b} applied up to ${hex(upTo)} with different digests`);
+    assert(
+      sa.db.tree.digest() === sb.db.tree.digest(),
+      `nodes ${a} and ${b} applied up to ${hex(upTo)} with different digests`,
+    );
   }
   // Both logs are sorted: walk them together over the applied range.
   let j = 0;
@@ -61,6 +74,9 @@ function checkPairAgrees([a, sa]: [NodeId, ReplicaState], [b, sb]: [NodeId, Repl
     while (j < sb.log.length && sb.log[j]!.zxid < txn.zxid) j++;
     const theirs = sb.log[j];
     if (theirs === undefined || theirs.zxid !== txn.zxid || theirs === txn) continue;
-    assert(describeTxn(theirs) === describeTxn(txn), `committed txn ${hex(txn.zxid)} differs between nodes ${a} and ${b}`);
+    assert(
+      describeTxn(theirs) === describeTxn(txn),
+      `committed txn ${hex(txn.zxid)} differs between nodes ${a} and ${b}`,
+    );
   }
 }

@@ -1,10 +1,12 @@
 // The replica's inputs and effects: everything that enters `step` and everything that leaves it.
 //
 // ORDERING CONTRACT for harnesses (etcd-io/raft's Ready, adapted):
-// 1. Effects are returned in the order they must take effect. Within one step's effects, a `persist`
-//    must be durable (written and fsynced) before the harness reports `persistDone` with its id; the
+// 1. Effects are returned in the order they must take effect. Within one step's effects, a
+//    `persist`
+// must be durable (written and fsynced) before the harness reports `persistDone` with its id; the
 //    core itself never emits an acknowledgement that depends on a persist before that report.
-// 2. `send` effects to the same peer are delivered in order (FIFO), or the connection breaks and both
+// 2. `send` effects to the same peer are delivered in order (FIFO), or the connection breaks and
+//    both
 //    ends get `peerDown`. Messages to different peers carry no mutual order.
 // 3. `reply`, `watchEvent` and `closeConnection` effects for one client connection are delivered in
 //    the order emitted: a watch event is always emitted before any reply that reflects its change.
@@ -12,7 +14,8 @@
 // 5. Every step is given the harness's clock at the moment the input is delivered (`step`'s
 //    `nowMs`): the core dates sessions, znodes and deadlines with it, never with the time of an
 //    earlier tick, so a touch is never dated in the past (that expired sessions early).
-// 6. A harness may deliver several inputs between steps in any order it likes, but never concurrently:
+// 6. A harness may deliver several inputs between steps in any order it likes, but never
+//    concurrently:
 //    `step` owns the state it is given until it returns.
 // 7. A `send` of a SYNC with `snapshotAt` carries no snapshot bytes: the harness puts in the
 //    snapshot of the sender's tree at exactly that zxid (`withSnapshot` encodes it from a tree at
@@ -70,7 +73,9 @@ export type ClientOp =
   | { op: "ping" }
   | { op: "auth"; scheme: string; credentials: string }
   | { op: "closeSession" }
-  /** An opcode this server does not implement; answered in order with `err` (UNIMPLEMENTED, ...). */
+  /**
+   * An opcode this server does not implement; answered in order with `err` (UNIMPLEMENTED, ...).
+   */
   | { op: "unsupported"; opcode: number; err: number }
   | { op: "addWatch"; path: string; mode: number }
   | { op: "removeWatches"; path: string; watcherType: number }
@@ -97,8 +102,16 @@ export type DiskWrite =
 export type Effect =
   | { type: "send"; to: NodeId; message: PeerMessage }
   | { type: "persist"; id: number; writes: readonly DiskWrite[] }
-  | { type: "connectResponse"; connId: ConnId; sessionId: SessionId; timeoutMs: number; password: Uint8Array }
-  /** The answer to `op`, the request as the client sent it (its reply's wire shape depends on it). */
+  | {
+      type: "connectResponse";
+      connId: ConnId;
+      sessionId: SessionId;
+      timeoutMs: number;
+      password: Uint8Array;
+    }
+  /**
+   * The answer to `op`, the request as the client sent it (its reply's wire shape depends on it).
+   */
   | { type: "reply"; connId: ConnId; xid: number; op: ClientOp; reply: Reply }
   | { type: "watchEvent"; connId: ConnId; event: WatchEvent }
   | { type: "closeConnection"; connId: ConnId; reason: string }
@@ -114,20 +127,35 @@ export type Effect =
    * The leader expired a session: nothing was heard of it for `silentMs` of the leader's clock
    * (at least its timeout). Its closeSession txn, `zxid`, was proposed in the same step.
    */
-  | { type: "sessionExpired"; sessionId: SessionId; timeoutMs: number; silentMs: number; zxid: Zxid; ephemerals: number }
+  | {
+      type: "sessionExpired";
+      sessionId: SessionId;
+      timeoutMs: number;
+      silentMs: number;
+      zxid: Zxid;
+      ephemerals: number;
+    }
   /** The replica's role, phase, epoch or leader changed (and once at start). */
   | { type: "status"; status: ReplicaStatus };
 
-/** A send's message with the snapshot a SYNC names (by `snapshotAt`) encoded from `db`, which must be at that zxid. */
+/**
+ * A send's message with the snapshot a SYNC names (by `snapshotAt`) encoded from `db`, which must
+ * be at that zxid.
+ */
 export function withSnapshot(message: PeerMessage, db: Database): PeerMessage {
   if (message.type !== "SYNC" || message.snapshotAt === undefined) return message;
-  assert(db.lastZxid === message.snapshotAt, `the tree encoded for SYNC is at ${hex(message.snapshotAt)} (it is at ${hex(db.lastZxid)})`);
+  assert(
+    db.lastZxid === message.snapshotAt,
+    `the tree encoded for SYNC is at ${hex(message.snapshotAt)} (it is at ${hex(db.lastZxid)})`,
+  );
   const { snapshotAt: _named, ...rest } = message;
   return { ...rest, snapshot: encodeSnapshot(db) };
 }
 
 /** True for a SYNC whose snapshot the harness must still encode. */
-export function needsSnapshot(message: PeerMessage): message is Extract<PeerMessage, { type: "SYNC" }> & { snapshotAt: Zxid } {
+export function needsSnapshot(
+  message: PeerMessage,
+): message is Extract<PeerMessage, { type: "SYNC" }> & { snapshotAt: Zxid } {
   return message.type === "SYNC" && message.snapshotAt !== undefined;
 }
 
@@ -177,7 +205,8 @@ export function describeEffect(node: NodeId, effect: Effect): string {
     case "applied": {
       const first = effect.txns[0];
       const last = effect.txns[effect.txns.length - 1];
-      const range = first === last ? hex(first?.zxid ?? 0n) : `${hex(first!.zxid)}..${hex(last!.zxid)}`;
+      const range =
+        first === last ? hex(first?.zxid ?? 0n) : `${hex(first!.zxid)}..${hex(last!.zxid)}`;
       return `${node} applied ${effect.txns.length} (${range})`;
     }
     case "treeReplaced":
@@ -196,14 +225,21 @@ export function describeEffect(node: NodeId, effect: Effect): string {
  * txns, status), which the trace already shows through the inputs and effects that caused them.
  */
 export function isTraced(effect: Effect): boolean {
-  return effect.type !== "setTimer" && effect.type !== "applied" && effect.type !== "treeReplaced" &&
-    effect.type !== "status" && effect.type !== "sessionExpired";
+  return (
+    effect.type !== "setTimer" &&
+    effect.type !== "applied" &&
+    effect.type !== "treeReplaced" &&
+    effect.type !== "status" &&
+    effect.type !== "sessionExpired"
+  );
 }
 
 function describeWrite(w: DiskWrite): string {
   switch (w.kind) {
     case "append":
-      return w.txns.length === 1 ? `append ${hex(w.txns[0]!.zxid)}` : `append ${w.txns.length} txns`;
+      return w.txns.length === 1
+        ? `append ${hex(w.txns[0]!.zxid)}`
+        : `append ${w.txns.length} txns`;
     case "truncate":
       return `truncate after ${hex(w.zxid)}`;
     case "epochs":

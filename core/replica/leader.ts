@@ -1,6 +1,7 @@
 // The leader: discovery (a new epoch above every accepted one in a quorum), synchronization (bring
 // each follower to the leader's history with DIFF, TRUNC+DIFF or SNAP, then NEWLEADER), and
-// broadcast (PROPOSAL, ACK once durable, COMMIT on a quorum). Zab: Junqueira, Reed, Serafini, DSN 2011.
+// broadcast (PROPOSAL, ACK once durable, COMMIT on a quorum). Zab: Junqueira, Reed, Serafini, DSN
+// 2011.
 
 import { assert } from "../assert.ts";
 import type { Txn } from "../txn.ts";
@@ -25,7 +26,8 @@ export function leaderOf(s: ReplicaState): LeaderState {
 
 /** Learners that receive proposals and commits: those being synced and those in sync. */
 function* activeLearners(leader: LeaderState): Iterable<[NodeId, Learner]> {
-  for (const entry of leader.learners) if (entry[1].phase === "syncing" || entry[1].phase === "synced") yield entry;
+  for (const entry of leader.learners)
+    if (entry[1].phase === "syncing" || entry[1].phase === "synced") yield entry;
 }
 
 export function onFollowerInfo(s: ReplicaState, from: NodeId, m: Msg<"FOLLOWERINFO">): void {
@@ -34,7 +36,10 @@ export function onFollowerInfo(s: ReplicaState, from: NodeId, m: Msg<"FOLLOWERIN
     // It promised a later (failed) leader attempt to follow nothing older, so it can never follow
     // us, and the votes of the others keep bringing it back to us: without a new election it would
     // stay behind forever. The next discovery picks an epoch it can accept.
-    return becomeLooking(s, `follower ${from} accepted epoch ${m.acceptedEpoch}, above ours (${leader.epoch})`);
+    return becomeLooking(
+      s,
+      `follower ${from} accepted epoch ${m.acceptedEpoch}, above ours (${leader.epoch})`,
+    );
   }
   const known = leader.learners.get(from);
   if (known !== undefined && known.attempt === m.attempt && known.phase !== "info") return; // a repeat
@@ -46,8 +51,12 @@ export function onFollowerInfo(s: ReplicaState, from: NodeId, m: Msg<"FOLLOWERIN
   }
   leader.learners.set(from, {
     attempt: m.attempt,
-    phase: "info", lastZxid: m.lastZxid, acceptedEpoch: m.acceptedEpoch, currentEpoch: 0,
-    ackedZxid: m.lastZxid, lastHeardMs: s.nowMs,
+    phase: "info",
+    lastZxid: m.lastZxid,
+    acceptedEpoch: m.acceptedEpoch,
+    currentEpoch: 0,
+    ackedZxid: m.lastZxid,
+    lastHeardMs: s.nowMs,
   });
   if (leader.epoch !== 0 && s.acceptedEpoch === leader.epoch && !hasPendingEpochPersist(s)) {
     send(s, from, { type: "LEADERINFO", attempt: m.attempt, epoch: leader.epoch });
@@ -56,7 +65,8 @@ export function onFollowerInfo(s: ReplicaState, from: NodeId, m: Msg<"FOLLOWERIN
   }
 }
 
-const hasPendingEpochPersist = (s: ReplicaState) => s.persists.some((p) => p.actions.some((a) => a.kind === "acceptedEpoch"));
+const hasPendingEpochPersist = (s: ReplicaState) =>
+  s.persists.some((p) => p.actions.some((a) => a.kind === "acceptedEpoch"));
 
 /** Once a quorum reported its accepted epoch, pick one above all of them and make it durable. */
 export function checkDiscovery(s: ReplicaState): void {
@@ -64,17 +74,23 @@ export function checkDiscovery(s: ReplicaState): void {
   if (leader.phase !== "discovery" || leader.epoch !== 0) return;
   if (1 + leader.learners.size < quorumSize(s.config)) return;
   let maxAccepted = s.acceptedEpoch;
-  for (const [, learner] of leader.learners) maxAccepted = Math.max(maxAccepted, learner.acceptedEpoch);
+  for (const [, learner] of leader.learners)
+    maxAccepted = Math.max(maxAccepted, learner.acceptedEpoch);
   leader.epoch = maxAccepted + 1;
   s.acceptedEpoch = leader.epoch;
-  persist(s, [{ kind: "epochs", acceptedEpoch: s.acceptedEpoch, currentEpoch: s.currentEpoch }], [{ kind: "acceptedEpoch" }]);
+  persist(
+    s,
+    [{ kind: "epochs", acceptedEpoch: s.acceptedEpoch, currentEpoch: s.currentEpoch }],
+    [{ kind: "acceptedEpoch" }],
+  );
 }
 
 /** The new epoch is durable here: offer it to every learner that asked. */
 export function leaderAcceptedEpochDurable(s: ReplicaState): void {
   const leader = leaderOf(s);
   for (const [id, learner] of leader.learners) {
-    if (learner.phase === "info") send(s, id, { type: "LEADERINFO", attempt: learner.attempt, epoch: leader.epoch });
+    if (learner.phase === "info")
+      send(s, id, { type: "LEADERINFO", attempt: learner.attempt, epoch: leader.epoch });
   }
   checkEpochAcks(s);
 }
@@ -82,47 +98,91 @@ export function leaderAcceptedEpochDurable(s: ReplicaState): void {
 export function onAckEpoch(s: ReplicaState, from: NodeId, m: Msg<"ACKEPOCH">): void {
   const leader = leaderOf(s);
   const learner = leader.learners.get(from);
-  if (learner === undefined || learner.phase !== "info" || learner.attempt !== m.attempt || m.epoch !== leader.epoch) return;
+  if (
+    learner === undefined ||
+    learner.phase !== "info" ||
+    learner.attempt !== m.attempt ||
+    m.epoch !== leader.epoch
+  )
+    return;
   // Zab's safety check: a leader must hold the longest history of the quorum it leads.
   const mine = { epoch: s.currentEpoch, zxid: lastLoggedZxid(s) };
   if (!s.config.policy.leaderCovers(mine, { epoch: m.currentEpoch, zxid: m.lastZxid })) {
-    becomeLooking(s, `follower ${from} has a newer history (epoch ${m.currentEpoch}, zxid ${m.lastZxid})`);
+    becomeLooking(
+      s,
+      `follower ${from} has a newer history (epoch ${m.currentEpoch}, zxid ${m.lastZxid})`,
+    );
     return;
   }
-  Object.assign(learner, { phase: "epochAcked", currentEpoch: m.currentEpoch, lastZxid: m.lastZxid, lastHeardMs: s.nowMs });
+  Object.assign(learner, {
+    phase: "epochAcked",
+    currentEpoch: m.currentEpoch,
+    lastZxid: m.lastZxid,
+    lastHeardMs: s.nowMs,
+  });
   if (leader.phase === "discovery") checkEpochAcks(s);
   else syncLearner(s, from, learner);
 }
 
 function checkEpochAcks(s: ReplicaState): void {
   const leader = leaderOf(s);
-  if (leader.phase !== "discovery" || hasPendingEpochPersist(s) || s.acceptedEpoch !== leader.epoch) return;
+  if (leader.phase !== "discovery" || hasPendingEpochPersist(s) || s.acceptedEpoch !== leader.epoch)
+    return;
   const acked = [...leader.learners].filter(([, l]) => l.phase === "epochAcked");
   if (1 + acked.length < quorumSize(s.config)) return;
   leader.phase = "sync";
   leader.newLeaderZxid = lastLoggedZxid(s);
   s.currentEpoch = leader.epoch;
-  persist(s, [{ kind: "epochs", acceptedEpoch: s.acceptedEpoch, currentEpoch: s.currentEpoch }], [{ kind: "currentEpoch", zxid: leader.newLeaderZxid }]);
+  persist(
+    s,
+    [{ kind: "epochs", acceptedEpoch: s.acceptedEpoch, currentEpoch: s.currentEpoch }],
+    [{ kind: "currentEpoch", zxid: leader.newLeaderZxid }],
+  );
   for (const [id, learner] of acked) syncLearner(s, id, learner);
 }
 
 /**
- * Brings one learner to the leader's history: nothing to send, DIFF of what it lacks, TRUNC of a tail
- * the leader does not have (then DIFF), or a SNAP when the in-memory log does not reach back far enough.
+ * Brings one learner to the leader's history: nothing to send, DIFF of what it lacks, TRUNC of a
+ * tail the leader does not have (then DIFF), or a SNAP when the in-memory log does not reach back
+ * far enough.
  */
 function syncLearner(s: ReplicaState, id: NodeId, learner: Learner): void {
   const leader = leaderOf(s);
   const theirs = learner.lastZxid;
   const last = lastLoggedZxid(s);
   let message: Msg<"SYNC">;
-  if (theirs === last || (theirs >= s.logBaseZxid && logIndexOf(s, theirs) >= 0) || theirs === s.logBaseZxid) {
-    message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, txns: logAfter(s, theirs), committedZxid: s.committedZxid };
+  if (
+    theirs === last ||
+    (theirs >= s.logBaseZxid && logIndexOf(s, theirs) >= 0) ||
+    theirs === s.logBaseZxid
+  ) {
+    message = {
+      type: "SYNC",
+      attempt: learner.attempt,
+      epoch: leader.epoch,
+      txns: logAfter(s, theirs),
+      committedZxid: s.committedZxid,
+    };
   } else if (theirs > s.logBaseZxid) {
     const truncZxid = s.config.policy.truncationPoint(theirs, commonPrefixZxid(s, theirs));
     const from = truncZxid ?? theirs;
-    message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, ...(truncZxid === undefined ? {} : { truncZxid }), txns: logAfter(s, from), committedZxid: s.committedZxid };
+    message = {
+      type: "SYNC",
+      attempt: learner.attempt,
+      epoch: leader.epoch,
+      ...(truncZxid === undefined ? {} : { truncZxid }),
+      txns: logAfter(s, from),
+      committedZxid: s.committedZxid,
+    };
   } else {
-    message = { type: "SYNC", attempt: learner.attempt, epoch: leader.epoch, snapshotAt: s.db.lastZxid, txns: logAfter(s, s.db.lastZxid), committedZxid: s.committedZxid };
+    message = {
+      type: "SYNC",
+      attempt: learner.attempt,
+      epoch: leader.epoch,
+      snapshotAt: s.db.lastZxid,
+      txns: logAfter(s, s.db.lastZxid),
+      committedZxid: s.committedZxid,
+    };
   }
   send(s, id, message);
   send(s, id, { type: "NEWLEADER", attempt: learner.attempt, epoch: leader.epoch, zxid: last });
@@ -148,7 +208,8 @@ export function onAck(s: ReplicaState, from: NodeId, m: Msg<"ACK">): void {
   if (m.zxid > learner.ackedZxid) learner.ackedZxid = m.zxid;
   if (learner.phase === "syncing" && learner.ackedZxid >= learner.lastZxid) {
     learner.phase = "synced";
-    if (leader.phase === "broadcast") send(s, from, { type: "UPTODATE", attempt: learner.attempt, committedZxid: s.committedZxid });
+    if (leader.phase === "broadcast")
+      send(s, from, { type: "UPTODATE", attempt: learner.attempt, committedZxid: s.committedZxid });
   }
   if (leader.phase === "sync") tryEstablish(s);
   else if (leader.phase === "broadcast") tryCommit(s);
@@ -161,7 +222,12 @@ export function leaderSelfSynced(s: ReplicaState): void {
 
 function tryEstablish(s: ReplicaState): void {
   const leader = leaderOf(s);
-  if (leader.phase !== "sync" || s.currentEpoch !== leader.epoch || s.durableZxid < leader.newLeaderZxid) return;
+  if (
+    leader.phase !== "sync" ||
+    s.currentEpoch !== leader.epoch ||
+    s.durableZxid < leader.newLeaderZxid
+  )
+    return;
   if (s.persists.some((p) => p.actions.some((a) => a.kind === "currentEpoch"))) return;
   const synced = [...leader.learners].filter(([, l]) => l.phase === "synced");
   if (1 + synced.length < quorumSize(s.config)) return;
@@ -171,7 +237,8 @@ function tryEstablish(s: ReplicaState): void {
   leader.counter = 0;
   trackAllSessions(leader, s.db, s.config.id, s.nowMs);
   commitUpTo(s, leader.newLeaderZxid);
-  for (const [id, learner] of synced) send(s, id, { type: "UPTODATE", attempt: learner.attempt, committedZxid: s.committedZxid });
+  for (const [id, learner] of synced)
+    send(s, id, { type: "UPTODATE", attempt: learner.attempt, committedZxid: s.committedZxid });
 }
 
 export function nextZxid(s: ReplicaState): Zxid {
@@ -198,7 +265,8 @@ export function tryCommit(s: ReplicaState): void {
   let commitTo: Zxid | undefined;
   for (const proposal of leader.proposals) {
     let holders = s.durableZxid >= proposal.zxid ? 1 : 0;
-    for (const [, learner] of activeLearners(leader)) if (learner.ackedZxid >= proposal.zxid) holders++;
+    for (const [, learner] of activeLearners(leader))
+      if (learner.ackedZxid >= proposal.zxid) holders++;
     if (holders < s.config.policy.commitQuorum(s.config)) break;
     commitTo = proposal.zxid;
   }

@@ -53,4 +53,3 @@ export function logAfter(s: ReplicaState, z: Zxid): Txn[] {
   }
   return s.log.slice(lo);
 }
-

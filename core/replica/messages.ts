@@ -20,7 +20,13 @@ export interface Vote {
 
 /** Client work a follower hands to the leader; `origin` routes the outcome back. */
 export type ForwardedWork =
-  | { kind: "write"; sessionId: SessionId; cxid: number; request: WriteRequest; authIds: readonly Id[] }
+  | {
+      kind: "write";
+      sessionId: SessionId;
+      cxid: number;
+      request: WriteRequest;
+      authIds: readonly Id[];
+    }
   | { kind: "createSession"; tag: number; timeoutMs: number }
   | { kind: "closeSession"; sessionId: SessionId; cxid: number }
   | { kind: "revalidate"; tag: number; sessionId: SessionId }
@@ -42,7 +48,16 @@ export type PeerMessage =
    * A leader's step names the snapshot by `snapshotAt` (its applied zxid) instead of encoding it:
    * serializing a large tree takes seconds, so the harness fills in `snapshot` (see io.ts).
    */
-  | { type: "SYNC"; attempt: number; epoch: number; truncZxid?: Zxid; snapshot?: Uint8Array; snapshotAt?: Zxid; txns: readonly Txn[]; committedZxid: Zxid }
+  | {
+      type: "SYNC";
+      attempt: number;
+      epoch: number;
+      truncZxid?: Zxid;
+      snapshot?: Uint8Array;
+      snapshotAt?: Zxid;
+      txns: readonly Txn[];
+      committedZxid: Zxid;
+    }
   | { type: "NEWLEADER"; attempt: number; epoch: number; zxid: Zxid }
   | { type: "UPTODATE"; attempt: number; committedZxid: Zxid }
   | { type: "PROPOSAL"; txn: Txn }
@@ -74,7 +89,12 @@ export function describeMessage(m: PeerMessage): string {
     case "ACKEPOCH":
       return `ACKEPOCH current=${m.currentEpoch} last=${hex(m.lastZxid)}`;
     case "SYNC": {
-      const mode = m.snapshot !== undefined || m.snapshotAt !== undefined ? "SNAP" : m.truncZxid !== undefined ? `TRUNC(${hex(m.truncZxid)})+DIFF` : "DIFF";
+      const mode =
+        m.snapshot !== undefined || m.snapshotAt !== undefined
+          ? "SNAP"
+          : m.truncZxid !== undefined
+            ? `TRUNC(${hex(m.truncZxid)})+DIFF`
+            : "DIFF";
       return `SYNC ${mode} txns=${m.txns.length} committed=${hex(m.committedZxid)}`;
     }
     case "NEWLEADER":

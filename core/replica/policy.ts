@@ -13,8 +13,14 @@ export interface ProtocolPolicy {
   /** Election order between two votes. */
   voteIsBetter(a: Vote, b: Vote): boolean;
   /** Zab's discovery check: may a leader with this history lead a follower with that one? */
-  leaderCovers(leader: { epoch: number; zxid: Zxid }, follower: { epoch: number; zxid: Zxid }): boolean;
-  /** Where a follower whose log ends at `theirs` (not in ours) is truncated to; undefined = no TRUNC. */
+  leaderCovers(
+    leader: { epoch: number; zxid: Zxid },
+    follower: { epoch: number; zxid: Zxid },
+  ): boolean;
+  /**
+   * Where a follower whose log ends at `theirs` (not in ours) is truncated to; undefined = no
+   * TRUNC.
+   */
   truncationPoint(theirs: Zxid, commonPrefix: Zxid): Zxid | undefined;
   /** Called when a follower has logged (not yet made durable) a proposal; Zab does nothing yet. */
   proposalLogged(acknowledge: () => void): void;
@@ -33,7 +39,10 @@ export const zabPolicy: ProtocolPolicy = {
     return a.leader > b.leader;
   },
   leaderCovers(leader, follower) {
-    return follower.epoch < leader.epoch || (follower.epoch === leader.epoch && follower.zxid <= leader.zxid);
+    return (
+      follower.epoch < leader.epoch ||
+      (follower.epoch === leader.epoch && follower.zxid <= leader.zxid)
+    );
   },
   truncationPoint: (_theirs, commonPrefix) => commonPrefix,
   proposalLogged: () => {},

@@ -7,7 +7,14 @@ import { Cluster } from "./test/cluster.ts";
 import { connectionRequestsMax } from "../limits.ts";
 import type { ClientView } from "./test/cluster.ts";
 
-const create = (path: string, data = "", flags = 0): ClientOp => ({ op: "create", path, data: utf8(data), acl: openAclUnsafe, flags, ttl: -1 });
+const create = (path: string, data = "", flags = 0): ClientOp => ({
+  op: "create",
+  path,
+  data: utf8(data),
+  acl: openAclUnsafe,
+  flags,
+  ttl: -1,
+});
 const getData = (path: string, watch = false): ClientOp => ({ op: "getData", path, watch });
 
 function elect(ids = [1, 2, 3]): Cluster {
@@ -115,8 +122,11 @@ describe("replica: election and broadcast", () => {
 
   // The core's clock used to move only on ticks, so a ping between two ticks was dated at the
   // earlier one and the session expired up to a tick early (2 s with ZooKeeper's tickTime).
-  for (const [where, ids, node] of [["the leader", [1, 2, 3], 3], ["a follower", [1, 2, 3], 1],
-    ["a standalone server", [1], 1]] as const) {
+  for (const [where, ids, node] of [
+    ["the leader", [1, 2, 3], 3],
+    ["a follower", [1, 2, 3], 1],
+    ["a standalone server", [1], 1],
+  ] as const) {
     it(`a session pinged between ticks on ${where} lives its whole timeout after the ping`, () => {
       const tickMs = 2_000;
       const timeoutMs = 4_000;
@@ -145,7 +155,8 @@ describe("replica: election and broadcast", () => {
     const cluster = elect();
     const client = connected(cluster, 1);
     // A sync on a follower waits for the leader's quorum round: nothing is answered meanwhile.
-    for (let xid = 1; xid <= connectionRequestsMax; xid++) cluster.request(client, xid, { op: "sync", path: "/" });
+    for (let xid = 1; xid <= connectionRequestsMax; xid++)
+      cluster.request(client, xid, { op: "sync", path: "/" });
     expect(client.closed).toBeUndefined();
     cluster.request(client, connectionRequestsMax + 1, { op: "sync", path: "/" });
     expect(client.closed).toMatch(/requests outstanding/);
@@ -188,7 +199,9 @@ describe("replica: election and broadcast", () => {
     const writer = connected(cluster, 3);
     cluster.request(writer, 1, create("/x"));
     cluster.stabilize();
-    const ahead = cluster.connect(1, { lastZxidSeen: (cluster.view(3).appliedZxid + 100n) as never });
+    const ahead = cluster.connect(1, {
+      lastZxidSeen: (cluster.view(3).appliedZxid + 100n) as never,
+    });
     cluster.stabilize();
     expect(ahead.closed).toMatch(/ahead of this server/);
   });
@@ -204,10 +217,22 @@ describe("replica: election and broadcast", () => {
     const writer = connected(cluster, 2);
     cluster.request(writer, 1, { op: "setData", path: "/w", data: utf8("b"), version: -1 });
     cluster.stabilize();
-    const moved = cluster.connect(3, { sessionId: client.sessionId!, password: client.password, lastZxidSeen: seen });
+    const moved = cluster.connect(3, {
+      sessionId: client.sessionId!,
+      password: client.password,
+      lastZxidSeen: seen,
+    });
     cluster.stabilize();
     expect(moved.sessionId).toBe(client.sessionId);
-    cluster.request(moved, 3, { op: "setWatches", relativeZxid: seen, data: ["/w"], exist: [], child: [], persistent: [], persistentRecursive: [] });
+    cluster.request(moved, 3, {
+      op: "setWatches",
+      relativeZxid: seen,
+      data: ["/w"],
+      exist: [],
+      child: [],
+      persistent: [],
+      persistentRecursive: [],
+    });
     cluster.stabilize();
     expect(moved.events.map((e) => [e.type, e.path])).toEqual([[3, "/w"]]);
   });
@@ -223,7 +248,12 @@ describe("replica: election and broadcast", () => {
     cluster.request(client, 6, { op: "removeWatches", path: "/p", watcherType: 9 });
     cluster.stabilize();
     expect([1, 2, 3, 4, 5, 6].map((xid) => client.replies.get(xid)?.err)).toEqual([
-      Err.OK, Err.OK, Err.OK, Err.NOWATCHER, Err.MARSHALLINGERROR, Err.MARSHALLINGERROR,
+      Err.OK,
+      Err.OK,
+      Err.OK,
+      Err.NOWATCHER,
+      Err.MARSHALLINGERROR,
+      Err.MARSHALLINGERROR,
     ]);
   });
 
@@ -231,9 +261,23 @@ describe("replica: election and broadcast", () => {
     const cluster = new Cluster([1, 2, 3], { extendedTypesEnabled: true });
     cluster.run(2_000);
     const client = connected(cluster, 1);
-    cluster.request(client, 1, { op: "createContainer", path: "/c", data: utf8(""), acl: openAclUnsafe, flags: CreateMode.CONTAINER, ttl: -1 });
+    cluster.request(client, 1, {
+      op: "createContainer",
+      path: "/c",
+      data: utf8(""),
+      acl: openAclUnsafe,
+      flags: CreateMode.CONTAINER,
+      ttl: -1,
+    });
     cluster.request(client, 2, create("/c/child"));
-    cluster.request(client, 3, { op: "createTTL", path: "/t", data: utf8(""), acl: openAclUnsafe, flags: CreateMode.PERSISTENT_WITH_TTL, ttl: 500 });
+    cluster.request(client, 3, {
+      op: "createTTL",
+      path: "/t",
+      data: utf8(""),
+      acl: openAclUnsafe,
+      flags: CreateMode.PERSISTENT_WITH_TTL,
+      ttl: 500,
+    });
     cluster.request(client, 4, { op: "delete", path: "/c/child", version: -1 });
     cluster.stabilize();
     expect([1, 2, 3, 4].map((xid) => client.replies.get(xid)?.err)).toEqual([0, 0, 0, 0]);

@@ -20,7 +20,12 @@ export function becomeLooking(s: ReplicaState, reason: string): void {
   election.vote = { leader: s.config.id, epoch: s.currentEpoch, zxid: lastLoggedZxid(s) };
   election.received.clear();
   election.decideAtMs = undefined;
-  sendToAll(s, { type: "NOTIFICATION", vote: election.vote, round: election.round, state: "looking" });
+  sendToAll(s, {
+    type: "NOTIFICATION",
+    vote: election.vote,
+    round: election.round,
+    state: "looking",
+  });
   if (s.config.peers.length === 1) election.decideAtMs = s.nowMs; // a single server elects itself
 }
 
@@ -39,7 +44,16 @@ export function becomeFollower(s: ReplicaState, leader: NodeId): void {
     newLeaderZxid: undefined,
     touched: new Set(),
   };
-  emit(s, { type: "send", to: leader, message: { type: "FOLLOWERINFO", attempt: s.followAttempts, acceptedEpoch: s.acceptedEpoch, lastZxid: lastLoggedZxid(s) } });
+  emit(s, {
+    type: "send",
+    to: leader,
+    message: {
+      type: "FOLLOWERINFO",
+      attempt: s.followAttempts,
+      acceptedEpoch: s.acceptedEpoch,
+      lastZxid: lastLoggedZxid(s),
+    },
+  });
 }
 
 export function becomeLeader(s: ReplicaState): void {

@@ -17,7 +17,10 @@ import type { LeaderState, ReplicaConfig } from "./state.ts";
 export function allocateSessionId(config: ReplicaConfig, leader: LeaderState): SessionId {
   assert(leader.sessionCounter < 0xffffffff, "session counter fits 32 bits within an epoch");
   leader.sessionCounter++;
-  const value = (BigInt(config.id) << 56n) | (BigInt(leader.epoch & 0xffffff) << 32n) | BigInt(leader.sessionCounter);
+  const value =
+    (BigInt(config.id) << 56n) |
+    (BigInt(leader.epoch & 0xffffff) << 32n) |
+    BigInt(leader.sessionCounter);
   return sessionId(BigInt.asIntN(64, value));
 }
 
@@ -32,21 +35,33 @@ export function negotiateTimeout(config: ReplicaConfig, requestedMs: number): nu
 }
 
 /** A new leader gives every known session a full timeout to find it (as ZooKeeper does). */
-export function trackAllSessions(leader: LeaderState, db: Database, self: NodeId, nowMs: number): void {
+export function trackAllSessions(
+  leader: LeaderState,
+  db: Database,
+  self: NodeId,
+  nowMs: number,
+): void {
   leader.sessions.clear();
   for (const [id, timeoutMs] of db.sessions) {
-    leader.sessions.set(id, { timeoutMs, expiresAtMs: nowMs + timeoutMs, owner: self, closing: false });
+    leader.sessions.set(id, {
+      timeoutMs,
+      expiresAtMs: nowMs + timeoutMs,
+      owner: self,
+      closing: false,
+    });
   }
 }
 
 export function touchSession(leader: LeaderState, id: SessionId, nowMs: number): void {
   const info = leader.sessions.get(id);
-  if (info !== undefined && !info.closing) info.expiresAtMs = Math.max(info.expiresAtMs, nowMs + info.timeoutMs);
+  if (info !== undefined && !info.closing)
+    info.expiresAtMs = Math.max(info.expiresAtMs, nowMs + info.timeoutMs);
 }
 
 /** Sessions past their deadline, in id order so expiry is deterministic. */
 export function expiredSessions(leader: LeaderState, nowMs: number): SessionId[] {
   const expired: SessionId[] = [];
-  for (const [id, info] of leader.sessions) if (!info.closing && info.expiresAtMs <= nowMs) expired.push(id);
+  for (const [id, info] of leader.sessions)
+    if (!info.closing && info.expiresAtMs <= nowMs) expired.push(id);
   return expired.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

@@ -3,7 +3,12 @@
 
 import { assert } from "../assert.ts";
 import { Database } from "../database.ts";
-import { juteMaxBufferBytes, sessionTimeoutTicksMax, sessionTimeoutTicksMin, tickMsDefault } from "../limits.ts";
+import {
+  juteMaxBufferBytes,
+  sessionTimeoutTicksMax,
+  sessionTimeoutTicksMin,
+  tickMsDefault,
+} from "../limits.ts";
 import type { PendingChanges } from "../pending.ts";
 import { decodeSnapshot } from "../storage.ts";
 import type { ReplicaStatus } from "./status.ts";
@@ -35,7 +40,10 @@ export interface ReplicaConfig {
   snapshotEveryTxns: number;
   /** Committed txns kept in memory after a snapshot, to bring lagging followers up with a DIFF. */
   commitLogKeep: number;
-  /** How long an election waits for a better vote once a quorum agrees (FastLeaderElection's finalizeWait). */
+  /**
+   * How long an election waits for a better vote once a quorum agrees (FastLeaderElection's
+   * finalizeWait).
+   */
   electionFinalizeMs: number;
   /** Ensemble secret that session passwords derive from (any server can validate one). */
   passwordSecret: bigint;
@@ -43,7 +51,9 @@ export interface ReplicaConfig {
   policy: ProtocolPolicy;
 }
 
-export function replicaConfig(overrides: Partial<ReplicaConfig> & Pick<ReplicaConfig, "id" | "peers">): ReplicaConfig {
+export function replicaConfig(
+  overrides: Partial<ReplicaConfig> & Pick<ReplicaConfig, "id" | "peers">,
+): ReplicaConfig {
   const tickMs = overrides.tickMs ?? tickMsDefault;
   const config: ReplicaConfig = {
     tickMs,
@@ -72,11 +82,13 @@ export function validateConfig(config: ReplicaConfig): void {
   };
   if (!config.peers.includes(config.id)) fail("peers", `must include this node's id ${config.id}`);
   if (new Set(config.peers).size !== config.peers.length) fail("peers", "has duplicates");
-  if (config.peers.some((p) => !Number.isInteger(p) || p < 1 || p > 254)) fail("peers", "ids must be integers in 1..254");
+  if (config.peers.some((p) => !Number.isInteger(p) || p < 1 || p > 254))
+    fail("peers", "ids must be integers in 1..254");
   if (!(config.tickMs > 0)) fail("tickMs", "must be positive");
   if (!(config.initLimit >= 1)) fail("initLimit", "must be at least 1");
   if (!(config.syncLimit >= 1)) fail("syncLimit", "must be at least 1");
-  if (config.minSessionTimeoutMs > config.maxSessionTimeoutMs) fail("minSessionTimeoutMs", "exceeds maxSessionTimeoutMs");
+  if (config.minSessionTimeoutMs > config.maxSessionTimeoutMs)
+    fail("minSessionTimeoutMs", "exceeds maxSessionTimeoutMs");
   if (!(config.snapshotEveryTxns >= 1)) fail("snapshotEveryTxns", "must be at least 1");
 }
 
@@ -148,7 +160,10 @@ export interface FollowerState {
 export interface PendingOp {
   xid: number;
   op: ClientOp;
-  /** Writes wait for their commit, syncs for the leader's answer; reads run when they reach the head. */
+  /**
+   * Writes wait for their commit, syncs for the leader's answer; reads run when they reach the
+   * head.
+   */
   status: "queued" | "sent" | "done";
   reply: Reply | undefined;
 }
@@ -169,7 +184,10 @@ export interface ClientsState {
   conns: Map<ConnId, Connection>;
   bySession: Map<SessionId, ConnId>;
   /** createSession / revalidate / sync tags sent to the leader, mapped back to the asker. */
-  waiting: Map<number, { connId: ConnId; kind: "connect" | "revalidate" | "sync"; xid: number; password?: Uint8Array }>;
+  waiting: Map<
+    number,
+    { connId: ConnId; kind: "connect" | "revalidate" | "sync"; xid: number; password?: Uint8Array }
+  >;
   nextTag: number;
   /** Sessions heard from since the last report to the leader. */
   touched: Set<SessionId>;
@@ -225,15 +243,24 @@ export interface ReplicaState {
   timerAtMs: number | undefined;
 }
 
-export const lastLoggedZxid = (s: ReplicaState): Zxid => (s.log.length > 0 ? s.log[s.log.length - 1]!.zxid : s.logBaseZxid);
+export const lastLoggedZxid = (s: ReplicaState): Zxid =>
+  s.log.length > 0 ? s.log[s.log.length - 1]!.zxid : s.logBaseZxid;
 
 /** A node's state after start: from its durable state, or empty on first boot. */
-export function initReplica(config: ReplicaConfig, durable: DurableState | undefined, nowMs: number): ReplicaState {
+export function initReplica(
+  config: ReplicaConfig,
+  durable: DurableState | undefined,
+  nowMs: number,
+): ReplicaState {
   validateConfig(config);
   const options = { extendedTypesEnabled: config.extendedTypesEnabled };
-  const db = durable?.snapshot !== undefined ? decodeSnapshot(durable.snapshot, options) : new Database(options);
+  const db =
+    durable?.snapshot !== undefined
+      ? decodeSnapshot(durable.snapshot, options)
+      : new Database(options);
   const log = [...(durable?.log ?? [])].filter((txn) => txn.zxid > db.lastZxid);
-  for (let i = 1; i < log.length; i++) assert(log[i - 1]!.zxid < log[i]!.zxid, "recovered log is in zxid order");
+  for (let i = 1; i < log.length; i++)
+    assert(log[i - 1]!.zxid < log[i]!.zxid, "recovered log is in zxid order");
   const base = db.lastZxid;
   // Epochs never lag the history on disk (an epochs file lost or older than the snapshot or log).
   const historyEpoch = Number((log.length > 0 ? log[log.length - 1]!.zxid : base) >> 32n);
@@ -255,10 +282,21 @@ export function initReplica(config: ReplicaConfig, durable: DurableState | undef
     appliedSinceSnapshot: 0,
     followAttempts: 0,
     peersUp: new Set(),
-    election: { round: 0, vote: { leader: config.id, epoch: 0, zxid: zxid(0n) }, received: new Map(), decideAtMs: undefined },
+    election: {
+      round: 0,
+      vote: { leader: config.id, epoch: 0, zxid: zxid(0n) },
+      received: new Map(),
+      decideAtMs: undefined,
+    },
     leader: undefined,
     follower: undefined,
-    clients: { conns: new Map(), bySession: new Map(), waiting: new Map(), nextTag: 1, touched: new Set() },
+    clients: {
+      conns: new Map(),
+      bySession: new Map(),
+      waiting: new Map(),
+      nextTag: 1,
+      touched: new Set(),
+    },
     watches: new WatchManager(),
     effects: [],
     handoffs: [],
@@ -267,4 +305,5 @@ export function initReplica(config: ReplicaConfig, durable: DurableState | undef
   };
 }
 
-export const quorumSize = (config: ReplicaConfig): number => Math.floor(config.peers.length / 2) + 1;
+export const quorumSize = (config: ReplicaConfig): number =>
+  Math.floor(config.peers.length / 2) + 1;

@@ -23,7 +23,12 @@ export function replicaStatus(s: ReplicaState): ReplicaStatus {
   }
   if (s.role === "following") {
     const follower = s.follower!;
-    return { role: "following", phase: follower.phase, epoch: follower.epoch, leader: follower.leader };
+    return {
+      role: "following",
+      phase: follower.phase,
+      epoch: follower.epoch,
+      leader: follower.leader,
+    };
   }
   return { role: "looking", phase: "election", epoch: 0, leader: undefined };
 }
@@ -71,7 +76,10 @@ export function inspectReplica(s: ReplicaState): ReplicaView {
       return s.watches.watchCount();
     },
     watchSummary: (table = "data") => s.watches.watchSummary(table),
-    learners: s.leader === undefined ? [] : [...s.leader.learners].map(([id, l]) => ({ id, phase: l.phase })),
+    learners:
+      s.leader === undefined
+        ? []
+        : [...s.leader.learners].map(([id, l]) => ({ id, phase: l.phase })),
     pendingSyncs: s.leader?.syncs.length ?? 0,
   };
 }

@@ -6,20 +6,43 @@ import { assert } from "../assert.ts";
 import type { SessionId } from "../types.ts";
 import { emit } from "./outputs.ts";
 import {
-  completeForwardReply, dropSessionConnection, onClientConnect, onClientDisconnect, onClientRequest,
+  completeForwardReply,
+  dropSessionConnection,
+  onClientConnect,
+  onClientDisconnect,
+  onClientRequest,
 } from "./clients.ts";
 import { electionTick, onNotification, onPeerUpWhileLooking } from "./election.ts";
-import { followerAcceptedEpochDurable, followerDurable, followerOf, followerTick, onLeaderMessage } from "./follower.ts";
+import {
+  followerAcceptedEpochDurable,
+  followerDurable,
+  followerOf,
+  followerTick,
+  onLeaderMessage,
+} from "./follower.ts";
 import type { DurableState, Effect, Input } from "./io.ts";
 import {
-  checkDiscovery, leaderAcceptedEpochDurable, leaderOf, leaderSelfSynced, onAck, onAckEpoch, onFollowerInfo,
-  onLearnerDown, tryCommit,
+  checkDiscovery,
+  leaderAcceptedEpochDurable,
+  leaderOf,
+  leaderSelfSynced,
+  onAck,
+  onAckEpoch,
+  onFollowerInfo,
+  onLearnerDown,
+  tryCommit,
 } from "./leader.ts";
 import type { NodeId, PeerMessage } from "./messages.ts";
 import { becomeLeader, becomeLooking, isServing } from "./roles.ts";
 import type { PersistAction, ReplicaConfig, ReplicaState } from "./state.ts";
 import { initReplica, lastLoggedZxid, quorumSize } from "./state.ts";
-import { leaderDoWork, leaderHousekeeping, onPong, pingLearners, submitWork } from "./leader-clients.ts";
+import {
+  leaderDoWork,
+  leaderHousekeeping,
+  onPong,
+  pingLearners,
+  submitWork,
+} from "./leader-clients.ts";
 import { replicaStatus, sameStatus } from "./status.ts";
 
 export interface StepResult {
@@ -28,7 +51,11 @@ export interface StepResult {
 }
 
 /** Starts (or restarts after a crash) a node from what its disk holds. */
-export function startReplica(config: ReplicaConfig, durable: DurableState | undefined, nowMs: number): StepResult {
+export function startReplica(
+  config: ReplicaConfig,
+  durable: DurableState | undefined,
+  nowMs: number,
+): StepResult {
   const s = initReplica(config, durable, nowMs);
   emit(s, { type: "treeReplaced", zxid: s.db.lastZxid, reason: "recovered" });
   becomeLooking(s, "starting");
@@ -106,12 +133,14 @@ function leaderTick(s: ReplicaState): void {
   const leader = leaderOf(s);
   const tickMs = s.config.tickMs;
   if (leader.phase !== "broadcast") {
-    if (s.nowMs - leader.establishedAtMs > s.config.initLimit * tickMs) becomeLooking(s, "no quorum joined within initLimit");
+    if (s.nowMs - leader.establishedAtMs > s.config.initLimit * tickMs)
+      becomeLooking(s, "no quorum joined within initLimit");
     return;
   }
   let heard = 1;
   for (const [, learner] of leader.learners) {
-    if (learner.phase === "synced" && s.nowMs - learner.lastHeardMs <= s.config.syncLimit * tickMs) heard++;
+    if (learner.phase === "synced" && s.nowMs - learner.lastHeardMs <= s.config.syncLimit * tickMs)
+      heard++;
   }
   if (heard >= quorumSize(s.config)) leader.lastQuorumHeardMs = s.nowMs;
   else if (s.nowMs - leader.lastQuorumHeardMs > s.config.syncLimit * tickMs) {
@@ -152,14 +181,28 @@ function onPeerMessage(s: ReplicaState, from: NodeId, m: PeerMessage): void {
 function onPeerUp(s: ReplicaState, peer: NodeId): void {
   s.peersUp.add(peer);
   if (s.role === "looking") onPeerUpWhileLooking(s, peer);
-  else if (s.role === "following" && followerOf(s).leader === peer && followerOf(s).phase === "discovery") {
-    emit(s, { type: "send", to: peer, message: { type: "FOLLOWERINFO", attempt: followerOf(s).attempt, acceptedEpoch: s.acceptedEpoch, lastZxid: lastLoggedZxid(s) } });
+  else if (
+    s.role === "following" &&
+    followerOf(s).leader === peer &&
+    followerOf(s).phase === "discovery"
+  ) {
+    emit(s, {
+      type: "send",
+      to: peer,
+      message: {
+        type: "FOLLOWERINFO",
+        attempt: followerOf(s).attempt,
+        acceptedEpoch: s.acceptedEpoch,
+        lastZxid: lastLoggedZxid(s),
+      },
+    });
   }
 }
 
 function onPeerDown(s: ReplicaState, peer: NodeId): void {
   s.peersUp.delete(peer);
-  if (s.role === "following" && followerOf(s).leader === peer) becomeLooking(s, `connection to leader ${peer} broke`);
+  if (s.role === "following" && followerOf(s).leader === peer)
+    becomeLooking(s, `connection to leader ${peer} broke`);
   else if (s.role === "leading") onLearnerDown(s, peer);
 }
 
@@ -202,7 +245,8 @@ function afterStep(s: ReplicaState): void {
   }
   let next = s.nowMs + s.config.tickMs;
   const decideAt = s.election.decideAtMs;
-  if (s.role === "looking" && decideAt !== undefined && decideAt < next) next = Math.max(decideAt, s.nowMs);
+  if (s.role === "looking" && decideAt !== undefined && decideAt < next)
+    next = Math.max(decideAt, s.nowMs);
   // A timer already due stays as it is: the harness fires it, and re-arming it later on every
   // other input would starve the tick under steady load.
   if (s.timerAtMs === undefined || next < s.timerAtMs) {
@@ -210,8 +254,15 @@ function afterStep(s: ReplicaState): void {
     emit(s, { type: "setTimer", atMs: next });
   }
   if (s.role !== "leading") assert(s.leader === undefined, "only a leader has leader state");
-  if (s.role !== "following") assert(s.follower === undefined, "only a follower has follower state");
-  if (!isServing(s)) assert(s.clients.conns.size === 0 || [...s.clients.conns.values()].every((c) => !c.established) || s.role !== "looking", "a looking server has no clients");
+  if (s.role !== "following")
+    assert(s.follower === undefined, "only a follower has follower state");
+  if (!isServing(s))
+    assert(
+      s.clients.conns.size === 0 ||
+        [...s.clients.conns.values()].every((c) => !c.established) ||
+        s.role !== "looking",
+      "a looking server has no clients",
+    );
 }
 
 export { becomeLeader };

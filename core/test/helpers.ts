@@ -30,10 +30,26 @@ export class Harness {
     return this.server.submit({ ...ctx, cxid: ++this.cxid }, request, atMs);
   }
 
-  create(path: string, options: { data?: string; flags?: number; acl?: readonly Acl[]; ctx?: RequestContext; ttl?: number } = {}): Reply {
+  create(
+    path: string,
+    options: {
+      data?: string;
+      flags?: number;
+      acl?: readonly Acl[];
+      ctx?: RequestContext;
+      ttl?: number;
+    } = {},
+  ): Reply {
     const op = options.ttl !== undefined ? "createTTL" : "create2";
     return this.send(
-      { op, path, data: utf8(options.data ?? ""), acl: options.acl ?? openAclUnsafe, flags: options.flags ?? 0, ttl: options.ttl ?? -1 },
+      {
+        op,
+        path,
+        data: utf8(options.data ?? ""),
+        acl: options.acl ?? openAclUnsafe,
+        flags: options.flags ?? 0,
+        ttl: options.ttl ?? -1,
+      },
       options.ctx,
     );
   }

@@ -26,7 +26,8 @@ export interface RefResult {
   node?: RefNode;
 }
 
-const parentOf = (path: string) => (path.lastIndexOf("/") === 0 ? "/" : path.slice(0, path.lastIndexOf("/")));
+const parentOf = (path: string) =>
+  path.lastIndexOf("/") === 0 ? "/" : path.slice(0, path.lastIndexOf("/"));
 
 export class RefTree {
   nodes = new Map<string, RefNode>();
@@ -34,7 +35,8 @@ export class RefTree {
 
   constructor() {
     const zero = { data: "", version: 0, cversion: 0, czxid: 0n, mzxid: 0n, pzxid: 0n, owner: 0n };
-    for (const path of ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"]) this.nodes.set(path, { ...zero });
+    for (const path of ["/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"])
+      this.nodes.set(path, { ...zero });
   }
 
   clone(): RefTree {
@@ -45,7 +47,9 @@ export class RefTree {
   }
 
   children(path: string): string[] {
-    return [...this.nodes.keys()].filter((p) => p !== "/" && parentOf(p) === path).map((p) => p.slice(p.lastIndexOf("/") + 1));
+    return [...this.nodes.keys()]
+      .filter((p) => p !== "/" && parentOf(p) === path)
+      .map((p) => p.slice(p.lastIndexOf("/") + 1));
   }
 
   /** Applies one write at zxid `z`; returns its result without consuming a zxid. */
@@ -59,7 +63,15 @@ export class RefTree {
       if (parent.owner !== 0n) return { err: Err.NOCHILDRENFOREPHEMERALS };
       parent.cversion++;
       parent.pzxid = z;
-      const created = { data: w.data, version: 0, cversion: 0, czxid: z, mzxid: z, pzxid: z, owner: w.ephemeral ? session : 0n };
+      const created = {
+        data: w.data,
+        version: 0,
+        cversion: 0,
+        czxid: z,
+        mzxid: z,
+        pzxid: z,
+        owner: w.ephemeral ? session : 0n,
+      };
       this.nodes.set(path, created);
       return { err: Err.OK, path, node: created };
     }
@@ -90,7 +102,14 @@ export class RefTree {
       const result = scratch.apply(op, this.zxid, session);
       results.push(result);
       if (result.err !== Err.OK) {
-        return ops.map((_, i) => ({ err: i < results.length - 1 ? Err.OK : i === results.length - 1 ? result.err : Err.RUNTIMEINCONSISTENCY }));
+        return ops.map((_, i) => ({
+          err:
+            i < results.length - 1
+              ? Err.OK
+              : i === results.length - 1
+                ? result.err
+                : Err.RUNTIMEINCONSISTENCY,
+        }));
       }
     }
     this.nodes = scratch.nodes;

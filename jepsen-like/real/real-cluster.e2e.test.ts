@@ -23,12 +23,18 @@ describe("jepsen-like: real processes under kill -9 and pauses", () => {
       writeRealClusterReport(dir, result);
       where = `\nreport: ${join(dir, "index.html")}`;
     }
-    expect(result.outcome.verdict.valid, textVerdict(result.outcome.verdict, result.outcome.ops) + where).toBe(true);
+    expect(
+      result.outcome.verdict.valid,
+      textVerdict(result.outcome.verdict, result.outcome.ops) + where,
+    ).toBe(true);
     expect(faults).toBeGreaterThanOrEqual(2); // the nemesis really ran
     expect(result.counts.ok).toBeGreaterThan(500); // and so did the clients
     expect(result.outcome.verdict.linearizability.partitions.length).toBeGreaterThan(3);
-    // Watches and reads of other clients' ephemerals happened, so those guarantees were really checked.
-    const checked = Object.fromEntries(result.outcome.verdict.guarantees.map((g) => [g.guarantee, g.checked]));
+    // Watches and reads of other clients' ephemerals happened, so those guarantees were really
+    // checked.
+    const checked = Object.fromEntries(
+      result.outcome.verdict.guarantees.map((g) => [g.guarantee, g.checked]),
+    );
     expect(checked["watch-order"]).toBeGreaterThan(0);
     expect(checked.ephemerals).toBeGreaterThan(0);
   }, 180_000);

@@ -50,8 +50,15 @@ export interface RealClusterOptions {
 }
 
 export const realClusterDefaults: RealClusterOptions = {
-  seed: 1, faultSeconds: 20, clients: 5, keys: 4, opTimeoutMs: 2_000, faultEveryMs: 3_000,
-  runMaxSeconds: undefined, checkMaxSeconds: 60, log: () => {},
+  seed: 1,
+  faultSeconds: 20,
+  clients: 5,
+  keys: 4,
+  opTimeoutMs: 2_000,
+  faultEveryMs: 3_000,
+  runMaxSeconds: undefined,
+  checkMaxSeconds: 60,
+  log: () => {},
 };
 
 export interface RealClusterResult {
@@ -67,8 +74,17 @@ export interface RealClusterResult {
  * other clients.
  */
 const realMix: WorkloadMix = {
-  read: 20, syncRead: 15, write: 20, cas: 15, create: 10, delete: 5, sequential: 7, children: 4,
-  multi: 2, readEphemeral: 2, ephemeral: 2,
+  read: 20,
+  syncRead: 15,
+  write: 20,
+  cas: 15,
+  create: 10,
+  delete: 5,
+  sequential: 7,
+  children: 4,
+  multi: 2,
+  readEphemeral: 2,
+  ephemeral: 2,
 };
 
 /** The shared workload's draws from a seeded stream. */
@@ -103,7 +119,11 @@ class Client {
     private readonly random: WorkloadRandom,
     private readonly options: RealClusterOptions,
   ) {
-    this.planner = new WorkloadClient(process, random, { keys: options.keys, clients: options.clients, mix: realMix });
+    this.planner = new WorkloadClient(process, random, {
+      keys: options.keys,
+      clients: options.clients,
+      mix: realMix,
+    });
   }
 
   private session(): string {
@@ -124,14 +144,27 @@ class Client {
   }
 
   private async connect(): Promise<boolean> {
-    const port = this.ensemble.clientPorts[this.random.int(0, this.ensemble.clientPorts.length - 1)]!;
+    const port =
+      this.ensemble.clientPorts[this.random.int(0, this.ensemble.clientPorts.length - 1)]!;
     try {
-      // A fresh session per connection: an abandoned one expires on the servers, taking its ephemerals.
-      const zk = await ZkClient.connect("127.0.0.1", port, { timeoutMs: 4_000, handshakeTimeoutMs: this.options.opTimeoutMs });
-      // Watches belong to this session only (a new connection is a new session), so nothing to re-register.
+      // A fresh session per connection: an abandoned one expires on the servers, taking its
+      // ephemerals.
+      const zk = await ZkClient.connect("127.0.0.1", port, {
+        timeoutMs: 4_000,
+        handshakeTimeoutMs: this.options.opTimeoutMs,
+      });
+      // Watches belong to this session only (a new connection is a new session), so nothing to
+      // re-register.
       zk.onWatchEvent = (event) => {
         if (this.zk !== zk) return;
-        this.history.add({ type: "event", process: this.process, session: hex(zk.sessionId), op: "watch", path: event.path, result: { event: eventTypeName(event.type) } });
+        this.history.add({
+          type: "event",
+          process: this.process,
+          session: hex(zk.sessionId),
+          op: "watch",
+          path: event.path,
+          result: { event: eventTypeName(event.type) },
+        });
       };
       this.zk = zk;
       return true;
@@ -193,14 +226,22 @@ class Client {
     await done;
     clearTimeout(timer);
     if (outcome === undefined) return undefined;
-    if ((planned.request.op === "closeSession" && outcome.err === Err.OK) || outcome.err === Err.SESSIONEXPIRED || outcome.err === Err.SESSIONMOVED) {
+    if (
+      (planned.request.op === "closeSession" && outcome.err === Err.OK) ||
+      outcome.err === Err.SESSIONEXPIRED ||
+      outcome.err === Err.SESSIONMOVED
+    ) {
       zk.abort();
       this.zk = undefined;
     }
     return outcome;
   }
 
-  private record(planned: PlannedOp, base: Omit<HistoryRecord, "type" | "index" | "time">, reply: Reply): void {
+  private record(
+    planned: PlannedOp,
+    base: Omit<HistoryRecord, "type" | "index" | "time">,
+    reply: Reply,
+  ): void {
     this.planner.learn(planned, reply);
     this.history.add({ ...base, zxid: reply.zxid, ...completionOf(reply) });
   }
@@ -208,8 +249,12 @@ class Client {
 
 /** Kills -9 or pauses one server at a time, never more than a minority at once. */
 async function nemesis(
-  ensemble: ProcessEnsemble, random: () => number, options: RealClusterOptions, until: number,
-  faults: Record<string, number>, aborted: () => boolean,
+  ensemble: ProcessEnsemble,
+  random: () => number,
+  options: RealClusterOptions,
+  until: number,
+  faults: Record<string, number>,
+  aborted: () => boolean,
 ): Promise<void> {
   const count = (name: string) => (faults[name] = (faults[name] ?? 0) + 1);
   while (performance.now() < until && !aborted()) {
@@ -233,7 +278,9 @@ async function nemesis(
   }
 }
 
-/** Waits until the ensemble has elected a leader and serves writes' ordering (a sync goes through). */
+/**
+ * Waits until the ensemble has elected a leader and serves writes' ordering (a sync goes through).
+ */
 async function awaitLeader(ensemble: ProcessEnsemble, deadlineMs: number, aborted: () => boolean) {
   for (;;) {
     let zk: ZkClient | undefined;
@@ -255,7 +302,9 @@ async function awaitLeader(ensemble: ProcessEnsemble, deadlineMs: number, aborte
   }
 }
 
-export async function runRealCluster(options: RealClusterOptions = realClusterDefaults): Promise<RealClusterResult> {
+export async function runRealCluster(
+  options: RealClusterOptions = realClusterDefaults,
+): Promise<RealClusterResult> {
   const ensemble = await startProcessEnsemble(3);
   let aborted = false;
   let timer: NodeJS.Timeout | undefined;
@@ -278,7 +327,9 @@ export async function runRealCluster(options: RealClusterOptions = realClusterDe
 }
 
 async function runAgainst(
-  ensemble: ProcessEnsemble, options: RealClusterOptions, aborted: () => boolean,
+  ensemble: ProcessEnsemble,
+  options: RealClusterOptions,
+  aborted: () => boolean,
 ): Promise<RealClusterResult> {
   const faults: Record<string, number> = {};
   await awaitLeader(ensemble, performance.now() + 60_000, aborted);
@@ -291,8 +342,12 @@ async function runAgainst(
   const createQueue: PlannedOp = {
     kind: "create",
     request: {
-      op: "create", path: "/q", data: new Uint8Array(), acl: openAclUnsafe,
-      flags: CreateMode.PERSISTENT, ttl: -1,
+      op: "create",
+      path: "/q",
+      data: new Uint8Array(),
+      acl: openAclUnsafe,
+      flags: CreateMode.PERSISTENT,
+      ttl: -1,
     },
     syncFirst: false,
     record: { op: "create", path: "/q", args: { data: "" } },
@@ -307,8 +362,11 @@ async function runAgainst(
   setup.hangUp();
   const faultsUntil = performance.now() + options.faultSeconds * 1000;
   let stopped = false;
-  const clients = Array.from({ length: options.clients }, (_, i) =>
-    new Client(i + 1, ensemble, history, seeded(`${options.seed}-client-${i + 1}`), options));
+  const clients = Array.from(
+    { length: options.clients },
+    (_, i) =>
+      new Client(i + 1, ensemble, history, seeded(`${options.seed}-client-${i + 1}`), options),
+  );
   const running = clients.map((c) => c.run(() => stopped || aborted()));
   await nemesis(ensemble, random, options, faultsUntil, faults, aborted);
   // Healed: every server runs; clients go on a little so that the run ends on a working cluster.
@@ -332,7 +390,10 @@ export function writeRealClusterReport(dir: string, result: RealClusterResult): 
   const verdictText = textVerdict(result.outcome.verdict, result.outcome.ops);
   writeFileSync(join(dir, "history.jsonl"), serializeHistory(result.records));
   writeFileSync(join(dir, "verdict.txt"), verdictText);
-  writeFileSync(join(dir, "index.html"), renderHtml(visualizationData(result.outcome), verdictText));
+  writeFileSync(
+    join(dir, "index.html"),
+    renderHtml(visualizationData(result.outcome), verdictText),
+  );
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -347,12 +408,16 @@ async function main(argv: readonly string[]): Promise<number> {
     else if (flag === "--clients" && value > 0) (options.clients = value), i++;
     else if (flag === "--keys" && value > 0) (options.keys = value), i++;
     else {
-      console.error(`unknown or bad option ${flag}\nusage: npm run jepsen -- [--seconds S] [--seed N] [--clients N] [--keys N] [--out DIR]`);
+      console.error(
+        `unknown or bad option ${flag}\nusage: npm run jepsen -- [--seconds S] [--seed N] [--clients N] [--keys N] [--out DIR]`,
+      );
       return 2;
     }
   }
   const result = await runRealCluster(options);
-  console.log(`ops: ${result.counts.ok} ok, ${result.counts.fail} failed, ${result.counts.info} indeterminate; faults: ${JSON.stringify(result.faults)}`);
+  console.log(
+    `ops: ${result.counts.ok} ok, ${result.counts.fail} failed, ${result.counts.info} indeterminate; faults: ${JSON.stringify(result.faults)}`,
+  );
   console.log(textVerdict(result.outcome.verdict, result.outcome.ops));
   if (out !== undefined) {
     writeRealClusterReport(out, result);

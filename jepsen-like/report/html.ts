@@ -2,7 +2,13 @@
 // inlined as JSON; nothing fetched), viewable offline and attachable to a bug report.
 
 import {
-  escapeXml, faultColors, faultsSvg, latencySvg, roleColors, throughputSvg, timelineSvg,
+  escapeXml,
+  faultColors,
+  faultsSvg,
+  latencySvg,
+  roleColors,
+  throughputSvg,
+  timelineSvg,
 } from "./svg.ts";
 import type { FaultSpan, GuaranteeView, Timeline, VisualizationData } from "./visualization.ts";
 
@@ -46,10 +52,15 @@ document.querySelectorAll("section.timeline").forEach((section) => {
 
 function legend(): string {
   const names: Record<string, string> = {
-    prefix: "linearized prefix", stuck: "cannot be linearized", pending: "not linearized",
-    linearized: "linearization", leftOut: "indeterminate, took no effect",
+    prefix: "linearized prefix",
+    stuck: "cannot be linearized",
+    pending: "not linearized",
+    linearized: "linearization",
+    leftOut: "indeterminate, took no effect",
   };
-  const swatches = Object.entries(roleColors).map(([role, color]) => `<span style="background:${color}">${names[role]}</span>`);
+  const swatches = Object.entries(roleColors).map(
+    ([role, color]) => `<span style="background:${color}">${names[role]}</span>`,
+  );
   return `<p class="legend">${swatches.join("")} dashed outline: indeterminate (may take effect any time after its start)</p>`;
 }
 
@@ -57,16 +68,23 @@ function legend(): string {
 const pathsShownMax = 6;
 function pathsTitle(paths: readonly string[]): string {
   const shown = paths.slice(0, pathsShownMax).join(" ");
-  return paths.length > pathsShownMax ? `${shown} and ${paths.length - pathsShownMax} more paths` : shown;
+  return paths.length > pathsShownMax
+    ? `${shown} and ${paths.length - pathsShownMax} more paths`
+    : shown;
 }
 
 function faultLegend(): string {
   const names: Record<FaultSpan["kind"], string> = {
-    crash: "server down", partition: "partition", clog: "clogged links",
-    clock: "clock jump or drift", disk: "disk damage or stall",
+    crash: "server down",
+    partition: "partition",
+    clog: "clogged links",
+    clock: "clock jump or drift",
+    disk: "disk damage or stall",
   };
-  const swatches = Object.entries(faultColors).map(([kind, color]) =>
-    `<span style="background:${color}">${names[kind as FaultSpan["kind"]]}</span>`);
+  const swatches = Object.entries(faultColors).map(
+    ([kind, color]) =>
+      `<span style="background:${color}">${names[kind as FaultSpan["kind"]]}</span>`,
+  );
   return `<p class="legend">faults: ${swatches.join("")} hover a fault for what it was</p>`;
 }
 
@@ -80,13 +98,18 @@ function faultsSection(data: VisualizationData, faults: readonly FaultSpan[]): s
   const lastEnd = last === undefined ? [] : [last.startUs + data.throughput.binUs];
   const ends = [...faults.map((f) => f.endUs), ...lastEnd];
   const svg = faultsSvg(faults, Math.min(...starts), Math.max(...ends));
-  return `<h2>Faults</h2>${faultLegend()}${svg}` +
-    `<p>Each timeline below shows the faults of its own time span above its clients.</p>`;
+  return (
+    `<h2>Faults</h2>${faultLegend()}${svg}` +
+    `<p>Each timeline below shows the faults of its own time span above its clients.</p>`
+  );
 }
 
 function timelineSection(t: Timeline, index: number, faults: readonly FaultSpan[]): string {
   const steps = t.ops.reduce((n, op) => Math.max(n, op.order ?? 0), 0);
-  const hidden = t.hiddenOps > 0 ? ` (first ${t.ops.length} ops drawn, ${t.hiddenOps} more in the partition)` : "";
+  const hidden =
+    t.hiddenOps > 0
+      ? ` (first ${t.ops.length} ops drawn, ${t.hiddenOps} more in the partition)`
+      : "";
   return (
     `<section class="timeline" data-index="${index}">` +
     `<h3 class="${t.verdict === "illegal" ? "fail" : "pass"}">partition ${t.partition}: ` +
@@ -94,25 +117,39 @@ function timelineSection(t: Timeline, index: number, faults: readonly FaultSpan[
     `<p>${escapeXml(t.explanation)}</p>` +
     `<label>linearization step <input type="range" min="0" max="${steps}" value="${steps}"> ` +
     `<span class="step">${steps}</span>/${steps}</label>` +
-    timelineSvg(t, faults) + `<div class="detail"></div></section>`
+    timelineSvg(t, faults) +
+    `<div class="detail"></div></section>`
   );
 }
 
 function guaranteesTable(guarantees: readonly GuaranteeView[]): string {
-  const rows = guarantees.map((g) => {
-    const count = `${g.violationCount} violation${g.violationCount === 1 ? "" : "s"}`;
-    const status = g.violationCount === 0 ? `<td class="pass">ok</td>` : `<td class="fail">${count}</td>`;
-    return `<tr>${status}<td>${escapeXml(g.name)}</td><td>${escapeXml(g.title)}</td><td>${g.checked} checked</td></tr>`;
-  }).join("");
-  const details = guarantees.filter((g) => g.violationCount > 0).map((g) =>
-    `<h3 class="fail">${escapeXml(g.name)}</h3>` + g.violations.map((v) =>
-      `<p>${escapeXml(v.message)}</p><pre>${v.ops.map(escapeXml).join("\n")}</pre>`).join("")).join("");
+  const rows = guarantees
+    .map((g) => {
+      const count = `${g.violationCount} violation${g.violationCount === 1 ? "" : "s"}`;
+      const status =
+        g.violationCount === 0 ? `<td class="pass">ok</td>` : `<td class="fail">${count}</td>`;
+      return `<tr>${status}<td>${escapeXml(g.name)}</td><td>${escapeXml(g.title)}</td><td>${g.checked} checked</td></tr>`;
+    })
+    .join("");
+  const details = guarantees
+    .filter((g) => g.violationCount > 0)
+    .map(
+      (g) =>
+        `<h3 class="fail">${escapeXml(g.name)}</h3>` +
+        g.violations
+          .map((v) => `<p>${escapeXml(v.message)}</p><pre>${v.ops.map(escapeXml).join("\n")}</pre>`)
+          .join(""),
+    )
+    .join("");
   return `<table>${rows}</table>${details}`;
 }
 
 /** Escapes what would end the inline JSON script early. */
 function inlineJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 /** The report; `faults` (a simulator's nemesis, as it happened) go on the timelines' axis. */

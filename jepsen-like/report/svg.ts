@@ -3,11 +3,20 @@
 // throughput chart. Pure string builders over visualizationData's output; no layout engine.
 
 import type {
-  FaultSpan, LatencyPoint, ThroughputBin, Timeline, TimelineOp,
+  FaultSpan,
+  LatencyPoint,
+  ThroughputBin,
+  Timeline,
+  TimelineOp,
 } from "./visualization.ts";
 
 export function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/\u0000/g, "\\0");
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/\u0000/g, "\\0");
 }
 
 const widthPx = 1000;
@@ -16,7 +25,11 @@ const laneHeightPx = 26;
 const axisPx = 22;
 
 export const roleColors: Record<TimelineOp["role"], string> = {
-  prefix: "#43a047", linearized: "#42a5f5", stuck: "#e53935", pending: "#9e9e9e", leftOut: "#e0e0e0",
+  prefix: "#43a047",
+  linearized: "#42a5f5",
+  stuck: "#e53935",
+  pending: "#9e9e9e",
+  leftOut: "#e0e0e0",
 };
 export const statusColors = { ok: "#43a047", fail: "#fb8c00", info: "#e53935" } as const;
 
@@ -54,13 +67,19 @@ function opBar(op: TimelineOp, x: (us: number) => number, lane: number, rightPx:
     `<rect x="${x1.toFixed(1)}" y="${y}" width="${(x2 - x1).toFixed(1)}" height="${laneHeightPx - 8}" rx="3" ` +
     `fill="${roleColors[op.role]}"${open}>` +
     `<title>${escapeXml(op.label)}</title></rect>` +
-    (label === "" ? "" : `<text x="${(x1 + 3).toFixed(1)}" y="${y + 13}" class="order">${label}</text>`) +
+    (label === ""
+      ? ""
+      : `<text x="${(x1 + 3).toFixed(1)}" y="${y + 13}" class="order">${label}</text>`) +
     `</g>`
   );
 }
 
 export const faultColors: Record<FaultSpan["kind"], string> = {
-  crash: "#616161", partition: "#ef6c00", clog: "#c0a000", clock: "#8e24aa", disk: "#d81b60",
+  crash: "#616161",
+  partition: "#ef6c00",
+  clog: "#c0a000",
+  clock: "#8e24aa",
+  disk: "#d81b60",
 };
 
 const faultLaneHeightPx = 16;
@@ -76,7 +95,11 @@ function faultLanes(faults: readonly FaultSpan[]): string[] {
 type Scale = (us: number) => number;
 
 function faultRow(
-  faults: readonly FaultSpan[], y: number, x: Scale, fromUs: number, toUs: number,
+  faults: readonly FaultSpan[],
+  y: number,
+  x: Scale,
+  fromUs: number,
+  toUs: number,
 ): string {
   const leftPx = x(fromUs);
   return faults
@@ -88,28 +111,46 @@ function faultRow(
       const top = instant ? y : y + 2;
       const h = instant ? faultLaneHeightPx : faultLaneHeightPx - 4;
       const w = instant ? 3 : x2 - x1;
-      return `<rect class="fault ${f.kind}" x="${(instant ? x1 - 1 : x1).toFixed(1)}" y="${top}" ` +
+      return (
+        `<rect class="fault ${f.kind}" x="${(instant ? x1 - 1 : x1).toFixed(1)}" y="${top}" ` +
         `width="${w.toFixed(1)}" height="${h}" fill="${faultColors[f.kind]}" opacity="0.85">` +
-        `<title>${escapeXml(f.label)}</title></rect>`;
+        `<title>${escapeXml(f.label)}</title></rect>`
+      );
     })
     .join("");
 }
 
-/** The fault lanes from `fromUs` to `toUs` on the scale `x`, from `topPx` down; and their height. */
+/**
+ * The fault lanes from `fromUs` to `toUs` on the scale `x`, from `topPx` down; and their height.
+ */
 function faultBlock(
-  faults: readonly FaultSpan[], x: Scale, fromUs: number, toUs: number, topPx: number,
+  faults: readonly FaultSpan[],
+  x: Scale,
+  fromUs: number,
+  toUs: number,
+  topPx: number,
 ) {
   const lanes = faultLanes(faults);
   const rows = lanes.map((lane, i) => {
     const y = topPx + i * faultLaneHeightPx;
     const bandWidth = widthPx - 10 - laneLabelPx;
-    const band = i % 2 === 0
-      ? `<rect x="${laneLabelPx}" y="${y}" width="${bandWidth}" height="${faultLaneHeightPx}" ` +
-        `fill="#f7f7f7"/>`
-      : "";
+    const band =
+      i % 2 === 0
+        ? `<rect x="${laneLabelPx}" y="${y}" width="${bandWidth}" height="${faultLaneHeightPx}" ` +
+          `fill="#f7f7f7"/>`
+        : "";
     const name = lane === "net" ? "network" : `server ${lane.slice(1)}`;
-    return band + `<text x="4" y="${y + 12}" class="lane">${escapeXml(name)}</text>` +
-      faultRow(faults.filter((f) => f.lane === lane), y, x, fromUs, toUs);
+    return (
+      band +
+      `<text x="4" y="${y + 12}" class="lane">${escapeXml(name)}</text>` +
+      faultRow(
+        faults.filter((f) => f.lane === lane),
+        y,
+        x,
+        fromUs,
+        toUs,
+      )
+    );
   });
   return { svg: rows.join(""), heightPx: lanes.length * faultLaneHeightPx };
 }
@@ -118,20 +159,28 @@ function faultBlock(
 export function timelineSvg(t: Timeline, faults: readonly FaultSpan[] = []): string {
   const rightPx = widthPx - 10;
   const spanUs = Math.max(1, t.endUs - t.startUs);
-  const x = (us: number): number => laneLabelPx + ((us - t.startUs) / spanUs) * (rightPx - laneLabelPx);
+  const x = (us: number): number =>
+    laneLabelPx + ((us - t.startUs) / spanUs) * (rightPx - laneLabelPx);
   const shown = faults.filter((f) => f.endUs >= t.startUs && f.startUs <= t.endUs);
   const block = faultBlock(shown, x, t.startUs, t.endUs, 0);
   const gapPx = block.heightPx === 0 ? 0 : 6;
   const top = block.heightPx + gapPx;
   const lanes = new Map(t.lanes.map((lane, i) => [lane, i]));
   const heightPx = top + t.lanes.length * laneHeightPx + axisPx;
-  const labels = t.lanes.map((lane, i) => `<text x="4" y="${i * laneHeightPx + 17}" class="lane">${escapeXml(lane)}</text>`).join("");
+  const labels = t.lanes
+    .map(
+      (lane, i) =>
+        `<text x="4" y="${i * laneHeightPx + 17}" class="lane">${escapeXml(lane)}</text>`,
+    )
+    .join("");
   const bars = t.ops.map((op) => opBar(op, x, lanes.get(op.lane)!, rightPx)).join("");
   return (
     `<svg class="timeline" data-partition="${t.partition}" width="${widthPx}" height="${heightPx}" ` +
     `viewBox="0 0 ${widthPx} ${heightPx}" xmlns="http://www.w3.org/2000/svg">` +
-    block.svg + `<g transform="translate(0 ${top})">${labels}${bars}</g>` +
-    timeAxis(t.startUs, t.endUs, x, heightPx - 6) + `</svg>`
+    block.svg +
+    `<g transform="translate(0 ${top})">${labels}${bars}</g>` +
+    timeAxis(t.startUs, t.endUs, x, heightPx - 6) +
+    `</svg>`
   );
 }
 
@@ -164,7 +213,9 @@ function frame(title: string, yMax: string, body: string, axis: string): string 
     `<text x="${plotLeftPx}" y="13" class="tick">${escapeXml(title)}</text>` +
     `<rect x="${plotLeftPx}" y="${plotTopPx}" width="${widthPx - plotLeftPx - 10}" height="${plotHeightPx}" fill="none" stroke="#ccc"/>` +
     `<text x="4" y="${plotTopPx + 10}" class="tick">${escapeXml(yMax)}</text><text x="4" y="${plotBottomPx}" class="tick">0</text>` +
-    body + axis + `</svg>`
+    body +
+    axis +
+    `</svg>`
   );
 }
 
@@ -181,10 +232,17 @@ export function latencySvg(points: readonly LatencyPoint[]): string {
   const maxUs = points.reduce((max, p) => Math.max(max, p.latencyUs), 1);
   const x = xScale(fromUs, toUs);
   const y = (us: number): number => plotBottomPx - (us / maxUs) * (plotHeightPx - 6);
-  const dots = points.map((p) =>
-    `<circle cx="${x(p.timeUs).toFixed(1)}" cy="${y(p.latencyUs).toFixed(1)}" r="2" fill="${statusColors[p.status]}"/>`);
+  const dots = points.map(
+    (p) =>
+      `<circle cx="${x(p.timeUs).toFixed(1)}" cy="${y(p.latencyUs).toFixed(1)}" r="2" fill="${statusColors[p.status]}"/>`,
+  );
   const title = "latency per completed op (green ok, orange fail, red indeterminate)";
-  return frame(title, formatUs(maxUs, maxUs), dots.join(""), timeAxis(fromUs, toUs, x, plotBottomPx + axisPx - 6));
+  return frame(
+    title,
+    formatUs(maxUs, maxUs),
+    dots.join(""),
+    timeAxis(fromUs, toUs, x, plotBottomPx + axisPx - 6),
+  );
 }
 
 export function throughputSvg(bins: readonly ThroughputBin[], binUs: number): string {
@@ -194,16 +252,20 @@ export function throughputSvg(bins: readonly ThroughputBin[], binUs: number): st
   const most = bins.reduce((max, b) => Math.max(max, b.ok + b.fail + b.info), 1);
   const x = xScale(fromUs, toUs);
   const barPx = Math.max(1, x(fromUs + binUs) - x(fromUs) - 1);
-  const bars = bins.map((b) => {
-    let top = plotBottomPx;
-    return (["ok", "fail", "info"] as const).map((status) => {
-      const h = (b[status] / most) * (plotHeightPx - 6);
-      top -= h;
-      if (h === 0) return "";
-      const at = `x="${x(b.startUs).toFixed(1)}" y="${top.toFixed(1)}"`;
-      return `<rect ${at} width="${barPx.toFixed(1)}" height="${h.toFixed(1)}" fill="${statusColors[status]}"/>`;
-    }).join("");
-  }).join("");
+  const bars = bins
+    .map((b) => {
+      let top = plotBottomPx;
+      return (["ok", "fail", "info"] as const)
+        .map((status) => {
+          const h = (b[status] / most) * (plotHeightPx - 6);
+          top -= h;
+          if (h === 0) return "";
+          const at = `x="${x(b.startUs).toFixed(1)}" y="${top.toFixed(1)}"`;
+          return `<rect ${at} width="${barPx.toFixed(1)}" height="${h.toFixed(1)}" fill="${statusColors[status]}"/>`;
+        })
+        .join("");
+    })
+    .join("");
   const title = `completions per ${formatUs(binUs, binUs)} (green ok, orange fail, red indeterminate)`;
   return frame(title, `${most}`, bars, timeAxis(fromUs, toUs, x, plotBottomPx + axisPx - 6));
 }

@@ -35,7 +35,8 @@ function failingPartition(p: PartitionResult, ops: readonly Operation[]): string
     const mark = id === failure.stuck ? "!" : prefix.has(id) ? "*" : " ";
     lines.push(`     ${mark} ${describeOperation(ops[id]!)}`);
   }
-  if (failure.subHistory.length > textOpsMax) lines.push(`       ... ${failure.subHistory.length - textOpsMax} more`);
+  if (failure.subHistory.length > textOpsMax)
+    lines.push(`       ... ${failure.subHistory.length - textOpsMax} more`);
   return lines;
 }
 
@@ -52,7 +53,8 @@ function linearizabilityLines(verdict: CheckVerdict, ops: readonly Operation[]):
   const lin = verdict.linearizability;
   const counts = { ok: 0, illegal: 0, unknown: 0 };
   for (const p of lin.partitions) counts[p.verdict]++;
-  const scope = lin.mode === "zookeeper" ? "writes, check and sync'ed reads" : "every operation (strict mode)";
+  const scope =
+    lin.mode === "zookeeper" ? "writes, check and sync'ed reads" : "every operation (strict mode)";
   const lines = [
     `linearizability (${scope}): ${lin.verdict.toUpperCase()}: ${plural(lin.checkedOps, "op")} in ` +
       `${plural(lin.partitions.length, "partition")} (${counts.ok} ok, ${counts.illegal} illegal, ` +
@@ -66,7 +68,10 @@ function linearizabilityLines(verdict: CheckVerdict, ops: readonly Operation[]):
     );
   }
   if (lin.synthetic.length > 0) {
-    const expiries = lin.synthetic.length === 1 ? "1 possible session expiry" : `${lin.synthetic.length} possible session expiries`;
+    const expiries =
+      lin.synthetic.length === 1
+        ? "1 possible session expiry"
+        : `${lin.synthetic.length} possible session expiries`;
     lines.push(`  added: ${expiries} (sessions that own ephemerals and never closed)`);
   }
   for (const p of lin.partitions) {
@@ -85,7 +90,8 @@ function guaranteeLines(verdict: CheckVerdict): string[] {
     const found = g.violationCount === 0 ? "" : `, ${plural(g.violationCount, "violation")}`;
     lines.push(`  ${status} ${g.guarantee}: ${g.title} (${g.checked} checked${found})`);
     for (const v of g.violations.slice(0, textViolationsMax)) lines.push(`         ${v.message}`);
-    if (g.violationCount > textViolationsMax) lines.push(`         ... ${g.violationCount - textViolationsMax} more`);
+    if (g.violationCount > textViolationsMax)
+      lines.push(`         ... ${g.violationCount - textViolationsMax} more`);
   }
   return lines;
 }

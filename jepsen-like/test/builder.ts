@@ -17,7 +17,9 @@ export class Builder {
 
   private push(record: Omit<HistoryRecord, "index" | "time" | "session">): HistoryRecord {
     const full: HistoryRecord = {
-      ...record, index: this.records.length, time: this.records.length * 10,
+      ...record,
+      index: this.records.length,
+      time: this.records.length * 10,
       session: this.sessions.get(record.process) ?? `0x${record.process.toString(16)}`,
     };
     this.records.push(full);
@@ -25,7 +27,13 @@ export class Builder {
   }
 
   invoke(process: number, op: string, path?: string, args?: OpArgs): this {
-    const record = this.push({ type: "invoke", process, op, ...(path === undefined ? {} : { path }), ...(args === undefined ? {} : { args }) });
+    const record = this.push({
+      type: "invoke",
+      process,
+      op,
+      ...(path === undefined ? {} : { path }),
+      ...(args === undefined ? {} : { args }),
+    });
     this.open.set(process, record);
     return this;
   }
@@ -34,25 +42,43 @@ export class Builder {
     const invoke = this.open.get(process);
     if (invoke === undefined) throw new Error(`process ${process} has nothing outstanding`);
     this.open.delete(process);
-    this.push({ type, process, op: invoke.op, ...(invoke.path === undefined ? {} : { path: invoke.path }), ...extra });
+    this.push({
+      type,
+      process,
+      op: invoke.op,
+      ...(invoke.path === undefined ? {} : { path: invoke.path }),
+      ...extra,
+    });
     return this;
   }
 
   ok(process: number, result?: OpResult, zxid?: number): this {
-    return this.complete("ok", process, { ...(result === undefined ? {} : { result }), ...(zxid === undefined ? {} : { zxid: BigInt(zxid) }) });
+    return this.complete("ok", process, {
+      ...(result === undefined ? {} : { result }),
+      ...(zxid === undefined ? {} : { zxid: BigInt(zxid) }),
+    });
   }
 
   fail(process: number, err: number, zxid?: number): this {
-    return this.complete("fail", process, { err, ...(zxid === undefined ? {} : { zxid: BigInt(zxid) }) });
+    return this.complete("fail", process, {
+      err,
+      ...(zxid === undefined ? {} : { zxid: BigInt(zxid) }),
+    });
   }
 
   info(process: number, err?: number): this {
     return this.complete("info", process, err === undefined ? {} : { err });
   }
 
-  event(process: number, kind: string, extra: { path?: string; event?: string; zxid?: number } = {}): this {
+  event(
+    process: number,
+    kind: string,
+    extra: { path?: string; event?: string; zxid?: number } = {},
+  ): this {
     this.push({
-      type: "event", process, op: kind,
+      type: "event",
+      process,
+      op: kind,
       ...(extra.path === undefined ? {} : { path: extra.path }),
       ...(extra.event === undefined ? {} : { result: { event: extra.event } }),
       ...(extra.zxid === undefined ? {} : { zxid: BigInt(extra.zxid) }),

@@ -35,7 +35,11 @@ export interface Reply {
 const epochBase = 1n << 32n;
 
 /** The data-watch event a change at `zxid` fires (a child's create only bumps cversion: none). */
-function eventOf(before: GenNode | undefined, after: GenNode | undefined, zxid: bigint): Fired["event"] | undefined {
+function eventOf(
+  before: GenNode | undefined,
+  after: GenNode | undefined,
+  zxid: bigint,
+): Fired["event"] | undefined {
   if (before === undefined) return after === undefined ? undefined : "NodeCreated";
   if (after === undefined) return "NodeDeleted";
   return after.mzxid === zxid ? "NodeDataChanged" : undefined;
@@ -45,7 +49,10 @@ function eventOf(before: GenNode | undefined, after: GenNode | undefined, zxid: 
 export class Pending {
   readonly changes = new Map<string, GenNode | undefined>();
 
-  constructor(private readonly store: Store, readonly zxid: bigint) {}
+  constructor(
+    private readonly store: Store,
+    readonly zxid: bigint,
+  ) {}
 
   get(path: string): GenNode | undefined {
     return this.changes.has(path) ? this.changes.get(path) : this.store.node(path);
@@ -85,7 +92,10 @@ export class Store {
 
   childrenAt(parent: string, zxid: bigint): string[] {
     const cut = parent === "/" ? 1 : parent.length + 1;
-    return [...this.childPaths(parent)].filter((c) => this.nodeAt(c, zxid) !== undefined).map((c) => c.slice(cut)).sort();
+    return [...this.childPaths(parent)]
+      .filter((c) => this.nodeAt(c, zxid) !== undefined)
+      .map((c) => c.slice(cut))
+      .sort();
   }
 
   pending(): Pending {
@@ -108,7 +118,10 @@ export class Store {
   }
 
   /** The first change of the node itself (not of its children) after `zxid`. */
-  private firstDataChangeAfter(path: string, zxid: bigint): { zxid: bigint; event: Fired["event"] } | undefined {
+  private firstDataChangeAfter(
+    path: string,
+    zxid: bigint,
+  ): { zxid: bigint; event: Fired["event"] } | undefined {
     let before = this.nodeAt(path, zxid);
     for (const { zxid: at, node } of this.versions.get(path) ?? []) {
       if (at <= zxid) continue;
@@ -120,7 +133,9 @@ export class Store {
   }
 
   ownedBy(session: string): readonly string[] {
-    return [...(this.owned.get(session) ?? [])].filter((path) => this.node(path)?.owner === session);
+    return [...(this.owned.get(session) ?? [])].filter(
+      (path) => this.node(path)?.owner === session,
+    );
   }
 
   /** Applies a txn at the next zxid and fires the data watches it triggers. */
@@ -133,8 +148,13 @@ export class Store {
       const list = this.versions.get(path);
       if (list === undefined) this.versions.set(path, [{ zxid, node }]);
       else list.push({ zxid, node });
-      if (path !== "/") this.children.set(parentOf(path), (this.children.get(parentOf(path)) ?? new Set()).add(path));
-      if (node?.owner !== undefined) this.owned.set(node.owner, (this.owned.get(node.owner) ?? new Set()).add(path));
+      if (path !== "/")
+        this.children.set(
+          parentOf(path),
+          (this.children.get(parentOf(path)) ?? new Set()).add(path),
+        );
+      if (node?.owner !== undefined)
+        this.owned.set(node.owner, (this.owned.get(node.owner) ?? new Set()).add(path));
       const event = eventOf(before, node, zxid);
       if (event !== undefined) this.fire(path, event, zxid);
     }
@@ -142,7 +162,8 @@ export class Store {
   }
 
   private fire(path: string, event: Fired["event"], zxid: bigint): void {
-    for (const [session, process] of this.watches.get(path) ?? []) this.fired.push({ session, process, path, event, zxid });
+    for (const [session, process] of this.watches.get(path) ?? [])
+      this.fired.push({ session, process, path, event, zxid });
     this.watches.delete(path);
   }
 
@@ -161,11 +182,18 @@ export class Store {
 }
 
 /** ZooKeeper's %010d of a signed 32-bit counter. */
-const suffix = (n: number): string => (n < 0 ? "-" + String(-n).padStart(9, "0") : String(n).padStart(10, "0"));
+const suffix = (n: number): string =>
+  n < 0 ? "-" + String(-n).padStart(9, "0") : String(n).padStart(10, "0");
 
 export type Applied = { err: number } | { err: 0; result: OpResult };
 
-export function createIn(txn: Pending, path: string, data: string, mode: CreateModeName, session: string): Applied {
+export function createIn(
+  txn: Pending,
+  path: string,
+  data: string,
+  mode: CreateModeName,
+  session: string,
+): Applied {
   const parent = txn.get(parentOf(path));
   if (parent === undefined) return { err: Err.NONODE };
   const name = isSequentialMode(mode) ? path + suffix(parent.cversion) : path;
@@ -204,5 +232,10 @@ export function checkIn(txn: Pending, path: string, version: number): Applied {
 /** Commits a txn whose ops all succeeded, or takes an error txn. */
 export function finish(store: Store, txn: Pending, applied: Applied): Reply {
   if (applied.err !== 0) return store.error(applied.err);
-  return { type: "ok", result: "result" in applied ? applied.result : {}, err: undefined, zxid: store.commit(txn) };
+  return {
+    type: "ok",
+    result: "result" in applied ? applied.result : {},
+    err: undefined,
+    zxid: store.commit(txn),
+  };
 }

@@ -33,8 +33,15 @@ export interface GenerateOptions {
 }
 
 export const generateDefaults: Omit<GenerateOptions, "seed" | "ops"> = {
-  clients: 10, paths: 5, infoRate: 0.02, syncReadRate: 0.3, staleReadRate: 0.3, meanLatencyUs: 2000, meanThinkUs: 500,
-  namespaceRate: 0, watchRate: 0,
+  clients: 10,
+  paths: 5,
+  infoRate: 0.02,
+  syncReadRate: 0.3,
+  staleReadRate: 0.3,
+  meanLatencyUs: 2000,
+  meanThinkUs: 500,
+  namespaceRate: 0,
+  watchRate: 0,
 };
 
 /** mulberry32: small, fast and seedable; quality is plenty for workloads. */
@@ -56,7 +63,6 @@ interface Slot {
   /** The instant the op takes effect (strictly inside its interval). */
   readonly effectUs: number;
 }
-
 
 function slots(options: GenerateOptions, random: () => number): Slot[] {
   const all: Slot[] = [];
@@ -96,7 +102,13 @@ const sessionOf = (process: number, generation: number): string =>
   `0x${(0x100000000 + process * 0x10000 + generation).toString(16)}`;
 
 /** A read's reply zxid: the leader's state after a sync, else possibly a lagging replica's. */
-function readZxid(store: Store, client: Client, options: GenerateOptions, sync: boolean, random: () => number): bigint {
+function readZxid(
+  store: Store,
+  client: Client,
+  options: GenerateOptions,
+  sync: boolean,
+  random: () => number,
+): bigint {
   if (sync || random() >= options.staleReadRate) return store.zxid;
   const lag = store.zxid - client.lastSeen;
   return client.lastSeen + BigInt(Math.floor(random() * (Number(lag) + 1)));
@@ -108,10 +120,16 @@ function readReply(store: Store, op: string, path: string, zxid: bigint): Reply 
     if (op === "exists") return { type: "ok", result: { exists: false }, err: undefined, zxid };
     return { type: "fail", result: undefined, err: Err.NONODE, zxid };
   }
-  if (op === "getChildren") return { type: "ok", result: { children: store.childrenAt(path, zxid) }, err: undefined, zxid };
+  if (op === "getChildren")
+    return { type: "ok", result: { children: store.childrenAt(path, zxid) }, err: undefined, zxid };
   const owner = node.owner === undefined ? {} : { ephemeralOwner: node.owner };
   const stat = { version: node.version, mzxid: node.mzxid, ...owner };
-  return { type: "ok", result: op === "exists" ? { exists: true, ...stat } : { data: node.data, ...stat }, err: undefined, zxid };
+  return {
+    type: "ok",
+    result: op === "exists" ? { exists: true, ...stat } : { data: node.data, ...stat },
+    err: undefined,
+    zxid,
+  };
 }
 
 interface Env {
@@ -131,18 +149,31 @@ function chooseRead(env: Env, op: string, path: string): Chosen {
     const zxid = readZxid(store, client, options, sync, random);
     const reply = readReply(store, op, path, zxid);
     // getData on a missing node sets no watch; exists does (ZooKeeper's exist watch).
-    if (watch && (reply.type === "ok" || op === "exists")) store.watch(path, client.session, client.process, zxid);
+    if (watch && (reply.type === "ok" || op === "exists"))
+      store.watch(path, client.session, client.process, zxid);
     return reply;
   };
   return { op, path, args: watch ? { sync, watch } : { sync }, run, write: false };
 }
 
 /** A single-path write as one txn (an error takes a zxid too). */
-function writeOp(env: Env, op: string, path: string, args: OpArgs, apply: (txn: ReturnType<Store["pending"]>) => ReturnType<typeof createIn>): Chosen {
-  return { op, path, args, write: true, run: () => {
-    const txn = env.store.pending();
-    return finish(env.store, txn, apply(txn));
-  } };
+function writeOp(
+  env: Env,
+  op: string,
+  path: string,
+  args: OpArgs,
+  apply: (txn: ReturnType<Store["pending"]>) => ReturnType<typeof createIn>,
+): Chosen {
+  return {
+    op,
+    path,
+    args,
+    write: true,
+    run: () => {
+      const txn = env.store.pending();
+      return finish(env.store, txn, apply(txn));
+    },
+  };
 }
 
 function chooseDataOp(env: Env): Chosen {
@@ -152,12 +183,19 @@ function chooseDataOp(env: Env): Chosen {
   const data = `v${client.process}.${++client.counter}`;
   const cached = client.versions.get(path) ?? 0;
   if (roll < 0.45) return chooseRead(env, random() < 0.8 ? "getData" : "exists", path);
-  if (roll < 0.55) return writeOp(env, "create", path, { data, mode: "persistent" }, (t) => createIn(t, path, data, "persistent", client.session));
+  if (roll < 0.55)
+    return writeOp(env, "create", path, { data, mode: "persistent" }, (t) =>
+      createIn(t, path, data, "persistent", client.session),
+    );
   const version = random() < 0.5 ? -1 : cached;
-  if (roll < 0.6) return writeOp(env, "delete", path, { version }, (t) => deleteIn(t, path, version));
-  if (roll < 0.65) return writeOp(env, "check", path, { version: cached }, (t) => checkIn(t, path, cached));
+  if (roll < 0.6)
+    return writeOp(env, "delete", path, { version }, (t) => deleteIn(t, path, version));
+  if (roll < 0.65)
+    return writeOp(env, "check", path, { version: cached }, (t) => checkIn(t, path, cached));
   const casVersion = random() < 0.3 ? cached : -1;
-  return writeOp(env, "setData", path, { data, version: casVersion }, (t) => setDataIn(t, path, data, casVersion));
+  return writeOp(env, "setData", path, { data, version: casVersion }, (t) =>
+    setDataIn(t, path, data, casVersion),
+  );
 }
 
 /** All or nothing: a CAS guard on one key and a write to another, at one zxid. */
@@ -167,12 +205,23 @@ function chooseMulti(env: Env): Chosen {
   const target = `/k${Math.floor(random() * options.paths)}`;
   const version = client.versions.get(guard) ?? 0;
   const data = `v${client.process}.${++client.counter}`;
-  const args: OpArgs = { ops: [{ op: "check", path: guard, version }, { op: "setData", path: target, data, version: -1 }] };
-  return { op: "multi", path: undefined, args, write: true, run: () => {
-    const txn = env.store.pending();
-    const first = checkIn(txn, guard, version);
-    return finish(env.store, txn, first.err !== 0 ? first : setDataIn(txn, target, data, -1));
-  } };
+  const args: OpArgs = {
+    ops: [
+      { op: "check", path: guard, version },
+      { op: "setData", path: target, data, version: -1 },
+    ],
+  };
+  return {
+    op: "multi",
+    path: undefined,
+    args,
+    write: true,
+    run: () => {
+      const txn = env.store.pending();
+      const first = checkIn(txn, guard, version);
+      return finish(env.store, txn, first.err !== 0 ? first : setDataIn(txn, target, data, -1));
+    },
+  };
 }
 
 /** Sequential children of /q, getChildren, ephemerals and session closes. */
@@ -182,16 +231,30 @@ function chooseNamespaceOp(env: Env): Chosen {
   const data = `v${client.process}.${++client.counter}`;
   const session = client.session;
   if (roll < 0.2) return chooseMulti(env);
-  if (roll < 0.3) return writeOp(env, "create", "/q", { data: "", mode: "persistent" }, (t) => createIn(t, "/q", "", "persistent", session));
+  if (roll < 0.3)
+    return writeOp(env, "create", "/q", { data: "", mode: "persistent" }, (t) =>
+      createIn(t, "/q", "", "persistent", session),
+    );
   if (roll < 0.55) {
     const mode = random() < 0.5 ? "sequential" : "ephemeralSequential";
-    return writeOp(env, "create", "/q/n-", { data, mode }, (t) => createIn(t, "/q/n-", data, mode, session));
+    return writeOp(env, "create", "/q/n-", { data, mode }, (t) =>
+      createIn(t, "/q/n-", data, mode, session),
+    );
   }
   if (roll < 0.75) return chooseRead(env, "getChildren", "/q");
   const own = `/e${client.process}`;
-  if (roll < 0.85) return writeOp(env, "create", own, { data, mode: "ephemeral" }, (t) => createIn(t, own, data, "ephemeral", session));
+  if (roll < 0.85)
+    return writeOp(env, "create", own, { data, mode: "ephemeral" }, (t) =>
+      createIn(t, own, data, "ephemeral", session),
+    );
   if (roll < 0.9) return writeOp(env, "delete", own, { version: -1 }, (t) => deleteIn(t, own, -1));
-  return { op: "closeSession", path: undefined, args: {}, write: true, run: () => env.store.close(session) };
+  return {
+    op: "closeSession",
+    path: undefined,
+    args: {},
+    write: true,
+    run: () => env.store.close(session),
+  };
 }
 
 type Timed = { timeUs: number; order: number; record: Omit<HistoryRecord, "index"> };
@@ -204,10 +267,17 @@ type Timed = { timeUs: number; order: number; record: Omit<HistoryRecord, "index
 function firedEvents(store: Store, atUs: number, latest: ReadonlyMap<number, Slot>): Timed[] {
   return store.fired.map((f) => {
     const inFlight = latest.get(f.process);
-    const timeUs = inFlight !== undefined && inFlight.completeUs > atUs ? inFlight.completeUs : atUs;
+    const timeUs =
+      inFlight !== undefined && inFlight.completeUs > atUs ? inFlight.completeUs : atUs;
     const record: Omit<HistoryRecord, "index"> = {
-      type: "event", process: f.process, session: f.session, time: Math.round(timeUs), op: "watch", path: f.path,
-      result: { event: f.event }, zxid: f.zxid,
+      type: "event",
+      process: f.process,
+      session: f.session,
+      time: Math.round(timeUs),
+      op: "watch",
+      path: f.path,
+      result: { event: f.event },
+      zxid: f.zxid,
     };
     return { timeUs, order: 2, record };
   });
@@ -216,9 +286,15 @@ function firedEvents(store: Store, atUs: number, latest: ReadonlyMap<number, Slo
 function completion(slot: Slot, client: Client, chosen: Chosen, outcome: Reply): Timed {
   assert(outcome.zxid >= client.lastSeen, "replies never go back in time for a session");
   client.lastSeen = outcome.zxid;
-  if (outcome.result?.version !== undefined && chosen.path !== undefined) client.versions.set(chosen.path, outcome.result.version);
+  if (outcome.result?.version !== undefined && chosen.path !== undefined)
+    client.versions.set(chosen.path, outcome.result.version);
   const record: Omit<HistoryRecord, "index"> = {
-    process: slot.process, session: client.session, op: chosen.op, type: outcome.type, time: slot.completeUs, zxid: outcome.zxid,
+    process: slot.process,
+    session: client.session,
+    op: chosen.op,
+    type: outcome.type,
+    time: slot.completeUs,
+    zxid: outcome.zxid,
   };
   if (chosen.path !== undefined) record.path = chosen.path;
   if (outcome.result !== undefined) record.result = outcome.result;
@@ -231,12 +307,27 @@ function runSlot(slot: Slot, env: Env): Timed[] {
   const { client, options, random, store } = env;
   env.latest.set(slot.process, slot);
   const chosen = random() < options.namespaceRate ? chooseNamespaceOp(env) : chooseDataOp(env);
-  const base = { process: slot.process, session: client.session, op: chosen.op, ...(chosen.path === undefined ? {} : { path: chosen.path }) };
-  const timed: Timed[] = [{ timeUs: slot.invokeUs, order: 1, record: { ...base, type: "invoke", time: slot.invokeUs, args: chosen.args } }];
+  const base = {
+    process: slot.process,
+    session: client.session,
+    op: chosen.op,
+    ...(chosen.path === undefined ? {} : { path: chosen.path }),
+  };
+  const timed: Timed[] = [
+    {
+      timeUs: slot.invokeUs,
+      order: 1,
+      record: { ...base, type: "invoke", time: slot.invokeUs, args: chosen.args },
+    },
+  ];
   store.fired = [];
   if (random() < options.infoRate) {
     if (chosen.write && random() < 0.5) chosen.run();
-    timed.push({ timeUs: slot.completeUs, order: 0, record: { ...base, type: "info", time: slot.completeUs, result: { reason: "timed out" } } });
+    timed.push({
+      timeUs: slot.completeUs,
+      order: 0,
+      record: { ...base, type: "info", time: slot.completeUs, result: { reason: "timed out" } },
+    });
   } else {
     timed.push(completion(slot, client, chosen, chosen.run()));
   }
@@ -251,15 +342,29 @@ export function generateHistory(options: GenerateOptions): HistoryRecord[] {
   const random = prng(options.seed);
   const store = new Store();
   const clients: Client[] = Array.from({ length: options.clients }, (_, i) => ({
-    process: i + 1, session: sessionOf(i + 1, 0), generation: 0, lastSeen: 0n, counter: 0, versions: new Map(),
+    process: i + 1,
+    session: sessionOf(i + 1, 0),
+    generation: 0,
+    lastSeen: 0n,
+    counter: 0,
+    versions: new Map(),
   }));
   const timed: Timed[] = [];
   const latest = new Map<number, Slot>();
   for (const slot of slots(options, random)) {
-    for (const t of runSlot(slot, { store, client: clients[slot.process - 1]!, options, random, latest })) timed.push(t);
+    for (const t of runSlot(slot, {
+      store,
+      client: clients[slot.process - 1]!,
+      options,
+      random,
+      latest,
+    }))
+      timed.push(t);
   }
   // Completions before invokes at the same instant: an op that ended then precedes one that began.
-  timed.sort((a, b) => a.timeUs - b.timeUs || a.order - b.order || a.record.process - b.record.process);
+  timed.sort(
+    (a, b) => a.timeUs - b.timeUs || a.order - b.order || a.record.process - b.record.process,
+  );
   // Numbered in place: a million-op history should not be copied once more.
   return timed.map((t, index) => Object.assign(t.record, { index }));
 }

@@ -29,21 +29,40 @@ export interface TestEnsemble {
 export async function startEnsemble(size: number, extra = ""): Promise<TestEnsemble> {
   const root = mkdtempSync(join(tmpdir(), "zk-ensemble-"));
   const ports = await Promise.all(Array.from({ length: size * 3 }, () => freePort()));
-  const lines = Array.from({ length: size }, (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`);
+  const lines = Array.from(
+    { length: size },
+    (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`,
+  );
   const clientPorts = Array.from({ length: size }, (_, i) => ports[3 * i + 2]!);
   const servers: ZkServer[] = [];
   for (let i = 0; i < size; i++) {
     const text = [
-      "tickTime=200", "initLimit=10", "syncLimit=5", `dataDir=${join(root, String(i + 1))}`, `clientPort=${clientPorts[i]}`,
-      "clientPortAddress=127.0.0.1", "4lw.commands.whitelist=*", `myid=${i + 1}`, ...(size > 1 ? lines : []), extra,
+      "tickTime=200",
+      "initLimit=10",
+      "syncLimit=5",
+      `dataDir=${join(root, String(i + 1))}`,
+      `clientPort=${clientPorts[i]}`,
+      "clientPortAddress=127.0.0.1",
+      "4lw.commands.whitelist=*",
+      `myid=${i + 1}`,
+      ...(size > 1 ? lines : []),
+      extra,
     ].join("\n");
     const server = new ZkServer(parseZooCfg(text).config, () => {});
     await server.start();
     servers.push(server);
   }
-  await waitFor(() => servers.some((s) => s.inspect().status.role === "leading" && s.inspect().status.phase === "broadcast") && servers.every((s) => s.inspect().status.role !== "looking"), 20_000);
+  await waitFor(
+    () =>
+      servers.some(
+        (s) => s.inspect().status.role === "leading" && s.inspect().status.phase === "broadcast",
+      ) && servers.every((s) => s.inspect().status.role !== "looking"),
+    20_000,
+  );
   return {
-    servers, clientPorts, connectString: clientPorts.map((p) => `127.0.0.1:${p}`).join(","),
+    servers,
+    clientPorts,
+    connectString: clientPorts.map((p) => `127.0.0.1:${p}`).join(","),
     async stop() {
       for (const server of servers) await server.stop();
       rmSync(root, { recursive: true, force: true });

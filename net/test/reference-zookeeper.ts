@@ -25,13 +25,19 @@ export async function startReferenceZooKeeper(extraConfig = ""): Promise<Referen
   const port = await freePort();
   const cfg = join(dir, "zoo.cfg");
   const lines = [
-    "tickTime=2000", `dataDir=${dir}/data`, `clientPort=${port}`, "clientPortAddress=127.0.0.1",
-    "admin.enableServer=false", "4lw.commands.whitelist=*", extraConfig,
+    "tickTime=2000",
+    `dataDir=${dir}/data`,
+    `clientPort=${port}`,
+    "clientPortAddress=127.0.0.1",
+    "admin.enableServer=false",
+    "4lw.commands.whitelist=*",
+    extraConfig,
   ];
   writeFileSync(cfg, lines.join("\n") + "\n");
   const child: ChildProcess = spawn(zkServerScript, ["start-foreground", cfg], {
     env: {
-      ...process.env, ZOO_LOG_DIR: dir,
+      ...process.env,
+      ZOO_LOG_DIR: dir,
       SERVER_JVMFLAGS: `-Dzookeeper.extendedTypesEnabled=true -Dzookeeper.DigestAuthenticationProvider.superDigest=${digestId(superCredentials)}`,
     },
     stdio: "ignore",
@@ -44,7 +50,8 @@ export async function startReferenceZooKeeper(extraConfig = ""): Promise<Referen
       await probe.close();
       break;
     } catch {
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error("Apache ZooKeeper did not start");
+      if (Date.now() > deadline || child.exitCode !== null)
+        throw new Error("Apache ZooKeeper did not start");
       await new Promise((r) => setTimeout(r, 250));
     }
   }

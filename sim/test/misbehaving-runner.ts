@@ -4,7 +4,12 @@ import type { SimOverrides } from "../run.ts";
 import type { SeedReport } from "../sweep.ts";
 
 export const behaviours: Record<number, string> = {
-  2: "violation", 3: "throws", 4: "out of memory", 5: "hangs", 6: "unknown", 7: "exits",
+  2: "violation",
+  3: "throws",
+  4: "out of memory",
+  5: "hangs",
+  6: "unknown",
+  7: "exits",
 };
 
 const unknownDetail = "history check unknown: partition 0 (9 ops: out of memory)";

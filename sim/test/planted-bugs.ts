@@ -8,7 +8,11 @@ export const plantedBugs: Record<string, ProtocolPolicy> = {
   /** The leader commits as soon as it has the proposal itself. */
   "commit-before-quorum": { ...zabPolicy, name: "commit-before-quorum", commitQuorum: () => 1 },
   /** Followers ACK what they have only logged, not made durable. */
-  "ack-before-fsync": { ...zabPolicy, name: "ack-before-fsync", proposalLogged: (acknowledge) => acknowledge() },
+  "ack-before-fsync": {
+    ...zabPolicy,
+    name: "ack-before-fsync",
+    proposalLogged: (acknowledge) => acknowledge(),
+  },
   /**
    * Leader choice ignores history: votes compare server ids only, and discovery does not check
    * that the leader's history covers its followers' (both halves, or the second one saves the day).
@@ -22,7 +26,11 @@ export const plantedBugs: Record<string, ProtocolPolicy> = {
   /** The leader never truncates a follower's divergent tail; it only sends what follows it. */
   "skip-trunc": { ...zabPolicy, name: "skip-trunc", truncationPoint: () => undefined },
   /** A follower answers sync without asking the leader, so sync + read can be stale. */
-  "sync-without-leader": { ...zabPolicy, name: "sync-without-leader", routeSync: (_throughLeader, answerLocally) => answerLocally() },
+  "sync-without-leader": {
+    ...zabPolicy,
+    name: "sync-without-leader",
+    routeSync: (_throughLeader, answerLocally) => answerLocally(),
+  },
 };
 
 /**
@@ -31,7 +39,8 @@ export const plantedBugs: Record<string, ProtocolPolicy> = {
  */
 export const plantedSteps: Record<string, StepFunction> = {
   /** The clock moves only on ticks, so a touch between two ticks is dated at the earlier one. */
-  "touch-dated-at-last-tick": (s, input, nowMs) => step(s, input, input.type === "tick" ? nowMs : s.nowMs),
+  "touch-dated-at-last-tick": (s, input, nowMs) =>
+    step(s, input, input.type === "tick" ? nowMs : s.nowMs),
   /** Followers stop telling the leader which sessions they heard from. */
   "pong-forgets-sessions": (s, input, nowMs) => {
     const result = step(s, input, nowMs);

@@ -1,6 +1,7 @@
-// A manual, deterministic driver of replicas for tests: FIFO links that lose messages only when cut,
-// disks that hold what was persisted (and lose what was not, on crash), and a clock moved by hand.
-// It contains no protocol rules: it delivers inputs and carries out effects, as the simulator does.
+// A manual, deterministic driver of replicas for tests: FIFO links that lose messages only when
+// cut, disks that hold what was persisted (and lose what was not, on crash), and a clock moved by
+// hand. It contains no protocol rules: it delivers inputs and carries out effects, as the simulator
+// does.
 
 import { assert } from "../../assert.ts";
 import type { Reply } from "../../requests.ts";
@@ -8,7 +9,13 @@ import type { SessionId, Zxid } from "../../types.ts";
 import { sessionId, zxid } from "../../types.ts";
 import type { WatchEvent } from "../../watches.ts";
 import type { DiskImage, EffectHandlers } from "../driver.ts";
-import { applyDiskWrite, dispatchEffects, emptyDiskImage, recoverDiskImage, ReplicaDriver } from "../driver.ts";
+import {
+  applyDiskWrite,
+  dispatchEffects,
+  emptyDiskImage,
+  recoverDiskImage,
+  ReplicaDriver,
+} from "../driver.ts";
 import type { ClientOp, ConnId, DiskWrite, Input } from "../io.ts";
 import type { NodeId, PeerMessage } from "../messages.ts";
 import type { ReplicaConfig } from "../state.ts";
@@ -48,7 +55,13 @@ export class Cluster {
 
   constructor(ids: NodeId[], overrides: Partial<ReplicaConfig> = {}) {
     for (const id of ids) {
-      const config = replicaConfig({ id, peers: ids, tickMs: 100, maxSessionTimeoutMs: 60_000, ...overrides });
+      const config = replicaConfig({
+        id,
+        peers: ids,
+        tickMs: 100,
+        maxSessionTimeoutMs: 60_000,
+        ...overrides,
+      });
       const driver = new ReplicaDriver(id, config, {
         trace: (line, of) => this.transcript.push(of === "effect" ? `  ${line}` : line),
         checkInvariants: true,
@@ -76,13 +89,15 @@ export class Cluster {
   }
 
   private linkKey = (a: NodeId, b: NodeId) => `${a}->${b}`;
-  linked = (a: NodeId, b: NodeId) => !this.cut.has(this.linkKey(a, b)) && this.isUp(a) && this.isUp(b);
+  linked = (a: NodeId, b: NodeId) =>
+    !this.cut.has(this.linkKey(a, b)) && this.isUp(a) && this.isUp(b);
 
   start(id: NodeId): void {
     const node = this.node(id);
     this.transcript.push(`${id} start`);
     this.carryOut(node, node.driver.start(recoverDiskImage(node.disk), this.nowMs));
-    for (const [other] of this.nodes) if (other !== id && this.linked(id, other)) this.linkUp(id, other);
+    for (const [other] of this.nodes)
+      if (other !== id && this.linked(id, other)) this.linkUp(id, other);
   }
 
   /** Crash: unsynced writes are lost, in-flight messages to and from it too, and peers notice. */
@@ -92,7 +107,8 @@ export class Cluster {
     node.unsynced = [];
     this.transcript.push(`${id} crash`);
     for (const [other] of this.nodes) if (other !== id) this.linkDown(id, other, false);
-    for (const [connId, c] of this.clients) if (c.node === id && c.closed === undefined) c.closed = "server crashed";
+    for (const [connId, c] of this.clients)
+      if (c.node === id && c.closed === undefined) c.closed = "server crashed";
   }
 
   private linkUp(a: NodeId, b: NodeId): void {
@@ -131,7 +147,9 @@ export class Cluster {
   }
 
   heal(): void {
-    const pairs = [...this.cut].map((k) => k.split("->").map(Number) as [number, number]).filter(([a, b]) => a < b);
+    const pairs = [...this.cut]
+      .map((k) => k.split("->").map(Number) as [number, number])
+      .filter(([a, b]) => a < b);
     this.cut.clear();
     for (const [a, b] of pairs) {
       this.transcript.push(`heal ${a}<->${b}`);
@@ -145,7 +163,10 @@ export class Cluster {
     this.carryOut(node, node.driver.deliver(input, this.nowMs));
   }
 
-  private carryOut(node: Node, effects: readonly Parameters<typeof dispatchEffects>[0][number][]): void {
+  private carryOut(
+    node: Node,
+    effects: readonly Parameters<typeof dispatchEffects>[0][number][],
+  ): void {
     dispatchEffects(effects, this.handlersFor(node));
   }
 
@@ -198,7 +219,9 @@ export class Cluster {
     return true;
   }
 
-  /** Delivers messages and (if autoPersist) persists until nothing moves; checks cluster invariants. */
+  /**
+   * Delivers messages and (if autoPersist) persists until nothing moves; checks cluster invariants.
+   */
   stabilize(limit = 100_000): void {
     for (let rounds = 0; rounds < limit; rounds++) {
       let moved = false;
@@ -240,16 +263,35 @@ export class Cluster {
     return undefined;
   }
 
-  connect(node: NodeId, options: { sessionId?: SessionId; password?: Uint8Array; timeoutMs?: number; lastZxidSeen?: Zxid } = {}): ClientView {
+  connect(
+    node: NodeId,
+    options: {
+      sessionId?: SessionId;
+      password?: Uint8Array;
+      timeoutMs?: number;
+      lastZxidSeen?: Zxid;
+    } = {},
+  ): ClientView {
     const connId = this.nextConnId++;
     const view: ClientView = {
-      connId, node, sessionId: options.sessionId, password: options.password ?? new Uint8Array(16),
-      replies: new Map(), events: [], closed: undefined, lastZxid: options.lastZxidSeen ?? zxid(0n),
+      connId,
+      node,
+      sessionId: options.sessionId,
+      password: options.password ?? new Uint8Array(16),
+      replies: new Map(),
+      events: [],
+      closed: undefined,
+      lastZxid: options.lastZxidSeen ?? zxid(0n),
     };
     this.clients.set(connId, view);
     this.input(node, {
-      type: "clientConnect", connId, clientAddr: "127.0.0.1", sessionId: options.sessionId ?? sessionId(0n),
-      password: view.password, timeoutMs: options.timeoutMs ?? 30_000, lastZxidSeen: view.lastZxid,
+      type: "clientConnect",
+      connId,
+      clientAddr: "127.0.0.1",
+      sessionId: options.sessionId ?? sessionId(0n),
+      password: view.password,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      lastZxidSeen: view.lastZxid,
     });
     return view;
   }
