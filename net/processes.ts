@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./test/ensemble.ts";
+import { freePort } from "./testing.ts";
 
 export interface ProcessEnsemble {
   clientPorts: number[];

@@ -2,22 +2,14 @@
 // directories; stopped and removed afterwards.
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseZooCfg } from "../config.ts";
 import { ZkServer } from "../server.ts";
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "../testing.ts";
+
+export { freePort };
 
 export interface TestEnsemble {
   servers: ZkServer[];
