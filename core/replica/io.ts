@@ -10,7 +10,8 @@
 //    ends get `peerDown`. Messages to different peers carry no mutual order.
 // 3. `reply`, `watchEvent` and `closeConnection` effects for one client connection are delivered in
 //    the order emitted: a watch event is always emitted before any reply that reflects its change.
-// 4. `setTimer` replaces any earlier timer: call `tick` with `now >= atMs` (ticks may come earlier too).
+// 4. `setTimer` replaces any earlier timer: call `tick` with `now >= atMs` (ticks may come earlier
+//    too).
 // 5. Every step is given the harness's clock at the moment the input is delivered (`step`'s
 //    `nowMs`): the core dates sessions, znodes and deadlines with it, never with the time of an
 //    earlier tick, so a touch is never dated in the past (that expired sessions early).
@@ -172,7 +173,10 @@ export function describeInput(node: NodeId, input: Input, nowMs: number): string
     case "persistDone":
       return `${node} persistDone ${input.id}`;
     case "clientConnect":
-      return `${node} connect c${input.connId} s=${hex(input.sessionId)} last=${hex(input.lastZxidSeen)}`;
+      return (
+        `${node} connect c${input.connId} s=${hex(input.sessionId)} ` +
+        `last=${hex(input.lastZxidSeen)}`
+      );
     case "clientRequest":
       return `${node} request c${input.connId} xid=${input.xid} ${describeClientOp(input.request)}`;
     case "clientDisconnect":
@@ -191,13 +195,20 @@ export function describeEffect(node: NodeId, effect: Effect): string {
     case "persist":
       return `${node} persist ${effect.id} [${effect.writes.map(describeWrite).join(", ")}]`;
     case "connectResponse":
-      return `${node} connected c${effect.connId} s=${hex(effect.sessionId)} timeout=${effect.timeoutMs}`;
+      return (
+        `${node} connected c${effect.connId} s=${hex(effect.sessionId)} ` +
+        `timeout=${effect.timeoutMs}`
+      );
     case "reply": {
       const r = effect.reply;
-      return `${node} reply c${effect.connId} xid=${effect.xid} ${r.err === 0 ? "ok" : errName(r.err)} zxid=${hex(r.zxid)}`;
+      const outcome = r.err === 0 ? "ok" : errName(r.err);
+      return `${node} reply c${effect.connId} xid=${effect.xid} ${outcome} zxid=${hex(r.zxid)}`;
     }
     case "watchEvent":
-      return `${node} event c${effect.connId} ${eventTypeName(effect.event.type)} ${effect.event.path} zxid=${hex(effect.event.zxid)}`;
+      return (
+        `${node} event c${effect.connId} ${eventTypeName(effect.event.type)} ` +
+        `${effect.event.path} zxid=${hex(effect.event.zxid)}`
+      );
     case "closeConnection":
       return `${node} close c${effect.connId} (${effect.reason})`;
     case "setTimer":
@@ -212,7 +223,11 @@ export function describeEffect(node: NodeId, effect: Effect): string {
     case "treeReplaced":
       return `${node} tree at ${hex(effect.zxid)} (${effect.reason})`;
     case "sessionExpired":
-      return `${node} expired s=${hex(effect.sessionId)} silent=${effect.silentMs}ms zxid=${hex(effect.zxid)}`;
+      return (
+        `${node} expired s=${hex(effect.sessionId)} silent=${effect.silentMs}ms ` +
+        `zxid=${hex(effect.zxid)}`
+      );
+
     case "status": {
       const { role, phase, epoch, leader } = effect.status;
       return `${node} status ${role} ${phase} epoch=${epoch} leader=${leader ?? "-"}`;
