@@ -70,7 +70,8 @@ describe("tree: create", () => {
     expect(parent.stat).toMatchObject({ cversion: 3, numChildren: 3 });
   });
 
-  it("the sequential counter counts creates; the reported cversion creates and deletes", () => {
+  it("the sequential counter counts creates; the cversion counts creates and deletes"
+, () => {
     const h = new Harness();
     h.create("/q");
     expect(h.create("/q/n-", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe(

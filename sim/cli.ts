@@ -140,25 +140,31 @@ function printSummary(
   const c = result.history.counts;
   console.log(`SEED=${result.seed}`);
   console.log(
-    `  nodes=${options.nodes} clients=${options.workload.clients} keys=${options.workload.keys} latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`,
+    `  nodes=${options.nodes} clients=${options.workload.clients} keys=${options.workload.keys} ` +
+      `latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`,
   );
   // JSON has no Infinity: a fault kind this seed turned off reads "off".
   const rates = JSON.stringify(options.nemesis, (_k, v) => (v === Infinity ? "off" : v));
   console.log(`  fault rates: ${rates}`);
   console.log(`  disk: ${JSON.stringify(options.disk)}`);
   console.log(
-    `  virtual time ${(result.virtualMs / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(2)} s wall (${(result.virtualMs / wallMs).toFixed(0)}x), ${result.events} events`,
+    `  virtual time ${(result.virtualMs / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(2)} s ` +
+      `wall (${(result.virtualMs / wallMs).toFixed(0)}x), ${result.events} events`,
   );
   console.log(`  ops: ${c.invoke} invoked, ${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate`);
   console.log(
-    `  faults injected: ${JSON.stringify(result.faults)}; torn log records: ${result.tornRecords}; leader changes: ${result.leaderChanges}`,
+    `  faults injected: ${JSON.stringify(result.faults)}; ` +
+      `torn log records: ${result.tornRecords}; leader changes: ${result.leaderChanges}`,
   );
   console.log(`  trace hash ${result.traceHash} (${result.traceLines} lines)`);
   const lin = result.check.verdict.linearizability;
   const guarantees = result.check.verdict.guarantees;
   console.log(
-    `  history check: ${verdictWord(result.check.verdict.valid)}; ${lin.partitions.length} partitions, ${lin.steps} search steps; ` +
-      `guarantees ${guarantees.filter((g) => g.violations.length === 0).length}/${guarantees.length} hold; ${result.check.verdict.elapsedMs.toFixed(0)} ms`,
+    `  history check: ${verdictWord(result.check.verdict.valid)}; ` +
+      `${lin.partitions.length} partitions, ${lin.steps} search steps; ` +
+      `guarantees ${guarantees.filter((g) => g.violations.length === 0).length}/` +
+      `${guarantees.length} hold; ${result.check.verdict.elapsedMs.toFixed(0)} ms`,
+
   );
   if (!result.ok) {
     console.log(`  verdict: VIOLATION: ${result.failure}`);
