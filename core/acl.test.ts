@@ -10,7 +10,6 @@ const nodeDigest = (userPassword: string) => {
   return `${userPassword.split(":")[0]}:${sha1}`;
 };
 
-
 describe("acl: digest ids", () => {
   it("matches user:base64(sha1(user:password)) for any credentials", () => {
     expect(digestId("super:secret")).toBe(nodeDigest("super:secret"));

@@ -70,8 +70,7 @@ describe("tree: create", () => {
     expect(parent.stat).toMatchObject({ cversion: 3, numChildren: 3 });
   });
 
-  it("the sequential counter counts creates; the cversion counts creates and deletes"
-, () => {
+  it("the sequential counter counts creates; the cversion counts creates and deletes", () => {
     const h = new Harness();
     h.create("/q");
     expect(h.create("/q/n-", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe(
@@ -285,7 +284,6 @@ describe("tree: multi", () => {
   });
 
   it("aborts at the first failure: OK, its code, RUNTIMEINCONSISTENCY; nothing changes", () => {
-
     const h = new Harness();
     h.create("/a");
     const before = h.server.db.tree.digest();

@@ -72,5 +72,4 @@ export function describeTxn(txn: Txn): string {
   return (
     `txn ${hex(txn.zxid)} s=${hex(txn.sessionId)} cxid=${txn.cxid} ` + describeTxnBody(txn.body)
   );
-
 }

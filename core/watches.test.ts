@@ -250,8 +250,7 @@ describe("watches: persistent and recursive", () => {
     expect(d.watches.checkWatches(s, "/a", WatcherType.Persistent)).toBe(true);
   });
 
-  it("watches: a later one-shot on a persistent's path does not demote it (ZOOKEEPER-4466)"
-, () => {
+  it("watches: a later one-shot on a persistent's path does not demote it (ZOOKEEPER-4466)", () => {
     const d = new WatchDriver();
     const s = d.session();
     d.create("/a");
@@ -552,8 +551,7 @@ describe("watches: setWatches after a reconnect", () => {
 });
 
 describe("watches: reporting", () => {
-  it("watches: counts, summaries and dumps are sorted, count both tables where ZooKeeper does"
-, () => {
+  it("watches: counts, summaries and dumps are sorted, count both tables where ZooKeeper does", () => {
     const d = new WatchDriver();
     const s1 = d.session();
     const s2 = d.session();

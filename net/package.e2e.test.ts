@@ -63,7 +63,9 @@ describe("the packed package", () => {
         'import { NoNodeError, ZooKeeperClient } from "zk-sim/client";',
         'import type { LockHandle } from "zk-sim/recipes";',
         'import { startTestEnsemble } from "zk-sim/testing";',
-        "export const connect = (s: string): Promise<ZooKeeperClient> => ZooKeeperClient.connect(s);",
+        "export const connect = (s: string): Promise<ZooKeeperClient> =>",
+        "  ZooKeeperClient.connect(s);",
+
         'export const error: NoNodeError = new NoNodeError("/a");',
         "export const token = (h: LockHandle): bigint => h.token;",
         "export const start = () => startTestEnsemble(3);",

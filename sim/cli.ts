@@ -164,7 +164,6 @@ function printSummary(
       `${lin.partitions.length} partitions, ${lin.steps} search steps; ` +
       `guarantees ${guarantees.filter((g) => g.violations.length === 0).length}/` +
       `${guarantees.length} hold; ${result.check.verdict.elapsedMs.toFixed(0)} ms`,
-
   );
   if (!result.ok) {
     console.log(`  verdict: VIOLATION: ${result.failure}`);

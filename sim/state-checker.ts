@@ -103,7 +103,6 @@ export class StateChecker {
           `state checker: acknowledged write lost: ${ack.what} s=${hex(ack.sessionId)} ` +
             `xid=${ack.xid} zxid=${hex(ack.zxid)}` +
             (entry === undefined ? "" : ` (history has "${entry.line}")`),
-
         );
       }
     }

@@ -222,7 +222,6 @@ class Script {
       const detail = r.path ?? (r.data !== undefined ? dataText(r.data) : children);
       const outcome = r.err === 0 ? "ok" : errName(r.err);
       return `xid=${xid} ${outcome} zxid=${hex(r.zxid)} ${detail}`.trimEnd();
-
     });
     if (client.closed !== undefined) lines.push(`closed: ${client.closed}`);
     return lines.join("\n") || "(none)";

@@ -123,7 +123,6 @@ export function describeMessage(m: PeerMessage): string {
 function describeWork(w: ForwardedWork): string {
   switch (w.kind) {
     case "write": {
-
       const path = "path" in w.request ? w.request.path : "";
       return `write s=${hex(w.sessionId)} cxid=${w.cxid} ${w.request.op} ${path}`.trimEnd();
     }

@@ -258,7 +258,6 @@ describe("replica: election and broadcast", () => {
   });
 
   it("the leader reaps empty containers and expired TTLs with txns every replica applies", () => {
-
     const cluster = new Cluster([1, 2, 3], { extendedTypesEnabled: true });
     cluster.run(2_000);
     const client = connected(cluster, 1);
