@@ -551,7 +551,7 @@ describe("watches: setWatches after a reconnect", () => {
 });
 
 describe("watches: reporting", () => {
-  it("watches: counts, summaries and dumps are sorted, count both tables where ZooKeeper does", () => {
+  it("watches: counts, summaries and dumps are sorted; both tables count as in ZooKeeper", () => {
     const d = new WatchDriver();
     const s1 = d.session();
     const s2 = d.session();

@@ -68,7 +68,6 @@ describe("net: four-letter words", () => {
           "Connections: 1\nOutstanding: 0\nZxid: 0x[0-9a-f]+\nMode: leader\nNode count: 5\n$",
       ),
     );
-
     expect(fourLetterWord("stat", v)).toContain(
       "Clients:\n /127.0.0.1:5000[1](queued=0,recved=3,sent=3,sid=0x",
     );

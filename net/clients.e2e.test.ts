@@ -136,7 +136,6 @@ tx = zk.transaction()
 tx.create("/kz/t")
 tx.set_data("/kz/a", b"x", version=1)
 assert all(r is not Exception for r in tx.commit())
-
 held = []
 lock = zk.Lock("/kz/lock", "me")
 with lock:

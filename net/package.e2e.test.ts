@@ -65,7 +65,6 @@ describe("the packed package", () => {
         'import { startTestEnsemble } from "zk-sim/testing";',
         "export const connect = (s: string): Promise<ZooKeeperClient> =>",
         "  ZooKeeperClient.connect(s);",
-
         'export const error: NoNodeError = new NoNodeError("/a");',
         "export const token = (h: LockHandle): bigint => h.token;",
         "export const start = () => startTestEnsemble(3);",

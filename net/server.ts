@@ -556,7 +556,6 @@ export class ZkServer {
   private drainBacklog(conn: ClientConn): void {
     // A reply sent while handing over a frame must not start a second pass.
     if (conn.draining) return;
-
     conn.draining = true;
     while (conn.backlog.length > 0 && !this.mustThrottle(conn)) {
       const payload = conn.backlog.shift()!;

@@ -227,7 +227,6 @@ export function describeEffect(node: NodeId, effect: Effect): string {
         `${node} expired s=${hex(effect.sessionId)} silent=${effect.silentMs}ms ` +
         `zxid=${hex(effect.zxid)}`
       );
-
     case "status": {
       const { role, phase, epoch, leader } = effect.status;
       return `${node} status ${role} ${phase} epoch=${epoch} leader=${leader ?? "-"}`;

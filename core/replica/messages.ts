@@ -126,7 +126,6 @@ function describeWork(w: ForwardedWork): string {
       const path = "path" in w.request ? w.request.path : "";
       return `write s=${hex(w.sessionId)} cxid=${w.cxid} ${w.request.op} ${path}`.trimEnd();
     }
-
     case "createSession":
       return `createSession tag=${w.tag} timeout=${w.timeoutMs}ms`;
     case "closeSession":
