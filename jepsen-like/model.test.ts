@@ -74,7 +74,7 @@ describe("model: per-path semantics (ZooKeeper's error order)", () => {
     ]);
   });
 
-  it("indeterminate ops take effect when they can; a closed session's writes cannot", () => {
+  it("indeterminate ops take effect when they can; no write of a closed session succeeds", () => {
     const b = new Builder();
     b.invoke(1, "create", "/e", { data: "mine", mode: "ephemeral" }).ok(1, { path: "/e" });
     b.invoke(2, "setData", "/e", { data: "x", version: 3 }).info(2);
