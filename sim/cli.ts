@@ -12,8 +12,9 @@
 //                                     one of 16 parts of a sweep (every 16th seed from the 4th),
 //                                     for a CI matrix or indexed Jobs; its summary as JSON
 // npm run sim -- --merge s*.json      fold shard summaries into one verdict; exit 1 on a failure,
-// a missing shard or one that did not finish Options: --nodes N --safety-ms MS --clients N
-// --no-faults --trace FILE --history FILE --report DIR
+//                                     a missing shard or one that did not finish
+// Options: --nodes N --safety-ms MS --clients N --no-faults --trace FILE --history FILE
+//          --report DIR
 //          --plant BUG (a planted bug of sim/test/planted-bugs.ts, for a single run or --shrink)
 // Sweep options: --stop-on-failure --seed-timeout-s S (default 600) --worker-heap-mb MB (3072)
 //                --workers N (default: every core)

@@ -2,12 +2,11 @@
 //
 // ORDERING CONTRACT for harnesses (etcd-io/raft's Ready, adapted):
 // 1. Effects are returned in the order they must take effect. Within one step's effects, a
-//    `persist`
-// must be durable (written and fsynced) before the harness reports `persistDone` with its id; the
-//    core itself never emits an acknowledgement that depends on a persist before that report.
+//    `persist` must be durable (written and fsynced) before the harness reports `persistDone` with
+//    its id; the core itself never emits an acknowledgement that depends on a persist before that
+//    report.
 // 2. `send` effects to the same peer are delivered in order (FIFO), or the connection breaks and
-//    both
-//    ends get `peerDown`. Messages to different peers carry no mutual order.
+//    both ends get `peerDown`. Messages to different peers carry no mutual order.
 // 3. `reply`, `watchEvent` and `closeConnection` effects for one client connection are delivered in
 //    the order emitted: a watch event is always emitted before any reply that reflects its change.
 // 4. `setTimer` replaces any earlier timer: call `tick` with `now >= atMs` (ticks may come earlier
@@ -16,8 +15,7 @@
 //    `nowMs`): the core dates sessions, znodes and deadlines with it, never with the time of an
 //    earlier tick, so a touch is never dated in the past (that expired sessions early).
 // 6. A harness may deliver several inputs between steps in any order it likes, but never
-//    concurrently:
-//    `step` owns the state it is given until it returns.
+//    concurrently: `step` owns the state it is given until it returns.
 // 7. A `send` of a SYNC with `snapshotAt` carries no snapshot bytes: the harness puts in the
 //    snapshot of the sender's tree at exactly that zxid (`withSnapshot` encodes it from a tree at
 //    that zxid; the step's own state is one when the step returns) and sends it in its FIFO place,
