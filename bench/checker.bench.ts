@@ -66,15 +66,27 @@ function runSize(size: Size): string {
   const afterMb = Math.max(peakMb, heapMb());
   const lin = verdict.linearizability;
   console.log(
-    `  checked in ${checkS} s: valid=${verdict.valid}, ${lin.partitions.length} partitions, ${lin.steps} search steps; peak heap ${afterMb.toFixed(0)} MB`,
+    `  checked in ${checkS} s: valid=${verdict.valid}, ${lin.partitions.length} partitions, ` +
+      `${lin.steps} search steps; peak heap ${afterMb.toFixed(0)} MB`,
   );
-  return `| ${label} | ${size.clients} | ${size.paths} | ${formatS} s | ${checkS} s | ${baseMb.toFixed(0)} MB | ${afterMb.toFixed(0)} MB | ${verdict.valid} |`;
+  const cells = [
+    label,
+    size.clients,
+    size.paths,
+    `${formatS} s`,
+    `${checkS} s`,
+    `${baseMb.toFixed(0)} MB`,
+    `${afterMb.toFixed(0)} MB`,
+    verdict.valid,
+  ];
+  return `| ${cells.join(" | ")} |`;
 }
 
 const only = process.env.SIZES?.split(",").map(Number);
 const rows = sizes.filter((s) => only === undefined || only.includes(s.ops)).map(runSize);
 console.log(
-  "\n| size | clients | paths | validate+pair | check | heap: history | heap: peak while checking | valid |",
+  "\n| size | clients | paths | validate+pair | check | heap: history " +
+    "| heap: peak while checking | valid |",
 );
 console.log("|---|---|---|---|---|---|---|---|");
 for (const row of rows) console.log(row);

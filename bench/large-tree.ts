@@ -25,7 +25,9 @@ export function buildSnapshot(nodeCount: number): Uint8Array {
   const started = performance.now();
   const bytes = encodeSnapshot(server.db);
   console.log(
-    `\rbuilt ${nodeCount.toLocaleString()} znodes; one snapshot = ${(bytes.length / 1e6).toFixed(0)} MB, ${((performance.now() - started) / 1000).toFixed(2)} s to serialize`,
+    `\rbuilt ${nodeCount.toLocaleString()} znodes; ` +
+      `one snapshot = ${(bytes.length / 1e6).toFixed(0)} MB, ` +
+      `${((performance.now() - started) / 1000).toFixed(2)} s to serialize`,
   );
   return bytes;
 }

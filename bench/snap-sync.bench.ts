@@ -160,9 +160,12 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
         ? NaN
         : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
     const f = (v: number) => v.toFixed(1).padStart(8);
+    const caughtUp =
+      caughtUpMs === undefined ? "   never" : `${(caughtUpMs / 1000).toFixed(1).padStart(6)} s`;
     return (
-      `${label.padEnd(30)} caught up ${caughtUpMs === undefined ? "   never" : `${(caughtUpMs / 1000).toFixed(1).padStart(6)} s`}  ` +
-      `writes ${String(latencies.length).padStart(6)}  p99 ${f(at(99))} ms  max ${f(sorted[sorted.length - 1] ?? NaN)} ms  leader ${leaderLost ? "LOST" : "kept"}`
+      `${label.padEnd(30)} caught up ${caughtUp}  ` +
+      `writes ${String(latencies.length).padStart(6)}  p99 ${f(at(99))} ms  ` +
+      `max ${f(sorted[sorted.length - 1] ?? NaN)} ms  leader ${leaderLost ? "LOST" : "kept"}`
     );
   } finally {
     for (const p of processes) p?.kill("SIGKILL");
@@ -175,5 +178,6 @@ const snapshot = buildSnapshot(nodeCount);
 const inline = await run("SNAP encoded on the event loop", snapshot, true);
 const worker = await run("SNAP encoded by the worker", snapshot, false);
 console.log(
-  `\n${nodeCount.toLocaleString()} znodes, follower ${behindBy} txns behind, syncLimit 3 s:\n${inline}\n${worker}`,
+  `\n${nodeCount.toLocaleString()} znodes, follower ${behindBy} txns behind, syncLimit 3 s:\n` +
+    `${inline}\n${worker}`,
 );

@@ -27,7 +27,8 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
   writeFileSync(join(dataDir, "snapshot.0000000000000000"), snapshot);
   const port = await freePort();
   const cfg = parseZooCfg(
-    `tickTime=2000\ndataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nsnapCount=${snapCount}\nzksim.snapshotInline=${inline}`,
+    `tickTime=2000\ndataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\n` +
+      `snapCount=${snapCount}\nzksim.snapshotInline=${inline}`,
   ).config;
   const server = new ZkServer(cfg, () => {});
   await server.start();
@@ -60,12 +61,16 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
   rmSync(root, { recursive: true, force: true });
   const sorted = [...latencies].sort((a, b) => a - b);
   const f = (v: number) => v.toFixed(2).padStart(9);
-  return `${label.padEnd(32)} p50 ${f(percentile(sorted, 50))} ms  p99 ${f(percentile(sorted, 99))} ms  p99.9 ${f(percentile(sorted, 99.9))} ms  max ${f(sorted[sorted.length - 1]!)} ms`;
+  return (
+    `${label.padEnd(32)} p50 ${f(percentile(sorted, 50))} ms  p99 ${f(percentile(sorted, 99))} ms` +
+    `  p99.9 ${f(percentile(sorted, 99.9))} ms  max ${f(sorted[sorted.length - 1]!)} ms`
+  );
 }
 
 const snapshot = buildSnapshot(nodeCount);
 console.log(
-  `${writesPerRun} sequential setData writes per run, a snapshot every ${snapCount} txns (${Math.floor(writesPerRun / snapCount)} per run)`,
+  `${writesPerRun} sequential setData writes per run, a snapshot every ${snapCount} txns ` +
+    `(${Math.floor(writesPerRun / snapCount)} per run)`,
 );
 const inline = await run("snapshots inline (event loop)", snapshot, true);
 const worker = await run("snapshots in the worker thread", snapshot, false);

@@ -46,8 +46,10 @@ function buildTree(): { server: StandaloneServer; ctx: RequestContext } {
   const buildMs = performance.now() - started;
   const perNode = (heapUsedBytes() - before) / nodeCount;
   console.log(
-    `\rbuilt ${nodeCount.toLocaleString()} znodes (100-byte data) in ${(buildMs / 1000).toFixed(1)} s: ` +
-      `${Math.round(nodeCount / (buildMs / 1000)).toLocaleString()} creates/s, heap ${perNode.toFixed(0)} bytes/znode` +
+    `\rbuilt ${nodeCount.toLocaleString()} znodes (100-byte data) ` +
+      `in ${(buildMs / 1000).toFixed(1)} s: ` +
+      `${Math.round(nodeCount / (buildMs / 1000)).toLocaleString()} creates/s, ` +
+      `heap ${perNode.toFixed(0)} bytes/znode` +
       `${globalThis.gc ? "" : " (run with --expose-gc for an exact figure)"}`,
   );
   return { server, ctx };
@@ -118,11 +120,13 @@ await b.suite(
     console.log("\nsummary (ops/s; create+delete counts one pair as one op):");
     for (const result of summary.results) {
       console.log(
-        `  ${result.name.padEnd(42)} ${Math.round(result.ops).toLocaleString().padStart(12)} ops/s  ±${result.margin}%`,
+        `  ${result.name.padEnd(42)} ` +
+          `${Math.round(result.ops).toLocaleString().padStart(12)} ops/s  ±${result.margin}%`,
       );
     }
     console.log(
-      `  tree digest ${db.tree.digest().toString(16)}, ${db.tree.size.toLocaleString()} znodes, checksum ${versionsSeen > 0}`,
+      `  tree digest ${db.tree.digest().toString(16)}, ${db.tree.size.toLocaleString()} znodes, ` +
+        `checksum ${versionsSeen > 0}`,
     );
   }),
 );

@@ -5,8 +5,10 @@ import { aclPermits, authenticate, digestId, fixupAcl, maskDigests } from "./acl
 import { Perms } from "./types.ts";
 
 // An independent SHA-1 (node:crypto, allowed in tests) checks the pure one core/ uses.
-const nodeDigest = (userPassword: string) =>
-  `${userPassword.split(":")[0]}:${createHash("sha1").update(userPassword, "utf8").digest("base64")}`;
+const nodeDigest = (userPassword: string) => {
+  const sha1 = createHash("sha1").update(userPassword, "utf8").digest("base64");
+  return `${userPassword.split(":")[0]}:${sha1}`;
+};
 
 describe("acl: digest ids", () => {
   it("matches user:base64(sha1(user:password)) for any credentials", () => {

@@ -2,16 +2,18 @@
 //
 // Log record:  u32 payloadLength · u32 crc32(payload) · payload (one encoded txn)
 // Snapshot:    "ZKTS" · u32 version · u32 crc32(body) · body
-// body:      i64 lastZxid · i64 digest · u32 sessions · (i64 id, u32 timeoutMs)* · u32 nodes ·
-// node*
-// node:      path · data · acl · czxid mzxid pzxid · ctime mtime · version cversion aversion ·
-// owner A znode's data (in a node, a create or a setData) is u32 length · bytes, or the length
-// 0xFFFFFFFF alone for null data. Version 2 snapshots may hold that marker; version 1 (written
-// before null was kept) never does and still reads. Log records carry no version: old records read
-// unchanged, and a server older than the marker would take a record holding it for a torn tail.
+//   body:      i64 lastZxid · i64 digest · u32 sessions · (i64 id, u32 timeoutMs)* · u32 nodes
+//              · node*
+//   node:      path · data · acl · czxid mzxid pzxid · ctime mtime · version cversion aversion
+//              · owner
+// A znode's data (in a node, a create or a setData) is u32 length · bytes, or the length 0xFFFFFFFF
+// alone for null data. Version 2 snapshots may hold that marker; version 1 (written before null was
+// kept) never does and still reads. Log records carry no version: old records read unchanged, and a
+// server older than the marker would take a record holding it for a torn tail.
 // Nodes are written parents first (the tree's insertion order), so a snapshot restores by
-// insertion. A log whose last record is short or fails its checksum was torn by a crash: decodeLog
-// drops that record and everything after it, and says so.
+// insertion.
+// A log whose last record is short or fails its checksum was torn by a crash: decodeLog drops that
+// record and everything after it, and says so.
 
 import { assert } from "./assert.ts";
 import { dataLength, utf8Length } from "./bytes.ts";

@@ -70,7 +70,7 @@ describe("tree: create", () => {
     expect(parent.stat).toMatchObject({ cversion: 3, numChildren: 3 });
   });
 
-  it("the sequential counter counts creates; the reported cversion counts creates and deletes", () => {
+  it("the sequential counter counts creates; the cversion counts creates and deletes", () => {
     const h = new Harness();
     h.create("/q");
     expect(h.create("/q/n-", { flags: CreateMode.PERSISTENT_SEQUENTIAL }).path).toBe(
@@ -227,7 +227,8 @@ describe("tree: delete, setData, check, setACL", () => {
     expectErr(h.send({ op: "check", path: "/r", version: -1 }), Err.NOAUTH);
     expectErr(h.create("/r/child"), Err.OK);
     expectErr(h.send({ op: "delete", path: "/r/child", version: -1 }), Err.NOAUTH);
-    expect(h.send({ op: "exists", path: "/r", watch: false }).err).toBe(Err.OK); // 3.8.0: exists checks no ACL
+    // 3.8.0: exists checks no ACL
+    expect(h.send({ op: "exists", path: "/r", watch: false }).err).toBe(Err.OK);
     expectErr(h.send({ op: "getData", path: "/r", watch: false }, su), Err.OK);
     expectErr(h.send({ op: "delete", path: "/r/child", version: -1 }, su), Err.OK);
     expectErr(
@@ -272,7 +273,8 @@ describe("tree: multi", () => {
       "check",
       "delete",
     ]);
-    expect(reply.results![1]).toEqual({ op: "create", path: "/m/s0000000000" }); // create2 in a multi: no Stat, as ZooKeeper
+    // create2 in a multi: no Stat, as ZooKeeper
+    expect(reply.results![1]).toEqual({ op: "create", path: "/m/s0000000000" });
     expect(reply.results![2]).toMatchObject({ stat: { version: 1, mzxid: reply.zxid } });
     expect(h.send({ op: "exists", path: "/m", watch: false }).stat).toMatchObject({
       cversion: 2,
@@ -281,7 +283,7 @@ describe("tree: multi", () => {
     });
   });
 
-  it("aborts on the first failure: OK before, its code, RUNTIMEINCONSISTENCY after; nothing changes", () => {
+  it("aborts at the first failure: OK, its code, RUNTIMEINCONSISTENCY; nothing changes", () => {
     const h = new Harness();
     h.create("/a");
     const before = h.server.db.tree.digest();

@@ -69,5 +69,7 @@ export function describeTxnBody(body: TxnBody): string {
 
 /** One line per txn, for traces and transcripts: `txn 0x100000003 s=0x1 cxid=7 create /a ...`. */
 export function describeTxn(txn: Txn): string {
-  return `txn ${hex(txn.zxid)} s=${hex(txn.sessionId)} cxid=${txn.cxid} ${describeTxnBody(txn.body)}`;
+  return (
+    `txn ${hex(txn.zxid)} s=${hex(txn.sessionId)} cxid=${txn.cxid} ` + describeTxnBody(txn.body)
+  );
 }

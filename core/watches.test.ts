@@ -72,7 +72,7 @@ describe("watches: one-shot watches", () => {
     expect(d.create("/a")).toEqual([]);
   });
 
-  it("watches: getChildren watch fires NodeChildrenChanged once for a child create or delete", () => {
+  it("watches: getChildren watch fires NodeChildrenChanged once on a child create/delete", () => {
     const d = new WatchDriver();
     const s = d.session();
     d.create("/p");
@@ -84,7 +84,7 @@ describe("watches: one-shot watches", () => {
     expect(d.del("/p/c2")).toEqual([]);
   });
 
-  it("watches: right event per op: setData never fires a child watch, a child create never a data watch", () => {
+  it("watches: setData never fires a child watch, a child create never a data watch", () => {
     const d = new WatchDriver();
     const s = d.session();
     d.create("/p");
@@ -164,7 +164,7 @@ describe("watches: one-shot watches", () => {
 });
 
 describe("watches: persistent and recursive", () => {
-  it("watches: persistent sees its node's data, create, delete and NodeChildrenChanged, repeatedly", () => {
+  it("watches: persistent sees data, create, delete and NodeChildrenChanged, repeatedly", () => {
     const d = new WatchDriver();
     const s = d.session();
     expect(d.watches.addWatch(s, "/p", AddWatchMode.Persistent)).toBe(true);
@@ -192,7 +192,7 @@ describe("watches: persistent and recursive", () => {
     expect(d.watches.checkWatches(s, "/p", WatcherType.Persistent)).toBe(true);
   });
 
-  it("watches: recursive sees the whole subtree's creates, changes and deletes, never NodeChildrenChanged", () => {
+  it("watches: recursive sees the subtree's creates, changes, deletes, no child events", () => {
     const d = new WatchDriver();
     const s = d.session();
     expect(d.watches.addWatch(s, "/r", AddWatchMode.PersistentRecursive)).toBe(true);
@@ -232,7 +232,7 @@ describe("watches: persistent and recursive", () => {
     ]);
   });
 
-  it("watches: one event per session per trigger when data, exist, child, persistent and recursive all match", () => {
+  it("watches: one event per session per trigger when watches of all five kinds match", () => {
     const d = new WatchDriver();
     const s = d.session();
     d.exists(s, "/a"); // exist watch
@@ -250,7 +250,7 @@ describe("watches: persistent and recursive", () => {
     expect(d.watches.checkWatches(s, "/a", WatcherType.Persistent)).toBe(true);
   });
 
-  it("watches: a one-shot added after a persistent on the same path does not demote it (3.9, ZOOKEEPER-4466)", () => {
+  it("watches: a later one-shot on a persistent's path does not demote it (ZOOKEEPER-4466)", () => {
     const d = new WatchDriver();
     const s = d.session();
     d.create("/a");
@@ -275,7 +275,7 @@ describe("watches: persistent and recursive", () => {
 });
 
 describe("watches: sessions", () => {
-  it("watches: two sessions are notified in ascending session id order, whatever the registration order", () => {
+  it("watches: sessions are notified in ascending session id order, not registration order", () => {
     const d = new WatchDriver();
     const s1 = d.session();
     const s2 = d.session();
@@ -351,7 +351,7 @@ describe("watches: removeWatches and checkWatches", () => {
     return { d, s };
   }
 
-  it("watches: removeWatches Data removes the data and the exist watch, not the child watch", () => {
+  it("watches: removeWatches Data removes the data and exist watches, not the child watch", () => {
     const { d, s } = setup();
     d.getData(s, "/a");
     d.exists(s, "/x");
@@ -374,7 +374,7 @@ describe("watches: removeWatches and checkWatches", () => {
     expect(lines([...d.create("/a/c"), ...d.set("/a")], [s])).toEqual(["NodeDataChanged /a s0"]);
   });
 
-  it("watches: removeWatches NOWATCHER (false) for no watch, another session's watch, a parent path", () => {
+  it("watches: removeWatches NOWATCHER for no watch, another session's, a parent path", () => {
     const { d, s } = setup();
     const other = d.session();
     d.getData(other, "/a");
@@ -384,7 +384,7 @@ describe("watches: removeWatches and checkWatches", () => {
     expect(d.watches.checkWatches(other, "/a", WatcherType.Data)).toBe(true);
   });
 
-  it("watches: removeWatches Persistent removes both halves and leaves one-shots and recursive", () => {
+  it("watches: removeWatches Persistent removes both halves, keeps one-shots and recursive", () => {
     const { d, s } = setup();
     d.getData(s, "/a");
     d.watches.addWatch(s, "/a", AddWatchMode.Persistent);
@@ -442,7 +442,7 @@ describe("watches: removeWatches and checkWatches", () => {
     expect(d.watches.checkWatches(s, "/a", WatcherType.Data)).toBe(true);
   });
 
-  it("watches: checkWatches per type, exact path only (a recursive ancestor does not count)", () => {
+  it("watches: checkWatches per type, exact path only (not a recursive ancestor's)", () => {
     const { d, s } = setup();
     const w = d.watches;
     // Which of Children, Data, Any, Persistent, PersistentRecursive (1..5) answer true.
@@ -530,7 +530,7 @@ describe("watches: setWatches after a reconnect", () => {
     ]);
   });
 
-  it("watches: setWatches re-adds persistent and recursive watches without replaying missed events", () => {
+  it("watches: setWatches re-adds persistent and recursive watches, no missed events", () => {
     const d = new WatchDriver();
     d.create("/p");
     const relative = d.db.lastZxid;
@@ -551,7 +551,7 @@ describe("watches: setWatches after a reconnect", () => {
 });
 
 describe("watches: reporting", () => {
-  it("watches: counts, summaries and dumps are sorted and count both tables where ZooKeeper does", () => {
+  it("watches: counts, summaries and dumps are sorted; both tables count as in ZooKeeper", () => {
     const d = new WatchDriver();
     const s1 = d.session();
     const s2 = d.session();

@@ -14,7 +14,8 @@ const testdata = join(import.meta.dirname, "testdata");
 /** History -> the checks it must fail ("linearizability" or a guarantee name). */
 const expected: Record<string, string[]> = {
   "register-ok": [],
-  "register-bad": ["linearizability", "sequential-reads"], // a sync'ed read flips back to an older value
+  // A sync'ed read flips back to an older value.
+  "register-bad": ["linearizability", "sequential-reads"],
   "stale-read-ok": [], // a plain read may lag: ZooKeeper reads are only sequentially consistent
   "stale-read-bad": ["linearizability"], // the same read after a sync must not
   "lost-write-ok": [], // the write timed out, so it may never have happened

@@ -50,5 +50,7 @@ function describeReturn(op: Operation): string {
 
 export function describeOperation(op: Operation): string {
   const zxid = op.zxid === undefined ? "" : ` @${hex64(op.zxid)}`;
-  return `#${op.id} p${op.process} s=${op.session} ${describeCall(op)} -> ${describeReturn(op)}${zxid}`;
+  return (
+    `#${op.id} p${op.process} s=${op.session} ${describeCall(op)} -> ${describeReturn(op)}` + zxid
+  );
 }

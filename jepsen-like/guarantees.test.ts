@@ -30,7 +30,8 @@ describe("guarantees: per session", () => {
     b.invoke(2, "setData", "/a", { data: "mine", version: -1 }).ok(2, { version: 1 }, Z + 2);
     b.invoke(2, "getData", "/a", {}).ok(2, { data: "x", version: 0, mzxid: BigInt(Z + 1) }, Z + 2);
     expect(violations(b)["read-your-writes"]).toEqual([
-      "#2 read /a at mzxid 0x100000001, older than the session's own acknowledged write #1 at 0x100000002",
+      "#2 read /a at mzxid 0x100000001, " +
+        "older than the session's own acknowledged write #1 at 0x100000002",
     ]);
     const behind = new Builder();
     behind.invoke(2, "create", "/b", { data: "" }).ok(2, { path: "/b" }, Z + 9);
@@ -49,7 +50,8 @@ describe("guarantees: what reads return (sequential consistency)", () => {
     b.invoke(2, "getData", "/a", {}).ok(2, { data: "x" }, Z + 1); // lagging replica: fine
     b.invoke(3, "getData", "/a", {}).ok(3, { data: "z" }, Z + 2);
     b.invoke(4, "setData", "/a", { data: "maybe", version: -1 }).info(4);
-    b.invoke(5, "getData", "/a", {}).ok(5, { data: "maybe" }, Z + 3); // an indeterminate write may show
+    // An indeterminate write may show.
+    b.invoke(5, "getData", "/a", {}).ok(5, { data: "maybe" }, Z + 3);
     expect(violations(b)).toEqual({
       "sequential-reads": [
         '#3 read "z" from /a at 0x100000002, but the latest write (#1 at 0x100000002) left "y"',
@@ -84,11 +86,13 @@ describe("guarantees: watches, ephemerals, sequential names", () => {
   it("watch: an event recorded after a read that already showed its change", () => {
     const b = new Builder();
     b.invoke(1, "getData", "/w", { watch: true }).ok(1, { data: "a", mzxid: BigInt(Z + 1) }, Z + 1);
-    b.invoke(2, "setData", "/w", { data: "b", version: -1 }).info(2); // the change has no known zxid
+    // The change has no known zxid.
+    b.invoke(2, "setData", "/w", { data: "b", version: -1 }).info(2);
     b.invoke(1, "getData", "/w", {}).ok(1, { data: "b", mzxid: BigInt(Z + 2) }, Z + 2);
     b.event(1, "watch", { path: "/w", event: "NodeDataChanged", zxid: Z + 2 });
     expect(violations(b)["watch-order"]).toEqual([
-      "#2 on session 0x1 saw /w at or after 0x100000002 before the NodeDataChanged event for it was delivered (index 6)",
+      "#2 on session 0x1 saw /w at or after 0x100000002 " +
+        "before the NodeDataChanged event for it was delivered (index 6)",
     ]);
   });
 
@@ -97,10 +101,12 @@ describe("guarantees: watches, ephemerals, sequential names", () => {
     b.invoke(1, "create", "/e", { data: "", mode: "ephemeral" }).ok(1, { path: "/e" }, Z + 1);
     b.invoke(1, "closeSession").ok(1, undefined, Z + 2);
     b.invoke(2, "create", "/e", { data: "", mode: "ephemeral" }).ok(2, { path: "/e" }, Z + 3);
-    b.invoke(3, "exists", "/e", {}).ok(3, { exists: true, czxid: BigInt(Z + 3) }, Z + 4); // the new one: fine
+    // The new one: fine.
+    b.invoke(3, "exists", "/e", {}).ok(3, { exists: true, czxid: BigInt(Z + 3) }, Z + 4);
     b.invoke(3, "exists", "/e", {}).ok(3, { exists: true, czxid: BigInt(Z + 1) }, Z + 4);
     expect(violations(b).ephemerals).toEqual([
-      "#4 saw /e, an ephemeral of session 0x1, at 0x100000004 after the session's close committed at 0x100000002",
+      "#4 saw /e, an ephemeral of session 0x1, at 0x100000004 " +
+        "after the session's close committed at 0x100000002",
     ]);
   });
 
@@ -122,7 +128,8 @@ describe("guarantees: watches, ephemerals, sequential names", () => {
       Z + 3,
     );
     expect(violations(b)["sequential-names"]).toEqual([
-      "under /q, #1 committed at 0x100000002 got /q/n-0000000004, not after /q/n-0000000005 (#0 at 0x100000001)",
+      "under /q, #1 committed at 0x100000002 got /q/n-0000000004, " +
+        "not after /q/n-0000000005 (#0 at 0x100000001)",
     ]);
   });
 });

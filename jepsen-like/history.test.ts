@@ -6,9 +6,11 @@ import { HistoryFormatError, parseHistory, recordsFromJson, serializeHistory } f
 import { classifyCompletion, pairOperations, pathsOf } from "./operations.ts";
 
 const invoke =
-  '{"type":"invoke","index":0,"process":1,"session":"0x1A","time":10,"op":"setData","path":"/k","args":{"data":"v1","version":-1}}';
+  '{"type":"invoke","index":0,"process":1,"session":"0x1A","time":10,' +
+  '"op":"setData","path":"/k","args":{"data":"v1","version":-1}}';
 const ok =
-  '{"type":"ok","index":1,"process":1,"session":"0x1a","time":25,"op":"setData","path":"/k","result":{"version":1,"mzxid":"0x100000003"},"zxid":"0x100000003"}';
+  '{"type":"ok","index":1,"process":1,"session":"0x1a","time":25,"op":"setData","path":"/k",' +
+  '"result":{"version":1,"mzxid":"0x100000003"},"zxid":"0x100000003"}';
 
 function problem(text: string): { line: number; message: string } {
   try {
@@ -49,7 +51,10 @@ describe("history format: parsing", () => {
     );
     expect(
       problem(
-        `${invoke}\n${ok.replace('"type":"ok"', '"type":"fail"').replace('"result":{"version":1,"mzxid":"0x100000003"},', "")}`,
+        `${invoke}\n` +
+          ok
+            .replace('"type":"ok"', '"type":"fail"')
+            .replace('"result":{"version":1,"mzxid":"0x100000003"},', ""),
       ).message,
     ).toBe("line 2: a fail needs err (a ZooKeeper error code)");
     expect(problem(invoke.replace('"op":"setData"', '"op":"rename"')).message).toMatch(
@@ -62,7 +67,8 @@ describe("history format: parsing", () => {
 
   it("accepts watch and expiry events, and requires what a watch event needs", () => {
     const event =
-      '{"type":"event","process":1,"session":"0x1a","time":5,"op":"watch","path":"/k","result":{"event":"NodeDataChanged"},"zxid":"0x2"}';
+      '{"type":"event","process":1,"session":"0x1a","time":5,"op":"watch","path":"/k",' +
+      '"result":{"event":"NodeDataChanged"},"zxid":"0x2"}';
     expect(parseHistory(event)[0]!.result?.event).toBe("NodeDataChanged");
     expect(problem(event.replace(',"result":{"event":"NodeDataChanged"}', "")).message).toBe(
       "line 1: a watch event needs result.event (e.g. NodeDataChanged)",
@@ -165,9 +171,12 @@ describe("operations: pairing and the meaning of error codes", () => {
         [
           invoke,
           ok,
-          '{"type":"invoke","index":2,"process":2,"session":"0x2","time":30,"op":"create","path":"/q/n-","args":{"data":"","mode":"sequential"}}',
-          '{"type":"ok","index":3,"process":2,"session":"0x2","time":40,"op":"create","path":"/q/n-","result":{"path":"/q/n-0000000004"},"zxid":"0x100000004"}',
-          '{"type":"invoke","index":4,"process":1,"session":"0x1a","time":50,"op":"delete","path":"/k","args":{"version":-1}}',
+          '{"type":"invoke","index":2,"process":2,"session":"0x2","time":30,"op":"create",' +
+            '"path":"/q/n-","args":{"data":"","mode":"sequential"}}',
+          '{"type":"ok","index":3,"process":2,"session":"0x2","time":40,"op":"create",' +
+            '"path":"/q/n-","result":{"path":"/q/n-0000000004"},"zxid":"0x100000004"}',
+          '{"type":"invoke","index":4,"process":1,"session":"0x1a","time":50,"op":"delete",' +
+            '"path":"/k","args":{"version":-1}}',
         ].join("\n"),
       ),
     );

@@ -66,7 +66,8 @@ describe("linearizability: Wing-Gong-Lowe search", () => {
     expect(checkLinearizability(b.paired()).verdict).toBe("illegal");
     const noEffect = new Builder();
     noEffect.invoke(1, "create", "/k", { data: "0" }).ok(1, { path: "/k" });
-    noEffect.invoke(1, "setData", "/k", { data: "1", version: 0 }).fail(1, Err.NOAUTH); // no model explains it
+    // No model explains it.
+    noEffect.invoke(1, "setData", "/k", { data: "1", version: 0 }).fail(1, Err.NOAUTH);
     expect(checkLinearizability(noEffect.paired()).verdict).toBe("ok");
   });
 

@@ -48,7 +48,8 @@ describe("model: per-path semantics (ZooKeeper's error order)", () => {
   it("refuses outcomes the state cannot explain", () => {
     const b = new Builder();
     b.invoke(1, "create", "/k", { data: "a" }).ok(1, { path: "/k" });
-    b.invoke(1, "setData", "/k", { data: "b", version: 0 }).ok(1, { version: 7 }); // wrong new version
+    // A wrong new version.
+    b.invoke(1, "setData", "/k", { data: "b", version: 0 }).ok(1, { version: 7 });
     b.invoke(1, "getData", "/k", {}).ok(1, { data: "zzz" });
     b.invoke(1, "delete", "/k", { version: -1 }).fail(1, Err.NONODE);
     const [create, set, read, del] = b.paired().operations;
@@ -73,7 +74,7 @@ describe("model: per-path semantics (ZooKeeper's error order)", () => {
     ]);
   });
 
-  it("indeterminate ops take effect when they can; writes from a closed session cannot succeed", () => {
+  it("indeterminate ops take effect when they can; no write of a closed session succeeds", () => {
     const b = new Builder();
     b.invoke(1, "create", "/e", { data: "mine", mode: "ephemeral" }).ok(1, { path: "/e" });
     b.invoke(2, "setData", "/e", { data: "x", version: 3 }).info(2);
@@ -116,7 +117,8 @@ describe("model: namespace semantics (ops spanning paths)", () => {
     const states = run(model, b.paired().operations);
     expect(states[3]).toBe('/="" v0; /m absent; /q="" v0; /q/a="" v0; /q/n-0000000001="s" v0');
     expect(states[4]).toBe(states[3]);
-    expect(states[5]).toBe("illegal: #5 p1 s=0x1 delete /q -> ok"); // children are known: NOTEMPTY is the only answer
+    // The children are known: NOTEMPTY is the only answer.
+    expect(states[5]).toBe("illegal: #5 p1 s=0x1 delete /q -> ok");
   });
 
   it("applies a multi all-or-nothing and explains a failed one by its first failing op", () => {
@@ -151,7 +153,7 @@ describe("model: namespace semantics (ops spanning paths)", () => {
 
 describe("partitions (P-compositionality)", () => {
   // A sequential create under "/" would join every top-level path: its name counts them all.
-  it("splits by path, joins what one op spans, and files a session's close with its ephemerals", () => {
+  it("splits by path, joins what one op spans, files a session's close with its ephemerals", () => {
     const b = new Builder();
     b.invoke(1, "setData", "/a", { data: "1", version: -1 }).ok(1, { version: 1 });
     b.invoke(1, "multi", undefined, {
@@ -169,7 +171,8 @@ describe("partitions (P-compositionality)", () => {
       path: "/g/m-0000000000",
     });
     b.invoke(3, "closeSession").ok(3);
-    b.invoke(4, "getData", "/a", {}).ok(4, { data: "1" }); // a plain read: left to the session checks
+    // A plain read: left to the session checks.
+    b.invoke(4, "getData", "/a", {}).ok(4, { data: "1" });
     const split = partitionHistory(b.paired(), "zookeeper");
     expect(
       split.partitions.map((p) => [

@@ -53,12 +53,16 @@ function mode(view: AdminView): string {
 
 function latency(stats: ServerStats): string {
   const avg = stats.latencyCount === 0 ? 0 : stats.latencyTotalMs / stats.latencyCount;
-  return `${stats.latencyCount === 0 ? 0 : stats.latencyMinMs}/${avg.toFixed(4)}/${stats.latencyMaxMs}`;
+  const min = stats.latencyCount === 0 ? 0 : stats.latencyMinMs;
+  return `${min}/${avg.toFixed(4)}/${stats.latencyMaxMs}`;
 }
 
 function connectionLine(c: ConnectionInfo): string {
   const session = c.sessionId === undefined ? "" : `,sid=${hex(c.sessionId)}`;
-  return ` /${c.remote}[1](queued=${c.queued},recved=${c.received},sent=${c.sent}${session},lop=${c.lastOperation})`;
+  return (
+    ` /${c.remote}[1](queued=${c.queued},recved=${c.received},sent=${c.sent}${session},` +
+    `lop=${c.lastOperation})`
+  );
 }
 
 function srvr(view: AdminView, withClients: boolean): string {
@@ -154,7 +158,10 @@ function conf(view: AdminView): string {
 
 function wchs(view: AdminView): string {
   const summary = view.replica.watchSummary();
-  return `${summary.sessions} connections watching ${summary.paths} paths\nTotal watches:${summary.watches}\n`;
+  return (
+    `${summary.sessions} connections watching ${summary.paths} paths\n` +
+    `Total watches:${summary.watches}\n`
+  );
 }
 
 function dump(view: AdminView): string {

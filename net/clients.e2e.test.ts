@@ -132,7 +132,10 @@ data, stat = zk.get("/kz/a")
 assert data == b"hello" and stat.version == 1, (data, stat)
 zk.create("/kz/e", b"", ephemeral=True)
 assert zk.exists("/kz/e") is not None
-tx = zk.transaction(); tx.create("/kz/t"); tx.set_data("/kz/a", b"x", version=1); assert all(r is not Exception for r in tx.commit())
+tx = zk.transaction()
+tx.create("/kz/t")
+tx.set_data("/kz/a", b"x", version=1)
+assert all(r is not Exception for r in tx.commit())
 held = []
 lock = zk.Lock("/kz/lock", "me")
 with lock:

@@ -22,7 +22,8 @@ describe("net: zoo.cfg", () => {
   it("reads ZooKeeper's sample file unchanged", () => {
     const { config, warnings } = parseZooCfg(sample);
     expect(warnings).toEqual([
-      "zoo.cfg: server.3 is an observer; observers are not supported, it runs as a voting participant (the quorum counts it)",
+      "zoo.cfg: server.3 is an observer; observers are not supported, " +
+        "it runs as a voting participant (the quorum counts it)",
     ]);
     expect(config).toMatchObject({
       tickTime: 2000,

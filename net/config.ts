@@ -211,13 +211,14 @@ export function parseZooCfg(text: string): ParseResult {
   validate(config);
   if (config.reconfigEnabled && config.servers.length > 1) {
     warnings.push(
-      "zoo.cfg: reconfigEnabled: dynamic reconfiguration is not implemented; reconfig requests are " +
-        "answered with UNIMPLEMENTED",
+      "zoo.cfg: reconfigEnabled: dynamic reconfiguration is not implemented; " +
+        "reconfig requests are answered with UNIMPLEMENTED",
     );
   }
   for (const s of config.servers.filter((entry) => entry.role === "observer")) {
     warnings.push(
-      `zoo.cfg: server.${s.id} is an observer; observers are not supported, it runs as a voting participant (the quorum counts it)`,
+      `zoo.cfg: server.${s.id} is an observer; observers are not supported, ` +
+        "it runs as a voting participant (the quorum counts it)",
     );
   }
   return { config, warnings };

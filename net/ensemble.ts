@@ -19,7 +19,19 @@ const children = Array.from({ length: size }, (_, i) => {
   const cfg = join(dir, "zoo.cfg");
   writeFileSync(
     cfg,
-    `tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=${dir}\nclientPort=${2180 + id}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=${7000 + id}\nmyid=${id}\n${servers}\n`,
+    [
+      "tickTime=2000",
+      "initLimit=10",
+      "syncLimit=5",
+      `dataDir=${dir}`,
+      `clientPort=${2180 + id}`,
+      "clientPortAddress=127.0.0.1",
+      "4lw.commands.whitelist=*",
+      `metricsProvider.httpPort=${7000 + id}`,
+      `myid=${id}`,
+      servers,
+      "",
+    ].join("\n"),
   );
   const child = spawn(
     process.execPath,

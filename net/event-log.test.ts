@@ -73,7 +73,7 @@ describe("net: event log", () => {
     expect(() => eventLog(recorder("debug").log).input(input, 0)).toThrow("read");
   });
 
-  it("logs an expiry the core reports, with timeout and silence; a close alone is no expiry", () => {
+  it("logs an expiry the core reports, with timeout and silence; a bare close is none", () => {
     const { log, lines } = recorder("info");
     const events = eventLog(log);
     const [closed, expired] = [sessionId(0x101n), sessionId(0x102n)];

@@ -8,7 +8,8 @@ import { jsonLogger } from "./log.ts";
 import { ListenError, ZkServer } from "./server.ts";
 
 const embeddedDefaults =
-  "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=./data\nclientPort=2181\n4lw.commands.whitelist=*\nmetricsProvider.httpPort=7000\n";
+  "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=./data\nclientPort=2181\n" +
+  "4lw.commands.whitelist=*\nmetricsProvider.httpPort=7000\n";
 
 /** Exit statuses: a configuration the server refuses, and a port it cannot listen on. */
 const exitBadConfig = 2;

@@ -41,7 +41,8 @@ export function startMetrics(port: number, host: string, view: () => AdminView):
   );
   gauge(
     "zk_throttled_connections_total",
-    "times a client connection stopped being read (globalOutstandingLimit, or a client not reading its replies)",
+    "times a client connection stopped being read " +
+      "(globalOutstandingLimit, or a client not reading its replies)",
     (v) => v.stats.throttledCount,
   );
   gauge("zk_max_latency_ms", "largest request latency", (v) => v.stats.latencyMaxMs);

@@ -105,7 +105,8 @@ export class PeerTransport {
         break;
       }
       held.queue.shift();
-      if (this.links.get(to) !== held.socket) break; // the link changed: what was held is lost with it
+      // The link changed: what was held is lost with it.
+      if (this.links.get(to) !== held.socket) break;
       this.write(to, held.socket, message);
     }
     for (const rest of held.queue) if (rest instanceof Promise) rest.catch(() => {});
@@ -166,7 +167,8 @@ export class PeerTransport {
         view.getInt32(0) === 8 && view.getUint32(4) === helloMagic ? view.getUint32(8) : -1;
       if (!this.peers.some((p) => p.id === id) || id <= this.self.id) {
         this.handlers.log(
-          `refusing a peer connection that is not a higher-numbered server of this ensemble (id ${id})`,
+          "refusing a peer connection that is not a higher-numbered server of this ensemble " +
+            `(id ${id})`,
         );
         return void socket.destroy();
       }

@@ -430,7 +430,8 @@ export class ZkServer {
         if (withBytes.type === "SYNC" && withBytes.snapshot !== undefined) sent(withBytes.snapshot);
         encoded = Promise.resolve(withBytes);
       } catch (error) {
-        encoded = Promise.reject(error as Error); // the link is cut; the core syncs the follower again
+        // The link is cut; the core syncs the follower again.
+        encoded = Promise.reject(error as Error);
       }
     }
     this.peers.sendWhenReady(to, encoded);
@@ -553,7 +554,8 @@ export class ZkServer {
    * on the client, and memory stays bounded whatever clients send.
    */
   private drainBacklog(conn: ClientConn): void {
-    if (conn.draining) return; // a reply sent while handing over a frame must not start a second pass
+    // A reply sent while handing over a frame must not start a second pass.
+    if (conn.draining) return;
     conn.draining = true;
     while (conn.backlog.length > 0 && !this.mustThrottle(conn)) {
       const payload = conn.backlog.shift()!;

@@ -13,7 +13,7 @@ let ensemble: TestEnsemble | undefined;
 afterAll(async () => ensemble?.stop());
 
 describe("net: SNAP sync from the snapshotter's copy", () => {
-  it("brings a follower 200 txns behind (commitLogCount=20) back with a snapshot, off the leader's event loop", async () => {
+  it("syncs a follower 200 txns behind with a snapshot, off the leader's event loop", async () => {
     ensemble = await startEnsemble(3, "commitLogCount=20");
     const e = ensemble;
     const leaderIndex = e.servers.findIndex((s) => s.inspect().status.role === "leading");

@@ -53,7 +53,7 @@ async function settle(): Promise<void> {
 }
 
 describe("net: file storage", () => {
-  it("reports persistDone only after fsync, in order, many persists per fsync; recovers the same state", async () => {
+  it("persistDone after fsync, in order, many per fsync; recovers the same state", async () => {
     const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
     dirs.push(dir);
     const done: number[] = [];
@@ -71,7 +71,7 @@ describe("net: file storage", () => {
     expect(durable.log.map((t) => t.cxid)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   });
 
-  it("drops a torn last record on recovery and truncates the file to the valid records", async () => {
+  it("drops a torn last record on recovery, truncating the file to the valid records", async () => {
     const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
     dirs.push(dir);
     const { storage } = open(dir, []);
@@ -86,7 +86,7 @@ describe("net: file storage", () => {
     expect(open(dir, []).recoveryNotes).toEqual([]);
   });
 
-  it("removes the temp file of a snapshot that a crash interrupted, and recovers without it", async () => {
+  it("removes a snapshot's temp file left by a crash, and recovers without it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
     dirs.push(dir);
     const { storage } = open(dir, []);
@@ -102,7 +102,7 @@ describe("net: file storage", () => {
     expect(durable.log.map((t) => t.cxid)).toEqual([1]);
   });
 
-  it("truncates an uncommitted tail, rolls logs at snapshots and keeps the newest snapshots", async () => {
+  it("truncates an uncommitted tail, rolls logs at snapshots, keeps newest snapshots", async () => {
     const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
     dirs.push(dir);
     const purged: string[] = [];

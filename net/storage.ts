@@ -1,11 +1,11 @@
 // The durable log and snapshots on a real disk, for the core's persist effects.
 //
 // Layout (dataLogDir for logs, dataDir for the rest), all in the core's record formats:
-// log.<first zxid, hex>      checksummed txn records (core/storage.ts), appended, rolled at
-// snapshots
+//   log.<first zxid, hex>      checksummed txn records (core/storage.ts), appended, rolled at
+//                              snapshots
 //   snapshot.<zxid, hex>       a consistent snapshot (core/storage.ts)
-// epochs                     "acceptedEpoch currentEpoch", replaced atomically (temp + fsync +
-// rename)
+//   epochs                     "acceptedEpoch currentEpoch", replaced atomically (temp + fsync
+//                              + rename)
 //
 // Group commit: persists queue up while an fsync runs; the next round writes all of them and one
 // fsync covers the lot, then each persistDone is reported, in order. Nothing is reported before its

@@ -64,7 +64,7 @@ function readReplies(socket: Socket, count: number): Promise<{ xid: number; err:
 }
 
 describe("net: backpressure on clients", () => {
-  it("throttles past globalOutstandingLimit and past a client's unread replies, loses nothing, serves others", async () => {
+  it("throttles at the global limit and unread replies; loses nothing, serves others", async () => {
     ensemble = await startEnsemble(1, "globalOutstandingLimit=8");
     const server = ensemble.servers[0]!;
     const port = ensemble.clientPorts[0]!;

@@ -12,8 +12,9 @@
 //                                     one of 16 parts of a sweep (every 16th seed from the 4th),
 //                                     for a CI matrix or indexed Jobs; its summary as JSON
 // npm run sim -- --merge s*.json      fold shard summaries into one verdict; exit 1 on a failure,
-// a missing shard or one that did not finish Options: --nodes N --safety-ms MS --clients N
-// --no-faults --trace FILE --history FILE --report DIR
+//                                     a missing shard or one that did not finish
+// Options: --nodes N --safety-ms MS --clients N --no-faults --trace FILE --history FILE
+//          --report DIR
 //          --plant BUG (a planted bug of sim/test/planted-bugs.ts, for a single run or --shrink)
 // Sweep options: --stop-on-failure --seed-timeout-s S (default 600) --worker-heap-mb MB (3072)
 //                --workers N (default: every core)
@@ -140,25 +141,30 @@ function printSummary(
   const c = result.history.counts;
   console.log(`SEED=${result.seed}`);
   console.log(
-    `  nodes=${options.nodes} clients=${options.workload.clients} keys=${options.workload.keys} latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`,
+    `  nodes=${options.nodes} clients=${options.workload.clients} keys=${options.workload.keys} ` +
+      `latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`,
   );
   // JSON has no Infinity: a fault kind this seed turned off reads "off".
   const rates = JSON.stringify(options.nemesis, (_k, v) => (v === Infinity ? "off" : v));
   console.log(`  fault rates: ${rates}`);
   console.log(`  disk: ${JSON.stringify(options.disk)}`);
   console.log(
-    `  virtual time ${(result.virtualMs / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(2)} s wall (${(result.virtualMs / wallMs).toFixed(0)}x), ${result.events} events`,
+    `  virtual time ${(result.virtualMs / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(2)} s ` +
+      `wall (${(result.virtualMs / wallMs).toFixed(0)}x), ${result.events} events`,
   );
   console.log(`  ops: ${c.invoke} invoked, ${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate`);
   console.log(
-    `  faults injected: ${JSON.stringify(result.faults)}; torn log records: ${result.tornRecords}; leader changes: ${result.leaderChanges}`,
+    `  faults injected: ${JSON.stringify(result.faults)}; ` +
+      `torn log records: ${result.tornRecords}; leader changes: ${result.leaderChanges}`,
   );
   console.log(`  trace hash ${result.traceHash} (${result.traceLines} lines)`);
   const lin = result.check.verdict.linearizability;
   const guarantees = result.check.verdict.guarantees;
   console.log(
-    `  history check: ${verdictWord(result.check.verdict.valid)}; ${lin.partitions.length} partitions, ${lin.steps} search steps; ` +
-      `guarantees ${guarantees.filter((g) => g.violations.length === 0).length}/${guarantees.length} hold; ${result.check.verdict.elapsedMs.toFixed(0)} ms`,
+    `  history check: ${verdictWord(result.check.verdict.valid)}; ` +
+      `${lin.partitions.length} partitions, ${lin.steps} search steps; ` +
+      `guarantees ${guarantees.filter((g) => g.violations.length === 0).length}/` +
+      `${guarantees.length} hold; ${result.check.verdict.elapsedMs.toFixed(0)} ms`,
   );
   if (!result.ok) {
     console.log(`  verdict: VIOLATION: ${result.failure}`);

@@ -48,11 +48,13 @@ export class StateChecker {
       const entry = this.history[at]!;
       if (entry.line !== line)
         throw new InvariantViolation(
-          `state checker: node ${node} applied "${line}" where the committed history has "${entry.line}"`,
+          `state checker: node ${node} applied "${line}" ` +
+            `where the committed history has "${entry.line}"`,
         );
       if (position !== undefined && at !== position + 1) {
         throw new InvariantViolation(
-          `state checker: node ${node} skipped "${this.history[position + 1]!.line}" of the committed history`,
+          `state checker: node ${node} skipped "${this.history[position + 1]!.line}" ` +
+            "of the committed history",
         );
       }
       return at;
@@ -63,7 +65,8 @@ export class StateChecker {
         `state checker: node ${node} applied "${line}", which the committed history does not have`,
       );
     }
-    if (position !== end) return undefined; // cannot tell what came between: stop checking this batch
+    // Cannot tell what came between: stop checking this batch.
+    if (position !== end) return undefined;
     this.history.push({ zxid: txn.zxid, line, sessionId: txn.sessionId, cxid: txn.cxid });
     this.position.set(txn.zxid, end + 1);
     return end + 1;
@@ -79,7 +82,8 @@ export class StateChecker {
       if (this.history.length === 0 || applied > this.history[this.history.length - 1]!.zxid)
         return void this.cursor.delete(node);
       throw new InvariantViolation(
-        `state checker: node ${node} stands at ${hex(applied)}, which is not in the committed history`,
+        `state checker: node ${node} stands at ${hex(applied)}, ` +
+          "which is not in the committed history",
       );
     }
     this.cursor.set(node, { position, zxid: applied });
@@ -96,7 +100,9 @@ export class StateChecker {
       const entry = position === undefined ? undefined : this.history[position];
       if (entry === undefined || entry.sessionId !== ack.sessionId || entry.cxid !== ack.xid) {
         throw new InvariantViolation(
-          `state checker: acknowledged write lost: ${ack.what} s=${hex(ack.sessionId)} xid=${ack.xid} zxid=${hex(ack.zxid)}${entry === undefined ? "" : ` (history has "${entry.line}")`}`,
+          `state checker: acknowledged write lost: ${ack.what} s=${hex(ack.sessionId)} ` +
+            `xid=${ack.xid} zxid=${hex(ack.zxid)}` +
+            (entry === undefined ? "" : ` (history has "${entry.line}")`),
         );
       }
     }

@@ -72,7 +72,7 @@ describe("sim: a sweep survives every kind of seed failure", () => {
 });
 
 describe("sim: a shard of a sweep", () => {
-  it("runs only its seeds; its summary has its failures, their commands and its speed", async () => {
+  it("runs only its seeds; its summary has its failures, their commands, its speed", async () => {
     const seeds = shardSeeds(1, 9, { index: 1, count: 4 }); // seed 2 violates, 6 is unknown
     const { options: o } = options(1, 9, { seeds });
     const result = await sweep(o);

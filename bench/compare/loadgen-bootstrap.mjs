@@ -1,4 +1,4 @@
-// Worker threads do not inherit tsx's loader in Node 20; register it, then load the TypeScript worker.
+// Worker threads do not inherit tsx's loader in Node 20: register it, then load the TS worker.
 import { register } from "tsx/esm/api";
 
 register();

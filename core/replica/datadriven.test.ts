@@ -3,23 +3,23 @@
 // expected blocks; review the diff. Commands:
 //   add-nodes N [manual-persist] [snapshot-every=N] [commit-log-keep=N]   start N nodes (ids 1..N)
 //   run MS                            tick and stabilize for MS virtual ms; prints syncs and roles
-// stabilize                         deliver everything (and persist unless manual); prints the
-// transcript
-// deliver FROM TO [N]               deliver N (default all) queued messages on one link; prints
-// transcript
-// persist NODE [N]                  make N (default all) pending persists durable; prints
-// transcript
+//   stabilize                         deliver everything (and persist unless manual); prints the
+//                                     transcript
+//   deliver FROM TO [N]               deliver N (default all) queued messages on one link; prints
+//                                     the transcript
+//   persist NODE [N]                  make N (default all) pending persists durable; prints the
+//                                     transcript
 //   auto-persist on|off               whether stabilize/run make persists durable by themselves
 //   drop FROM TO                      lose every queued message on one link (the link stays up)
 //   crash NODE | start NODE           crash (unsynced writes lost) / restart from disk
 //   partition A,B/C                   cut every link between the two groups; `heal` restores them
 //   cut A B                           cut the one link between A and B; `heal` restores it
 //   clog FROM TO | unclog FROM TO     hold one direction's messages (in order) / release them
-// connect NODE [session=cN]         a client connects (or moves session of client cN); prints the
-// outcome
-//   request cN XID OP ARGS...         OP: create PATH [data=D] [mode=ephemeral|sequential|...], get PATH [watch],
-// set PATH DATA [version=V], delete PATH, exists PATH [watch], children PATH [watch], sync PATH,
-// close
+//   connect NODE [session=cN]         a client connects (or moves session of client cN); prints
+//                                     the outcome
+//   request cN XID OP ARGS...         OP: create PATH [data=D] [mode=ephemeral|sequential|...],
+//                                     get PATH [watch], set PATH DATA [version=V], delete PATH,
+//                                     exists PATH [watch], children PATH [watch], sync PATH, close
 //   replies cN | events cN            what client cN received
 //   status                            per node: role, epochs, last logged/applied zxid, digest
 //   tree NODE                         the node's znodes
@@ -168,8 +168,9 @@ class Script {
         const v = n.driver.inspect();
         if (v === undefined) return `${n.id}: down, disk log ${n.disk.log.length} txns`;
         const zxids = `logged=${hex(v.loggedZxid)} applied=${hex(v.appliedZxid)}`;
+        const epochs = `accepted=${v.acceptedEpoch} current=${v.currentEpoch}`;
         return (
-          `${n.id}: ${v.status.role}${phase(v)} accepted=${v.acceptedEpoch} current=${v.currentEpoch} ${zxids} ` +
+          `${n.id}: ${v.status.role}${phase(v)} ${epochs} ${zxids} ` +
           `digest=${hex(v.tree.digest())}`
         );
       })
@@ -219,7 +220,8 @@ class Script {
     const lines = [...client.replies].map(([xid, r]) => {
       const children = r.children !== undefined ? `[${r.children.join(",")}]` : "";
       const detail = r.path ?? (r.data !== undefined ? dataText(r.data) : children);
-      return `xid=${xid} ${r.err === 0 ? "ok" : errName(r.err)} zxid=${hex(r.zxid)} ${detail}`.trimEnd();
+      const outcome = r.err === 0 ? "ok" : errName(r.err);
+      return `xid=${xid} ${outcome} zxid=${hex(r.zxid)} ${detail}`.trimEnd();
     });
     if (client.closed !== undefined) lines.push(`closed: ${client.closed}`);
     return lines.join("\n") || "(none)";

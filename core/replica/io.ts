@@ -2,21 +2,20 @@
 //
 // ORDERING CONTRACT for harnesses (etcd-io/raft's Ready, adapted):
 // 1. Effects are returned in the order they must take effect. Within one step's effects, a
-//    `persist`
-// must be durable (written and fsynced) before the harness reports `persistDone` with its id; the
-//    core itself never emits an acknowledgement that depends on a persist before that report.
+//    `persist` must be durable (written and fsynced) before the harness reports `persistDone` with
+//    its id; the core itself never emits an acknowledgement that depends on a persist before that
+//    report.
 // 2. `send` effects to the same peer are delivered in order (FIFO), or the connection breaks and
-//    both
-//    ends get `peerDown`. Messages to different peers carry no mutual order.
+//    both ends get `peerDown`. Messages to different peers carry no mutual order.
 // 3. `reply`, `watchEvent` and `closeConnection` effects for one client connection are delivered in
 //    the order emitted: a watch event is always emitted before any reply that reflects its change.
-// 4. `setTimer` replaces any earlier timer: call `tick` with `now >= atMs` (ticks may come earlier too).
+// 4. `setTimer` replaces any earlier timer: call `tick` with `now >= atMs` (ticks may come earlier
+//    too).
 // 5. Every step is given the harness's clock at the moment the input is delivered (`step`'s
 //    `nowMs`): the core dates sessions, znodes and deadlines with it, never with the time of an
 //    earlier tick, so a touch is never dated in the past (that expired sessions early).
 // 6. A harness may deliver several inputs between steps in any order it likes, but never
-//    concurrently:
-//    `step` owns the state it is given until it returns.
+//    concurrently: `step` owns the state it is given until it returns.
 // 7. A `send` of a SYNC with `snapshotAt` carries no snapshot bytes: the harness puts in the
 //    snapshot of the sender's tree at exactly that zxid (`withSnapshot` encodes it from a tree at
 //    that zxid; the step's own state is one when the step returns) and sends it in its FIFO place,
@@ -172,7 +171,10 @@ export function describeInput(node: NodeId, input: Input, nowMs: number): string
     case "persistDone":
       return `${node} persistDone ${input.id}`;
     case "clientConnect":
-      return `${node} connect c${input.connId} s=${hex(input.sessionId)} last=${hex(input.lastZxidSeen)}`;
+      return (
+        `${node} connect c${input.connId} s=${hex(input.sessionId)} ` +
+        `last=${hex(input.lastZxidSeen)}`
+      );
     case "clientRequest":
       return `${node} request c${input.connId} xid=${input.xid} ${describeClientOp(input.request)}`;
     case "clientDisconnect":
@@ -191,13 +193,20 @@ export function describeEffect(node: NodeId, effect: Effect): string {
     case "persist":
       return `${node} persist ${effect.id} [${effect.writes.map(describeWrite).join(", ")}]`;
     case "connectResponse":
-      return `${node} connected c${effect.connId} s=${hex(effect.sessionId)} timeout=${effect.timeoutMs}`;
+      return (
+        `${node} connected c${effect.connId} s=${hex(effect.sessionId)} ` +
+        `timeout=${effect.timeoutMs}`
+      );
     case "reply": {
       const r = effect.reply;
-      return `${node} reply c${effect.connId} xid=${effect.xid} ${r.err === 0 ? "ok" : errName(r.err)} zxid=${hex(r.zxid)}`;
+      const outcome = r.err === 0 ? "ok" : errName(r.err);
+      return `${node} reply c${effect.connId} xid=${effect.xid} ${outcome} zxid=${hex(r.zxid)}`;
     }
     case "watchEvent":
-      return `${node} event c${effect.connId} ${eventTypeName(effect.event.type)} ${effect.event.path} zxid=${hex(effect.event.zxid)}`;
+      return (
+        `${node} event c${effect.connId} ${eventTypeName(effect.event.type)} ` +
+        `${effect.event.path} zxid=${hex(effect.event.zxid)}`
+      );
     case "closeConnection":
       return `${node} close c${effect.connId} (${effect.reason})`;
     case "setTimer":
@@ -212,7 +221,10 @@ export function describeEffect(node: NodeId, effect: Effect): string {
     case "treeReplaced":
       return `${node} tree at ${hex(effect.zxid)} (${effect.reason})`;
     case "sessionExpired":
-      return `${node} expired s=${hex(effect.sessionId)} silent=${effect.silentMs}ms zxid=${hex(effect.zxid)}`;
+      return (
+        `${node} expired s=${hex(effect.sessionId)} silent=${effect.silentMs}ms ` +
+        `zxid=${hex(effect.zxid)}`
+      );
     case "status": {
       const { role, phase, epoch, leader } = effect.status;
       return `${node} status ${role} ${phase} epoch=${epoch} leader=${leader ?? "-"}`;

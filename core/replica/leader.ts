@@ -42,7 +42,8 @@ export function onFollowerInfo(s: ReplicaState, from: NodeId, m: Msg<"FOLLOWERIN
     );
   }
   const known = leader.learners.get(from);
-  if (known !== undefined && known.attempt === m.attempt && known.phase !== "info") return; // a repeat
+  // A repeat, from a learner already past the info phase of this attempt.
+  if (known !== undefined && known.attempt === m.attempt && known.phase !== "info") return;
   if (known !== undefined && known.attempt === m.attempt) {
     if (leader.epoch !== 0 && s.acceptedEpoch === leader.epoch && !hasPendingEpochPersist(s)) {
       send(s, from, { type: "LEADERINFO", attempt: m.attempt, epoch: leader.epoch });

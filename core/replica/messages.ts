@@ -122,8 +122,10 @@ export function describeMessage(m: PeerMessage): string {
 
 function describeWork(w: ForwardedWork): string {
   switch (w.kind) {
-    case "write":
-      return `write s=${hex(w.sessionId)} cxid=${w.cxid} ${w.request.op} ${"path" in w.request ? w.request.path : ""}`.trimEnd();
+    case "write": {
+      const path = "path" in w.request ? w.request.path : "";
+      return `write s=${hex(w.sessionId)} cxid=${w.cxid} ${w.request.op} ${path}`.trimEnd();
+    }
     case "createSession":
       return `createSession tag=${w.tag} timeout=${w.timeoutMs}ms`;
     case "closeSession":

@@ -73,7 +73,7 @@ describe("replica: election and broadcast", () => {
     expect(cluster.view(3).tree.get("/lonely")).toBeUndefined();
   });
 
-  it("a follower that accepted a later epoch than the leader's (from a failed attempt) gets one it can follow", () => {
+  it("a follower that accepted a later epoch (a failed attempt's) gets one it can follow", () => {
     const cluster = elect();
     const leader = cluster.leader()!;
     const epoch = cluster.view(leader).currentEpoch;
@@ -257,7 +257,7 @@ describe("replica: election and broadcast", () => {
     ]);
   });
 
-  it("the leader reaps empty containers and expired TTL nodes with txns every replica applies", () => {
+  it("the leader reaps empty containers and expired TTLs with txns every replica applies", () => {
     const cluster = new Cluster([1, 2, 3], { extendedTypesEnabled: true });
     cluster.run(2_000);
     const client = connected(cluster, 1);

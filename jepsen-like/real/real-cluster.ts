@@ -409,14 +409,16 @@ async function main(argv: readonly string[]): Promise<number> {
     else if (flag === "--keys" && value > 0) (options.keys = value), i++;
     else {
       console.error(
-        `unknown or bad option ${flag}\nusage: npm run jepsen -- [--seconds S] [--seed N] [--clients N] [--keys N] [--out DIR]`,
+        `unknown or bad option ${flag}\n` +
+          "usage: npm run jepsen -- [--seconds S] [--seed N] [--clients N] [--keys N] [--out DIR]",
       );
       return 2;
     }
   }
   const result = await runRealCluster(options);
   console.log(
-    `ops: ${result.counts.ok} ok, ${result.counts.fail} failed, ${result.counts.info} indeterminate; faults: ${JSON.stringify(result.faults)}`,
+    `ops: ${result.counts.ok} ok, ${result.counts.fail} failed, ` +
+      `${result.counts.info} indeterminate; faults: ${JSON.stringify(result.faults)}`,
   );
   console.log(textVerdict(result.outcome.verdict, result.outcome.ops));
   if (out !== undefined) {

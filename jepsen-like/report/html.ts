@@ -16,11 +16,16 @@ const css = `
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1060px; }
 h1 .VALID { color: #2e7d32; } h1 .INVALID { color: #c62828; } h1 .UNKNOWN { color: #ef6c00; }
 pre { background: #f6f6f6; padding: 8px; overflow-x: auto; font-size: 12px; }
-table { border-collapse: collapse; } td, th { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; }
+table { border-collapse: collapse; }
+td, th { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; }
 .fail { color: #c62828; font-weight: bold; } .pass { color: #2e7d32; }
-.tick { font-size: 10px; fill: #666; } .lane { font-size: 11px; fill: #333; } .order { font-size: 10px; fill: #fff; }
-.op { cursor: pointer; } .op.dim rect { opacity: 0.25; } .op.sel rect { stroke: #000; stroke-width: 2; }
-.legend span { display: inline-block; padding: 0 6px; margin-right: 6px; color: #fff; border-radius: 3px; }
+.tick { font-size: 10px; fill: #666; } .lane { font-size: 11px; fill: #333; }
+.order { font-size: 10px; fill: #fff; }
+.op { cursor: pointer; } .op.dim rect { opacity: 0.25; }
+.op.sel rect { stroke: #000; stroke-width: 2; }
+.legend span {
+  display: inline-block; padding: 0 6px; margin-right: 6px; color: #fff; border-radius: 3px;
+}
 .detail { font-family: monospace; font-size: 12px; min-height: 1.4em; }
 `;
 
@@ -61,7 +66,10 @@ function legend(): string {
   const swatches = Object.entries(roleColors).map(
     ([role, color]) => `<span style="background:${color}">${names[role]}</span>`,
   );
-  return `<p class="legend">${swatches.join("")} dashed outline: indeterminate (may take effect any time after its start)</p>`;
+  return (
+    `<p class="legend">${swatches.join("")} ` +
+    "dashed outline: indeterminate (may take effect any time after its start)</p>"
+  );
 }
 
 /** A partition's paths for a heading: a sequential parent can have thousands of children. */
@@ -128,7 +136,10 @@ function guaranteesTable(guarantees: readonly GuaranteeView[]): string {
       const count = `${g.violationCount} violation${g.violationCount === 1 ? "" : "s"}`;
       const status =
         g.violationCount === 0 ? `<td class="pass">ok</td>` : `<td class="fail">${count}</td>`;
-      return `<tr>${status}<td>${escapeXml(g.name)}</td><td>${escapeXml(g.title)}</td><td>${g.checked} checked</td></tr>`;
+      return (
+        `<tr>${status}<td>${escapeXml(g.name)}</td><td>${escapeXml(g.title)}</td>` +
+        `<td>${g.checked} checked</td></tr>`
+      );
     })
     .join("");
   const details = guarantees
@@ -160,7 +171,8 @@ export function renderHtml(
 ): string {
   const timelines = data.timelines.map((t, i) => timelineSection(t, i, faults)).join("");
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>history check: ${data.verdict}</title><style>${css}</style></head>
+<html lang="en"><head><meta charset="utf-8">
+<title>history check: ${data.verdict}</title><style>${css}</style></head>
 <body>
 <h1>History check: <span class="${data.verdict}">${data.verdict}</span></h1>
 <pre>${escapeXml(verdictText)}</pre>

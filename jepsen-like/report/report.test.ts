@@ -30,7 +30,7 @@ const limits = {
 };
 
 describe("report: visualization data", () => {
-  it("draws the failing sub-history with its longest prefix, and passing parts with their order", () => {
+  it("draws the failing sub-history with its longest prefix, passing ones with their order", () => {
     const data = visualizationData(example(), limits);
     expect(data.verdict).toBe("INVALID");
     expect(data.linearizability).toBe(
@@ -43,7 +43,9 @@ describe("report: visualization data", () => {
         model: "per-path",
         verdict: "illegal",
         explanation:
-          '#3 p3 s=0x3 getData /k sync -> ok "0" v0 cannot take effect in any order consistent with real time: after the longest linearizable prefix (3 ops) the state is /k=<a value no read returns> v2',
+          '#3 p3 s=0x3 getData /k sync -> ok "0" v0 cannot take effect in any order consistent ' +
+          "with real time: after the longest linearizable prefix (3 ops) the state is " +
+          "/k=<a value no read returns> v2",
         lanes: ["p1", "p2", "p3"],
         ops: [
           {
@@ -153,7 +155,8 @@ describe("report: text and HTML", () => {
     const outcome = example();
     const text = textVerdict(outcome.verdict, outcome.ops);
     expect(text).toContain(
-      "linearizability (writes, check and sync'ed reads): ILLEGAL: 5 ops in 2 partitions (1 ok, 1 illegal, 0 unknown)",
+      "linearizability (writes, check and sync'ed reads): ILLEGAL: 5 ops in 2 partitions " +
+        "(1 ok, 1 illegal, 0 unknown)",
     );
     expect(text).toContain('     ! #3 p3 s=0x3 getData /k sync -> ok "0" v0\n');
     expect(text).toContain(
@@ -184,7 +187,8 @@ describe("report: text and HTML", () => {
   it("draws one bar per op and one mark per point", () => {
     const data = visualizationData(example());
     expect(timelineSvg(data.timelines[0]!).match(/<rect /g)).toHaveLength(4);
-    expect(timelineSvg(data.timelines[0]!)).toContain('stroke-dasharray="4 3"'); // the indeterminate write
+    // The indeterminate write.
+    expect(timelineSvg(data.timelines[0]!)).toContain('stroke-dasharray="4 3"');
     expect(latencySvg(data.latency.points).match(/<circle /g)).toHaveLength(5);
     expect(
       throughputSvg(data.throughput.bins, data.throughput.binUs).match(/<rect /g)!.length,

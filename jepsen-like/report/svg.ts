@@ -50,7 +50,8 @@ function timeAxis(fromUs: number, toUs: number, x: (us: number) => number, y: nu
   return ticks(fromUs, toUs, 5)
     .map((t, i) => {
       const label = escapeXml(formatUs(t, toUs - fromUs));
-      return `<text x="${x(t).toFixed(1)}" y="${y}" class="tick" text-anchor="${anchors[i]}">${label}</text>`;
+      const at = `x="${x(t).toFixed(1)}" y="${y}"`;
+      return `<text ${at} class="tick" text-anchor="${anchors[i]}">${label}</text>`;
     })
     .join("");
 }
@@ -61,10 +62,12 @@ function opBar(op: TimelineOp, x: (us: number) => number, lane: number, rightPx:
   const y = lane * laneHeightPx + 4;
   const open = op.endUs === null ? ` stroke-dasharray="4 3" stroke="#555"` : "";
   const text = op.order === null ? (op.role === "stuck" ? "!" : "") : String(op.order);
-  const label = x2 - x1 >= text.length * 7 + 4 ? text : ""; // a number wider than its bar only hides others
+  // A number wider than its bar only hides others.
+  const label = x2 - x1 >= text.length * 7 + 4 ? text : "";
   return (
     `<g class="op" data-id="${op.id}" data-order="${op.order ?? ""}" data-role="${op.role}">` +
-    `<rect x="${x1.toFixed(1)}" y="${y}" width="${(x2 - x1).toFixed(1)}" height="${laneHeightPx - 8}" rx="3" ` +
+    `<rect x="${x1.toFixed(1)}" y="${y}" width="${(x2 - x1).toFixed(1)}" ` +
+    `height="${laneHeightPx - 8}" rx="3" ` +
     `fill="${roleColors[op.role]}"${open}>` +
     `<title>${escapeXml(op.label)}</title></rect>` +
     (label === ""
@@ -175,7 +178,8 @@ export function timelineSvg(t: Timeline, faults: readonly FaultSpan[] = []): str
     .join("");
   const bars = t.ops.map((op) => opBar(op, x, lanes.get(op.lane)!, rightPx)).join("");
   return (
-    `<svg class="timeline" data-partition="${t.partition}" width="${widthPx}" height="${heightPx}" ` +
+    `<svg class="timeline" data-partition="${t.partition}" ` +
+    `width="${widthPx}" height="${heightPx}" ` +
     `viewBox="0 0 ${widthPx} ${heightPx}" xmlns="http://www.w3.org/2000/svg">` +
     block.svg +
     `<g transform="translate(0 ${top})">${labels}${bars}</g>` +
@@ -209,10 +213,13 @@ const plotBottomPx = plotTopPx + plotHeightPx;
 function frame(title: string, yMax: string, body: string, axis: string): string {
   const h = plotBottomPx + axisPx;
   return (
-    `<svg class="plot" width="${widthPx}" height="${h}" viewBox="0 0 ${widthPx} ${h}" xmlns="http://www.w3.org/2000/svg">` +
+    `<svg class="plot" width="${widthPx}" height="${h}" viewBox="0 0 ${widthPx} ${h}" ` +
+    `xmlns="http://www.w3.org/2000/svg">` +
     `<text x="${plotLeftPx}" y="13" class="tick">${escapeXml(title)}</text>` +
-    `<rect x="${plotLeftPx}" y="${plotTopPx}" width="${widthPx - plotLeftPx - 10}" height="${plotHeightPx}" fill="none" stroke="#ccc"/>` +
-    `<text x="4" y="${plotTopPx + 10}" class="tick">${escapeXml(yMax)}</text><text x="4" y="${plotBottomPx}" class="tick">0</text>` +
+    `<rect x="${plotLeftPx}" y="${plotTopPx}" width="${widthPx - plotLeftPx - 10}" ` +
+    `height="${plotHeightPx}" fill="none" stroke="#ccc"/>` +
+    `<text x="4" y="${plotTopPx + 10}" class="tick">${escapeXml(yMax)}</text>` +
+    `<text x="4" y="${plotBottomPx}" class="tick">0</text>` +
     body +
     axis +
     `</svg>`
@@ -234,7 +241,8 @@ export function latencySvg(points: readonly LatencyPoint[]): string {
   const y = (us: number): number => plotBottomPx - (us / maxUs) * (plotHeightPx - 6);
   const dots = points.map(
     (p) =>
-      `<circle cx="${x(p.timeUs).toFixed(1)}" cy="${y(p.latencyUs).toFixed(1)}" r="2" fill="${statusColors[p.status]}"/>`,
+      `<circle cx="${x(p.timeUs).toFixed(1)}" cy="${y(p.latencyUs).toFixed(1)}" r="2" ` +
+      `fill="${statusColors[p.status]}"/>`,
   );
   const title = "latency per completed op (green ok, orange fail, red indeterminate)";
   return frame(
@@ -261,11 +269,13 @@ export function throughputSvg(bins: readonly ThroughputBin[], binUs: number): st
           top -= h;
           if (h === 0) return "";
           const at = `x="${x(b.startUs).toFixed(1)}" y="${top.toFixed(1)}"`;
-          return `<rect ${at} width="${barPx.toFixed(1)}" height="${h.toFixed(1)}" fill="${statusColors[status]}"/>`;
+          const size = `width="${barPx.toFixed(1)}" height="${h.toFixed(1)}"`;
+          return `<rect ${at} ${size} fill="${statusColors[status]}"/>`;
         })
         .join("");
     })
     .join("");
-  const title = `completions per ${formatUs(binUs, binUs)} (green ok, orange fail, red indeterminate)`;
+  const title =
+    `completions per ${formatUs(binUs, binUs)} ` + "(green ok, orange fail, red indeterminate)";
   return frame(title, `${most}`, bars, timeAxis(fromUs, toUs, x, plotBottomPx + axisPx - 6));
 }

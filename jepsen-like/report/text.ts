@@ -28,7 +28,8 @@ function failingPartition(p: PartitionResult, ops: readonly Operation[]): string
     `  ILLEGAL partition ${p.id} (${pathsText(p.paths)}; ${p.model} model, ` +
       `${plural(p.opIds.length, "op")}):`,
     `    ${failure.explanation}`,
-    `    smallest failing sub-history found (${plural(failure.subHistory.length, "op")}; linearized prefix marked *):`,
+    `    smallest failing sub-history found (${plural(failure.subHistory.length, "op")}; ` +
+      "linearized prefix marked *):",
   ];
   const prefix = new Set(p.linearization);
   for (const id of failure.subHistory.slice(0, textOpsMax)) {
@@ -56,9 +57,10 @@ function linearizabilityLines(verdict: CheckVerdict, ops: readonly Operation[]):
   const scope =
     lin.mode === "zookeeper" ? "writes, check and sync'ed reads" : "every operation (strict mode)";
   const lines = [
-    `linearizability (${scope}): ${lin.verdict.toUpperCase()}: ${plural(lin.checkedOps, "op")} in ` +
-      `${plural(lin.partitions.length, "partition")} (${counts.ok} ok, ${counts.illegal} illegal, ` +
-      `${counts.unknown} unknown), ${lin.steps} search steps`,
+    `linearizability (${scope}): ${lin.verdict.toUpperCase()}: ` +
+      `${plural(lin.checkedOps, "op")} in ${plural(lin.partitions.length, "partition")} ` +
+      `(${counts.ok} ok, ${counts.illegal} illegal, ${counts.unknown} unknown), ` +
+      `${lin.steps} search steps`,
   ];
   const left = lin.skipped;
   if (left.plainReads + left.noEffect + left.other > 0) {
@@ -103,7 +105,8 @@ function guaranteeLines(verdict: CheckVerdict): string[] {
 export function textVerdict(verdict: CheckVerdict, ops: readonly Operation[]): string {
   const c = verdict.counts;
   const lines = [
-    `history: ${plural(c.operations, "operation")} (${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate), ${plural(c.events, "event")}`,
+    `history: ${plural(c.operations, "operation")} ` +
+      `(${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate), ${plural(c.events, "event")}`,
     ...linearizabilityLines(verdict, ops),
     ...guaranteeLines(verdict),
     `verdict: ${verdictWord(verdict.valid)}`,

@@ -38,7 +38,9 @@ export async function startReferenceZooKeeper(extraConfig = ""): Promise<Referen
     env: {
       ...process.env,
       ZOO_LOG_DIR: dir,
-      SERVER_JVMFLAGS: `-Dzookeeper.extendedTypesEnabled=true -Dzookeeper.DigestAuthenticationProvider.superDigest=${digestId(superCredentials)}`,
+      SERVER_JVMFLAGS:
+        "-Dzookeeper.extendedTypesEnabled=true " +
+        `-Dzookeeper.DigestAuthenticationProvider.superDigest=${digestId(superCredentials)}`,
     },
     stdio: "ignore",
     detached: true,
