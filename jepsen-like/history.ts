@@ -371,20 +371,23 @@ function toRecord(value: unknown, position: number): HistoryRecord {
     }
   }
   if (!isRecordType(type)) throw `type must be one of ${recordTypes.join(", ")}`;
+  const recordIndex = index === undefined ? position : integer(index, "index");
+  const recordProcess = integer(process, "process");
+  const recordSession = session === undefined ? "0x0" : sessionField(session, "session", "");
+  const recordTime = integer(time, "time");
+  const recordOp = string(op, "op");
+  if (recordProcess < 0) throw "process must be >= 0";
+  // One literal with every field (absent ones undefined): a single allocation, and one hidden
+  // class for all records, so the pairing and the checkers read them monomorphically.
   const record: HistoryRecord = {
-    type,
-    index: index === undefined ? position : integer(index, "index"),
-    process: integer(process, "process"),
-    session: session === undefined ? "0x0" : sessionField(session, "session", ""),
-    time: integer(time, "time"),
-    op: string(op, "op"),
+    type, index: recordIndex, process: recordProcess, session: recordSession, time: recordTime,
+    op: recordOp,
+    path: where === undefined ? undefined : path(where, "path"),
+    args: args === undefined ? undefined : parseArgs(args),
+    result: result === undefined ? undefined : parseResult(result),
+    err: err === undefined ? undefined : integer(err, "err"),
+    zxid: zxid === undefined ? undefined : hex64Field(zxid, "zxid", ""),
   };
-  if (record.process < 0) throw "process must be >= 0";
-  if (where !== undefined) record.path = path(where, "path");
-  if (args !== undefined) record.args = parseArgs(args);
-  if (result !== undefined) record.result = parseResult(result);
-  if (err !== undefined) record.err = integer(err, "err");
-  if (zxid !== undefined) record.zxid = hex64Field(zxid, "zxid", "");
   if (record.type === "event") checkEventFields(record);
   else checkOpFields(record);
   if (record.type !== "invoke" && record.type !== "event") checkCompletionFields(record);
