@@ -166,8 +166,9 @@ function modelFor(paths: readonly string[], scope: Scope): Model<unknown> {
 }
 
 /** Groups already-selected operations (synthetic ones included) into partitions. */
-export function partitionOperations(ops: readonly Operation[]): Partition[] {
-  const owners = ephemeralPaths(ops);
+export function partitionOperations(
+  ops: readonly Operation[], owners: Map<string, string[]> = ephemeralPaths(ops),
+): Partition[] {
   const observed = childObservedPaths(ops);
   const pathLists = ops.map(pathsOf);
   const sets = joinPaths(pathLists, owners, observed);
@@ -209,7 +210,9 @@ export function partitionHistory(history: PairedHistory, mode: ReadMode): Partit
   }
   const owners = ephemeralPaths(chosen);
   const synthetic = expiries(history, owners, history.operations.length);
-  return { partitions: partitionOperations(inInvokeOrder(chosen, synthetic)), synthetic, skipped };
+  // Synthetic ops own no ephemerals of their own, so the owners of `chosen` are those of all.
+  const partitions = partitionOperations(inInvokeOrder(chosen, synthetic), owners);
+  return { partitions, synthetic, skipped };
 }
 
 const byInvoke = (a: Operation, b: Operation): number => a.invokeIndex - b.invokeIndex || a.id - b.id;
