@@ -163,7 +163,9 @@ function checkKeys(object: Json, allowed: Set<string>, what: string): void {
 }
 
 function integer(value: unknown, prefix: string, key = ""): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) throw `${prefix}${key} must be an integer`;
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+    throw `${prefix}${key} must be an integer`;
+  }
   return value;
 }
 
@@ -211,7 +213,8 @@ function subOp(value: unknown, what: string): SubOp {
   return sub;
 }
 
-const own = (object: Json, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+const own = (object: Json, key: string): boolean =>
+  Object.prototype.hasOwnProperty.call(object, key);
 
 // Records, args and results come in many shapes, so reading each known field by name would be a
 // megamorphic load; one for-in pass reads the fields present through the enumeration cache.
@@ -405,25 +408,29 @@ function checkOrder(records: readonly HistoryRecord[], where: (i: number) => num
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     if (record.index <= lastIndex) {
-      throw new HistoryFormatError(where(i), `index ${record.index} does not increase (previous ${lastIndex})`);
+      const problem = `index ${record.index} does not increase (previous ${lastIndex})`;
+      throw new HistoryFormatError(where(i), problem);
     }
     lastIndex = record.index;
     if (record.type === "event") continue;
     const open = outstanding.get(record.process);
     if (record.type === "invoke") {
       if (open !== undefined) {
-        const problem = `process ${record.process} invokes while op index ${open.index} is outstanding`;
+        const problem =
+          `process ${record.process} invokes while op index ${open.index} is outstanding`;
         throw new HistoryFormatError(where(i), problem);
       }
       outstanding.set(record.process, record);
       continue;
     }
     if (open === undefined) {
-      const problem = `${record.type} for process ${record.process}, which has no outstanding invoke`;
+      const problem =
+        `${record.type} for process ${record.process}, which has no outstanding invoke`;
       throw new HistoryFormatError(where(i), problem);
     }
     if (open.op !== record.op) {
-      throw new HistoryFormatError(where(i), `${record.type} for ${record.op} answers an invoke of ${open.op}`);
+      const problem = `${record.type} for ${record.op} answers an invoke of ${open.op}`;
+      throw new HistoryFormatError(where(i), problem);
     }
     outstanding.delete(record.process);
   }

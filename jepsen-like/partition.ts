@@ -215,7 +215,8 @@ export function partitionHistory(history: PairedHistory, mode: ReadMode): Partit
   return { partitions, synthetic, skipped };
 }
 
-const byInvoke = (a: Operation, b: Operation): number => a.invokeIndex - b.invokeIndex || a.id - b.id;
+const byInvoke = (a: Operation, b: Operation): number =>
+  a.invokeIndex - b.invokeIndex || a.id - b.id;
 
 /**
  * The history's chosen ops and the synthetic ones in one list by invoke: a merge, since a paired
