@@ -97,7 +97,7 @@ class UnionFind {
   private readonly parent = new Map<string, string>();
 
   find(path: string): string {
-    // Most paths are their own root, or one step from it.
+    // Most paths are their own root: settle those with one lookup.
     const up = this.parent.get(path);
     if (up === undefined) {
       this.parent.set(path, path);
@@ -220,7 +220,8 @@ const byInvoke = (a: Operation, b: Operation): number =>
 
 /**
  * The history's chosen ops and the synthetic ones in one list by invoke: a merge, since a paired
- * history's ops already come in invoke order (a sort of a million ops is most of the partitioning).
+ * history's ops already come in invoke order (sorting them again took a fifth of the partitioning
+ * of a million ops).
  */
 function inInvokeOrder(chosen: readonly Operation[], synthetic: readonly Operation[]): Operation[] {
   for (let i = 1; i < chosen.length; i++) {
