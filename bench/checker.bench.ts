@@ -36,14 +36,20 @@ let peakMb = 0;
 
 function progress(label: string, done: number, total: number): void {
   peakMb = Math.max(peakMb, heapMb());
-  if (done % Math.max(1, Math.floor(total / 10)) === 0) console.log(`  ${label}: ${done}/${total} partitions checked, heap ${heapMb().toFixed(0)} MB`);
+  if (done % Math.max(1, Math.floor(total / 10)) === 0)
+    console.log(`  ${label}: ${done}/${total} partitions checked, heap ${heapMb().toFixed(0)} MB`);
 }
 
 function runSize(size: Size): string {
   const label = `${size.ops / 1000}k ops`;
   console.log(`${label}: ${size.clients} clients, ${size.paths} paths`);
   let started = performance.now();
-  let records: HistoryRecord[] | undefined = generateHistory({ ...generateDefaults, seed: 42, ...size, infoRate: 0.01 });
+  let records: HistoryRecord[] | undefined = generateHistory({
+    ...generateDefaults,
+    seed: 42,
+    ...size,
+    infoRate: 0.01,
+  });
   console.log(`  generated ${records.length} records in ${seconds(started)} s`);
   started = performance.now();
   const history = pairOperations(recordsFromJson(records));
@@ -54,16 +60,22 @@ function runSize(size: Size): string {
   console.log(`  validated and paired in ${formatS} s; heap ${baseMb.toFixed(0)} MB`);
   started = performance.now();
   peakMb = baseMb;
-  const { verdict } = checkPaired(history, { onProgress: (done, total) => progress(label, done, total) });
+  const { verdict } = checkPaired(history, {
+    onProgress: (done, total) => progress(label, done, total),
+  });
   const checkS = seconds(started);
   const afterMb = Math.max(peakMb, heapMb());
   const lin = verdict.linearizability;
-  console.log(`  checked in ${checkS} s: valid=${verdict.valid}, ${lin.partitions.length} partitions, ${lin.steps} search steps; peak heap ${afterMb.toFixed(0)} MB`);
+  console.log(
+    `  checked in ${checkS} s: valid=${verdict.valid}, ${lin.partitions.length} partitions, ${lin.steps} search steps; peak heap ${afterMb.toFixed(0)} MB`,
+  );
   return `| ${label} | ${size.clients} | ${size.paths} | ${formatS} s | ${checkS} s | ${baseMb.toFixed(0)} MB | ${afterMb.toFixed(0)} MB | ${verdict.valid} |`;
 }
 
 const only = process.env.SIZES?.split(",").map(Number);
 const rows = sizes.filter((s) => only === undefined || only.includes(s.ops)).map(runSize);
-console.log("\n| size | clients | paths | validate+pair | check | heap: history | heap: peak while checking | valid |");
+console.log(
+  "\n| size | clients | paths | validate+pair | check | heap: history | heap: peak while checking | valid |",
+);
 console.log("|---|---|---|---|---|---|---|---|");
 for (const row of rows) console.log(row);

@@ -3,7 +3,13 @@
 // tests feed it alike.
 
 import type { GuaranteeResult } from "./guarantees.ts";
-import { bySession, checkFifoOrder, checkMonotonicReads, checkReadYourWrites, checkWatchOrder } from "./guarantees.ts";
+import {
+  bySession,
+  checkFifoOrder,
+  checkMonotonicReads,
+  checkReadYourWrites,
+  checkWatchOrder,
+} from "./guarantees.ts";
 import { checkEphemerals, checkSequentialNames, checkSequentialReads } from "./guarantees-data.ts";
 import type { HistoryRecord } from "./history.ts";
 import { recordsFromJson } from "./history.ts";
@@ -40,7 +46,13 @@ export interface CheckOutcome {
 }
 
 function countsOf(history: PairedHistory): HistoryCounts {
-  const counts = { operations: history.operations.length, ok: 0, fail: 0, info: 0, events: history.events.length };
+  const counts = {
+    operations: history.operations.length,
+    ok: 0,
+    fail: 0,
+    info: 0,
+    events: history.events.length,
+  };
   for (const op of history.operations) counts[op.status]++;
   return counts;
 }
@@ -64,9 +76,16 @@ export function checkPaired(history: PairedHistory, options: CheckOptions = {}):
   const started = performance.now();
   const linearizability = checkLinearizability(history, options);
   const guarantees = checkGuarantees(history);
-  const violated = linearizability.verdict === "illegal" || guarantees.some((g) => g.violationCount > 0);
+  const violated =
+    linearizability.verdict === "illegal" || guarantees.some((g) => g.violationCount > 0);
   const valid = violated ? false : linearizability.verdict === "unknown" ? "unknown" : true;
-  const verdict: CheckVerdict = { valid, counts: countsOf(history), linearizability, guarantees, elapsedMs: performance.now() - started };
+  const verdict: CheckVerdict = {
+    valid,
+    counts: countsOf(history),
+    linearizability,
+    guarantees,
+    elapsedMs: performance.now() - started,
+  };
   return { verdict, ops: [...history.operations, ...linearizability.synthetic], history };
 }
 
@@ -74,6 +93,9 @@ export function checkPaired(history: PairedHistory, options: CheckOptions = {}):
  * Checks records: parsed ones, or in-memory objects shaped like the JSON (zxids as hex strings),
  * which are validated first (HistoryFormatError names the bad record).
  */
-export function checkHistory(records: readonly HistoryRecord[] | readonly unknown[], options: CheckOptions = {}): CheckOutcome {
+export function checkHistory(
+  records: readonly HistoryRecord[] | readonly unknown[],
+  options: CheckOptions = {},
+): CheckOutcome {
   return checkPaired(pairOperations(recordsFromJson(records)), options);
 }

@@ -14,7 +14,12 @@ import { isRead, isWrite, pathsOf, subOpsOf } from "./operations.ts";
 import type { WriteIndex } from "./write-index.ts";
 
 export const guaranteeNames = [
-  "fifo-order", "monotonic-reads", "read-your-writes", "sequential-reads", "watch-order", "ephemerals",
+  "fifo-order",
+  "monotonic-reads",
+  "read-your-writes",
+  "sequential-reads",
+  "watch-order",
+  "ephemerals",
   "sequential-names",
 ] as const;
 export type GuaranteeName = (typeof guaranteeNames)[number];
@@ -25,7 +30,7 @@ export const guaranteeTitles: Record<GuaranteeName, string> = {
   "read-your-writes": "read-your-writes: a session sees its acknowledged writes",
   "sequential-reads": "sequential consistency: reads return the latest write at their zxid",
   "watch-order": "watches: the event arrives before the data it announces",
-  "ephemerals": "ephemerals vanish once their session's close commits",
+  ephemerals: "ephemerals vanish once their session's close commits",
   "sequential-names": "sequential names are unique and increase with zxid per parent",
 };
 
@@ -62,7 +67,9 @@ export class Findings {
   report(message: string, ops: readonly Operation[], extraIndexes: readonly number[] = []): void {
     this.count++;
     if (this.shown.length >= violationsShownMax) return;
-    const indexes = ops.flatMap((op) => (op.completeIndex === undefined ? [op.invokeIndex] : [op.invokeIndex, op.completeIndex]));
+    const indexes = ops.flatMap((op) =>
+      op.completeIndex === undefined ? [op.invokeIndex] : [op.invokeIndex, op.completeIndex],
+    );
     indexes.push(...extraIndexes);
     indexes.sort((a, b) => a - b);
     this.shown.push({ guarantee: this.guarantee, message, ops: ops.map((op) => op.id), indexes });
@@ -70,7 +77,13 @@ export class Findings {
 
   result(): GuaranteeResult {
     const { guarantee, checked, count, shown } = this;
-    return { guarantee, title: guaranteeTitles[guarantee], checked, violationCount: count, violations: shown };
+    return {
+      guarantee,
+      title: guaranteeTitles[guarantee],
+      checked,
+      violationCount: count,
+      violations: shown,
+    };
   }
 }
 
@@ -102,7 +115,10 @@ export function checkFifoOrder(sessions: Map<string, Operation[]>): GuaranteeRes
       findings.checked++;
       if (latest !== undefined && op.zxid <= latest.zxid!) {
         const when = `committed at ${z(op.zxid)}, not after ${z(latest.zxid)}`;
-        findings.report(`session ${session}: #${op.id} was issued after #${latest.id} but ${when}`, [latest, op]);
+        findings.report(
+          `session ${session}: #${op.id} was issued after #${latest.id} but ${when}`,
+          [latest, op],
+        );
       }
       if (latest === undefined || op.zxid > latest.zxid!) latest = op;
     }
@@ -128,11 +144,17 @@ export function checkMonotonicReads(sessions: Map<string, Operation[]>): Guarant
 }
 
 /** The paths a write changed, with the data it left (undefined for a delete). */
-function writtenPaths(op: Operation): { path: string; data: string | undefined; deleted: boolean }[] {
+function writtenPaths(
+  op: Operation,
+): { path: string; data: string | undefined; deleted: boolean }[] {
   if (op.op === "multi") {
-    return subOpsOf(op).filter((s) => s.op !== "check").map((s, i) => ({
-      path: op.result?.results?.[i]?.path ?? s.path, data: s.data ?? "", deleted: s.op === "delete",
-    }));
+    return subOpsOf(op)
+      .filter((s) => s.op !== "check")
+      .map((s, i) => ({
+        path: op.result?.results?.[i]?.path ?? s.path,
+        data: s.data ?? "",
+        deleted: s.op === "delete",
+      }));
   }
   if (op.op === "closeSession" || op.path === undefined) return [];
   const path = op.op === "create" ? pathsOf(op).at(-1)! : op.path;
@@ -153,8 +175,16 @@ function checkOwnWrite(findings: Findings, read: Operation, own: OwnWrite): void
   const write = own.op;
   if (result.mzxid < write.zxid!) {
     const own = `the session's own acknowledged write #${write.id} at ${z(write.zxid)}`;
-    findings.report(`#${read.id} read ${read.path} at mzxid ${z(result.mzxid)}, older than ${own}`, [write, read]);
-  } else if (result.mzxid === write.zxid && !own.deleted && result.data !== undefined && result.data !== own.data) {
+    findings.report(
+      `#${read.id} read ${read.path} at mzxid ${z(result.mzxid)}, older than ${own}`,
+      [write, read],
+    );
+  } else if (
+    result.mzxid === write.zxid &&
+    !own.deleted &&
+    result.data !== undefined &&
+    result.data !== own.data
+  ) {
     findings.report(
       `#${read.id} read ${JSON.stringify(result.data)} from ${read.path} at the zxid of the session's own ` +
         `write #${write.id}, which wrote ${JSON.stringify(own.data)}`,
@@ -167,7 +197,9 @@ function checkOwnWrite(findings: Findings, read: Operation, own: OwnWrite): void
 export function checkReadYourWrites(sessions: Map<string, Operation[]>): GuaranteeResult {
   const findings = new Findings("read-your-writes");
   for (const ops of sessions.values()) {
-    const writes = ops.filter((op) => isWrite(op) && op.status === "ok" && op.zxid !== undefined).sort(byComplete);
+    const writes = ops
+      .filter((op) => isWrite(op) && op.status === "ok" && op.zxid !== undefined)
+      .sort(byComplete);
     const reads = ops.filter((op) => isRead(op) && answered(op));
     const lastByPath = new Map<string, OwnWrite>();
     let newest: Operation | undefined;
@@ -176,7 +208,8 @@ export function checkReadYourWrites(sessions: Map<string, Operation[]>): Guarant
       for (; next < writes.length && writes[next]!.completeIndex! < read.invokeIndex; next++) {
         const write = writes[next]!;
         if (newest === undefined || write.zxid! > newest.zxid!) newest = write;
-        for (const w of writtenPaths(write)) lastByPath.set(w.path, { op: write, data: w.data, deleted: w.deleted });
+        for (const w of writtenPaths(write))
+          lastByPath.set(w.path, { op: write, data: w.data, deleted: w.deleted });
       }
       if (newest === undefined) continue;
       findings.checked++;
@@ -213,16 +246,23 @@ type WatchItem =
 function watchTimeline(ops: readonly Operation[], events: readonly SessionEvent[]): WatchItem[] {
   const items: WatchItem[] = [];
   for (const op of ops) {
-    if ((op.op === "getData" || op.op === "exists") && answered(op)) items.push({ index: op.completeIndex!, read: op });
+    if ((op.op === "getData" || op.op === "exists") && answered(op))
+      items.push({ index: op.completeIndex!, read: op });
   }
   for (const event of events) {
-    const dataEvent = event.kind === "watch" && event.path !== undefined && dataEvents.has(event.event ?? "");
+    const dataEvent =
+      event.kind === "watch" && event.path !== undefined && dataEvents.has(event.event ?? "");
     if (dataEvent) items.push({ index: event.index, event });
   }
   return items.sort((a, b) => a.index - b.index);
 }
 
-function onWatchRead(findings: Findings, armed: Map<string, Armed>, read: Operation, writes: WriteIndex): void {
+function onWatchRead(
+  findings: Findings,
+  armed: Map<string, Armed>,
+  read: Operation,
+  writes: WriteIndex,
+): void {
   const path = read.path!;
   const watch = armed.get(path);
   if (watch !== undefined && read.invokeIndex > watch.by.completeIndex!) {
@@ -232,16 +272,23 @@ function onWatchRead(findings: Findings, armed: Map<string, Armed>, read: Operat
     if (firing !== undefined && reflects(read, firing.zxid)) {
       const change = `the change of ${path} at ${z(firing.zxid)}`;
       const before = `before the watch set by #${watch.by.id} fired`;
-      findings.report(`#${read.id} on session ${read.session} saw ${change} ${before}`, [watch.by, read]);
+      findings.report(`#${read.id} on session ${read.session} saw ${change} ${before}`, [
+        watch.by,
+        read,
+      ]);
     } else watch.pending.push(read);
   }
-  const sets = read.args.watch === true && (read.status === "ok" || (read.op === "exists" && read.err === Err.NONODE));
+  const sets =
+    read.args.watch === true &&
+    (read.status === "ok" || (read.op === "exists" && read.err === Err.NONODE));
   if (sets && watch === undefined) armed.set(path, { by: read, pending: [] });
 }
 
 /** A watch event reaches its session before any read that shows the change it announces. */
 export function checkWatchOrder(
-  history: PairedHistory, writes: WriteIndex, sessions = bySession(history.operations),
+  history: PairedHistory,
+  writes: WriteIndex,
+  sessions = bySession(history.operations),
 ): GuaranteeResult {
   const findings = new Findings("watch-order");
   const eventsBySession = new Map<string, SessionEvent[]>();
@@ -265,10 +312,13 @@ export function checkWatchOrder(
         if (!reflects(read, event.zxid!)) continue;
         const late = `before the ${event.event} event for it was delivered (index ${event.index})`;
         const saw = `saw ${event.path} at or after ${z(event.zxid)}`;
-        findings.report(`#${read.id} on session ${session} ${saw} ${late}`, [watch.by, read], [event.index]);
+        findings.report(
+          `#${read.id} on session ${session} ${saw} ${late}`,
+          [watch.by, read],
+          [event.index],
+        );
       }
     }
   }
   return findings.result();
 }
-

@@ -11,12 +11,25 @@
 import { assert } from "../core/assert.ts";
 
 export const opNames = [
-  "create", "delete", "setData", "getData", "exists", "check", "getChildren", "multi", "sync",
+  "create",
+  "delete",
+  "setData",
+  "getData",
+  "exists",
+  "check",
+  "getChildren",
+  "multi",
+  "sync",
   "closeSession",
 ] as const;
 export type OpName = (typeof opNames)[number];
 
-export const createModes = ["persistent", "ephemeral", "sequential", "ephemeralSequential"] as const;
+export const createModes = [
+  "persistent",
+  "ephemeral",
+  "sequential",
+  "ephemeralSequential",
+] as const;
 export type CreateModeName = (typeof createModes)[number];
 
 export const recordTypes = ["invoke", "ok", "fail", "info", "event"] as const;
@@ -91,14 +104,26 @@ export interface HistoryRecord {
 
 export class HistoryFormatError extends Error {
   override name = "HistoryFormatError";
-  constructor(readonly line: number, readonly problem: string) {
+  constructor(
+    readonly line: number,
+    readonly problem: string,
+  ) {
     super(`line ${line}: ${problem}`);
   }
 }
 
 const subOpKeys = new Set(["op", "path", "data", "version", "mode"]);
 const subResultKeys = new Set(["path", "version", "mzxid"]);
-const pathOps = new Set<string>(["create", "delete", "setData", "getData", "exists", "check", "getChildren", "sync"]);
+const pathOps = new Set<string>([
+  "create",
+  "delete",
+  "setData",
+  "getData",
+  "exists",
+  "check",
+  "getChildren",
+  "sync",
+]);
 const zxidMax = (1n << 64n) - 1n;
 
 type Json = Record<string, unknown>;
@@ -226,13 +251,26 @@ function parseArgs(value: unknown): OpArgs {
   for (const key in value) {
     const field = value[key];
     switch (key) {
-      case "data": data = field; break;
-      case "version": version = field; break;
-      case "mode": createMode = field; break;
-      case "sync": sync = field; break;
-      case "watch": watch = field; break;
-      case "ops": ops = field; break;
-      default: if (own(value, key)) throw `unknown field args.${key}`;
+      case "data":
+        data = field;
+        break;
+      case "version":
+        version = field;
+        break;
+      case "mode":
+        createMode = field;
+        break;
+      case "sync":
+        sync = field;
+        break;
+      case "watch":
+        watch = field;
+        break;
+      case "ops":
+        ops = field;
+        break;
+      default:
+        if (own(value, key)) throw `unknown field args.${key}`;
     }
   }
   const args: OpArgs = {};
@@ -280,22 +318,53 @@ function parseResult(value: unknown): OpResult {
   for (const key in value) {
     const field = value[key];
     switch (key) {
-      case "path": path = field; break;
-      case "data": data = field; break;
-      case "exists": exists = field; break;
-      case "children": childNames = field; break;
-      case "version": version = field; break;
-      case "cversion": cversion = field; break;
-      case "numChildren": numChildren = field; break;
-      case "dataLength": dataLength = field; break;
-      case "czxid": czxid = field; break;
-      case "mzxid": mzxid = field; break;
-      case "pzxid": pzxid = field; break;
-      case "ephemeralOwner": owner = field; break;
-      case "event": event = field; break;
-      case "reason": reason = field; break;
-      case "results": results = field; break;
-      default: if (own(value, key)) throw `unknown field result.${key}`;
+      case "path":
+        path = field;
+        break;
+      case "data":
+        data = field;
+        break;
+      case "exists":
+        exists = field;
+        break;
+      case "children":
+        childNames = field;
+        break;
+      case "version":
+        version = field;
+        break;
+      case "cversion":
+        cversion = field;
+        break;
+      case "numChildren":
+        numChildren = field;
+        break;
+      case "dataLength":
+        dataLength = field;
+        break;
+      case "czxid":
+        czxid = field;
+        break;
+      case "mzxid":
+        mzxid = field;
+        break;
+      case "pzxid":
+        pzxid = field;
+        break;
+      case "ephemeralOwner":
+        owner = field;
+        break;
+      case "event":
+        event = field;
+        break;
+      case "reason":
+        reason = field;
+        break;
+      case "results":
+        results = field;
+        break;
+      default:
+        if (own(value, key)) throw `unknown field result.${key}`;
     }
   }
   // Fields are checked and added in a fixed order, so results share few hidden classes.
@@ -334,15 +403,18 @@ function checkOpFields(record: HistoryRecord): void {
 }
 
 function checkCompletionFields(record: HistoryRecord): void {
-  if (record.type === "fail" && record.err === undefined) throw "a fail needs err (a ZooKeeper error code)";
+  if (record.type === "fail" && record.err === undefined)
+    throw "a fail needs err (a ZooKeeper error code)";
   if (record.type === "fail" && record.err === 0) throw "a fail cannot have err 0";
-  if (record.type === "ok" && record.err !== undefined && record.err !== 0) throw "an ok cannot carry an error code";
+  if (record.type === "ok" && record.err !== undefined && record.err !== 0)
+    throw "an ok cannot carry an error code";
 }
 
 function checkEventFields(record: HistoryRecord): void {
   if (record.op !== "watch") return;
   if (record.path === undefined) throw "a watch event needs a path";
-  if (record.result?.event === undefined) throw "a watch event needs result.event (e.g. NodeDataChanged)";
+  if (record.result?.event === undefined)
+    throw "a watch event needs result.event (e.g. NodeDataChanged)";
 }
 
 const isRecordType = (value: unknown): value is RecordType =>
@@ -359,18 +431,41 @@ function toRecord(value: unknown, position: number): HistoryRecord {
   for (const key in value) {
     const field = value[key];
     switch (key) {
-      case "type": type = field; break;
-      case "index": index = field; break;
-      case "process": process = field; break;
-      case "session": session = field; break;
-      case "time": time = field; break;
-      case "op": op = field; break;
-      case "path": where = field; break;
-      case "args": args = field; break;
-      case "result": result = field; break;
-      case "err": err = field; break;
-      case "zxid": zxid = field; break;
-      default: if (own(value, key)) throw `unknown field ${key}`;
+      case "type":
+        type = field;
+        break;
+      case "index":
+        index = field;
+        break;
+      case "process":
+        process = field;
+        break;
+      case "session":
+        session = field;
+        break;
+      case "time":
+        time = field;
+        break;
+      case "op":
+        op = field;
+        break;
+      case "path":
+        where = field;
+        break;
+      case "args":
+        args = field;
+        break;
+      case "result":
+        result = field;
+        break;
+      case "err":
+        err = field;
+        break;
+      case "zxid":
+        zxid = field;
+        break;
+      default:
+        if (own(value, key)) throw `unknown field ${key}`;
     }
   }
   if (!isRecordType(type)) throw `type must be one of ${recordTypes.join(", ")}`;
@@ -383,7 +478,11 @@ function toRecord(value: unknown, position: number): HistoryRecord {
   // One literal with every field (absent ones undefined): a single allocation, and one hidden
   // class for all records, so the pairing and the checkers read them monomorphically.
   const record: HistoryRecord = {
-    type, index: recordIndex, process: recordProcess, session: recordSession, time: recordTime,
+    type,
+    index: recordIndex,
+    process: recordProcess,
+    session: recordSession,
+    time: recordTime,
     op: recordOp,
     path: where === undefined ? undefined : path(where, "path"),
     args: args === undefined ? undefined : parseArgs(args),
@@ -416,16 +515,14 @@ function checkOrder(records: readonly HistoryRecord[], where: (i: number) => num
     const open = outstanding.get(record.process);
     if (record.type === "invoke") {
       if (open !== undefined) {
-        const problem =
-          `process ${record.process} invokes while op index ${open.index} is outstanding`;
+        const problem = `process ${record.process} invokes while op index ${open.index} is outstanding`;
         throw new HistoryFormatError(where(i), problem);
       }
       outstanding.set(record.process, record);
       continue;
     }
     if (open === undefined) {
-      const problem =
-        `${record.type} for process ${record.process}, which has no outstanding invoke`;
+      const problem = `${record.type} for process ${record.process}, which has no outstanding invoke`;
       throw new HistoryFormatError(where(i), problem);
     }
     if (open.op !== record.op) {
@@ -436,7 +533,9 @@ function checkOrder(records: readonly HistoryRecord[], where: (i: number) => num
   }
 }
 
-/** Parses a JSON Lines history; blank lines are skipped. Throws HistoryFormatError with the line. */
+/**
+ * Parses a JSON Lines history; blank lines are skipped. Throws HistoryFormatError with the line.
+ */
 export function parseHistory(text: string): HistoryRecord[] {
   const records: HistoryRecord[] = [];
   const lines: number[] = [];
@@ -484,7 +583,9 @@ function resultToJson(result: OpResult): Json {
   for (const [key, value] of Object.entries(result)) {
     if (typeof value === "bigint") json[key] = hex64(value);
     else if (key === "results") {
-      json.results = (value as SubResult[]).map((r) => (r.mzxid === undefined ? { ...r } : { ...r, mzxid: hex64(r.mzxid) }));
+      json.results = (value as SubResult[]).map((r) =>
+        r.mzxid === undefined ? { ...r } : { ...r, mzxid: hex64(r.mzxid) },
+      );
     } else json[key] = value;
   }
   return json;
@@ -493,8 +594,12 @@ function resultToJson(result: OpResult): Json {
 /** One record as a JSON line (fields in a fixed order, zxids as hex strings). */
 export function serializeRecord(record: HistoryRecord): string {
   const json: Json = {
-    type: record.type, index: record.index, process: record.process, session: record.session,
-    time: record.time, op: record.op,
+    type: record.type,
+    index: record.index,
+    process: record.process,
+    session: record.session,
+    time: record.time,
+    op: record.op,
   };
   if (record.path !== undefined) json.path = record.path;
   if (record.args !== undefined) json.args = record.args;

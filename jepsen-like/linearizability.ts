@@ -42,7 +42,9 @@ export interface SearchResult {
   /** illegal: the op whose return was reached with no way left to linearize it. */
   readonly stuck: number | undefined;
   readonly stateAfter: string;
-  /** illegal: the ops the search ever considered (invoked before the furthest return it reached). */
+  /**
+   * illegal: the ops the search ever considered (invoked before the furthest return it reached).
+   */
   readonly considered: number[];
 }
 
@@ -57,21 +59,42 @@ interface Entry {
 
 /** The history as a linked list of call/return entries; returns of indeterminate ops go last. */
 function buildEntries(ops: readonly Operation[]): {
-  head: Entry; calls: Entry[]; callRanks: number[];
+  head: Entry;
+  calls: Entry[];
+  callRanks: number[];
 } {
   const items: { op: number; call: boolean; at: number }[] = [];
   ops.forEach((op, i) => {
     const definite = op.status !== "info";
-    assert(!definite || (op.completeIndex ?? -1) > op.invokeIndex, "a definite op completes after its invoke");
+    assert(
+      !definite || (op.completeIndex ?? -1) > op.invokeIndex,
+      "a definite op completes after its invoke",
+    );
     items.push({ op: i, call: true, at: op.invokeIndex });
     items.push({ op: i, call: false, at: definite ? op.completeIndex! : Infinity });
   });
-  items.sort((a, b) => (a.at === b.at ? (a.call === b.call ? a.op - b.op : a.call ? -1 : 1) : a.at < b.at ? -1 : 1));
-  const head: Entry = { op: -1, call: false, rank: -1, match: undefined, prev: undefined, next: undefined };
+  items.sort((a, b) =>
+    a.at === b.at ? (a.call === b.call ? a.op - b.op : a.call ? -1 : 1) : a.at < b.at ? -1 : 1,
+  );
+  const head: Entry = {
+    op: -1,
+    call: false,
+    rank: -1,
+    match: undefined,
+    prev: undefined,
+    next: undefined,
+  };
   const calls: Entry[] = [];
   let last = head;
   items.forEach((item, rank) => {
-    const entry: Entry = { op: item.op, call: item.call, rank, match: undefined, prev: last, next: undefined };
+    const entry: Entry = {
+      op: item.op,
+      call: item.call,
+      rank,
+      match: undefined,
+      prev: last,
+      next: undefined,
+    };
     last.next = entry;
     last = entry;
     if (item.call) calls[item.op] = entry;
@@ -91,7 +114,9 @@ interface Classes {
 }
 
 function classesOf(
-  ops: readonly Operation[], keys: readonly (string | undefined)[], callRanks: readonly number[],
+  ops: readonly Operation[],
+  keys: readonly (string | undefined)[],
+  callRanks: readonly number[],
 ): Classes {
   const ids = new Map<string, number>();
   const members: number[][] = [];
@@ -177,7 +202,10 @@ class Cache<S> {
   private used = 0;
   entries = 0;
 
-  constructor(private readonly model: Model<S>, words: number) {
+  constructor(
+    private readonly model: Model<S>,
+    words: number,
+  ) {
     this.words = words;
     this.entryBytes = 4 * words + cacheEntryOverheadBytes + (model.stateBytes ?? stateBytesDefault);
     this.slab = new Uint32Array(words * 64);
@@ -241,7 +269,11 @@ interface Ending {
 }
 
 function finish(
-  ops: readonly Operation[], model: Model<unknown>, end: Ending, best: Best, order: number[],
+  ops: readonly Operation[],
+  model: Model<unknown>,
+  end: Ending,
+  best: Best,
+  order: number[],
 ): SearchResult {
   const { verdict, steps, memoryBytes } = end;
   const stateAfter = model.describeState(best.state);
@@ -257,7 +289,11 @@ function finish(
 }
 
 /** Checks one partition's operations against `model`. */
-export function searchLinearization(original: readonly Operation[], model: Model<unknown>, budget: SearchBudget): SearchResult {
+export function searchLinearization(
+  original: readonly Operation[],
+  model: Model<unknown>,
+  budget: SearchBudget,
+): SearchResult {
   const symmetry = model.symmetry?.(original);
   const ops = symmetry?.ops ?? original;
   const { head, calls: callEntries, callRanks } = buildEntries(ops);
@@ -276,8 +312,12 @@ export function searchLinearization(original: readonly Operation[], model: Model
   let zobrist = 0;
   let steps = 0;
   let entry = head.next;
-  const ending = (verdict: Verdict, exhausted?: BudgetExhausted): Ending =>
-    ({ verdict, exhausted, steps, memoryBytes: cache.bytes });
+  const ending = (verdict: Verdict, exhausted?: BudgetExhausted): Ending => ({
+    verdict,
+    exhausted,
+    steps,
+    memoryBytes: cache.bytes,
+  });
   while (definiteLeft > 0) {
     if (++steps > budget.stepsMax) return finish(ops, model, ending("unknown", "steps"), best, []);
     const deadline = budget.deadlineMs;
@@ -334,7 +374,13 @@ export function searchLinearization(original: readonly Operation[], model: Model
     entry = entry.next;
   }
   best.state = state;
-  return finish(ops, model, ending("ok"), best, calls.map((c) => c.entry.op));
+  return finish(
+    ops,
+    model,
+    ending("ok"),
+    best,
+    calls.map((c) => c.entry.op),
+  );
 }
 
 export interface PartitionFailure {
@@ -370,7 +416,11 @@ const shrinkStepsMax = 200_000;
 
 /** Ops that change no state: removing one only removes a constraint. */
 const nonMutating = (op: Operation): boolean =>
-  op.status === "fail" || op.op === "getData" || op.op === "exists" || op.op === "getChildren" || op.op === "check";
+  op.status === "fail" ||
+  op.op === "getData" ||
+  op.op === "exists" ||
+  op.op === "getChildren" ||
+  op.op === "check";
 
 /**
  * Shrinks an illegal partition to a smaller sub-history that is still illegal, so the report shows
@@ -379,10 +429,15 @@ const nonMutating = (op: Operation): boolean =>
  * without a read is illegal with it). Removing writes could make a legal history look illegal.
  */
 function shrink(
-  ops: readonly Operation[], model: Model<unknown>, first: SearchResult, budget: SearchBudget,
+  ops: readonly Operation[],
+  model: Model<unknown>,
+  first: SearchResult,
+  budget: SearchBudget,
 ): { ops: Operation[]; result: SearchResult } {
   const trialBudget: SearchBudget = {
-    stepsMax: shrinkStepsMax, deadlineMs: budget.deadlineMs, memoryMaxBytes: budget.memoryMaxBytes,
+    stepsMax: shrinkStepsMax,
+    deadlineMs: budget.deadlineMs,
+    memoryMaxBytes: budget.memoryMaxBytes,
   };
   const late = () => budget.deadlineMs !== undefined && performance.now() > budget.deadlineMs;
   const byId = new Map(ops.map((op) => [op.id, op]));
@@ -411,13 +466,25 @@ function shrink(
   return { ops: keep, result };
 }
 
-function failureOf(ops: readonly Operation[], model: Model<unknown>, search: SearchResult): PartitionFailure {
-  assert(search.verdict === "illegal" && search.stuck !== undefined, "only an illegal search has a stuck op");
+function failureOf(
+  ops: readonly Operation[],
+  model: Model<unknown>,
+  search: SearchResult,
+): PartitionFailure {
+  assert(
+    search.verdict === "illegal" && search.stuck !== undefined,
+    "only an illegal search has a stuck op",
+  );
   const stuck = ops.find((op) => op.id === search.stuck)!;
   const explanation =
     `${model.describeOperation(stuck)} cannot take effect in any order consistent with real time: ` +
     `after the longest linearizable prefix (${search.linearization.length} ops) the state is ${search.stateAfter}`;
-  return { subHistory: ops.map((op) => op.id), stuck: search.stuck, stateAfterPrefix: search.stateAfter, explanation };
+  return {
+    subHistory: ops.map((op) => op.id),
+    stuck: search.stuck,
+    stateAfterPrefix: search.stateAfter,
+    explanation,
+  };
 }
 
 /** Checks one partition; an illegal one is shrunk to a small failing sub-history. */
@@ -425,17 +492,33 @@ export function checkPartition(partition: Partition, budget: SearchBudget): Part
   const { ops, model } = partition;
   const search = searchLinearization(ops, model, budget);
   const base = {
-    id: partition.id, paths: partition.paths, model: model.name, opIds: ops.map((op) => op.id),
-    verdict: search.verdict, steps: search.steps, exhausted: search.exhausted,
+    id: partition.id,
+    paths: partition.paths,
+    model: model.name,
+    opIds: ops.map((op) => op.id),
+    verdict: search.verdict,
+    steps: search.steps,
+    exhausted: search.exhausted,
     memoryBytes: search.memoryBytes,
   };
   if (search.verdict === "ok") {
     const linearized = new Set(search.linearization);
-    return { ...base, linearization: search.linearization, leftOut: base.opIds.filter((id) => !linearized.has(id)), failure: undefined };
+    return {
+      ...base,
+      linearization: search.linearization,
+      leftOut: base.opIds.filter((id) => !linearized.has(id)),
+      failure: undefined,
+    };
   }
-  if (search.verdict === "unknown") return { ...base, linearization: [], leftOut: [], failure: undefined };
+  if (search.verdict === "unknown")
+    return { ...base, linearization: [], leftOut: [], failure: undefined };
   const small = shrink(ops, model, search, budget);
-  return { ...base, linearization: small.result.linearization, leftOut: [], failure: failureOf(small.ops, model, small.result) };
+  return {
+    ...base,
+    linearization: small.result.linearization,
+    leftOut: [],
+    failure: failureOf(small.ops, model, small.result),
+  };
 }
 
 export interface LinearizabilityOptions {
@@ -470,10 +553,14 @@ export const stepsMaxDefault = 5_000_000;
 export const memoryMaxMbDefault = 768;
 
 /** Checks every partition of the history; illegal if any part is, unknown if any part ran out. */
-export function checkLinearizability(history: PairedHistory, options: LinearizabilityOptions = {}): LinearizabilityResult {
+export function checkLinearizability(
+  history: PairedHistory,
+  options: LinearizabilityOptions = {},
+): LinearizabilityResult {
   const mode = options.mode ?? "zookeeper";
   const split = partitionHistory(history, mode);
-  const deadlineMs = options.timeLimitMs === undefined ? undefined : performance.now() + options.timeLimitMs;
+  const deadlineMs =
+    options.timeLimitMs === undefined ? undefined : performance.now() + options.timeLimitMs;
   const memoryMaxBytes = (options.memoryMaxMb ?? memoryMaxMbDefault) * 2 ** 20;
   const stepsMax = options.stepsMax ?? stepsMaxDefault;
   const budget: SearchBudget = { stepsMax, deadlineMs, memoryMaxBytes };
@@ -483,8 +570,20 @@ export function checkLinearizability(history: PairedHistory, options: Linearizab
     return result;
   });
   const verdicts = new Set(partitions.map((p) => p.verdict));
-  const verdict: Verdict = verdicts.has("illegal") ? "illegal" : verdicts.has("unknown") ? "unknown" : "ok";
+  const verdict: Verdict = verdicts.has("illegal")
+    ? "illegal"
+    : verdicts.has("unknown")
+      ? "unknown"
+      : "ok";
   const checkedOps = split.partitions.reduce((n, p) => n + p.ops.length, 0);
   const steps = partitions.reduce((n, p) => n + p.steps, 0);
-  return { verdict, mode, partitions, checkedOps, skipped: split.skipped, synthetic: split.synthetic, steps };
+  return {
+    verdict,
+    mode,
+    partitions,
+    checkedOps,
+    skipped: split.skipped,
+    synthetic: split.synthetic,
+    steps,
+  };
 }

@@ -17,7 +17,9 @@ export interface Operation {
   readonly op: OpName;
   readonly path: string | undefined;
   readonly args: OpArgs;
-  /** "info" also covers fails whose outcome is unknown (CONNECTIONLOSS ...) and missing completions. */
+  /**
+   * "info" also covers fails whose outcome is unknown (CONNECTIONLOSS ...) and missing completions.
+   */
   readonly status: Status;
   /** 0 for ok; the ZooKeeper error code otherwise (info may carry one too). */
   readonly err: number;
@@ -54,14 +56,33 @@ export interface PairedHistory {
   readonly lastIndex: number;
 }
 
-// Errors that ZooKeeper decides against the tree on the leader: the op happened, as a read of state.
-const modelledErrors = new Set<number>([Err.NONODE, Err.NODEEXISTS, Err.BADVERSION, Err.NOTEMPTY, Err.NOCHILDRENFOREPHEMERALS]);
+// Errors that ZooKeeper decides against the tree on the leader: the op happened, as a read of
+// state.
+const modelledErrors = new Set<number>([
+  Err.NONODE,
+  Err.NODEEXISTS,
+  Err.BADVERSION,
+  Err.NOTEMPTY,
+  Err.NOCHILDRENFOREPHEMERALS,
+]);
 // Errors returned before the request could change anything, which no model of the tree explains.
 const noEffectErrors = new Set<number>([
-  Err.NOAUTH, Err.BADARGUMENTS, Err.INVALIDACL, Err.UNIMPLEMENTED, Err.APIERROR, Err.AUTHFAILED,
-  Err.NOTREADONLY, Err.EPHEMERALONLOCALSESSION, Err.QUOTAEXCEEDED, Err.THROTTLEDOP,
-  Err.RECONFIGDISABLED, Err.NEWCONFIGNOQUORUM, Err.RECONFIGINPROGRESS, Err.INVALIDCALLBACK,
-  Err.NOWATCHER, Err.SESSIONCLOSEDREQUIRESASLAUTH,
+  Err.NOAUTH,
+  Err.BADARGUMENTS,
+  Err.INVALIDACL,
+  Err.UNIMPLEMENTED,
+  Err.APIERROR,
+  Err.AUTHFAILED,
+  Err.NOTREADONLY,
+  Err.EPHEMERALONLOCALSESSION,
+  Err.QUOTAEXCEEDED,
+  Err.THROTTLEDOP,
+  Err.RECONFIGDISABLED,
+  Err.NEWCONFIGNOQUORUM,
+  Err.RECONFIGINPROGRESS,
+  Err.INVALIDCALLBACK,
+  Err.NOWATCHER,
+  Err.SESSIONCLOSEDREQUIRESASLAUTH,
 ]);
 
 /**
@@ -69,7 +90,10 @@ const noEffectErrors = new Set<number>([
  * (CONNECTIONLOSS, OPERATIONTIMEOUT, SESSIONEXPIRED, SESSIONMOVED, unknown codes ...): treating a
  * definite outcome as unknown only weakens the check, the reverse would invent violations.
  */
-export function classifyCompletion(type: "ok" | "fail" | "info", err: number): { status: Status; modelled: boolean } {
+export function classifyCompletion(
+  type: "ok" | "fail" | "info",
+  err: number,
+): { status: Status; modelled: boolean } {
   if (type === "ok") return { status: "ok", modelled: true };
   if (type === "info") return { status: "info", modelled: true };
   if (modelledErrors.has(err)) return { status: "fail", modelled: true };
@@ -84,8 +108,10 @@ export const isWrite = (op: Operation): boolean => writeOps.has(op.op);
 export const isRead = (op: Operation): boolean => readOps.has(op.op);
 /** A read issued right after a sync on its session: ZooKeeper makes those linearizable. */
 export const isSyncedRead = (op: Operation): boolean => isRead(op) && op.args.sync === true;
-export const isSequentialMode = (mode: string | undefined): boolean => mode === "sequential" || mode === "ephemeralSequential";
-export const isEphemeralMode = (mode: string | undefined): boolean => mode === "ephemeral" || mode === "ephemeralSequential";
+export const isSequentialMode = (mode: string | undefined): boolean =>
+  mode === "sequential" || mode === "ephemeralSequential";
+export const isEphemeralMode = (mode: string | undefined): boolean =>
+  mode === "ephemeral" || mode === "ephemeralSequential";
 
 /** The parent of a path as ZooKeeper cuts it ("/" for top-level paths and for "/" itself). */
 export function parentOf(path: string): string {
@@ -94,7 +120,8 @@ export function parentOf(path: string): string {
 }
 
 /** The sub-operations of a multi (empty for anything else). */
-export const subOpsOf = (op: Operation): readonly SubOp[] => (op.op === "multi" ? op.args.ops ?? [] : []);
+export const subOpsOf = (op: Operation): readonly SubOp[] =>
+  op.op === "multi" ? (op.args.ops ?? []) : [];
 
 /** Paths an operation names directly (a multi's sub-op paths; a create's result path too). */
 export function pathsOf(op: Operation): string[] {
@@ -116,18 +143,34 @@ function completed(invoke: HistoryRecord, done: HistoryRecord | undefined, id: n
   const err = done?.err ?? 0;
   const { status, modelled } = classifyCompletion(type, err);
   return {
-    id, process: invoke.process, session: invoke.session, op: invoke.op as OpName, path: invoke.path,
-    args: invoke.args ?? {}, status, err: status === "ok" ? 0 : err, modelled,
-    result: status === "ok" ? done?.result : undefined, zxid: done?.zxid,
-    invokeIndex: invoke.index, completeIndex: done?.index, invokeTimeUs: invoke.time,
+    id,
+    process: invoke.process,
+    session: invoke.session,
+    op: invoke.op as OpName,
+    path: invoke.path,
+    args: invoke.args ?? {},
+    status,
+    err: status === "ok" ? 0 : err,
+    modelled,
+    result: status === "ok" ? done?.result : undefined,
+    zxid: done?.zxid,
+    invokeIndex: invoke.index,
+    completeIndex: done?.index,
+    invokeTimeUs: invoke.time,
     completeTimeUs: done?.time,
   };
 }
 
 function sessionEvent(record: HistoryRecord): SessionEvent {
   return {
-    index: record.index, process: record.process, session: record.session, timeUs: record.time,
-    kind: record.op, path: record.path, event: record.result?.event, zxid: record.zxid,
+    index: record.index,
+    process: record.process,
+    session: record.session,
+    timeUs: record.time,
+    kind: record.op,
+    path: record.path,
+    event: record.result?.event,
+    zxid: record.zxid,
   };
 }
 

@@ -9,7 +9,15 @@ import { assert } from "../core/assert.ts";
 import type { Model, Scope } from "./model.ts";
 import { namespaceModel, perPathModel } from "./model.ts";
 import type { Operation, PairedHistory } from "./operations.ts";
-import { isEphemeralMode, isRead, isSequentialMode, isSyncedRead, parentOf, pathsOf, subOpsOf } from "./operations.ts";
+import {
+  isEphemeralMode,
+  isRead,
+  isSequentialMode,
+  isSyncedRead,
+  parentOf,
+  pathsOf,
+  subOpsOf,
+} from "./operations.ts";
 
 /**
  * "zookeeper": writes, check and sync'ed reads are checked for linearizability; plain reads are
@@ -32,7 +40,11 @@ export interface Partitioning {
   /** Session expiries the checker added (ids after the history's own operations). */
   readonly synthetic: readonly Operation[];
   /** Operations left out, by reason (for the verdict's counts). */
-  readonly skipped: { readonly plainReads: number; readonly noEffect: number; readonly other: number };
+  readonly skipped: {
+    readonly plainReads: number;
+    readonly noEffect: number;
+    readonly other: number;
+  };
 }
 
 /** Whether an operation takes part in the linearizability check under `mode`. */
@@ -60,7 +72,8 @@ function ephemeralPaths(ops: readonly Operation[]): Map<string, string[]> {
       const made = pathsOf(op);
       add(op.session, made[made.length - 1]!);
     }
-    for (const sub of subOpsOf(op)) if (sub.op === "create" && isEphemeralMode(sub.mode)) add(op.session, sub.path);
+    for (const sub of subOpsOf(op))
+      if (sub.op === "create" && isEphemeralMode(sub.mode)) add(op.session, sub.path);
   }
   return bySession;
 }
@@ -71,12 +84,21 @@ function ephemeralPaths(ops: readonly Operation[]): Map<string, string[]> {
  * client was told ("sessionExpired"): ZooKeeper refuses a session it is expiring before the
  * closeSession txn that deletes the ephemerals commits.
  */
-function expiries(history: PairedHistory, owners: Map<string, string[]>, firstId: number): Operation[] {
-  const closed = new Set(history.operations.filter((op) => op.op === "closeSession" && op.status === "ok").map((op) => op.session));
+function expiries(
+  history: PairedHistory,
+  owners: Map<string, string[]>,
+  firstId: number,
+): Operation[] {
+  const closed = new Set(
+    history.operations
+      .filter((op) => op.op === "closeSession" && op.status === "ok")
+      .map((op) => op.session),
+  );
   const firstCreate = new Map<string, Operation>();
   for (const op of history.operations) {
     const creates = op.op === "create" || op.op === "multi";
-    if (creates && owners.has(op.session) && !firstCreate.has(op.session)) firstCreate.set(op.session, op);
+    if (creates && owners.has(op.session) && !firstCreate.has(op.session))
+      firstCreate.set(op.session, op);
   }
   const result: Operation[] = [];
   for (const session of [...owners.keys()].sort()) {
@@ -84,10 +106,22 @@ function expiries(history: PairedHistory, owners: Map<string, string[]>, firstId
     const create = firstCreate.get(session);
     assert(create !== undefined, "a session owning ephemerals created them");
     result.push({
-      id: firstId + result.length, process: create.process, session, op: "closeSession", path: undefined,
-      args: {}, status: "info", err: 0, modelled: true, result: undefined, zxid: undefined,
-      invokeIndex: create.invokeIndex, completeIndex: undefined, invokeTimeUs: create.invokeTimeUs,
-      completeTimeUs: undefined, synthetic: "expiry",
+      id: firstId + result.length,
+      process: create.process,
+      session,
+      op: "closeSession",
+      path: undefined,
+      args: {},
+      status: "info",
+      err: 0,
+      modelled: true,
+      result: undefined,
+      zxid: undefined,
+      invokeIndex: create.invokeIndex,
+      completeIndex: undefined,
+      invokeTimeUs: create.invokeTimeUs,
+      completeTimeUs: undefined,
+      synthetic: "expiry",
     });
   }
   return result;
@@ -105,9 +139,14 @@ class UnionFind {
     }
     if (up === path) return path;
     let root = path;
-    for (let up = this.parent.get(root); up !== undefined && up !== root; up = this.parent.get(root)) root = up;
+    for (
+      let up = this.parent.get(root);
+      up !== undefined && up !== root;
+      up = this.parent.get(root)
+    )
+      root = up;
     if (!this.parent.has(path)) this.parent.set(path, path);
-    for (let at = path; at !== root;) {
+    for (let at = path; at !== root; ) {
       const next = this.parent.get(at)!;
       this.parent.set(at, root);
       at = next;
@@ -131,22 +170,28 @@ function childObservedPaths(ops: readonly Operation[]): Set<string> {
   const observed = new Set<string>();
   for (const op of ops) {
     if (op.op === "getChildren" && op.path !== undefined) observed.add(op.path);
-    if (op.op === "create" && op.path !== undefined && isSequentialMode(op.args.mode)) observed.add(parentOf(op.path));
-    for (const sub of subOpsOf(op)) if (sub.op === "create" && isSequentialMode(sub.mode)) observed.add(parentOf(sub.path));
+    if (op.op === "create" && op.path !== undefined && isSequentialMode(op.args.mode))
+      observed.add(parentOf(op.path));
+    for (const sub of subOpsOf(op))
+      if (sub.op === "create" && isSequentialMode(sub.mode)) observed.add(parentOf(sub.path));
   }
   return observed;
 }
 
 /** The path an operation is filed under (a session close goes with its ephemerals). */
 function keyOf(
-  op: Operation, paths: readonly string[], owners: Map<string, string[]>,
+  op: Operation,
+  paths: readonly string[],
+  owners: Map<string, string[]>,
 ): string | undefined {
   if (op.op === "closeSession") return owners.get(op.session)?.[0];
   return paths[0];
 }
 
 function joinPaths(
-  pathLists: readonly string[][], owners: Map<string, string[]>, observed: Set<string>,
+  pathLists: readonly string[][],
+  owners: Map<string, string[]>,
+  observed: Set<string>,
 ): UnionFind {
   const sets = new UnionFind();
   for (const paths of pathLists) {
@@ -161,13 +206,17 @@ function joinPaths(
 }
 
 function modelFor(paths: readonly string[], scope: Scope): Model<unknown> {
-  if (paths.length === 1 && scope.childObserved.size === 0) return perPathModel(paths[0]!) as Model<unknown>;
-  return namespaceModel(scope, (ops) => partitionOperations(ops).map((p) => [...p.ops])) as Model<unknown>;
+  if (paths.length === 1 && scope.childObserved.size === 0)
+    return perPathModel(paths[0]!) as Model<unknown>;
+  return namespaceModel(scope, (ops) =>
+    partitionOperations(ops).map((p) => [...p.ops]),
+  ) as Model<unknown>;
 }
 
 /** Groups already-selected operations (synthetic ones included) into partitions. */
 export function partitionOperations(
-  ops: readonly Operation[], owners: Map<string, string[]> = ephemeralPaths(ops),
+  ops: readonly Operation[],
+  owners: Map<string, string[]> = ephemeralPaths(ops),
 ): Partition[] {
   const observed = childObservedPaths(ops);
   const pathLists = ops.map(pathsOf);
@@ -189,10 +238,15 @@ export function partitionOperations(
     if (paths === undefined) byRoot.set(root, [path]);
     else paths.push(path);
   }
-  const ordered = [...groups.entries()].sort((a, b) => a[1][0]!.invokeIndex - b[1][0]!.invokeIndex || a[1][0]!.id - b[1][0]!.id);
+  const ordered = [...groups.entries()].sort(
+    (a, b) => a[1][0]!.invokeIndex - b[1][0]!.invokeIndex || a[1][0]!.id - b[1][0]!.id,
+  );
   return ordered.map(([root, group], id) => {
     const paths = (byRoot.get(root) ?? []).sort();
-    const scope: Scope = { paths: new Set(paths), childObserved: new Set(paths.filter((p) => observed.has(p))) };
+    const scope: Scope = {
+      paths: new Set(paths),
+      childObserved: new Set(paths.filter((p) => observed.has(p))),
+    };
     return { id, paths, ops: group, scope, model: modelFor(paths, scope) };
   });
 }

@@ -55,7 +55,12 @@ export function hashString(text: string, seed = 0x811c9dc5): number {
   return h >>> 0;
 }
 
-export function makeNode(data: string, version: number, cversion: number, owner: string | undefined): ZNode {
+export function makeNode(
+  data: string,
+  version: number,
+  cversion: number,
+  owner: string | undefined,
+): ZNode {
   let h = hashString(data);
   h = Math.imul(h ^ version, 0x85ebca6b) ^ Math.imul(cversion + 0x9e3779b9, 0xc2b2ae35);
   if (owner !== undefined) h = hashString(owner, h);
@@ -63,8 +68,14 @@ export function makeNode(data: string, version: number, cversion: number, owner:
 }
 
 export const nodesEqual = (a: ZNode | undefined, b: ZNode | undefined): boolean =>
-  a === b || (a !== undefined && b !== undefined && a.hash === b.hash && a.data === b.data &&
-    a.version === b.version && a.cversion === b.cversion && a.owner === b.owner);
+  a === b ||
+  (a !== undefined &&
+    b !== undefined &&
+    a.hash === b.hash &&
+    a.data === b.data &&
+    a.version === b.version &&
+    a.cversion === b.cversion &&
+    a.owner === b.owner);
 
 /** ZooKeeper's sequential suffix: %010d of the parent's cversion (a signed 32-bit counter). */
 export function sequenceSuffix(cversion: number): string {
@@ -103,7 +114,15 @@ function decideCreate(view: TreeView, sub: SubOp, session: string): Decision {
   const owner = isEphemeralMode(sub.mode) ? session : undefined;
   const okChanges = change(name, makeNode(sub.data ?? "", 0, 0, owner));
   if (parentNode !== undefined) {
-    okChanges.set(parent, makeNode(parentNode.data, parentNode.version, (parentNode.cversion + 1) | 0, parentNode.owner));
+    okChanges.set(
+      parent,
+      makeNode(
+        parentNode.data,
+        parentNode.version,
+        (parentNode.cversion + 1) | 0,
+        parentNode.owner,
+      ),
+    );
   }
   // With the parent unknown, it may have been missing or ephemeral.
   const allowed = parentKnown ? [0] : [0, Err.NONODE, Err.NOCHILDRENFOREPHEMERALS];
@@ -137,18 +156,27 @@ function decideCheck(view: TreeView, sub: SubOp): Decision {
 
 function decide(view: TreeView, sub: SubOp, session: string): Decision {
   switch (sub.op) {
-    case "create": return decideCreate(view, sub, session);
-    case "delete": return decideDelete(view, sub);
-    case "setData": return decideSetData(view, sub);
-    case "check": return decideCheck(view, sub);
+    case "create":
+      return decideCreate(view, sub, session);
+    case "delete":
+      return decideDelete(view, sub);
+    case "setData":
+      return decideSetData(view, sub);
+    case "check":
+      return decideCheck(view, sub);
   }
 }
 
 /** A sub-result the reply carried must agree with what ok would have produced. */
 function resultAgrees(expected: SubResult, seen: SubResult | undefined): boolean {
   if (seen === undefined) return true;
-  if (seen.path !== undefined && expected.path !== undefined && seen.path !== expected.path) return false;
-  return seen.version === undefined || expected.version === undefined || seen.version === expected.version;
+  if (seen.path !== undefined && expected.path !== undefined && seen.path !== expected.path)
+    return false;
+  return (
+    seen.version === undefined ||
+    expected.version === undefined ||
+    seen.version === expected.version
+  );
 }
 
 /** A view with pending changes laid over it (a multi sees its own earlier sub-ops). */
@@ -184,7 +212,8 @@ function subOpOf(op: Operation): SubOp {
 function stepWrite(view: TreeView, op: Operation): Outcome | undefined {
   const decision = decide(view, subOpOf(op), op.session);
   const okAllowed = decision.allowed.includes(0);
-  if (op.status === "info") return okAllowed ? { changes: decision.okChanges, closes: undefined } : noChange;
+  if (op.status === "info")
+    return okAllowed ? { changes: decision.okChanges, closes: undefined } : noChange;
   if (op.status === "fail") return decision.allowed.includes(op.err) ? noChange : undefined;
   if (!okAllowed || !resultAgrees(decision.okResult, op.result)) return undefined;
   return { changes: decision.okChanges, closes: undefined };
@@ -198,7 +227,8 @@ function stepMulti(view: TreeView, op: Operation): Outcome | undefined {
     const decision = decide(overlay(view, pending), subs[i]!, op.session);
     if (op.status === "fail" && decision.allowed.includes(op.err)) return noChange;
     if (!decision.allowed.includes(0)) return op.status === "info" ? noChange : undefined;
-    if (op.status === "ok" && !resultAgrees(decision.okResult, op.result?.results?.[i])) return undefined;
+    if (op.status === "ok" && !resultAgrees(decision.okResult, op.result?.results?.[i]))
+      return undefined;
     for (const [path, node] of decision.okChanges) pending.set(path, node);
   }
   return op.status === "fail" ? undefined : { changes: pending, closes: undefined };
@@ -234,7 +264,11 @@ function readAgrees(view: TreeView, op: Operation): boolean {
  * effect at all is covered by never linearizing them).
  */
 export function applyOperation(view: TreeView, op: Operation): Outcome | undefined {
-  const writer = op.op !== "closeSession" && op.op !== "getData" && op.op !== "exists" && op.op !== "getChildren";
+  const writer =
+    op.op !== "closeSession" &&
+    op.op !== "getData" &&
+    op.op !== "exists" &&
+    op.op !== "getChildren";
   if (writer && view.isClosed(op.session)) return op.status === "info" ? noChange : undefined;
   switch (op.op) {
     case "create":

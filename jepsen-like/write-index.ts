@@ -25,7 +25,8 @@ export interface Uncertain {
   mayDeleteFrom: number;
 }
 
-const compareZxid = (a: Mutation, b: Mutation): number => (a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0);
+const compareZxid = (a: Mutation, b: Mutation): number =>
+  a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0;
 
 export class WriteIndex {
   private readonly byPath = new Map<string, Mutation[]>();
@@ -61,11 +62,20 @@ export class WriteIndex {
 
   uncertainOf(path: string): Uncertain {
     let u = this.uncertain.get(path);
-    if (u === undefined) this.uncertain.set(path, (u = { values: new Map(), mayCreateFrom: Infinity, mayDeleteFrom: Infinity }));
+    if (u === undefined)
+      this.uncertain.set(
+        path,
+        (u = { values: new Map(), mayCreateFrom: Infinity, mayDeleteFrom: Infinity }),
+      );
     return u;
   }
 
-  private maybe(path: string, kind: Mutation["kind"], data: string | undefined, from: number): void {
+  private maybe(
+    path: string,
+    kind: Mutation["kind"],
+    data: string | undefined,
+    from: number,
+  ): void {
     const u = this.uncertainOf(path);
     if (kind === "delete") u.mayDeleteFrom = Math.min(u.mayDeleteFrom, from);
     else if (data !== undefined) u.values.set(data, Math.min(u.values.get(data) ?? Infinity, from));
@@ -73,22 +83,40 @@ export class WriteIndex {
     this.noteChild(path);
   }
 
-  private addSub(op: Operation, sub: SubOp, made: string | undefined, version: number | undefined): void {
+  private addSub(
+    op: Operation,
+    sub: SubOp,
+    made: string | undefined,
+    version: number | undefined,
+  ): void {
     if (sub.op === "check") return;
     const kind = sub.op === "create" ? "create" : sub.op === "setData" ? "set" : "delete";
-    const sequentialUnknown = sub.op === "create" && isSequentialMode(sub.mode) && made === undefined;
+    const sequentialUnknown =
+      sub.op === "create" && isSequentialMode(sub.mode) && made === undefined;
     const path = made ?? sub.path;
     if (sequentialUnknown || op.status !== "ok" || op.zxid === undefined) {
-      if (!sequentialUnknown) this.maybe(path, kind, kind === "delete" ? undefined : sub.data ?? "", op.invokeIndex);
+      if (!sequentialUnknown)
+        this.maybe(path, kind, kind === "delete" ? undefined : (sub.data ?? ""), op.invokeIndex);
       else {
         const parent = parentOf(sub.path);
-        this.sequentialParents.set(parent, Math.min(this.sequentialParents.get(parent) ?? Infinity, op.invokeIndex));
+        this.sequentialParents.set(
+          parent,
+          Math.min(this.sequentialParents.get(parent) ?? Infinity, op.invokeIndex),
+        );
       }
       return;
     }
     const owner = kind === "create" && isEphemeralMode(sub.mode) ? op.session : undefined;
-    const data = kind === "delete" ? undefined : sub.data ?? "";
-    this.known({ zxid: op.zxid, path, kind, data, version: kind === "create" ? 0 : version, owner, opId: op.id });
+    const data = kind === "delete" ? undefined : (sub.data ?? "");
+    this.known({
+      zxid: op.zxid,
+      path,
+      kind,
+      data,
+      version: kind === "create" ? 0 : version,
+      owner,
+      opId: op.id,
+    });
   }
 
   private add(op: Operation): void {
@@ -104,7 +132,10 @@ export class WriteIndex {
     const sub: SubOp = { op: op.op, path: op.path! };
     if (op.args.data !== undefined) sub.data = op.args.data;
     if (op.args.mode !== undefined) sub.mode = op.args.mode;
-    const made = op.op === "create" ? op.result?.path ?? (isSequentialMode(op.args.mode) ? undefined : op.path) : undefined;
+    const made =
+      op.op === "create"
+        ? (op.result?.path ?? (isSequentialMode(op.args.mode) ? undefined : op.path))
+        : undefined;
     this.addSub(op, sub, made, op.result?.version);
   }
 
@@ -113,7 +144,12 @@ export class WriteIndex {
     const owned: string[] = [];
     for (const [path, list] of this.byPath) {
       const last = this.latestIn(list, zxid);
-      if (last !== undefined && last.kind !== "delete" && this.creatorOf(list, last)?.owner === session) owned.push(path);
+      if (
+        last !== undefined &&
+        last.kind !== "delete" &&
+        this.creatorOf(list, last)?.owner === session
+      )
+        owned.push(path);
     }
     return owned;
   }
@@ -124,7 +160,15 @@ export class WriteIndex {
       if (op.op !== "closeSession" || op.status !== "ok" || op.zxid === undefined) continue;
       for (const path of this.ownedAt(op.session, op.zxid)) {
         const list = this.byPath.get(path)!;
-        list.push({ zxid: op.zxid, path, kind: "delete", data: undefined, version: undefined, owner: undefined, opId: op.id });
+        list.push({
+          zxid: op.zxid,
+          path,
+          kind: "delete",
+          data: undefined,
+          version: undefined,
+          owner: undefined,
+          opId: op.id,
+        });
         list.sort(compareZxid);
       }
     }
@@ -132,7 +176,9 @@ export class WriteIndex {
 
   /** A session not known closed may expire at any time after it first created an ephemeral. */
   private addExpiries(ops: readonly Operation[]): void {
-    const closes = ops.filter((op) => op.op === "closeSession" && op.status === "ok" && op.zxid !== undefined);
+    const closes = ops.filter(
+      (op) => op.op === "closeSession" && op.status === "ok" && op.zxid !== undefined,
+    );
     const closedOk = new Set(closes.map((op) => op.session));
     for (const m of this.ephemeralCreates) {
       if (!closedOk.has(m.owner!)) this.maybe(m.path, "delete", undefined, 0);
@@ -140,11 +186,14 @@ export class WriteIndex {
     for (const op of ops) {
       if (op.op === "closeSession" && op.status === "info") {
         for (const [path, list] of this.byPath) {
-          if (list.some((m) => m.owner === op.session)) this.maybe(path, "delete", undefined, op.invokeIndex);
+          if (list.some((m) => m.owner === op.session))
+            this.maybe(path, "delete", undefined, op.invokeIndex);
         }
       }
-      const ephemeral = op.op === "create" && isEphemeralMode(op.args.mode) && op.path !== undefined;
-      if (op.status === "info" && ephemeral) this.maybe(op.path!, "delete", undefined, op.invokeIndex);
+      const ephemeral =
+        op.op === "create" && isEphemeralMode(op.args.mode) && op.path !== undefined;
+      if (op.status === "info" && ephemeral)
+        this.maybe(op.path!, "delete", undefined, op.invokeIndex);
     }
   }
 
