@@ -65,7 +65,7 @@ export function checkGuarantees(history: PairedHistory): GuaranteeResult[] {
     checkMonotonicReads(sessions),
     checkReadYourWrites(sessions),
     checkSequentialReads(history, writes),
-    checkWatchOrder(history, writes),
+    checkWatchOrder(history, writes, sessions),
     checkEphemerals(history, writes),
     checkSequentialNames(history),
   ];

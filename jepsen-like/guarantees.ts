@@ -285,7 +285,11 @@ function onWatchRead(
 }
 
 /** A watch event reaches its session before any read that shows the change it announces. */
-export function checkWatchOrder(history: PairedHistory, writes: WriteIndex): GuaranteeResult {
+export function checkWatchOrder(
+  history: PairedHistory,
+  writes: WriteIndex,
+  sessions = bySession(history.operations),
+): GuaranteeResult {
   const findings = new Findings("watch-order");
   const eventsBySession = new Map<string, SessionEvent[]>();
   for (const e of history.events) {
@@ -293,7 +297,7 @@ export function checkWatchOrder(history: PairedHistory, writes: WriteIndex): Gua
     if (list === undefined) eventsBySession.set(e.session, [e]);
     else list.push(e);
   }
-  for (const [session, ops] of bySession(history.operations)) {
+  for (const [session, ops] of sessions) {
     const armed = new Map<string, Armed>();
     for (const item of watchTimeline(ops, eventsBySession.get(session) ?? [])) {
       if (item.read !== undefined) {

@@ -112,38 +112,7 @@ export class HistoryFormatError extends Error {
   }
 }
 
-const topKeys = new Set([
-  "type",
-  "index",
-  "process",
-  "session",
-  "time",
-  "op",
-  "path",
-  "args",
-  "result",
-  "err",
-  "zxid",
-]);
-const argKeys = new Set(["data", "version", "mode", "sync", "watch", "ops"]);
 const subOpKeys = new Set(["op", "path", "data", "version", "mode"]);
-const resultKeys = new Set([
-  "path",
-  "data",
-  "exists",
-  "children",
-  "version",
-  "cversion",
-  "czxid",
-  "mzxid",
-  "pzxid",
-  "ephemeralOwner",
-  "numChildren",
-  "dataLength",
-  "results",
-  "event",
-  "reason",
-]);
 const subResultKeys = new Set(["path", "version", "mzxid"]);
 const pathOps = new Set<string>([
   "create",
@@ -159,23 +128,50 @@ const zxidMax = (1n << 64n) - 1n;
 
 type Json = Record<string, unknown>;
 
+// Validation runs once per record on histories of millions, so the helpers below take the field's
+// name in two parts and build a message only when they throw.
+
 /** A hex string of a 64-bit unsigned value (zxids) as a bigint; throws a problem string. */
 export function parseHex64(value: unknown, what: string): bigint {
+  return hex64Field(value, what, "");
+}
+
+function hex64Field(value: unknown, prefix: string, key: string): bigint {
   // Records built in memory may already hold bigints.
   if (typeof value === "bigint" && value >= 0n && value <= zxidMax) return value;
-  if (typeof value !== "string" || !/^0x[0-9a-fA-F]{1,16}$/.test(value)) {
-    throw `${what} must be a hex string like "0x100000003"`;
+  if (typeof value !== "string" || !hex64Pattern.test(value)) {
+    throw `${prefix}${key} must be a hex string like "0x100000003"`;
   }
   const parsed = BigInt(value);
   assert(parsed >= 0n && parsed <= zxidMax, "16 hex digits fit in 64 bits");
   return parsed;
 }
 
+const hex64Pattern = /^0x[0-9a-fA-F]{1,16}$/;
+
 export const hex64 = (value: bigint): string => `0x${value.toString(16)}`;
+
+// A history names few sessions many times: their canonical forms are remembered (one string
+// each, which also makes the Maps keyed by session compare by identity), up to a bound.
+const canonicalSessions = new Map<string, string>();
+const canonicalSessionsMax = 65_536;
 
 /** Session ids in canonical form, so "0x1A" and "0x01a" name the same session. */
 export function canonicalSession(value: unknown, what = "session"): string {
-  return hex64(parseHex64(value, what));
+  return sessionField(value, what, "");
+}
+
+function sessionField(value: unknown, prefix: string, key: string): string {
+  if (typeof value === "string") {
+    const known = canonicalSessions.get(value);
+    if (known !== undefined) return known;
+  }
+  const canonical = hex64(hex64Field(value, prefix, key));
+  if (typeof value === "string") {
+    if (canonicalSessions.size >= canonicalSessionsMax) canonicalSessions.clear();
+    canonicalSessions.set(value, canonical);
+  }
+  return canonical;
 }
 
 function isObject(value: unknown): value is Json {
@@ -183,57 +179,57 @@ function isObject(value: unknown): value is Json {
 }
 
 function checkKeys(object: Json, allowed: Set<string>, what: string): void {
-  for (const key of Object.keys(object)) if (!allowed.has(key)) throw `unknown field ${what}${key}`;
+  // for-in walks the object's enumeration cache without allocating a key array.
+  for (const key in object) {
+    if (!allowed.has(key) && Object.prototype.hasOwnProperty.call(object, key)) {
+      throw `unknown field ${what}${key}`;
+    }
+  }
 }
 
-function integer(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) throw `${what} must be an integer`;
+function integer(value: unknown, prefix: string, key = ""): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+    throw `${prefix}${key} must be an integer`;
+  }
   return value;
 }
 
-function optional<T>(
-  object: Json,
-  key: string,
-  read: (v: unknown, what: string) => T,
-  what: string,
-): T | undefined {
-  return object[key] === undefined ? undefined : read(object[key], `${what}${key}`);
-}
-
-function string(value: unknown, what: string): string {
-  if (typeof value !== "string") throw `${what} must be a string`;
+function string(value: unknown, prefix: string, key = ""): string {
+  if (typeof value !== "string") throw `${prefix}${key} must be a string`;
   return value;
 }
 
-function boolean(value: unknown, what: string): boolean {
-  if (typeof value !== "boolean") throw `${what} must be true or false`;
+function boolean(value: unknown, prefix: string, key: string): boolean {
+  if (typeof value !== "boolean") throw `${prefix}${key} must be true or false`;
   return value;
 }
 
-function path(value: unknown, what: string): string {
-  const text = string(value, what);
+function path(value: unknown, prefix: string, key = ""): string {
+  const text = string(value, prefix, key);
   // A trailing "/" is legal: a sequential create of "/q/" makes "/q/0000000007".
-  if (!text.startsWith("/")) throw `${what} must be an absolute znode path`;
+  if (text.charCodeAt(0) !== 0x2f) throw `${prefix}${key} must be an absolute znode path`;
   return text;
 }
 
-function mode(value: unknown, what: string): CreateModeName {
-  if (!(createModes as readonly unknown[]).includes(value))
-    throw `${what} must be one of ${createModes.join(", ")}`;
+function mode(value: unknown, prefix: string, key: string): CreateModeName {
+  if (!(createModes as readonly unknown[]).includes(value)) {
+    throw `${prefix}${key} must be one of ${createModes.join(", ")}`;
+  }
   return value as CreateModeName;
 }
 
 function subOp(value: unknown, what: string): SubOp {
   if (!isObject(value)) throw `${what} must be an object`;
-  checkKeys(value, subOpKeys, `${what}.`);
+  const dot = `${what}.`;
+  checkKeys(value, subOpKeys, dot);
   const op = value.op;
   if (op !== "create" && op !== "delete" && op !== "setData" && op !== "check") {
     throw `${what}.op must be create, delete, setData or check`;
   }
-  const sub: SubOp = { op, path: path(value.path, `${what}.path`) };
-  const data = optional(value, "data", string, `${what}.`);
-  const version = optional(value, "version", integer, `${what}.`);
-  const createMode = optional(value, "mode", mode, `${what}.`);
+  const sub: SubOp = { op, path: path(value.path, dot, "path") };
+  const data = value.data === undefined ? undefined : string(value.data, dot, "data");
+  const version = value.version === undefined ? undefined : integer(value.version, dot, "version");
+  const createMode = value.mode === undefined ? undefined : mode(value.mode, dot, "mode");
   if (data !== undefined) sub.data = data;
   if (version !== undefined) sub.version = version;
   if (createMode !== undefined) sub.mode = createMode;
@@ -242,75 +238,163 @@ function subOp(value: unknown, what: string): SubOp {
   return sub;
 }
 
+const own = (object: Json, key: string): boolean =>
+  Object.prototype.hasOwnProperty.call(object, key);
+
+// Records, args and results come in many shapes, so reading each known field by name would be a
+// megamorphic load; one for-in pass reads the fields present through the enumeration cache.
+
 function parseArgs(value: unknown): OpArgs {
   if (!isObject(value)) throw "args must be an object";
-  checkKeys(value, argKeys, "args.");
+  let data: unknown, version: unknown, createMode: unknown, sync: unknown, watch: unknown;
+  let ops: unknown;
+  for (const key in value) {
+    const field = value[key];
+    switch (key) {
+      case "data":
+        data = field;
+        break;
+      case "version":
+        version = field;
+        break;
+      case "mode":
+        createMode = field;
+        break;
+      case "sync":
+        sync = field;
+        break;
+      case "watch":
+        watch = field;
+        break;
+      case "ops":
+        ops = field;
+        break;
+      default:
+        if (own(value, key)) throw `unknown field args.${key}`;
+    }
+  }
   const args: OpArgs = {};
-  const data = optional(value, "data", string, "args.");
-  const version = optional(value, "version", integer, "args.");
-  const createMode = optional(value, "mode", mode, "args.");
-  const sync = optional(value, "sync", boolean, "args.");
-  const watch = optional(value, "watch", boolean, "args.");
-  if (data !== undefined) args.data = data;
-  if (version !== undefined) args.version = version;
-  if (createMode !== undefined) args.mode = createMode;
-  if (sync !== undefined) args.sync = sync;
-  if (watch !== undefined) args.watch = watch;
-  if (value.ops !== undefined) {
-    if (!Array.isArray(value.ops)) throw "args.ops must be an array";
-    args.ops = value.ops.map((op, i) => subOp(op, `args.ops[${i}]`));
+  if (data !== undefined) args.data = string(data, "args.", "data");
+  if (version !== undefined) args.version = integer(version, "args.", "version");
+  if (createMode !== undefined) args.mode = mode(createMode, "args.", "mode");
+  if (sync !== undefined) args.sync = boolean(sync, "args.", "sync");
+  if (watch !== undefined) args.watch = boolean(watch, "args.", "watch");
+  if (ops !== undefined) {
+    if (!Array.isArray(ops)) throw "args.ops must be an array";
+    args.ops = ops.map((op, i) => subOp(op, `args.ops[${i}]`));
   }
   return args;
 }
 
 function subResult(value: unknown, what: string): SubResult {
   if (!isObject(value)) throw `${what} must be an object`;
-  checkKeys(value, subResultKeys, `${what}.`);
+  const dot = `${what}.`;
+  checkKeys(value, subResultKeys, dot);
   const sub: SubResult = {};
-  const subPath = optional(value, "path", string, `${what}.`);
-  const version = optional(value, "version", integer, `${what}.`);
-  const mzxid = optional(value, "mzxid", parseHex64, `${what}.`);
+  const subPath = value.path === undefined ? undefined : string(value.path, dot, "path");
+  const version = value.version === undefined ? undefined : integer(value.version, dot, "version");
+  const mzxid = value.mzxid === undefined ? undefined : hex64Field(value.mzxid, dot, "mzxid");
   if (subPath !== undefined) sub.path = subPath;
   if (version !== undefined) sub.version = version;
   if (mzxid !== undefined) sub.mzxid = mzxid;
   return sub;
 }
 
-function children(value: unknown, what: string): string[] {
-  if (!Array.isArray(value) || value.some((c) => typeof c !== "string"))
-    throw `${what} must be an array of strings`;
+function children(value: unknown, prefix: string, key: string): string[] {
+  if (!Array.isArray(value) || value.some((c) => typeof c !== "string")) {
+    throw `${prefix}${key} must be an array of strings`;
+  }
   return value as string[];
 }
 
+const r = "result.";
+
 function parseResult(value: unknown): OpResult {
   if (!isObject(value)) throw "result must be an object";
-  checkKeys(value, resultKeys, "result.");
-  const result: OpResult = {};
-  const set = <K extends keyof OpResult>(key: K, v: OpResult[K] | undefined): void => {
-    if (v !== undefined) result[key] = v;
-  };
-  set("path", optional(value, "path", string, "result."));
-  set("data", optional(value, "data", string, "result."));
-  set("exists", optional(value, "exists", boolean, "result."));
-  set("children", optional(value, "children", children, "result."));
-  for (const key of ["version", "cversion", "numChildren", "dataLength"] as const) {
-    set(key, optional(value, key, integer, "result."));
+  let path: unknown, data: unknown, exists: unknown, childNames: unknown, version: unknown;
+  let cversion: unknown, numChildren: unknown, dataLength: unknown, czxid: unknown;
+  let mzxid: unknown, pzxid: unknown, owner: unknown, event: unknown, reason: unknown;
+  let results: unknown;
+  for (const key in value) {
+    const field = value[key];
+    switch (key) {
+      case "path":
+        path = field;
+        break;
+      case "data":
+        data = field;
+        break;
+      case "exists":
+        exists = field;
+        break;
+      case "children":
+        childNames = field;
+        break;
+      case "version":
+        version = field;
+        break;
+      case "cversion":
+        cversion = field;
+        break;
+      case "numChildren":
+        numChildren = field;
+        break;
+      case "dataLength":
+        dataLength = field;
+        break;
+      case "czxid":
+        czxid = field;
+        break;
+      case "mzxid":
+        mzxid = field;
+        break;
+      case "pzxid":
+        pzxid = field;
+        break;
+      case "ephemeralOwner":
+        owner = field;
+        break;
+      case "event":
+        event = field;
+        break;
+      case "reason":
+        reason = field;
+        break;
+      case "results":
+        results = field;
+        break;
+      default:
+        if (own(value, key)) throw `unknown field result.${key}`;
+    }
   }
-  for (const key of ["czxid", "mzxid", "pzxid"] as const)
-    set(key, optional(value, key, parseHex64, "result."));
-  set("ephemeralOwner", optional(value, "ephemeralOwner", canonicalSession, "result."));
-  set("event", optional(value, "event", string, "result."));
-  set("reason", optional(value, "reason", string, "result."));
-  if (value.results !== undefined) {
-    if (!Array.isArray(value.results)) throw "result.results must be an array";
-    result.results = value.results.map((r, i) => subResult(r, `result.results[${i}]`));
+  // Fields are checked and added in a fixed order, so results share few hidden classes.
+  const result: OpResult = {};
+  if (path !== undefined) result.path = string(path, r, "path");
+  if (data !== undefined) result.data = string(data, r, "data");
+  if (exists !== undefined) result.exists = boolean(exists, r, "exists");
+  if (childNames !== undefined) result.children = children(childNames, r, "children");
+  if (version !== undefined) result.version = integer(version, r, "version");
+  if (cversion !== undefined) result.cversion = integer(cversion, r, "cversion");
+  if (numChildren !== undefined) result.numChildren = integer(numChildren, r, "numChildren");
+  if (dataLength !== undefined) result.dataLength = integer(dataLength, r, "dataLength");
+  if (czxid !== undefined) result.czxid = hex64Field(czxid, r, "czxid");
+  if (mzxid !== undefined) result.mzxid = hex64Field(mzxid, r, "mzxid");
+  if (pzxid !== undefined) result.pzxid = hex64Field(pzxid, r, "pzxid");
+  if (owner !== undefined) result.ephemeralOwner = sessionField(owner, r, "ephemeralOwner");
+  if (event !== undefined) result.event = string(event, r, "event");
+  if (reason !== undefined) result.reason = string(reason, r, "reason");
+  if (results !== undefined) {
+    if (!Array.isArray(results)) throw "result.results must be an array";
+    result.results = results.map((sub, i) => subResult(sub, `result.results[${i}]`));
   }
   return result;
 }
 
+const opNameSet = new Set<string>(opNames);
+
 function checkOpFields(record: HistoryRecord): void {
   const { op, args, type } = record;
-  if (!(opNames as readonly string[]).includes(op)) throw `op must be one of ${opNames.join(", ")}`;
+  if (!opNameSet.has(op)) throw `op must be one of ${opNames.join(", ")}`;
   if (pathOps.has(op) && record.path === undefined) throw `${op} needs a path`;
   if (op === "multi" && type === "invoke" && args?.ops === undefined) throw "multi needs args.ops";
   if (type !== "invoke") return;
@@ -333,30 +417,79 @@ function checkEventFields(record: HistoryRecord): void {
     throw "a watch event needs result.event (e.g. NodeDataChanged)";
 }
 
+const isRecordType = (value: unknown): value is RecordType =>
+  value === "invoke" || value === "ok" || value === "fail" || value === "info" || value === "event";
+
 /**
  * Validates one decoded JSON object as a history record. `position` is used when the object has
  * no index. Throws a problem string (the caller adds where it came from).
  */
 function toRecord(value: unknown, position: number): HistoryRecord {
   if (!isObject(value)) throw "a record must be a JSON object";
-  const json = value as Json;
-  checkKeys(json, topKeys, "");
-  if (!(recordTypes as readonly unknown[]).includes(json.type))
-    throw `type must be one of ${recordTypes.join(", ")}`;
+  let type: unknown, index: unknown, process: unknown, session: unknown, time: unknown;
+  let op: unknown, where: unknown, args: unknown, result: unknown, err: unknown, zxid: unknown;
+  for (const key in value) {
+    const field = value[key];
+    switch (key) {
+      case "type":
+        type = field;
+        break;
+      case "index":
+        index = field;
+        break;
+      case "process":
+        process = field;
+        break;
+      case "session":
+        session = field;
+        break;
+      case "time":
+        time = field;
+        break;
+      case "op":
+        op = field;
+        break;
+      case "path":
+        where = field;
+        break;
+      case "args":
+        args = field;
+        break;
+      case "result":
+        result = field;
+        break;
+      case "err":
+        err = field;
+        break;
+      case "zxid":
+        zxid = field;
+        break;
+      default:
+        if (own(value, key)) throw `unknown field ${key}`;
+    }
+  }
+  if (!isRecordType(type)) throw `type must be one of ${recordTypes.join(", ")}`;
+  const recordIndex = index === undefined ? position : integer(index, "index");
+  const recordProcess = integer(process, "process");
+  const recordSession = session === undefined ? "0x0" : sessionField(session, "session", "");
+  const recordTime = integer(time, "time");
+  const recordOp = string(op, "op");
+  if (recordProcess < 0) throw "process must be >= 0";
+  // One literal with every field (absent ones undefined): a single allocation, and one hidden
+  // class for all records, so the pairing and the checkers read them monomorphically.
   const record: HistoryRecord = {
-    type: json.type as RecordType,
-    index: json.index === undefined ? position : integer(json.index, "index"),
-    process: integer(json.process, "process"),
-    session: json.session === undefined ? "0x0" : canonicalSession(json.session),
-    time: integer(json.time, "time"),
-    op: string(json.op, "op"),
+    type,
+    index: recordIndex,
+    process: recordProcess,
+    session: recordSession,
+    time: recordTime,
+    op: recordOp,
+    path: where === undefined ? undefined : path(where, "path"),
+    args: args === undefined ? undefined : parseArgs(args),
+    result: result === undefined ? undefined : parseResult(result),
+    err: err === undefined ? undefined : integer(err, "err"),
+    zxid: zxid === undefined ? undefined : hex64Field(zxid, "zxid", ""),
   };
-  if (record.process < 0) throw "process must be >= 0";
-  if (json.path !== undefined) record.path = path(json.path, "path");
-  if (json.args !== undefined) record.args = parseArgs(json.args);
-  if (json.result !== undefined) record.result = parseResult(json.result);
-  if (json.err !== undefined) record.err = integer(json.err, "err");
-  if (json.zxid !== undefined) record.zxid = parseHex64(json.zxid, "zxid");
   if (record.type === "event") checkEventFields(record);
   else checkOpFields(record);
   if (record.type !== "invoke" && record.type !== "event") checkCompletionFields(record);
@@ -371,27 +504,33 @@ function toRecord(value: unknown, position: number): HistoryRecord {
 function checkOrder(records: readonly HistoryRecord[], where: (i: number) => number): void {
   const outstanding = new Map<number, HistoryRecord>();
   let lastIndex = -1;
-  records.forEach((record, i) => {
-    const fail = (problem: string): never => {
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    if (record.index <= lastIndex) {
+      const problem = `index ${record.index} does not increase (previous ${lastIndex})`;
       throw new HistoryFormatError(where(i), problem);
-    };
-    if (record.index <= lastIndex)
-      fail(`index ${record.index} does not increase (previous ${lastIndex})`);
+    }
     lastIndex = record.index;
-    if (record.type === "event") return;
+    if (record.type === "event") continue;
     const open = outstanding.get(record.process);
     if (record.type === "invoke") {
-      if (open !== undefined)
-        fail(`process ${record.process} invokes while op index ${open.index} is outstanding`);
+      if (open !== undefined) {
+        const problem = `process ${record.process} invokes while op index ${open.index} is outstanding`;
+        throw new HistoryFormatError(where(i), problem);
+      }
       outstanding.set(record.process, record);
-      return;
+      continue;
     }
-    if (open === undefined)
-      fail(`${record.type} for process ${record.process}, which has no outstanding invoke`);
-    if (open!.op !== record.op)
-      fail(`${record.type} for ${record.op} answers an invoke of ${open!.op}`);
+    if (open === undefined) {
+      const problem = `${record.type} for process ${record.process}, which has no outstanding invoke`;
+      throw new HistoryFormatError(where(i), problem);
+    }
+    if (open.op !== record.op) {
+      const problem = `${record.type} for ${record.op} answers an invoke of ${open.op}`;
+      throw new HistoryFormatError(where(i), problem);
+    }
     outstanding.delete(record.process);
-  });
+  }
 }
 
 /**

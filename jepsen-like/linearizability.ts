@@ -187,39 +187,64 @@ function zobristKeys(count: number): Uint32Array {
   return keys;
 }
 
-const bitsEqual = (a: Uint32Array, b: Uint32Array): boolean => a.every((word, i) => word === b[i]);
-
 /**
  * (linearized set, state) pairs already explored; insert reports whether the pair is new.
- * `bytes` estimates what the entries hold: the set's copy, the entry, the map's slot, the state.
+ * `bytes` estimates what the entries hold: the set's copy, the entry, the map's slot, the state
+ * (a deterministic figure, kept as it was when every entry held a Uint32Array of its own).
+ * The copies of the set live back to back in slabs: one typed array per entry would be most of
+ * the cost of a step.
  */
 class Cache<S> {
-  private readonly buckets = new Map<number, { bits: Uint32Array; state: S }[]>();
+  private readonly buckets = new Map<number, { slab: Uint32Array; at: number; state: S }[]>();
   private readonly entryBytes: number;
+  private readonly words: number;
+  private slab: Uint32Array;
+  private used = 0;
   entries = 0;
 
   constructor(
     private readonly model: Model<S>,
     words: number,
   ) {
+    this.words = words;
     this.entryBytes = 4 * words + cacheEntryOverheadBytes + (model.stateBytes ?? stateBytesDefault);
+    this.slab = new Uint32Array(words * 64);
   }
 
   get bytes(): number {
     return this.entries * this.entryBytes;
   }
 
+  private copy(bits: Uint32Array, state: S): { slab: Uint32Array; at: number; state: S } {
+    if (this.used + this.words > this.slab.length) {
+      this.slab = new Uint32Array(Math.min(this.slab.length * 2, this.words * 65_536));
+      this.used = 0;
+    }
+    const at = this.used;
+    this.slab.set(bits, at);
+    this.used += this.words;
+    this.entries++;
+    return { slab: this.slab, at, state };
+  }
+
   insert(key: number, bits: Uint32Array, state: S): boolean {
     const bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      this.buckets.set(key, [{ bits: bits.slice(), state }]);
-      this.entries++;
+      this.buckets.set(key, [this.copy(bits, state)]);
       return true;
     }
-    for (const seen of bucket)
-      if (bitsEqual(seen.bits, bits) && this.model.equal(seen.state, state)) return false;
-    bucket.push({ bits: bits.slice(), state });
-    this.entries++;
+    const words = this.words;
+    for (const seen of bucket) {
+      let same = true;
+      for (let i = 0; i < words; i++) {
+        if (seen.slab[seen.at + i] !== bits[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same && this.model.equal(seen.state, state)) return false;
+    }
+    bucket.push(this.copy(bits, state));
     return true;
   }
 }

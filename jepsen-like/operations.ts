@@ -179,26 +179,27 @@ function sessionEvent(record: HistoryRecord): SessionEvent {
  * enforce one outstanding op per process). An invoke never completed is indeterminate.
  */
 export function pairOperations(records: readonly HistoryRecord[]): PairedHistory {
-  const open = new Map<number, { invoke: HistoryRecord; slot: number }>();
-  const slots: (Operation | HistoryRecord)[] = [];
+  // Per process, the slot (operation id) of its outstanding invoke.
+  const open = new Map<number, number>();
+  const invokes: HistoryRecord[] = [];
+  const done: (Operation | undefined)[] = [];
   const events: SessionEvent[] = [];
   for (const record of records) {
     if (record.type === "event") {
       events.push(sessionEvent(record));
     } else if (record.type === "invoke") {
       assert(!open.has(record.process), "validated: one outstanding op per process");
-      open.set(record.process, { invoke: record, slot: slots.length });
-      slots.push(record);
+      open.set(record.process, invokes.length);
+      invokes.push(record);
+      done.push(undefined);
     } else {
-      const pending = open.get(record.process);
-      assert(pending !== undefined, "validated: a completion answers an invoke");
+      const slot = open.get(record.process);
+      assert(slot !== undefined, "validated: a completion answers an invoke");
       open.delete(record.process);
-      slots[pending.slot] = completed(pending.invoke, record, pending.slot);
+      done[slot] = completed(invokes[slot]!, record, slot);
     }
   }
-  const operations = slots.map((slot, id) =>
-    "id" in slot ? slot : completed(slot, undefined, id),
-  );
+  const operations = done.map((op, id) => op ?? completed(invokes[id]!, undefined, id));
   const lastIndex = records.length === 0 ? 0 : records[records.length - 1]!.index;
   return { operations, events, lastIndex };
 }

@@ -34,6 +34,8 @@ export class WriteIndex {
   private readonly childPaths = new Map<string, Set<string>>();
   /** Paths under a parent that sequential creates with unknown names may have made. */
   private readonly sequentialParents = new Map<string, number>();
+  /** Known ephemeral creates, so expiries need not scan every path's changes. */
+  private readonly ephemeralCreates: Mutation[] = [];
 
   constructor(history: PairedHistory) {
     for (const op of history.operations) this.add(op);
@@ -46,6 +48,7 @@ export class WriteIndex {
     const list = this.byPath.get(m.path);
     if (list === undefined) this.byPath.set(m.path, [m]);
     else list.push(m);
+    if (m.owner !== undefined) this.ephemeralCreates.push(m);
     this.noteChild(m.path);
   }
 
@@ -177,11 +180,8 @@ export class WriteIndex {
       (op) => op.op === "closeSession" && op.status === "ok" && op.zxid !== undefined,
     );
     const closedOk = new Set(closes.map((op) => op.session));
-    for (const list of this.byPath.values()) {
-      for (const m of list) {
-        if (m.owner !== undefined && !closedOk.has(m.owner))
-          this.maybe(m.path, "delete", undefined, 0);
-      }
+    for (const m of this.ephemeralCreates) {
+      if (!closedOk.has(m.owner!)) this.maybe(m.path, "delete", undefined, 0);
     }
     for (const op of ops) {
       if (op.op === "closeSession" && op.status === "info") {
