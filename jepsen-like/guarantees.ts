@@ -134,7 +134,9 @@ export function checkMonotonicReads(sessions: Map<string, Operation[]>): Guarant
     for (const op of ops.filter(answered).sort(byComplete)) {
       findings.checked++;
       if (latest !== undefined && op.zxid! < latest.zxid!) {
-        const replies = `#${op.id} replied at ${z(op.zxid)} after #${latest.id} replied at ${z(latest.zxid)}`;
+        const replies =
+          `#${op.id} replied at ${z(op.zxid)} ` +
+          `after #${latest.id} replied at ${z(latest.zxid)}`;
         findings.report(`session ${session} went back in time: ${replies}`, [latest, op]);
       }
       if (latest === undefined || op.zxid! > latest.zxid!) latest = op;
@@ -186,8 +188,9 @@ function checkOwnWrite(findings: Findings, read: Operation, own: OwnWrite): void
     result.data !== own.data
   ) {
     findings.report(
-      `#${read.id} read ${JSON.stringify(result.data)} from ${read.path} at the zxid of the session's own ` +
-        `write #${write.id}, which wrote ${JSON.stringify(own.data)}`,
+      `#${read.id} read ${JSON.stringify(result.data)} from ${read.path} ` +
+        `at the zxid of the session's own write #${write.id}, ` +
+        `which wrote ${JSON.stringify(own.data)}`,
       [write, read],
     );
   }

@@ -515,14 +515,16 @@ function checkOrder(records: readonly HistoryRecord[], where: (i: number) => num
     const open = outstanding.get(record.process);
     if (record.type === "invoke") {
       if (open !== undefined) {
-        const problem = `process ${record.process} invokes while op index ${open.index} is outstanding`;
+        const problem =
+          `process ${record.process} invokes ` + `while op index ${open.index} is outstanding`;
         throw new HistoryFormatError(where(i), problem);
       }
       outstanding.set(record.process, record);
       continue;
     }
     if (open === undefined) {
-      const problem = `${record.type} for process ${record.process}, which has no outstanding invoke`;
+      const problem =
+        `${record.type} for process ${record.process}, ` + "which has no outstanding invoke";
       throw new HistoryFormatError(where(i), problem);
     }
     if (open.op !== record.op) {

@@ -477,8 +477,10 @@ function failureOf(
   );
   const stuck = ops.find((op) => op.id === search.stuck)!;
   const explanation =
-    `${model.describeOperation(stuck)} cannot take effect in any order consistent with real time: ` +
-    `after the longest linearizable prefix (${search.linearization.length} ops) the state is ${search.stateAfter}`;
+    `${model.describeOperation(stuck)} cannot take effect ` +
+    "in any order consistent with real time: " +
+    `after the longest linearizable prefix (${search.linearization.length} ops) ` +
+    `the state is ${search.stateAfter}`;
   return {
     subHistory: ops.map((op) => op.id),
     stuck: search.stuck,
