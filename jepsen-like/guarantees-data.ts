@@ -116,12 +116,19 @@ function checkChildren(findings: Findings, read: Operation, writes: WriteIndex):
     const existed = latest !== undefined && latest.kind !== "delete";
     const name = path.slice(parent === "/" ? 1 : parent.length + 1);
     const uncertain = writes.peekUncertain(path);
+    // A name first known from its delete may be one a sequential create with an unknown outcome made.
+    const lostName = latest === undefined && writes.unnamedSequentialFrom(parent) < before;
     if (existed && !listed.has(name) && (uncertain?.mayDeleteFrom ?? Infinity) > before) {
       const created = `created by #${latest.opId} at ${z(latest.zxid)}`;
       findings.report(`#${read.id} listed ${parent} at ${z(replied)} without ${name}, ${created}`, [
         read,
       ]);
-    } else if (!existed && listed.has(name) && (uncertain?.mayCreateFrom ?? Infinity) > before) {
+    } else if (
+      !existed &&
+      listed.has(name) &&
+      (uncertain?.mayCreateFrom ?? Infinity) > before &&
+      !lostName
+    ) {
       const why =
         latest === undefined
           ? "no write had created it yet"

@@ -82,6 +82,22 @@ describe("guarantees: what reads return (sequential consistency)", () => {
   });
 });
 
+describe("guarantees: children a lost sequential create made", () => {
+  it("a child first known from its delete may be one a create with an unknown outcome made", () => {
+    const b = new Builder();
+    b.invoke(1, "create", "/q", { data: "" }).ok(1, { path: "/q" }, Z + 1);
+    b.invoke(2, "create", "/q/n-", { data: "", mode: "sequential" }).info(2);
+    b.invoke(3, "getChildren", "/q", {}).ok(3, { children: ["n-0000000000"] }, Z + 2);
+    b.invoke(3, "delete", "/q/n-0000000000", { version: -1 }).ok(3, {}, Z + 3);
+    expect(violations(b)["sequential-reads"]).toBeUndefined();
+    // Listed after its delete is still wrong.
+    b.invoke(4, "getChildren", "/q", {}).ok(4, { children: ["n-0000000000"] }, Z + 3);
+    expect(violations(b)["sequential-reads"]).toEqual([
+      "#4 listed n-0000000000 under /q at 0x100000003, but #3 deleted it at 0x100000003",
+    ]);
+  });
+});
+
 describe("guarantees: watches, ephemerals, sequential names", () => {
   it("watch: an event recorded after a read that already showed its change", () => {
     const b = new Builder();
