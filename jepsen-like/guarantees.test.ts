@@ -42,6 +42,24 @@ describe("guarantees: per session", () => {
   });
 });
 
+describe("guarantees: a session's own multi", () => {
+  it("read-your-writes pairs each op of a multi with its own result, checks included", () => {
+    const b = new Builder();
+    const ops = [
+      { op: "check" as const, path: "/c", version: 0 },
+      { op: "create" as const, path: "/a", data: "a1", mode: "persistent" as const },
+      { op: "create" as const, path: "/b", data: "b1", mode: "persistent" as const },
+    ];
+    b.invoke(1, "multi", undefined, { ops }).ok(
+      1,
+      { results: [{}, { path: "/a" }, { path: "/b" }] },
+      Z + 2,
+    );
+    b.invoke(1, "getData", "/a", {}).ok(1, { data: "a1", version: 0, mzxid: BigInt(Z + 2) }, Z + 2);
+    expect(violations(b)["read-your-writes"]).toBeUndefined();
+  });
+});
+
 describe("guarantees: what reads return (sequential consistency)", () => {
   it("accepts a lagging plain read, rejects a value no write produced", () => {
     const b = new Builder();

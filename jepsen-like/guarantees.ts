@@ -150,13 +150,18 @@ function writtenPaths(
   op: Operation,
 ): { path: string; data: string | undefined; deleted: boolean }[] {
   if (op.op === "multi") {
-    return subOpsOf(op)
-      .filter((s) => s.op !== "check")
-      .map((s, i) => ({
-        path: op.result?.results?.[i]?.path ?? s.path,
-        data: s.data ?? "",
-        deleted: s.op === "delete",
-      }));
+    // Results are in request order, checks included: index them before leaving the checks out.
+    return subOpsOf(op).flatMap((s, i) =>
+      s.op === "check"
+        ? []
+        : [
+            {
+              path: op.result?.results?.[i]?.path ?? s.path,
+              data: s.data ?? "",
+              deleted: s.op === "delete",
+            },
+          ],
+    );
   }
   if (op.op === "closeSession" || op.path === undefined) return [];
   const path = op.op === "create" ? pathsOf(op).at(-1)! : op.path;
