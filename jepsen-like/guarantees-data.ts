@@ -31,7 +31,8 @@ function mzxidProblem(read: Operation, writes: WriteIndex, mzxid: bigint): strin
     return `${seen}, newer than its own reply zxid ${z(read.zxid)}`;
   if (at?.kind === "delete") return `${seen}, the zxid that deleted it (#${at.opId})`;
   if (at !== undefined && result.data !== undefined && at.data !== result.data) {
-    return `${seen} and got ${show(result.data)}, but the write there (#${at.opId}) wrote ${show(at.data)}`;
+    const wrote = `the write there (#${at.opId}) wrote ${show(at.data)}`;
+    return `${seen} and got ${show(result.data)}, but ${wrote}`;
   }
   const version = result.version;
   if (
@@ -40,7 +41,8 @@ function mzxidProblem(read: Operation, writes: WriteIndex, mzxid: bigint): strin
     at.version !== undefined &&
     at.version !== version
   ) {
-    return `${seen} and got version ${version}, but the write there (#${at.opId}) made version ${at.version}`;
+    const made = `the write there (#${at.opId}) made version ${at.version}`;
+    return `${seen} and got version ${version}, but ${made}`;
   }
   const maybeFrom =
     result.data === undefined ? Infinity : writes.peekUncertain(path)?.values.get(result.data);
@@ -116,7 +118,8 @@ function checkChildren(findings: Findings, read: Operation, writes: WriteIndex):
     const existed = latest !== undefined && latest.kind !== "delete";
     const name = path.slice(parent === "/" ? 1 : parent.length + 1);
     const uncertain = writes.peekUncertain(path);
-    // A name first known from its delete may be one a sequential create with an unknown outcome made.
+    // A name first known from its delete may be one a sequential create with an unknown outcome
+    // made.
     const lostName = latest === undefined && writes.unnamedSequentialFrom(parent) < before;
     if (existed && !listed.has(name) && (uncertain?.mayDeleteFrom ?? Infinity) > before) {
       const created = `created by #${latest.opId} at ${z(latest.zxid)}`;

@@ -251,7 +251,8 @@ function runLiveness(world: World, clients: SimClient[], options: SimOptions): s
   }
   const busy = clients.filter((c) => c.busy).map((c) => `client ${c.process} ${c.waitingFor()}`);
   const waiting = [...explainServers(world), ...busy].join("; ");
-  return `liveness: no convergence within ${budgetMs} ms after healing: ${waiting || "nothing pending"}`;
+  const within = `within ${budgetMs} ms after healing`;
+  return `liveness: no convergence ${within}: ${waiting || "nothing pending"}`;
 }
 
 /** Who is waiting for what, server by server: the first thing to read when liveness fails. */
