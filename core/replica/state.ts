@@ -162,9 +162,9 @@ export interface PendingOp {
   op: ClientOp;
   /**
    * Writes wait for their commit, syncs for the leader's answer; reads run when they reach the
-   * head; writes and syncs behind an unanswered sync wait for its answer before they are sent.
+   * head.
    */
-  status: "queued" | "behindSync" | "sent" | "done";
+  status: "queued" | "sent" | "done";
   reply: Reply | undefined;
 }
 
