@@ -44,12 +44,14 @@ export async function startEnsemble(size: number, extra = ""): Promise<TestEnsem
     await server.start();
     servers.push(server);
   }
+  // Generous: an election that needs a retry waits out initLimit ticks (20 s at tickTime 2000);
+  // a slow formation is reported by the run's time, not by failing every test of the file.
   await waitFor(
     () =>
       servers.some(
         (s) => s.inspect().status.role === "leading" && s.inspect().status.phase === "broadcast",
       ) && servers.every((s) => s.inspect().status.role !== "looking"),
-    20_000,
+    60_000,
   );
   return {
     servers,
