@@ -3,7 +3,7 @@
 // temp dir (removed by stop()), with the faults a test of a ZooKeeper application needs: kill and
 // restart a member, expire a session on demand.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { sessionId as toSessionId, zxid } from "../core/types.ts";
 import { parseZooCfg } from "./config.ts";
 import { frame, Framer } from "./framing.ts";
 import type { Logger } from "./log.ts";
+import { jsonLogger } from "./log.ts";
 import { ZkServer } from "./server.ts";
 import {
   decodeConnectResponse,
@@ -97,10 +98,10 @@ export async function startTestEnsemble(
       ).config,
   );
   const servers = new Map<number, ZkServer>();
-  const log = options.log ?? (() => {});
+  const logOf = memberLogs(options.log, root);
 
   const startMember = async (id: number) => {
-    const server = new ZkServer(configs[id - 1]!, log);
+    const server = new ZkServer(configs[id - 1]!, logOf(id));
     await server.start();
     servers.set(id, server);
     members[id - 1]!.running = true;
@@ -126,7 +127,23 @@ export async function startTestEnsemble(
           return status.phase === "broadcast";
         }),
       timeoutMs,
+      describeMembers,
     );
+  // A test that times out waiting for the ensemble says where each member is stuck.
+  const describeMembers = () =>
+    [...servers]
+      .map(([id, server]) => {
+        const view = server.inspect();
+        const { role, phase, epoch, leader: of } = view.status;
+        const learners = view.learners.map((l) => `${l.id}:${l.phase}`).join(",");
+        return (
+          `member ${id}: ${role} ${phase} epoch ${epoch} leader ${of ?? "-"}` +
+          ` accepted ${view.acceptedEpoch} current ${view.currentEpoch}` +
+          ` logged 0x${view.loggedZxid.toString(16)}` +
+          (learners === "" ? "" : ` learners ${learners}`)
+        );
+      })
+      .join("; ");
 
   const cluster: TestCluster = {
     connectString: members.map((m) => m.connectString).join(","),
@@ -142,7 +159,11 @@ export async function startTestEnsemble(
     async restart(id) {
       if (servers.has(member(id).id)) return;
       await startMember(id);
-      await waitFor(() => servers.get(id)?.inspect().status.phase === "broadcast", 20_000);
+      await waitFor(
+        () => servers.get(id)?.inspect().status.phase === "broadcast",
+        20_000,
+        describeMembers,
+      );
     },
     async expireSession(session) {
       const target = members.find((m) => m.running);
@@ -241,11 +262,31 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+/**
+ * Each member's logger: the caller's, or with ZKSIM_TEST_LOG_DIR set, JSON lines at debug level in
+ * that directory (one file per ensemble member), for a test that fails only now and then.
+ */
+function memberLogs(given: Logger | undefined, root: string): (id: number) => Logger {
+  if (given !== undefined) return () => given;
+  const dir = process.env.ZKSIM_TEST_LOG_DIR;
+  if (dir === undefined || dir === "") return () => () => {};
+  mkdirSync(dir, { recursive: true });
+  const ensemble = root.split(/[\\/]/).pop();
+  return (id) =>
+    jsonLogger({ server: id }, "debug", (line) =>
+      appendFileSync(join(dir, `${ensemble}-${id}.jsonl`), line),
+    );
+}
+
+async function waitFor(
+  condition: () => boolean,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline)
-      throw new Error(`the test servers did not settle within ${timeoutMs} ms`);
+      throw new Error(`the test servers did not settle within ${timeoutMs} ms: ${describe()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -80,31 +80,34 @@ describe("client failover", () => {
     const inFlight = client.getData("/a").catch((e: unknown) => e);
     await cluster.kill(first.id);
     expect(await inFlight).toBeInstanceOf(ConnectionLossError);
-    // Changes while the client is between servers: setWatches2 from its last zxid replays them.
+    // Changes while the client is between servers: setWatches2 from its last zxid fires the
+    // one-shot watches whose change it missed. Persistent and recursive watches are re-added only
+    // (as ZooKeeper does), so their changes come after the move: made earlier, they are missed
+    // whenever the reconnect is slower than the writes (when the killed member led, say).
     await other.setData("/a", "1");
     await other.create("/a/child");
     await other.create("/missing");
-    await other.setData("/p", "x");
-    await other.create("/r/deep");
     await until(() => client.state === "connected");
-    await until(() => events.length >= 5);
+    await until(() => events.length >= 3);
     expect(events.sort()).toEqual([
       "child NodeChildrenChanged /a",
       "data NodeDataChanged /a",
       "exist NodeCreated /missing",
-      "persistent NodeDataChanged /p",
-      "recursive NodeCreated /r/deep",
     ]);
     expect(client.sessionId).toBe(session);
     expect(client.connectedServer).not.toBe(first.connectString);
     expect(states).toEqual(["disconnected", "connected"]);
     expect(await other.exists("/eph")).not.toBeNull();
-    // The persistent ones stay after the move.
+    // The persistent ones were carried over, and stay after they fire.
+    await other.setData("/p", "x");
+    await other.create("/r/deep");
     await other.setData("/p", "y");
     await other.setData("/r/deep", "z");
     await until(() => events.length >= 7);
-    expect(events.slice(5).sort()).toEqual([
+    expect(events.slice(3).sort()).toEqual([
       "persistent NodeDataChanged /p",
+      "persistent NodeDataChanged /p",
+      "recursive NodeCreated /r/deep",
       "recursive NodeDataChanged /r/deep",
     ]);
     expect(text((await client.getData("/a")).data)).toBe("1");
