@@ -53,7 +53,11 @@ async function connect(connectString: string, options = {}): Promise<ZooKeeperCl
 describe("client failover", () => {
   it("moves to another member with its session, ephemerals and every watch", async () => {
     cluster = await startTestEnsemble(3);
-    const client = await connect(cluster.connectString);
+    // Between the followers, so that the member killed is not the leader: its death would drop
+    // every client while an election runs (the next tests cover that).
+    const leader = cluster.leader();
+    const followers = cluster.members.filter((m) => m.id !== leader);
+    const client = await connect(followers.map((m) => m.connectString).join(","));
     const states: ConnectionState[] = [];
     client.on("state", (s) => states.push(s));
     const session = client.sessionId;
