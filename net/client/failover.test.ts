@@ -33,6 +33,17 @@ async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void
 const memberOf = (cluster: TestCluster, client: ZooKeeperClient) =>
   cluster.members.find((m) => m.connectString === client.connectedServer)!;
 
+/**
+ * The followers' connect string: a test that kills its client's member to see the client move
+ * must not kill the leader, whose death drops every client while an election runs (the leader's
+ * death has tests of its own).
+ */
+const followersOf = (cluster: TestCluster) =>
+  cluster.members
+    .filter((m) => m.id !== cluster.leader())
+    .map((m) => m.connectString)
+    .join(",");
+
 let cluster: TestCluster | undefined;
 const clients: ZooKeeperClient[] = [];
 afterEach(async () => {
@@ -53,11 +64,7 @@ async function connect(connectString: string, options = {}): Promise<ZooKeeperCl
 describe("client failover", () => {
   it("moves to another member with its session, ephemerals and every watch", async () => {
     cluster = await startTestEnsemble(3);
-    // Between the followers, so that the member killed is not the leader: its death would drop
-    // every client while an election runs (the next tests cover that).
-    const leader = cluster.leader();
-    const followers = cluster.members.filter((m) => m.id !== leader);
-    const client = await connect(followers.map((m) => m.connectString).join(","));
+    const client = await connect(followersOf(cluster));
     const states: ConnectionState[] = [];
     client.on("state", (s) => states.push(s));
     const session = client.sessionId;
@@ -119,7 +126,7 @@ describe("client failover", () => {
 
   it("re-registers more watches than fit in one setWatches packet", async () => {
     cluster = await startTestEnsemble(3);
-    const client = await connect(cluster.connectString);
+    const client = await connect(followersOf(cluster));
     const first = memberOf(cluster, client);
     const other = await connect(
       cluster.members
