@@ -300,9 +300,12 @@ const { storage } = FileStorage.open({
   dataLogDir: join(logDir, "log"),
   retainSnapshots: 3,
 
-  onDurable: (id) => {
-    durableWaiters.get(id)?.();
-    durableWaiters.delete(id);
+  onDurable: (upTo) => {
+    for (const [id, resolve] of durableWaiters) {
+      if (id > upTo) continue;
+      resolve();
+      durableWaiters.delete(id);
+    }
   },
 });
 let persistId = 0;

@@ -4,7 +4,7 @@
 
 import { ByteReader, ByteWriter, DecodeError } from "../core/codec.ts";
 import type { ForwardedWork, PeerMessage, ServerState, Vote } from "../core/replica/index.ts";
-import { decodeTxn, encodeTxn } from "../core/storage.ts";
+import { decodeTxnKeepingBytes, txnBytes } from "./txn-bytes.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Acl, Id } from "../core/types.ts";
 import { sessionId, zxid } from "../core/types.ts";
@@ -30,8 +30,10 @@ const types = [
 const states: ServerState[] = ["looking", "following", "leading"];
 const workKinds = ["write", "createSession", "closeSession", "revalidate", "sync"] as const;
 
-const writeTxn = (w: ByteWriter, txn: Txn) => w.bytes(encodeTxn(txn));
-const readTxn = (r: ByteReader) => decodeTxn(r.bytesView()); // decodeTxn copies what it keeps
+// The bytes a follower received become its log record's and snapshotter's (txn-bytes.ts); a frame
+// is a buffer of its own (framing.ts), so the view stays valid.
+const writeTxn = (w: ByteWriter, txn: Txn) => w.bytes(txnBytes(txn));
+const readTxn = (r: ByteReader) => decodeTxnKeepingBytes(r.bytesView());
 const writeVote = (w: ByteWriter, v: Vote) => w.i32(v.leader).i32(v.epoch).i64(v.zxid);
 const readVote = (r: ByteReader): Vote => ({
   leader: r.i32(),

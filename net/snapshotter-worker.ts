@@ -7,6 +7,7 @@ import { parentPort } from "node:worker_threads";
 import { Database } from "../core/database.ts";
 import { decodeSnapshot, encodeSnapshot } from "../core/storage.ts";
 import type { SnapshotterMessage } from "./snapshotter.ts";
+import { unpackTxns } from "./txn-bytes.ts";
 
 let db: Database | undefined;
 let dataDir = "";
@@ -61,7 +62,7 @@ parentPort!.on("message", (m: SnapshotterMessage) => {
       return;
     }
     case "apply":
-      for (const txn of m.txns) {
+      for (const txn of unpackTxns(m.packed)) {
         if (txn.zxid <= db!.lastZxid) continue;
         db!.applyTxn(txn);
         sinceSnapshot++;

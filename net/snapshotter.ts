@@ -10,6 +10,7 @@ import { Worker } from "node:worker_threads";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
 import { zxid } from "../core/types.ts";
+import { packTxns } from "./txn-bytes.ts";
 
 export type SnapshotterMessage =
   | {
@@ -19,7 +20,8 @@ export type SnapshotterMessage =
       snapCount: number;
       extendedTypesEnabled: boolean;
     }
-  | { kind: "apply"; txns: readonly Txn[] }
+  /** Txns packed by packTxns: one buffer moves to the worker instead of a clone of objects. */
+  | { kind: "apply"; packed: Uint8Array }
   | { kind: "reset"; snapshot: Uint8Array }
   /** Encode the copy as it is after every txn posted before this message; answered by "encoded". */
   | { kind: "encode"; id: number };
@@ -132,9 +134,10 @@ export class Snapshotter {
   private postApplied(): void {
     this.postScheduled = false;
     if (this.unposted.length === 0) return;
-    const message: SnapshotterMessage = { kind: "apply", txns: this.unposted };
+    const packed = packTxns(this.unposted);
     this.unposted = [];
-    this.worker.postMessage(message);
+    const message: SnapshotterMessage = { kind: "apply", packed };
+    this.worker.postMessage(message, [packed.buffer as ArrayBuffer]);
   }
 
   /** The core's tree was replaced (a SNAP): the copy is stale until the reset with its bytes. */

@@ -123,7 +123,9 @@ async function persistAll(dir: string, writes: readonly DiskWrite[]): Promise<vo
     dataDir: dir,
     dataLogDir: join(dir, "log"),
     retainSnapshots: 3,
-    onDurable: () => void durable++,
+    onDurable: (id) => {
+      durable = id; // every persist up to it
+    },
   });
   writes.forEach((write, i) => storage.enqueue(i + 1, [write]));
   for (let i = 0; i < 500 && durable < writes.length; i++)

@@ -8,8 +8,9 @@
 //                              + rename)
 //
 // Group commit: persists queue up while an fsync runs; the next round writes all of them and one
-// fsync covers the lot, then each persistDone is reported, in order. Nothing is reported before its
-// fsync completed: that is the durability contract the core's acknowledgements rest on.
+// fsync covers the lot, then one persistDone reports them all (the last one's id). Nothing is
+// reported before its fsync completed: that is the durability contract the core's acknowledgements
+// rest on.
 
 import { fsync } from "node:fs";
 import {
@@ -22,12 +23,13 @@ import {
   renameSync,
   rmSync,
   writeFileSync,
-  writeSync,
+  writevSync,
   ftruncateSync,
 } from "node:fs";
 import { join } from "node:path";
 import type { DiskWrite, DurableState } from "../core/replica/index.ts";
 import { decodeLog, encodeLogRecord } from "../core/storage.ts";
+import { logRecordPieces } from "./txn-bytes.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
 
@@ -43,6 +45,8 @@ export interface StorageStats {
 export class FileStorage {
   private queue: { id: number; writes: readonly DiskWrite[] }[] = [];
   private flushing = false;
+  /** Log records of this round not yet written (pieces of one gathered write). */
+  private appends: Uint8Array[] = [];
   private logFd: number;
   private logPath: string;
   /** Zxid of the last record appended; a rolled log is named after the next one. */
@@ -139,6 +143,7 @@ export class FileStorage {
       this.rollLog(this.lastAppended as Zxid, false);
     }
     for (const persist of batch) for (const write of persist.writes) this.apply(write);
+    this.writeAppends();
     fsync(this.logFd, (error) => {
       if (error) throw error; // a failed fsync leaves nothing we could promise: crash loudly
       this.afterFsync(batch, performance.now() - started);
@@ -150,7 +155,8 @@ export class FileStorage {
     this.stats.persists += batch.length;
     this.stats.lastFsyncMs = tookMs;
     this.stats.maxFsyncMs = Math.max(this.stats.maxFsyncMs, tookMs);
-    for (const persist of batch) this.onDurable(persist.id);
+    // One report for the round: persistDone covers every persist up to its id (io.ts rule 1).
+    if (batch.length > 0) this.onDurable(batch[batch.length - 1]!.id);
     if (this.queue.length > 0) setImmediate(() => this.flush());
     else this.flushing = false;
   }
@@ -158,19 +164,39 @@ export class FileStorage {
   private apply(write: DiskWrite): void {
     switch (write.kind) {
       case "append":
-        for (const txn of write.txns) writeSync(this.logFd, encodeLogRecord(txn));
+        // Gathered: the round's records leave in one write, before anything else touches files.
+        logRecordPieces(write.txns, this.appends);
         if (write.txns.length > 0) this.lastAppended = write.txns[write.txns.length - 1]!.zxid;
         return;
       case "truncate":
+        this.writeAppends();
         return this.truncateAfter(write.zxid);
       case "epochs":
+        this.writeAppends();
         return atomicWrite(
           join(this.dataDir, "epochs"),
           new TextEncoder().encode(`${write.acceptedEpoch} ${write.currentEpoch}\n`),
         );
       case "snapshot":
+        this.writeAppends();
         atomicWrite(join(this.dataDir, `snapshot.${hex16(write.zxid)}`), write.bytes);
         return this.rollLog(write.zxid, write.replaceLog);
+    }
+  }
+
+  /** Writes the gathered log records (writev: one system call for many records). */
+  private writeAppends(): void {
+    let pieces = this.appends;
+    if (pieces.length === 0) return;
+    this.appends = [];
+    // writev takes at most IOV_MAX (1024) buffers; a short write resumes where it stopped.
+    while (pieces.length > 0) {
+      const now = pieces.slice(0, 1024);
+      let written = writevSync(this.logFd, now);
+      let used = 0;
+      while (used < now.length && written >= now[used]!.length) written -= now[used++]!.length;
+      pieces = pieces.slice(used);
+      if (written > 0) pieces[0] = pieces[0]!.subarray(written);
     }
   }
 

@@ -37,14 +37,16 @@ function damagedRecovery(faults: Partial<DiskFaults>) {
   for (let seed = 0; seed < 50; seed++) {
     const disk = new SimDisk(new Rng(`disk-test-${seed}`), { ...noDamage, ...faults });
     disk.submit(1, [{ kind: "append", txns: [txn(1), txn(2)] }]);
-    disk.completeOldest();
+    disk.durableAt(0);
+    disk.completeDue(0);
     disk.submit(2, [{ kind: "append", txns: [txn(3), txn(4), txn(5)] }]);
     const damage = disk.crash();
     if (damage === undefined) continue;
     const first = disk.recover().log.map((t) => Number(t.zxid));
     // The damage was cut off by that recovery: the next one reads the same, and appends go on.
     disk.submit(3, [{ kind: "append", txns: [txn(3)] }]);
-    disk.completeOldest();
+    disk.durableAt(0);
+    disk.completeDue(0);
     const second = disk.recover().log.map((t) => Number(t.zxid));
     return { damage, first, second, damaged: disk.tornRecords };
   }
@@ -85,7 +87,8 @@ describe("sim: the harsher disk's damage is caught by recovery's checksum", () =
       bitFlipChance: 1,
     });
     disk.submit(1, [{ kind: "append", txns: [txn(1)] }]);
-    disk.completeOldest();
+    disk.durableAt(0);
+    disk.completeDue(0);
     expect(disk.crash()).toBeUndefined();
     expect(disk.recover().log.map((t) => Number(t.zxid))).toEqual([1]);
   });
@@ -126,6 +129,9 @@ describe("sim: aimed crashes and the fault spans", () => {
     expect(
       spans.filter((s) => s.label.endsWith("(crashed in a disk stall)")).length,
     ).toBeGreaterThan(0);
-    expect(spans.filter((s) => s.label.endsWith("misdirected write over a record")).length).toBe(1);
+    // The crash in a stall damaged what it interrupted, and the lane says how.
+    expect(
+      spans.filter((s) => / (torn record|misdirected write over a record)$/.test(s.label)),
+    ).not.toHaveLength(0);
   });
 });

@@ -27,6 +27,8 @@ import type { Rng } from "./rng.ts";
 interface PendingPersist {
   id: number;
   writes: readonly DiskWrite[];
+  /** When its fsync completes (set by durableAt; until then never). */
+  durableAtMs: number;
 }
 
 export interface DiskFaults {
@@ -70,17 +72,28 @@ export class SimDisk {
 
   /** Queues a persist; returns the fsync latency after which it is durable. */
   submit(id: number, writes: readonly DiskWrite[]): number {
-    this.pending.push({ id, writes });
+    this.pending.push({ id, writes, durableAtMs: Number.POSITIVE_INFINITY });
     const latency = this.rng.exponential(this.faults.fsyncMeanMs);
     return this.rng.chance(this.faults.slowFsyncChance) ? latency * 20 : latency;
   }
 
-  /** Makes the oldest pending persist durable (group commit completes in order); returns its id. */
-  completeOldest(): number | undefined {
-    const next = this.pending.shift();
-    if (next === undefined) return undefined;
-    for (const write of next.writes) this.apply(write);
-    return next.id;
+  /** When the persist submitted last becomes durable (its fsync event's time). */
+  durableAt(atMs: number): void {
+    this.pending[this.pending.length - 1]!.durableAtMs = atMs;
+  }
+
+  /**
+   * Group commit: makes every pending persist due by `nowMs` durable, in order (one fsync covers
+   * all that were written before it); returns the last one's id, which reports them all.
+   */
+  completeDue(nowMs: number): number | undefined {
+    let last: number | undefined;
+    while (this.pending.length > 0 && this.pending[0]!.durableAtMs <= nowMs) {
+      const next = this.pending.shift()!;
+      for (const write of next.writes) this.apply(write);
+      last = next.id;
+    }
+    return last;
   }
 
   get pendingCount(): number {

@@ -246,6 +246,7 @@ export class World {
         const latency = node.disk.submit(effect.id, effect.writes);
         const durableAtMs = Math.max(this.nowMs + latency, node.stalledUntilMs);
         node.lastFsyncAtMs = Math.max(node.lastFsyncAtMs, durableAtMs);
+        node.disk.durableAt(node.lastFsyncAtMs);
         this.agenda.push(node.lastFsyncAtMs, {
           kind: "fsync",
           node: node.id,
@@ -420,7 +421,7 @@ export class World {
       case "fsync": {
         const node = this.node(event.node);
         if (node.incarnation !== event.incarnation || !node.replica.isUp) return;
-        const id = node.disk.completeOldest();
+        const id = node.disk.completeDue(this.nowMs);
         if (id === undefined) return;
         const armed = this.takeArmed(node.id, "fsync-ack");
         if (armed === undefined) return this.deliver(event.node, { type: "persistDone", id });

@@ -4,7 +4,9 @@
 // 1. Effects are returned in the order they must take effect. Within one step's effects, a
 //    `persist` must be durable (written and fsynced) before the harness reports `persistDone` with
 //    its id; the core itself never emits an acknowledgement that depends on a persist before that
-//    report.
+//    report. Persists complete in issue order, so `persistDone` with an id reports that one and
+//    every earlier one: a harness whose one fsync covered many persists reports the last, and the
+//    core acknowledges them with one ACK (cumulative, as the leader counts ACKs) instead of many.
 // 2. `send` effects to the same peer are delivered in order (FIFO), or the connection breaks and
 //    both ends get `peerDown`. Messages to different peers carry no mutual order.
 // 3. `reply`, `watchEvent` and `closeConnection` effects for one client connection are delivered in
@@ -53,6 +55,7 @@ export type Input =
   | { type: "peerMessage"; from: NodeId; message: PeerMessage }
   | { type: "peerUp"; peer: NodeId }
   | { type: "peerDown"; peer: NodeId }
+  /** Persist `id` and every one issued before it are durable (rule 1). */
   | { type: "persistDone"; id: number }
   | {
       type: "clientConnect";

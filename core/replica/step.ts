@@ -206,24 +206,51 @@ function onPeerDown(s: ReplicaState, peer: NodeId): void {
   else if (s.role === "leading") onLearnerDown(s, peer);
 }
 
-/** Persists complete in the order they were issued; each one's actions run now. */
+/**
+ * Persists complete in the order they were issued: `id` and every one before it are done, and
+ * their actions run now, in order. Consecutive appends tell the role once that the log is durable
+ * up to the newest of them: one ACK or commit round for the lot, not one per persist.
+ */
 function onPersistDone(s: ReplicaState, id: number): void {
-  const done = s.persists.shift();
-  assert(done !== undefined && done.id === id, `persistDone ${id} arrives in issue order`);
-  for (const action of done.actions) runPersistAction(s, action);
+  const first = s.persists[0];
+  assert(first !== undefined && first.id <= id, `persistDone ${id} arrives in issue order`);
+  let appended = false;
+  while (s.persists.length > 0 && s.persists[0]!.id <= id) {
+    // Told before a persist with other actions leaves the queue, the role sees what it saw when
+    // each persist was reported alone (followerDurable waits for a pending currentEpoch).
+    if (appended && s.persists[0]!.actions.some((a) => a.kind !== "append")) {
+      logDurable(s);
+      appended = false;
+    }
+    const done = s.persists.shift()!;
+    for (const action of done.actions) {
+      if (action.kind === "append") {
+        const last = lastLoggedZxid(s);
+        const durable = action.zxid < last ? action.zxid : last;
+        if (durable > s.durableZxid) s.durableZxid = durable;
+        appended = true;
+        continue;
+      }
+      if (appended) logDurable(s);
+      appended = false;
+      runPersistAction(s, action);
+    }
+    if (done.id === id) break;
+  }
+  if (appended) logDurable(s);
+}
+
+/** The log is durable up to s.durableZxid: the role acknowledges or commits what that allows. */
+function logDurable(s: ReplicaState): void {
+  if (s.role === "leading" && leaderOf(s).phase === "broadcast") tryCommit(s);
+  else if (s.role === "leading") leaderSelfSynced(s);
+  else if (s.role === "following") followerDurable(s);
 }
 
 function runPersistAction(s: ReplicaState, action: PersistAction): void {
   switch (action.kind) {
-    case "append": {
-      const last = lastLoggedZxid(s);
-      const durable = action.zxid < last ? action.zxid : last;
-      if (durable > s.durableZxid) s.durableZxid = durable;
-      if (s.role === "leading" && leaderOf(s).phase === "broadcast") tryCommit(s);
-      else if (s.role === "leading") leaderSelfSynced(s);
-      else if (s.role === "following") followerDurable(s);
-      return;
-    }
+    case "append":
+      return; // onPersistDone records it
     case "acceptedEpoch":
       if (s.role === "leading") leaderAcceptedEpochDurable(s);
       else if (s.role === "following") followerAcceptedEpochDurable(s);
