@@ -59,6 +59,13 @@ export function onNotification(
   if (m.state !== "looking") {
     e.received.set(from, { vote: m.vote, round: m.round, state: m.state });
     joinEstablishedLeader(s, m.vote.leader);
+    // A backer that decided first and follows our candidate still backs it (agreeingCount).
+    if (
+      s.role === "looking" &&
+      e.decideAtMs === undefined &&
+      agreeingCount(s) >= quorumSize(s.config)
+    )
+      e.decideAtMs = s.nowMs + s.config.electionFinalizeMs;
     return;
   }
   if (m.round > e.round) {
@@ -81,12 +88,15 @@ export function onNotification(
   }
 }
 
+/**
+ * Our vote and every one of this round that matches it, looking or not: a server that decided
+ * before us and follows our candidate says so with the same vote, and must still count (without
+ * it the candidate could never reach a quorum while its backer waited for it to lead).
+ */
 function agreeingCount(s: ReplicaState): number {
   let count = 1; // our own vote
-  for (const [, r] of s.election.received) {
-    if (r.state === "looking" && r.round === s.election.round && sameVote(r.vote, s.election.vote))
-      count++;
-  }
+  for (const [, r] of s.election.received)
+    if (r.round === s.election.round && sameVote(r.vote, s.election.vote)) count++;
   return count;
 }
 
