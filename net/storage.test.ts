@@ -53,7 +53,7 @@ async function settle(): Promise<void> {
 }
 
 describe("net: file storage", () => {
-  it("persistDone after fsync, one report per fsync round covering many; recovers the same state", async () => {
+  it("persistDone after fsync, one report per round for many; recovers the state", async () => {
     const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
     dirs.push(dir);
     const done: number[] = [];
