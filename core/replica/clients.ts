@@ -118,29 +118,59 @@ export function onClientRequest(s: ReplicaState, connId: ConnId, xid: number, op
   const pending: PendingOp = { xid, op, status: "queued", reply: undefined };
   conn.queue.push(pending);
   if (op.op === "sync" || op.op === "closeSession" || isWriteRequest(op)) {
-    pending.status = "sent";
-    const sessionId = conn.sessionId;
-    if (op.op === "sync") {
-      const tag = s.clients.nextTag++;
-      s.clients.waiting.set(tag, { connId, kind: "sync", xid });
-      s.config.policy.routeSync(
-        () => handOff(s, { to: "leader", work: { kind: "sync", tag } }),
-        () => completeForwardReply(s, tag, true, s.db.lastZxid),
-      );
-    } else if (op.op === "closeSession") {
-      handOff(s, { to: "leader", work: { kind: "closeSession", sessionId, cxid: xid } });
-    } else if (isWriteRequest(op)) {
-      const work = {
-        kind: "write" as const,
-        sessionId,
-        cxid: xid,
-        request: op,
-        authIds: conn.authIds,
-      };
-      handOff(s, { to: "leader", work });
-    }
+    // Behind an unanswered sync, a write waits: forwarded now, it could commit before the sync's
+    // answer, and the read after the sync would see it before its own reply (ZooKeeper's leader
+    // answers a sync in order with its proposals, so that never happens there).
+    if (waitsForSync(conn, pending)) pending.status = "behindSync";
+    else forward(s, conn, pending);
   }
   flush(s, conn);
+}
+
+function waitsForSync(conn: Connection, pending: PendingOp): boolean {
+  for (const earlier of conn.queue) {
+    if (earlier === pending) return false;
+    if (earlier.status === "behindSync" || (earlier.status === "sent" && earlier.op.op === "sync"))
+      return true;
+  }
+  return false;
+}
+
+/** Sends a write, close or sync on its way to the leader. */
+function forward(s: ReplicaState, conn: Connection, pending: PendingOp): void {
+  const { op, xid } = pending;
+  const connId = conn.connId;
+  const sessionId = conn.sessionId!;
+  pending.status = "sent";
+  if (op.op === "sync") {
+    const tag = s.clients.nextTag++;
+    s.clients.waiting.set(tag, { connId, kind: "sync", xid });
+    s.config.policy.routeSync(
+      () => handOff(s, { to: "leader", work: { kind: "sync", tag } }),
+      () => completeForwardReply(s, tag, true, s.db.lastZxid),
+    );
+  } else if (op.op === "closeSession") {
+    handOff(s, { to: "leader", work: { kind: "closeSession", sessionId, cxid: xid } });
+  } else if (isWriteRequest(op)) {
+    const work = {
+      kind: "write" as const,
+      sessionId,
+      cxid: xid,
+      request: op,
+      authIds: conn.authIds,
+    };
+    handOff(s, { to: "leader", work });
+  }
+}
+
+/** A sync was answered: forward what waited behind it, up to the next unanswered sync. */
+function releaseBehindSync(s: ReplicaState, conn: Connection): void {
+  for (const pending of [...conn.queue]) {
+    if (pending.status === "sent" && pending.op.op === "sync") return;
+    if (pending.status !== "behindSync") continue;
+    forward(s, conn, pending);
+    if (pending.op.op === "sync") return;
+  }
 }
 
 function touchOnLeader(s: ReplicaState, id: SessionId): void {
@@ -317,6 +347,7 @@ export function completeForwardReply(s: ReplicaState, tag: number, okay: boolean
   pending.reply = { err: Err.OK, zxid: s.db.lastZxid, path: (pending.op as { path: string }).path };
   pending.status = "done";
   flush(s, conn);
+  if (s.clients.conns.get(conn.connId) === conn) releaseBehindSync(s, conn);
 }
 
 export function dropSessionConnection(s: ReplicaState, id: SessionId, reason: string): void {

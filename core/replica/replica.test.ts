@@ -162,6 +162,22 @@ describe("replica: election and broadcast", () => {
     expect(client.closed).toMatch(/requests outstanding/);
   });
 
+  it("a write pipelined behind a sync is answered after it, with a later zxid", () => {
+    const cluster = elect();
+    const client = connected(cluster, 1); // a follower: the sync waits for the leader's round
+    cluster.request(client, 1, create("/s"));
+    cluster.stabilize();
+    cluster.request(client, 2, { op: "sync", path: "/s" });
+    cluster.request(client, 3, { op: "setData", path: "/s", data: utf8("after"), version: -1 });
+    cluster.run(1_000);
+    const sync = client.replies.get(2)!;
+    const write = client.replies.get(3)!;
+    expect(write.err).toBe(Err.OK);
+    // A session's replies never go back in time: the write the session sent after the sync cannot
+    // be already applied when the sync is answered.
+    expect(write.zxid).toBeGreaterThan(sync.zxid);
+  });
+
   it("dates a znode with the time its request reached the leader, not the last tick", () => {
     const cluster = elect();
     const client = connected(cluster, 3);
