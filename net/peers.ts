@@ -1,6 +1,8 @@
 // Server-to-server links over TCP for the replication protocol. One connection per pair: the server
 // with the higher id dials the lower one (ZooKeeper's rule), opening with a hello frame carrying
-// its id; a newer connection from the same peer replaces an older one. A link that breaks, or whose
+// its id and a fingerprint of the ensemble's server list, so that a server of another ensemble
+// on a reused port (ids 1-3 are everyone's) is refused instead of joining this one's election;
+// a newer connection from the same peer replaces an older one. A link that breaks, or whose
 // send buffer grows past its bound (the peer is not keeping up), is closed and reported down; the
 // core treats that as the loss of every message in flight, exactly its model of a link.
 
@@ -24,6 +26,19 @@ export const peerFrameBytesMax = 1 << 30;
 /** Bytes queued for a slow peer before the link is cut (it catches up by resyncing). */
 export const peerSendBufferBytesMax = 256 << 20;
 const helloMagic = 0x5a4b5045; // "ZKPE"
+/** magic, server id, ensemble fingerprint. */
+const helloBytes = 12;
+
+/** FNV-1a over the ensemble's members (id, host, ports), in id order. */
+export function ensembleFingerprint(servers: readonly ServerEntry[]): number {
+  const text = [...servers]
+    .sort((a, b) => a.id - b.id)
+    .map((s) => `${s.id}=${s.host}:${s.peerPort}:${s.electionPort}`)
+    .join(",");
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
 const redialMs = 1000;
 
 /**
@@ -44,11 +59,16 @@ export class PeerTransport {
   private server: Server | undefined;
   private stopped = false;
 
+  /** The same on every member of one ensemble; different, in practice, for any other. */
+  private readonly fingerprint: number;
+
   constructor(
     private readonly self: ServerEntry,
     private readonly peers: ServerEntry[],
     private readonly handlers: PeerHandlers,
-  ) {}
+  ) {
+    this.fingerprint = ensembleFingerprint([self, ...peers]);
+  }
 
   /** Listens and dials; resolves once listening, rejects with the listener's error if it cannot. */
   start(): Promise<void> {
@@ -141,9 +161,11 @@ export class PeerTransport {
     const socket = createConnection({ host: peer.host, port: peer.peerPort });
     socket.setNoDelay(true);
     socket.once("connect", () => {
-      const hello = new Uint8Array(8);
-      new DataView(hello.buffer).setUint32(0, helloMagic);
-      new DataView(hello.buffer).setUint32(4, this.self.id);
+      const hello = new Uint8Array(helloBytes);
+      const view = new DataView(hello.buffer);
+      view.setUint32(0, helloMagic);
+      view.setUint32(4, this.self.id);
+      view.setUint32(8, this.fingerprint);
       socket.write(frame(hello));
       this.attach(peer.id, socket);
     });
@@ -151,7 +173,7 @@ export class PeerTransport {
     socket.on("error", () => {}); // "close" follows and redials
   }
 
-  /** The dialer's first 12 bytes are its hello frame; whatever follows is replication traffic. */
+  /** The dialer's first 16 bytes are its hello frame; whatever follows is replication traffic. */
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
     let received = new Uint8Array(0);
@@ -160,19 +182,20 @@ export class PeerTransport {
       joined.set(received);
       joined.set(chunk, received.length);
       received = joined;
-      if (received.length < 12) return;
+      if (received.length < 4 + helloBytes) return;
       socket.off("data", onData);
-      const view = new DataView(received.buffer, received.byteOffset, 12);
-      const id =
-        view.getInt32(0) === 8 && view.getUint32(4) === helloMagic ? view.getUint32(8) : -1;
-      if (!this.peers.some((p) => p.id === id) || id <= this.self.id) {
+      const view = new DataView(received.buffer, received.byteOffset, 4 + helloBytes);
+      const hello = view.getInt32(0) === helloBytes && view.getUint32(4) === helloMagic;
+      const id = hello ? view.getUint32(8) : -1;
+      const sameEnsemble = hello && view.getUint32(12) === this.fingerprint;
+      if (!this.peers.some((p) => p.id === id) || id <= this.self.id || !sameEnsemble) {
         this.handlers.log(
           "refusing a peer connection that is not a higher-numbered server of this ensemble " +
-            `(id ${id})`,
+            `(id ${id}${hello && !sameEnsemble ? ", another ensemble's server list" : ""})`,
         );
         return void socket.destroy();
       }
-      this.attach(id, socket, received.subarray(12));
+      this.attach(id, socket, received.subarray(4 + helloBytes));
     };
     socket.on("data", onData);
     socket.on("error", () => {});
