@@ -5,7 +5,8 @@ import { DecodeError } from "../core/codec.ts";
 import type { PeerMessage } from "../core/replica/index.ts";
 import { Cluster } from "../core/replica/test/cluster.ts";
 import { CreateMode, openAclUnsafe } from "../core/types.ts";
-import { decodePeerMessage, encodePeerMessage } from "./peer-codec.ts";
+import { frame } from "./framing.ts";
+import { decodePeerMessage, encodePeerFrame, encodePeerMessage } from "./peer-codec.ts";
 
 /**
  * Every message a small cluster exchanges through elections, writes, a crash and a SNAP catch-up.
@@ -86,8 +87,11 @@ describe("net: peer message codec", () => {
       expect(types, type).toContain(type);
     }
     expect(messages.some((m) => m.type === "SYNC" && m.snapshot !== undefined)).toBe(true);
-    for (const message of messages)
+    for (const message of messages) {
       expect(decodePeerMessage(encodePeerMessage(message))).toEqual(message);
+      // The wire frame (a PROPOSAL's laid out by hand) is the general encoding, framed.
+      expect(encodePeerFrame(message)).toEqual(frame(encodePeerMessage(message)));
+    }
     const text = (m: PeerMessage) =>
       JSON.stringify(m, (_k, v) => (typeof v === "bigint" ? String(v) : v));
     const carriesNull = (m: PeerMessage) => text(m).includes('"data":null');

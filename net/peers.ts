@@ -12,7 +12,7 @@ import type { NodeId, PeerMessage } from "../core/replica/index.ts";
 import type { ServerEntry } from "./config.ts";
 import { frame, Framer } from "./framing.ts";
 import { writeCorked } from "./corked.ts";
-import { decodePeerMessage, encodePeerMessage } from "./peer-codec.ts";
+import { decodePeerMessage, encodePeerFrame } from "./peer-codec.ts";
 
 export interface PeerHandlers {
   onMessage(from: NodeId, message: PeerMessage): void;
@@ -144,7 +144,7 @@ export class PeerTransport {
     }
     // The leader sends one PROPOSAL or COMMIT object to every follower: encoded once for all.
     let bytes = this.encoded.get(message);
-    if (bytes === undefined) this.encoded.set(message, (bytes = frame(encodePeerMessage(message))));
+    if (bytes === undefined) this.encoded.set(message, (bytes = encodePeerFrame(message)));
     if (message.type === "SYNC" && message.snapshot !== undefined)
       this.snapshotBytes.set(socket, bytes.length);
     writeCorked(socket, bytes);
