@@ -133,7 +133,7 @@ function readBody(r: ByteReader, depth: number): TxnBody {
 }
 
 export function encodeTxn(txn: Txn): Uint8Array {
-  const w = new ByteWriter(64);
+  const w = new ByteWriter(64 + txnDataBytes(txn.body)); // sized once: no growing copies
   w.i64(txn.zxid).i64(txn.sessionId).i32(txn.cxid).int53(txn.timeMs);
   writeBody(w, txn.body);
   return w.finish();
@@ -182,8 +182,14 @@ export interface DecodedLog {
   tornTail: boolean;
 }
 
-/** Decodes a log file: every whole, valid record up to the first torn one. */
-export function decodeLog(bytes: Uint8Array): DecodedLog {
+/**
+ * Decodes a log file: every whole, valid record up to the first torn one. `onRecord` sees each
+ * txn with its payload (a view into `bytes`), for a caller that keeps encodings.
+ */
+export function decodeLog(
+  bytes: Uint8Array,
+  onRecord?: (txn: Txn, payload: Uint8Array) => void,
+): DecodedLog {
   const txns: Txn[] = [];
   const r = new ByteReader(bytes);
   const slab = new ByteSlab();
@@ -195,7 +201,9 @@ export function decodeLog(bytes: Uint8Array): DecodedLog {
       if (length > r.remaining) throw new DecodeError("short record");
       const payload = bytes.subarray(r.offset, r.offset + length);
       if (crc32(payload) !== checksum) throw new DecodeError("checksum mismatch");
-      txns.push(decodeTxn(payload, slab));
+      const txn = decodeTxn(payload, slab);
+      txns.push(txn);
+      onRecord?.(txn, payload);
       r.offset += length;
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;

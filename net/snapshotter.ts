@@ -12,6 +12,9 @@ import type { Zxid } from "../core/types.ts";
 import { zxid } from "../core/types.ts";
 import { packTxns } from "./txn-bytes.ts";
 
+/** How long applied txns may wait before they go to the worker together. */
+const feedIntervalMs = 10;
+
 export type SnapshotterMessage =
   | {
       kind: "init";
@@ -56,7 +59,7 @@ export class Snapshotter {
   private nextEncodeId = 1;
   /** Applied txns not yet posted to the worker, oldest first. */
   private unposted: Txn[] = [];
-  private postScheduled = false;
+  private postTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: {
     snapshot: Uint8Array | undefined;
@@ -118,21 +121,21 @@ export class Snapshotter {
 
   /**
    * The core applied these txns (an `applied` effect): the worker applies them to its copy. They
-   * go in one message per turn of the event loop: a message per step cost a tenth of the leader's
-   * CPU under write load (each postMessage clones and wakes the worker).
+   * go in one packed message every few milliseconds: a message per step cost a tenth of the
+   * leader's CPU under write load, and one per turn of the event loop still woke the worker a
+   * thousand times a second. The copy only has to be current when asked (endOfStep posts then).
    */
   applied(txns: readonly Txn[]): void {
     if (!this.current) return; // a replaced tree: the reset that follows starts the copy over
     this.appliedZxid = txns[txns.length - 1]!.zxid;
     for (const txn of txns) this.unposted.push(txn);
-    if (!this.postScheduled) {
-      this.postScheduled = true;
-      setImmediate(() => this.postApplied());
-    }
+    if (this.postTimer === undefined)
+      this.postTimer = setTimeout(() => this.postApplied(), feedIntervalMs);
   }
 
   private postApplied(): void {
-    this.postScheduled = false;
+    clearTimeout(this.postTimer);
+    this.postTimer = undefined;
     if (this.unposted.length === 0) return;
     const packed = packTxns(this.unposted);
     this.unposted = [];
@@ -167,6 +170,7 @@ export class Snapshotter {
   }
 
   stop(): Promise<number> {
+    clearTimeout(this.postTimer);
     for (const request of [...this.toEncode.splice(0), ...this.encoding.values()])
       request.reject(new Error("server stopping"));
     this.encoding.clear();

@@ -29,7 +29,7 @@ import {
 import { join } from "node:path";
 import type { DiskWrite, DurableState } from "../core/replica/index.ts";
 import { decodeLog, encodeLogRecord } from "../core/storage.ts";
-import { logRecordPieces } from "./txn-bytes.ts";
+import { keepTxnBytes, logRecordPieces } from "./txn-bytes.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
 
@@ -353,7 +353,8 @@ function readLogs(dir: string, notes: string[]): { txns: Txn[]; lastLog: string 
   for (const [i, file] of files.entries()) {
     const path = join(dir, file);
     const bytes = readWhole(path);
-    const decoded = decodeLog(bytes);
+    // Their encodings are kept: the snapshotter's feed and a DIFF to a follower reuse them.
+    const decoded = decodeLog(bytes, keepTxnBytes);
     // Not push(...decoded.txns): a spread passes every record as an argument on the stack, and a
     // log tail of 100,000 txns (snapCount's default) overflows it.
     if (txns.length === 0) txns = decoded.txns;

@@ -15,6 +15,11 @@ export function txnBytes(txn: Txn): Uint8Array {
   return bytes;
 }
 
+/** Keeps a copy of `payload` as the txn's encoding (a record read back from the log). */
+export function keepTxnBytes(txn: Txn, payload: Uint8Array): void {
+  encoded.set(txn, payload.slice());
+}
+
 /** Decodes a txn and keeps `bytes` as its encoding (they must not change afterwards). */
 export function decodeTxnKeepingBytes(bytes: Uint8Array): Txn {
   const txn = decodeTxn(bytes);
@@ -24,14 +29,14 @@ export function decodeTxnKeepingBytes(bytes: Uint8Array): Txn {
 
 /** The txns as log records (core/storage.ts's format), in pieces for one gathered write. */
 export function logRecordPieces(txns: readonly Txn[], into: Uint8Array[]): void {
-  for (const txn of txns) {
+  const headers = new Uint8Array(8 * txns.length);
+  const view = new DataView(headers.buffer);
+  txns.forEach((txn, i) => {
     const payload = txnBytes(txn);
-    const header = new Uint8Array(8);
-    const view = new DataView(header.buffer);
-    view.setUint32(0, payload.length);
-    view.setUint32(4, crc32(payload));
-    into.push(header, payload);
-  }
+    view.setUint32(8 * i, payload.length);
+    view.setUint32(8 * i + 4, crc32(payload));
+    into.push(headers.subarray(8 * i, 8 * i + 8), payload);
+  });
 }
 
 /** Txns packed as length-prefixed encodings in one buffer: a cheap message to a worker. */
