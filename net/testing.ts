@@ -86,7 +86,9 @@ export async function startTestEnsemble(
         [
           `tickTime=${options.tickTimeMs ?? 200}`,
           "initLimit=10",
-          "syncLimit=5",
+          // 2 s at the default 200 ms tick: a loaded test machine can keep a follower busy with
+          // its clients for over a second before it reads its leader's pings (seen at 5).
+          "syncLimit=10",
           `dataDir=${join(root, String(m.id))}`,
           `clientPort=${m.port}`,
           "clientPortAddress=127.0.0.1",
