@@ -75,7 +75,10 @@ export function reproduce(seed: number, overrides: SimOverrides): string {
   const flags = { nodes, "safety-ms": safetyMs, clients };
   const given = Object.entries(flags).filter(([, v]) => v !== undefined);
   const extra = given.map(([k, v]) => ` --${k} ${v}`).join("");
-  return `npm run sim -- --seed ${seed}${extra}${overrides.faults === false ? " --no-faults" : ""}`;
+  const workload = overrides.workload === undefined ? "" : ` --workload ${overrides.workload}`;
+  const all = overrides.allFaults === true ? " --all-faults" : "";
+  const noFaults = overrides.faults === false ? " --no-faults" : "";
+  return `npm run sim -- --seed ${seed}${extra}${noFaults}${workload}${all}`;
 }
 
 // From the sources the worker needs tsx's loader; compiled (the packaged sim command), it is
