@@ -288,12 +288,15 @@ export class LockMachine {
 
   private onListing(reply: Reply): RecipeStep<LockNotice> {
     assert(this.own !== undefined, "a contender lists once it has a node");
-    const children = reply.err === Err.OK ? (reply.children ?? []) : [];
-    for (const name of children) {
-      const ours = [...this.prefixes].some((prefix) => name.startsWith(prefix));
-      if (ours && name !== this.own.name)
-        this.send({ op: "delete", path: this.child(name), version: -1 });
-    }
+    const listed = reply.err === Err.OK ? (reply.children ?? []) : [];
+    // Our own earlier attempts' nodes (creates that applied after we gave up on them) go, and do
+    // not count: only this session decides them away, so no one else is misled.
+    const own = this.own.name;
+    const orphan = (name: string) =>
+      name !== own && [...this.prefixes].some((prefix) => name.startsWith(prefix));
+    for (const name of listed.filter(orphan))
+      this.send({ op: "delete", path: this.child(name), version: -1 });
+    const children = listed.filter((name) => !orphan(name));
     const decision = this.rules.decide(children, this.own.name, this.kind);
     if (decision.type === "acquired") {
       this.phase = "holding";
