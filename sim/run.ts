@@ -236,16 +236,7 @@ export function runSimulation(
     recipe === undefined
       ? undefined
       : { ...recipe.check(), ops: recipe.ops(), records: recipe.records };
-  // A recipe checker's liveness finding repeats the runner's; its safety findings come first.
-  const unsafe = recipeVerdict?.violations.filter((v) => !v.startsWith("liveness")) ?? [];
-  if (unsafe.length > 0 && (failure === undefined || failure.startsWith("liveness")))
-    failure = `recipe check failed (${recipeVerdict!.kind}):\n  ${unsafe.join("\n  ")}`;
-  else if (
-    failure === undefined &&
-    recipeVerdict !== undefined &&
-    recipeVerdict.violations.length > 0
-  )
-    failure = `recipe check failed (${recipeVerdict.kind}):\n  ${recipeVerdict.violations.join("\n  ")}`;
+  failure = withRecipeFailure(failure, recipeVerdict);
   return {
     seed: options.seed,
     ok: failure === undefined,
@@ -265,6 +256,23 @@ export function runSimulation(
     schedule: nemesis.schedule,
     faultSpans: world.faultLog.all(Math.min(healedAtMs, world.nowMs), world.nowMs),
   };
+}
+
+/**
+ * A recipe checker's safety findings outrank a liveness failure (a lock handed to two clients can
+ * also stall the rest); its liveness finding only repeats the runner's, so it comes last.
+ */
+function withRecipeFailure(
+  failure: string | undefined,
+  verdict: RecipeVerdict | undefined,
+): string | undefined {
+  if (verdict === undefined || verdict.violations.length === 0) return failure;
+  const unsafe = verdict.violations.filter((v) => !v.startsWith("liveness"));
+  const found = (list: string[]) =>
+    `recipe check failed (${verdict.kind}):\n  ${list.join("\n  ")}`;
+  if (unsafe.length > 0 && (failure === undefined || failure.startsWith("liveness")))
+    return found(unsafe);
+  return failure ?? found(verdict.violations);
 }
 
 /** Runs the world for `ms`, counting leader changes (sampled once per tick). */
