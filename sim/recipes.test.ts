@@ -43,7 +43,7 @@ describe("recipes in the simulator", () => {
     expect(ops).toBeGreaterThan(200);
   });
 
-  it("--workload recipes draws the workload by seed, and the default stays the register one", () => {
+  it("--workload recipes draws the workload by seed; the default stays the register one", () => {
     expect([3, 4, 5].map((s) => swarmOptions(s, { workload: "recipes" }).recipe)).toEqual([
       "lock",
       "election",

@@ -87,7 +87,7 @@ describe("lock machine (no I/O)", () => {
 });
 
 describe("queue machine (no I/O)", () => {
-  it("takes the lowest item by read then delete at its version; the next if another took it", () => {
+  it("takes the lowest item: read, then delete at its version; the next if another took it", () => {
     const q = new QueueMachine("/q");
     q.connected();
     const sync = only(q.take(true));
