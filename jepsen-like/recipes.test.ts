@@ -128,6 +128,11 @@ describe("recipe checkers: election", () => {
     );
   });
 
+  it("forgives a lower term claimed on a stale read once its session was expired", () => {
+    const stale = [acquired(10, 2, 7n), expired(12, 1), acquired(14, 1, 5n), unheld(15, 1, 5n)];
+    expect(checkElection([...stale, unheld(16, 2, 7n), ...goodLock.slice(6)], 2)).toEqual([]);
+  });
+
   it("catches two leaders believing at once, and no leader after healing", () => {
     const bad = [acquired(10, 1, 5n), acquired(11, 2, 7n), healed(100)];
     const found = checkElection(bad, 2).join("\n");
@@ -156,6 +161,11 @@ describe("recipe checkers: queue", () => {
   it("passes every item taken once, an ambiguous take standing for one", () => {
     const ok = [put("a"), put("b"), put("c", "info"), take("a"), take("b", 3, "info"), drained];
     expect(checkQueue(ok)).toEqual([]);
+  });
+
+  it("passes a take that came before its put's reply reached the producer", () => {
+    const early = { ...put("a"), atMs: 5 };
+    expect(checkQueue([take("a"), early, drained])).toEqual([]);
   });
 
   it("catches an item taken twice", () => {

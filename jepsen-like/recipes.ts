@@ -145,6 +145,7 @@ export function checkLock(records: readonly RecipeRecord[], processes: number): 
 
 /** Terms are node czxids: one session per term, and a later leader never has a lower term. */
 function terms(records: readonly RecipeRecord[]): string[] {
+  const expiry = expiries(records);
   const owner = new Map<bigint, string>();
   const out: string[] = [];
   let latest: { token: bigint; session: string; atMs: number } | undefined;
@@ -155,8 +156,11 @@ function terms(records: readonly RecipeRecord[]): string[] {
       out.push(`term ${hexOf(r.token)} has two leaders: sessions ${first} and ${r.session}`);
     owner.set(r.token, first ?? r.session);
     // A leader's node outlives every later node's leadership while its session lives, so a
-    // lower term elected after a higher one means one of them was wrongly elected.
-    if (latest !== undefined && r.token < latest.token && r.session !== latest.session)
+    // lower term elected after a higher one, its session live, means one was wrongly elected. (A
+    // client whose session already expired can still read a stale state that shows its node
+    // first: it learns of the expiry later; fencing is for that.)
+    const live = r.atMs < expiry(r.session);
+    if (latest !== undefined && r.token < latest.token && r.session !== latest.session && live)
       out.push(
         `term ${hexOf(r.token)} (session ${r.session}) elected at ${r.atMs.toFixed(1)} ms after ` +
           `term ${hexOf(latest.token)} (session ${latest.session}) at ${latest.atMs.toFixed(1)} ms`,
@@ -181,8 +185,9 @@ export function checkQueue(records: readonly RecipeRecord[]): string[] {
   const taken = new Map<string, number>();
   const maybeTaken = new Set<string>();
   const out: string[] = [];
+  // A take can come before its put's reply reached the producer: every put counts, wherever.
+  for (const r of records) if (r.type === "put") puts.set(r.item, r.outcome);
   for (const r of records) {
-    if (r.type === "put") puts.set(r.item, r.outcome);
     if (r.type !== "take") continue;
     const put = puts.get(r.item);
     if (put === undefined || put === "fail")

@@ -111,13 +111,14 @@ class HolderWorker implements SessionActor {
   private record(type: "acquired" | "unheld", why = ""): void {
     const { token, session } = this.tenure!;
     const base = { atMs: this.shared.world.nowMs, process: this.process, session, token };
+    // Liveness counts what the checker will count: an acquisition recorded after healing.
+    if (type === "acquired" && this.shared.healed) this.heldAfterHeal = true;
     this.shared.records.push(type === "acquired" ? { type, ...base } : { type, ...base, why });
   }
 
   private onNotice(notice: LockNotice): void {
     switch (notice.type) {
       case "acquired": {
-        if (this.shared.healed) this.heldAfterHeal = true;
         this.suspended = false;
         if (!notice.again) {
           const usesLeft = this.rng.int(1, 4);

@@ -74,6 +74,15 @@ export function failureClass(result: SimResult): string {
   const failure = result.failure;
   if (failure === undefined) return "ok";
   if (failure.startsWith("liveness")) return "liveness";
+  if (failure.startsWith("recipe check failed")) {
+    // The first finding's kind, without who, when or which token.
+    const [head, first] = failure.split("\n");
+    const kind = (first ?? "")
+      .trim()
+      .replace(/\([^)]*\)/g, "")
+      .replace(/\b0x[0-9a-f]+\b|\b[\d.]+\b|\b[ps]\d+(-\d+)?\b/g, "#");
+    return `${head!.replace(/:$/, "")}: ${kind}`;
+  }
   if (failure.startsWith("history check failed")) {
     const verdict = result.check.verdict;
     const failed: string[] = verdict.guarantees
