@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { LockRules } from "../core/recipes/lock.ts";
 import type { RecipeKind } from "../jepsen-like/recipes.ts";
 import { runSimulation, swarmOptions } from "./run.ts";
+import { failureClass, parseScenario, runScenario, scenarioJson, scenarioOf } from "./scenario.ts";
 import { plantedLockRules } from "./test/planted-bugs.ts";
 
 const run = (seed: number, workload: RecipeKind, rules?: LockRules) =>
@@ -61,6 +62,18 @@ describe("recipes in the simulator", () => {
   it("catches a lock holder that ignores its session's expiry, within 10 seeds", () => {
     const caught = firstCaught("lock", plantedLockRules["lock-ignores-expiry"]!, 10);
     expect(caught?.failure).toMatch(/used the lock .* after learning its session had expired/);
+  });
+
+  it("a failing recipe seed's scenario file replays the same failure under its planted bug", () => {
+    const lockRules = plantedLockRules["lock-second-holds"]!;
+    const options = swarmOptions(1, { workload: "lock" });
+    const failed = runSimulation(options, undefined, undefined, undefined, undefined, lockRules);
+    const scenario = parseScenario(scenarioJson(scenarioOf(options, failed, "lock-second-holds")));
+    expect(scenario.options.recipe).toBe("lock");
+    const replayed = runScenario(scenario, { lockRules });
+    expect(replayed.traceHash).toBe(failed.traceHash);
+    expect(failureClass(replayed)).toBe(scenario.failure!.class);
+    expect(scenario.failure!.class).toMatch(/^recipe check failed \(lock\): the resource refused/);
   });
 
   it("catches an election on the broken lock: a lower term elected after a higher", () => {
