@@ -28,8 +28,23 @@ export type RecipeRecord =
   | { type: "expired"; atMs: number; session: string }
   /** A client learned its session had expired (the server said so on reconnecting). */
   | { type: "learnedExpired"; atMs: number; process: number; session: string }
-  | { type: "put"; atMs: number; process: number; item: string; outcome: "ok" | "info" | "fail" }
-  | { type: "take"; atMs: number; process: number; item: string; outcome: "ok" | "info" }
+  /** `node`: the item's znode, when the put's reply named it (for reading a failure). */
+  | {
+      type: "put";
+      atMs: number;
+      process: number;
+      item: string;
+      outcome: "ok" | "info" | "fail";
+      node?: string;
+    }
+  | {
+      type: "take";
+      atMs: number;
+      process: number;
+      item: string;
+      outcome: "ok" | "info";
+      node?: string;
+    }
   /** After healing, with every put settled, a linearizable listing of the queue was empty. */
   | { type: "drained"; atMs: number; process: number }
   /** Faults stopped here: the liveness phase begins. */

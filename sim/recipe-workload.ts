@@ -211,6 +211,10 @@ class QueueWorker implements SessionActor {
     return this.current?.op === "put";
   }
 
+  get idle(): boolean {
+    return this.current === undefined;
+  }
+
   start(): void {
     this.session.start();
   }
@@ -267,7 +271,8 @@ class QueueWorker implements SessionActor {
     if (current?.op === "put") {
       const outcome =
         notice.type === "put" ? "ok" : notice.type === "putAmbiguous" ? "info" : "fail";
-      records.push({ type: "put", ...base, item: current.item, outcome });
+      const node = notice.type === "put" ? { node: notice.node } : {};
+      records.push({ type: "put", ...base, item: current.item, outcome, ...node });
     } else if (notice.type === "taken" || notice.type === "takeAmbiguous") {
       const item = notice.data === null ? "" : fromUtf8(notice.data);
       records.push({
@@ -275,6 +280,7 @@ class QueueWorker implements SessionActor {
         ...base,
         item,
         outcome: notice.type === "taken" ? "ok" : "info",
+        node: notice.node,
       });
     } else if (notice.type === "empty" && current?.op === "take" && current.linearizable) {
       // Drained only if no put is still out: a put in flight could yet add an item.
@@ -337,8 +343,11 @@ export function recipeWorkload(
       shared.healed = true;
       records.push({ type: "healed", atMs: world.nowMs });
     },
+    // A drained queue's takes still in flight must settle first: they may have taken an item.
     satisfied: () =>
-      kind === "queue" ? shared.drained : (workers as HolderWorker[]).every((w) => w.heldAfterHeal),
+      kind === "queue"
+        ? shared.drained && queueWorkers.every((w) => w.idle)
+        : (workers as HolderWorker[]).every((w) => w.heldAfterHeal),
     waiting: () => workers.map((w) => w.describe()),
     ops: () => workers.reduce((n, w) => n + w.ops, 0),
     check: () => checkRecipe(kind, records, count),
