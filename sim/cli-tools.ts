@@ -18,14 +18,16 @@ import type { ShrinkLimits } from "./shrink.ts";
 
 export async function loadPlanted(name: string | undefined): Promise<Planted> {
   if (name === undefined) return {};
-  const { plantedBugs, plantedSteps } = await import("./test/planted-bugs.ts");
+  const { plantedBugs, plantedSteps, plantedLockRules } = await import("./test/planted-bugs.ts");
   const policy = plantedBugs[name];
   const step = plantedSteps[name];
-  if (policy === undefined && step === undefined) {
-    const known = [...Object.keys(plantedBugs), ...Object.keys(plantedSteps)].join(", ");
+  const lockRules = plantedLockRules[name];
+  if (policy === undefined && step === undefined && lockRules === undefined) {
+    const tables = [plantedBugs, plantedSteps, plantedLockRules];
+    const known = tables.flatMap((table) => Object.keys(table)).join(", ");
     throw new Error(`no planted bug ${name} (there are: ${known})`);
   }
-  return { policy, step };
+  return { policy, step, lockRules };
 }
 
 /** The checker's report for a run, with its fault lanes, and the history it read (re-checkable). */
@@ -62,7 +64,8 @@ export interface ShrinkCommand {
 export async function shrinkCommand(command: ShrinkCommand): Promise<boolean> {
   const { options, print } = command;
   const planted = await loadPlanted(command.planted);
-  const first = runSimulation(options, undefined, planted.policy, planted.step);
+  const { policy, step, lockRules } = planted;
+  const first = runSimulation(options, undefined, policy, step, undefined, lockRules);
   if (first.ok) {
     print(`seed ${options.seed} passes: nothing to shrink`);
     return false;

@@ -15,6 +15,8 @@
 //                                     a missing shard or one that did not finish
 // Options: --nodes N --safety-ms MS --clients N --no-faults --trace FILE --history FILE
 //          --report DIR
+//          --workload ops|lock|election|queue|recipes (a recipe workload instead of the register
+//          one; recipes: each seed draws one) --all-faults (every fault kind on in every seed)
 //          --plant BUG (a planted bug of sim/test/planted-bugs.ts, for a single run or --shrink)
 // Sweep options: --stop-on-failure --seed-timeout-s S (default 600) --worker-heap-mb MB (3072)
 //                --workers N (default: every core)
@@ -22,8 +24,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { textVerdict, verdictWord } from "../jepsen-like/report/text.ts";
 import { loadPlanted, replayCommand, shrinkCommand, writeReport } from "./cli-tools.ts";
-import { runSimulation, swarmOptions } from "./run.ts";
-import type { SimOptions, SimOverrides, SimResult } from "./run.ts";
+import { recipeKinds, runSimulation, swarmOptions } from "./run.ts";
+import type { SimOptions, SimOverrides, SimResult, WorkloadChoice } from "./run.ts";
 import { shrinkLimits } from "./shrink.ts";
 import { reproduce, sweep, sweepDefaults } from "./sweep.ts";
 import type { Shard, SweepSummary } from "./sweep-summary.ts";
@@ -66,6 +68,14 @@ function positive(flag: string, text: string): number {
   return n;
 }
 
+const workloadChoices: readonly WorkloadChoice[] = ["ops", ...recipeKinds, "recipes"];
+
+function workloadChoice(text: string): WorkloadChoice {
+  const choice = workloadChoices.find((c) => c === text);
+  if (choice === undefined) throw new Error(`--workload is one of ${workloadChoices.join(", ")}`);
+  return choice;
+}
+
 function parseArgs(argv: string[]): Args {
   const args: Args = {
     seed: undefined,
@@ -90,7 +100,15 @@ function parseArgs(argv: string[]): Args {
     flags: [],
   };
   // Flags that change what a seed does, and so must match across the shards of one sweep.
-  const runFlags = new Set(["--nodes", "--safety-ms", "--clients", "--no-faults"]);
+  const runFlags = new Set([
+    "--nodes",
+    "--safety-ms",
+    "--clients",
+    "--no-faults",
+    "--workload",
+    "--all-faults",
+  ]);
+  const bare = new Set(["--no-faults", "--all-faults"]);
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = () => {
@@ -99,7 +117,7 @@ function parseArgs(argv: string[]): Args {
       return v;
     };
     if (runFlags.has(flag)) {
-      args.flags.push(flag, ...(flag === "--no-faults" ? [] : [argv[i + 1] ?? ""]));
+      args.flags.push(flag, ...(bare.has(flag) ? [] : [argv[i + 1] ?? ""]));
     }
     if (flag === "--seed") args.seed = Number(value());
     else if (flag === "--seeds") {
@@ -109,6 +127,8 @@ function parseArgs(argv: string[]): Args {
     else if (flag === "--safety-ms") args.overrides.safetyMs = Number(value());
     else if (flag === "--clients") args.overrides.clients = Number(value());
     else if (flag === "--no-faults") args.overrides.faults = false;
+    else if (flag === "--all-faults") args.overrides.allFaults = true;
+    else if (flag === "--workload") args.overrides.workload = workloadChoice(value());
     else if (flag === "--trace") args.trace = value();
     else if (flag === "--history") args.historyFile = value();
     else if (flag === "--report") args.report = value();
@@ -152,7 +172,16 @@ function printSummary(
     `  virtual time ${(result.virtualMs / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(2)} s ` +
       `wall (${(result.virtualMs / wallMs).toFixed(0)}x), ${result.events} events`,
   );
-  console.log(`  ops: ${c.invoke} invoked, ${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate`);
+  if (result.recipe === undefined)
+    console.log(
+      `  ops: ${c.invoke} invoked, ${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate`,
+    );
+  else {
+    const { kind, ops, violations } = result.recipe;
+    console.log(
+      `  ${kind} workload: ${ops} replies; recipe check: ${violations.length} violations`,
+    );
+  }
   console.log(
     `  faults injected: ${JSON.stringify(result.faults)}; ` +
       `torn log records: ${result.tornRecords}; leader changes: ${result.leaderChanges}`,
@@ -256,7 +285,14 @@ async function main(): Promise<void> {
   const planted = await loadPlanted(args.plant);
   const options = swarmOptions(seed, args.overrides);
   const sink = args.trace === undefined ? undefined : (line: string) => lines.push(line);
-  const result = runSimulation(options, sink, planted.policy, planted.step);
+  const result = runSimulation(
+    options,
+    sink,
+    planted.policy,
+    planted.step,
+    undefined,
+    planted.lockRules,
+  );
   const wallMs = performance.now() - started;
   if (args.trace !== undefined) writeFileSync(args.trace, lines.join("\n") + "\n");
   if (args.historyFile !== undefined) writeFileSync(args.historyFile, result.history.toJsonLines());

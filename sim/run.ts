@@ -21,6 +21,10 @@ import { SimClient } from "./workload.ts";
 import { World } from "./world.ts";
 import type { SimNode } from "./world.ts";
 import type { StepFunction } from "../core/replica/index.ts";
+import type { LockRules } from "../core/recipes/lock.ts";
+import type { RecipeKind, RecipeRecord, RecipeVerdict } from "../jepsen-like/recipes.ts";
+import type { RecipeWorkload } from "./recipe-workload.ts";
+import { recipeWorkload } from "./recipe-workload.ts";
 
 export interface SimOptions {
   seed: number;
@@ -32,20 +36,32 @@ export interface SimOptions {
   disk: DiskFaults;
   nemesis: NemesisOptions;
   workload: WorkloadOptions;
+  /** A recipe workload instead of the register workload (absent: the register workload). */
+  recipe?: RecipeKind;
 }
+
+/** `recipes`: each seed draws one of the three (seed mod 3), so a sweep covers them all. */
+export type WorkloadChoice = "ops" | RecipeKind | "recipes";
+export const recipeKinds: readonly RecipeKind[] = ["lock", "election", "queue"];
 
 export interface SimOverrides {
   nodes?: number;
   safetyMs?: number;
   clients?: number;
   faults?: boolean;
+  workload?: WorkloadChoice;
+  /** Every fault kind on in every seed (the swarm otherwise turns each on by chance). */
+  allFaults?: boolean;
 }
 
 /** Every rate of this seed, drawn from its own stream (VOPR-style swarm testing). */
 export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOptions {
   const rng = new Rng(`swarm-${seed}`);
   const faults = overrides.faults ?? true;
-  const maybe = (p: number, meanMs: number) => (faults && rng.chance(p) ? meanMs : Infinity);
+  const all = overrides.allFaults === true;
+  // The draw is made either way, so that --all-faults leaves every other rate as it was.
+  const maybe = (p: number, meanMs: number) =>
+    faults && (rng.chance(p) || all) ? meanMs : Infinity;
   const mix: Partial<Record<OpKind, number>> = {
     read: rng.int(1, 10),
     syncRead: rng.int(0, 5),
@@ -61,14 +77,20 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
   };
   // The harsher disk's rates come from a stream of their own: every earlier rate stays as it was.
   const harsh = new Rng(`swarm-${seed}/harsh`);
-  const windowCrashEveryMs = faults && harsh.chance(0.35) ? harsh.int(2_000, 15_000) : Infinity;
-  const diskStallEveryMs = faults && harsh.chance(0.35) ? harsh.int(3_000, 15_000) : Infinity;
+  const windowCrashEveryMs =
+    faults && (harsh.chance(0.35) || all) ? harsh.int(2_000, 15_000) : Infinity;
+  const diskStallEveryMs =
+    faults && (harsh.chance(0.35) || all) ? harsh.int(3_000, 15_000) : Infinity;
   const damage = {
     bitFlipChance: harsh.float(),
     misdirectedWriteChance: harsh.float() * 0.5,
     outOfOrderFlushChance: harsh.float(),
   };
+  const choice = overrides.workload ?? "ops";
+  const recipe =
+    choice === "recipes" ? recipeKinds[seed % 3] : choice === "ops" ? undefined : choice;
   return {
+    ...(recipe === undefined ? {} : { recipe }),
     seed,
     nodes: overrides.nodes ?? rng.pick([3, 3, 5, 5, 7]),
     tickMs: rng.pick([100, 500, 2000]),
@@ -131,6 +153,8 @@ export interface SimResult {
   expiriesChecked: number;
   /** The history checker's outcome (linearizability and ZooKeeper's guarantees). */
   check: CheckOutcome;
+  /** A recipe workload's verdict and how many replies its clients got (undefined: none ran). */
+  recipe: (RecipeVerdict & { ops: number; records: readonly RecipeRecord[] }) | undefined;
   /** Every fault injected, in time order: replayable (runSimulation's `faults`). */
   schedule: Fault[];
   /** What the faults did, when (servers down, disk damage, network, clocks), for the report. */
@@ -153,6 +177,7 @@ export function runSimulation(
   policy: ProtocolPolicy = zabPolicy,
   step?: StepFunction,
   faults?: readonly Fault[],
+  lockRules?: LockRules,
 ): SimResult {
   const rng = new Rng(`run-${options.seed}`);
   const trace = new Trace(traceSink);
@@ -174,8 +199,12 @@ export function runSimulation(
     trace,
   );
   const history = new HistoryRecorder(() => Math.round(world.nowMs * 1000));
+  const recipe =
+    options.recipe === undefined
+      ? undefined
+      : recipeWorkload(options.recipe, world, rng.fork("recipe"), options.workload, lockRules);
   const clients = Array.from(
-    { length: options.workload.clients },
+    { length: recipe === undefined ? options.workload.clients : 0 },
     (_, i) => new SimClient(i + 1, world, rng.fork(`client-${i + 1}`), history, options.workload),
   );
   const nemesis = new Nemesis(world, rng.fork("nemesis"), options.nemesis, faults);
@@ -185,12 +214,14 @@ export function runSimulation(
   try {
     for (const id of ids) world.start(id);
     for (const client of clients) client.start();
+    recipe?.start();
     nemesis.start();
     leaderChanges = runPhase(world, options.safetyMs);
     healedAtMs = world.nowMs;
     nemesis.transitionToLiveness();
     for (const client of clients) client.stopped = true;
-    failure = runLiveness(world, clients, options);
+    recipe?.heal();
+    failure = runLiveness(world, clients, options, recipe);
     world.checkCluster();
     world.stateChecker.checkAcknowledged();
   } catch (error) {
@@ -201,6 +232,11 @@ export function runSimulation(
   const check = checkHistory(history.records, { stepsMax: checkStepsMax });
   if (failure === undefined && check.verdict.valid === false)
     failure = `history check failed:\n${textVerdict(check.verdict, check.ops)}`;
+  const recipeVerdict =
+    recipe === undefined
+      ? undefined
+      : { ...recipe.check(), ops: recipe.ops(), records: recipe.records };
+  failure = withRecipeFailure(failure, recipeVerdict);
   return {
     seed: options.seed,
     ok: failure === undefined,
@@ -215,10 +251,28 @@ export function runSimulation(
     messages: world.network.messagesSent,
     tornRecords,
     check,
+    recipe: recipeVerdict,
     expiriesChecked: world.sessionChecker.expiriesChecked,
     schedule: nemesis.schedule,
     faultSpans: world.faultLog.all(Math.min(healedAtMs, world.nowMs), world.nowMs),
   };
+}
+
+/**
+ * A recipe checker's safety findings outrank a liveness failure (a lock handed to two clients can
+ * also stall the rest); its liveness finding only repeats the runner's, so it comes last.
+ */
+function withRecipeFailure(
+  failure: string | undefined,
+  verdict: RecipeVerdict | undefined,
+): string | undefined {
+  if (verdict === undefined || verdict.violations.length === 0) return failure;
+  const unsafe = verdict.violations.filter((v) => !v.startsWith("liveness"));
+  const found = (list: string[]) =>
+    `recipe check failed (${verdict.kind}):\n  ${list.join("\n  ")}`;
+  if (unsafe.length > 0 && (failure === undefined || failure.startsWith("liveness")))
+    return found(unsafe);
+  return failure ?? found(verdict.violations);
 }
 
 /** Runs the world for `ms`, counting leader changes (sampled once per tick). */
@@ -242,15 +296,22 @@ function runPhase(world: World, ms: number): number {
  * With faults healed, a majority must elect a leader, every server must catch up to the same state
  * and every client must finish its pending op, within livenessMs; else the run fails and says why.
  */
-function runLiveness(world: World, clients: SimClient[], options: SimOptions): string | undefined {
+function runLiveness(
+  world: World,
+  clients: SimClient[],
+  options: SimOptions,
+  recipe: RecipeWorkload | undefined,
+): string | undefined {
   const budgetMs = options.livenessMs > 0 ? options.livenessMs : livenessBudgetMs(options.tickMs);
   const deadline = world.nowMs + budgetMs;
+  const done = () => clients.every((c) => !c.busy) && (recipe?.satisfied() ?? true);
   while (world.nowMs < deadline) {
     world.runUntil(world.nowMs + 500);
-    if (converged(world) && clients.every((c) => !c.busy)) return undefined;
+    if (converged(world) && done()) return undefined;
   }
   const busy = clients.filter((c) => c.busy).map((c) => `client ${c.process} ${c.waitingFor()}`);
-  const waiting = [...explainServers(world), ...busy].join("; ");
+  const recipes = recipe === undefined || recipe.satisfied() ? [] : recipe.waiting();
+  const waiting = [...explainServers(world), ...busy, ...recipes].join("; ");
   const within = `within ${budgetMs} ms after healing`;
   return `liveness: no convergence ${within}: ${waiting || "nothing pending"}`;
 }

@@ -5,6 +5,7 @@
 
 import { readFileSync, writeFileSync } from "node:fs";
 import type { ProtocolPolicy, StepFunction } from "../core/replica/index.ts";
+import type { LockRules } from "../core/recipes/lock.ts";
 import type { Fault } from "./nemesis.ts";
 import { runSimulation } from "./run.ts";
 import type { SimOptions, SimResult } from "./run.ts";
@@ -25,6 +26,7 @@ export interface Scenario {
 export interface Planted {
   policy?: ProtocolPolicy;
   step?: StepFunction;
+  lockRules?: LockRules;
 }
 
 export function scenarioOf(options: SimOptions, result: SimResult, planted?: string): Scenario {
@@ -35,7 +37,8 @@ export function scenarioOf(options: SimOptions, result: SimResult, planted?: str
 }
 
 export function runScenario(scenario: Scenario, planted: Planted = {}): SimResult {
-  return runSimulation(scenario.options, undefined, planted.policy, planted.step, scenario.faults);
+  const { policy, step, lockRules } = planted;
+  return runSimulation(scenario.options, undefined, policy, step, scenario.faults, lockRules);
 }
 
 // JSON has no Infinity: a fault kind turned off (a rate of Infinity) is written as the string.
@@ -71,6 +74,15 @@ export function failureClass(result: SimResult): string {
   const failure = result.failure;
   if (failure === undefined) return "ok";
   if (failure.startsWith("liveness")) return "liveness";
+  if (failure.startsWith("recipe check failed")) {
+    // The first finding's kind, without who, when or which token.
+    const [head, first] = failure.split("\n");
+    const kind = (first ?? "")
+      .trim()
+      .replace(/\([^)]*\)/g, "")
+      .replace(/\b0x[0-9a-f]+\b|\b[\d.]+\b|\b[ps]\d+(-\d+)?\b/g, "#");
+    return `${head!.replace(/:$/, "")}: ${kind}`;
+  }
   if (failure.startsWith("history check failed")) {
     const verdict = result.check.verdict;
     const failed: string[] = verdict.guarantees

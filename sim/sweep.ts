@@ -18,6 +18,8 @@ export interface SeedReport {
   detail: string | undefined;
   virtualMs: number;
   events: number;
+  /** Client ops of the run (a recipe workload's replies); absent from injected runners. */
+  ops?: number;
 }
 
 export interface SeedFailure {
@@ -75,7 +77,10 @@ export function reproduce(seed: number, overrides: SimOverrides): string {
   const flags = { nodes, "safety-ms": safetyMs, clients };
   const given = Object.entries(flags).filter(([, v]) => v !== undefined);
   const extra = given.map(([k, v]) => ` --${k} ${v}`).join("");
-  return `npm run sim -- --seed ${seed}${extra}${overrides.faults === false ? " --no-faults" : ""}`;
+  const workload = overrides.workload === undefined ? "" : ` --workload ${overrides.workload}`;
+  const all = overrides.allFaults === true ? " --all-faults" : "";
+  const noFaults = overrides.faults === false ? " --no-faults" : "";
+  return `npm run sim -- --seed ${seed}${extra}${noFaults}${workload}${all}`;
 }
 
 // From the sources the worker needs tsx's loader; compiled (the packaged sim command), it is
@@ -97,6 +102,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
   let stopped = false;
   let virtualMs = 0;
   let events = 0;
+  let ops = 0;
   const started = performance.now();
   const bar = () => {
     const width = 30;
@@ -122,7 +128,11 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       options.progress("\n");
       const simulated = (virtualMs / 1000 / wallS).toFixed(0);
       const perS = Math.round(events / wallS);
-      const rate = wallS <= 0 ? "" : `: ${simulated} simulated s and ${perS} events per wall s`;
+      const perSeed = finished === 0 ? 0 : Math.round(ops / finished);
+      const rate =
+        wallS <= 0
+          ? ""
+          : `: ${simulated} simulated s and ${perS} events per wall s, ${perSeed} ops per seed`;
       const workers = Math.max(1, Math.min(options.workers, seeds.length));
       const ran = `${finished} of ${seeds.length} seeds on ${workers} workers`;
       options.print(`${ran} in ${wallS.toFixed(1)} s${rate}`);
@@ -151,6 +161,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       if (report !== undefined) {
         virtualMs += report.virtualMs;
         events += report.events;
+        ops += report.ops ?? 0;
       }
       const failed = report?.outcome === "violation" || report?.outcome === "error";
       const reason = failure ?? (failed ? (report?.detail ?? "?") : undefined);

@@ -94,6 +94,8 @@ export class World {
   readonly endpoints = new Map<ConnId, ClientEndpoint>();
   nowMs = 0;
   events = 0;
+  /** Told of every session expiry a leader proposes (the recipe checkers' only server fact). */
+  onSessionExpired: ((sessionId: bigint, atMs: number) => void) | undefined;
   private nextConnId = 1;
   /** Messages held on a clogged direction, in send order, with the link generation they used. */
   private readonly held = new Map<string, { generation: number; message: PeerMessage }[]>();
@@ -280,7 +282,8 @@ export class World {
       applied: (effect) => this.stateChecker.applied(node.id, effect.txns),
       treeReplaced: (effect) => this.stateChecker.treeReplaced(node.id, effect.zxid),
       status: () => {},
-      sessionExpired: () => {}, // the session checker holds it to the timeout (afterStep)
+      // The session checker holds it to the timeout (afterStep); recipe workloads record it.
+      sessionExpired: (effect) => this.onSessionExpired?.(effect.sessionId, this.nowMs),
     };
   }
 

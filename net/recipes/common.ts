@@ -21,14 +21,8 @@ export async function ensurePath(
   }
 }
 
-/** The sequence number ZooKeeper appended to a sequential node's name (its last 10 digits). */
-export function sequenceOf(name: string): number {
-  return Number(name.slice(-10));
-}
-
-export function bySequence(names: readonly string[]): string[] {
-  return [...names].sort((a, b) => sequenceOf(a) - sequenceOf(b));
-}
+// Shared with the simulator's recipe machines (core/recipes/lock.ts).
+export { bySequence, sequenceOf } from "../../core/recipes/lock.ts";
 
 /** A name prefix unique to one attempt, so that a create whose reply was lost can be found. */
 export function protectedPrefix(): string {

@@ -10,8 +10,9 @@
 
 import type { ZooKeeperClient } from "../client/index.ts";
 import { ConnectionLossError, NoNodeError, SessionExpiredError } from "../client/index.ts";
+import type { LockDecision, LockKind } from "../../core/recipes/lock.ts";
+import { decideLock } from "../../core/recipes/lock.ts";
 import {
-  bySequence,
   ensurePath,
   protectedPrefix,
   retryOnConnectionLoss,
@@ -19,28 +20,10 @@ import {
   waitForWatch,
 } from "./common.ts";
 
-export type LockKind = "read" | "write";
-
-export type LockDecision =
-  | { type: "acquired" }
-  /** Wait until this node (a name among the children) is gone, then decide again. */
-  | { type: "wait"; predecessor: string }
-  /** Our node is not there: the session that made it is gone. */
-  | { type: "lost" };
-
-const readMarker = "read-";
-const isReader = (name: string) => name.slice(0, -10).endsWith(readMarker);
-
-/** The lock recipe's only decision, on the children of the lock's path; no I/O. */
-export function decideLock(children: readonly string[], own: string, kind: LockKind): LockDecision {
-  const sorted = bySequence(children);
-  const index = sorted.indexOf(own);
-  if (index < 0) return { type: "lost" };
-  const before = sorted.slice(0, index);
-  const blocking = kind === "write" ? before : before.filter((name) => !isReader(name));
-  const predecessor = blocking.at(-1);
-  return predecessor === undefined ? { type: "acquired" } : { type: "wait", predecessor };
-}
+// The decision itself is the simulator's lock machine's too (core/recipes/lock.ts): the sweeps
+// that check the lock recipe under faults check this code's choice of holder.
+export type { LockDecision, LockKind };
+export { decideLock };
 
 export interface AcquireOptions {
   /** Gives up (deleting this attempt's node) when aborted. */
@@ -253,7 +236,7 @@ export class ReadWriteLock {
     readonly path: string,
     data = "",
   ) {
-    const reader = new LockContender(client, path, "read", readMarker, data);
+    const reader = new LockContender(client, path, "read", "read-", data);
     const writer = new LockContender(client, path, "write", "write-", data);
     this.readLock = { acquire: (options) => reader.acquire(options) };
     this.writeLock = { acquire: (options) => writer.acquire(options) };

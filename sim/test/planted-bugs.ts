@@ -3,6 +3,8 @@
 
 import type { ProtocolPolicy, StepFunction } from "../../core/replica/index.ts";
 import { step, zabPolicy } from "../../core/replica/index.ts";
+import type { LockRules } from "../../core/recipes/lock.ts";
+import { bySequence, decideLock, lockRules } from "../../core/recipes/lock.ts";
 
 export const plantedBugs: Record<string, ProtocolPolicy> = {
   /** The leader commits as soon as it has the proposal itself. */
@@ -51,4 +53,24 @@ export const plantedSteps: Record<string, StepFunction> = {
     );
     return result;
   },
+};
+
+/**
+ * Planted bugs in the lock recipe (core/recipes/lock.ts), also run by the election workload.
+ * Only tests of the recipe checkers' teeth, and `--plant` on the command line, select them.
+ */
+export const plantedLockRules: Record<string, LockRules> = {
+  /** The second contender thinks it holds too: it does not wait for its predecessor. */
+  "lock-second-holds": {
+    ...lockRules,
+    name: "lock-second-holds",
+    decide: (children, own, kind) => {
+      const decision = decideLock(children, own, kind);
+      if (decision.type !== "wait") return decision;
+      const sorted = bySequence(children);
+      return sorted.indexOf(own) <= 1 ? { type: "acquired" } : decision;
+    },
+  },
+  /** A holder that learns its session expired goes on using the lock. */
+  "lock-ignores-expiry": { ...lockRules, name: "lock-ignores-expiry", dropsLockOnExpiry: false },
 };
