@@ -161,8 +161,8 @@ export interface PendingOp {
   xid: number;
   op: ClientOp;
   /**
-   * Writes wait for their commit, syncs for the leader's answer; reads run when they reach the head;
-   * writes and syncs behind an unanswered sync wait for its answer before they are sent.
+   * Writes wait for their commit, syncs for the leader's answer; reads run when they reach the
+   * head; writes and syncs behind an unanswered sync wait for its answer before they are sent.
    */
   status: "queued" | "behindSync" | "sent" | "done";
   reply: Reply | undefined;
