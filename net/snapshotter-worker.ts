@@ -1,5 +1,5 @@
 // The snapshot worker: a copy of the committed tree, fed the txns the server applied; it writes a
-// snapshot every snapCount txns. See snapshotter.ts.
+// snapshot every snapCount txns or so. See snapshotter.ts.
 
 import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +13,18 @@ let db: Database | undefined;
 let dataDir = "";
 let snapCount = 100_000;
 let sinceSnapshot = 0;
+let snapAfter = 100_000;
+
+/**
+ * As ZooKeeper does, the next snapshot comes after a random count in [snapCount/2 + 1, snapCount]:
+ * members that apply the same txns would otherwise all write theirs at once, and a write burst
+ * stalls the whole ensemble's commits together.
+ */
+function drawSnapAfter(count: number): number {
+  if (!Number.isFinite(count)) return count;
+  const half = Math.floor(count / 2);
+  return half + 1 + Math.floor(Math.random() * (count - half));
+}
 let extended = false;
 
 const load = (bytes: Uint8Array | undefined) =>
@@ -47,6 +59,7 @@ parentPort!.on("message", (m: SnapshotterMessage) => {
     case "init":
       dataDir = m.dataDir;
       snapCount = m.snapCount;
+      snapAfter = drawSnapAfter(snapCount);
       extended = m.extendedTypesEnabled;
       db = load(m.snapshot);
       return;
@@ -67,8 +80,9 @@ parentPort!.on("message", (m: SnapshotterMessage) => {
         db!.applyTxn(txn);
         sinceSnapshot++;
       }
-      if (sinceSnapshot >= snapCount) {
+      if (sinceSnapshot >= snapAfter) {
         sinceSnapshot = 0;
+        snapAfter = drawSnapAfter(snapCount);
         writeSnapshot();
       }
       return;
