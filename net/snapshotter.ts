@@ -2,8 +2,8 @@
 // million-znode tree takes seconds, so the server keeps a second copy of the committed tree in a
 // worker thread: the main thread posts the txns the core reports applied (cheap), and the
 // worker applies them to its copy and, every snapCount/2 to snapCount txns (drawn, as ZooKeeper
-// does), writes a consistent snapshot of it
-// (temp file, fsync, rename) and says so; the main thread then rolls the txn log and purges.
+// does), writes a consistent snapshot of it (temp file, fsync, rename) and says so; the main
+// thread then rolls the txn log and purges.
 // The same copy serves SNAP syncs: a leader's SYNC names its applied zxid, and the worker encodes
 // its copy at that zxid (encodeAt), so a follower's catch-up does not stall the leader either.
 
