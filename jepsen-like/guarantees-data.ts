@@ -21,18 +21,22 @@ const isPresent = (read: Operation): boolean =>
 const childPath = (parent: string, name: string): string =>
   parent === "/" ? `/${name}` : `${parent}/${name}`;
 
+// Messages are built only on failure (and without a closure per read): this runs for every read
+// of histories of millions.
+const seen = (read: Operation, mzxid: bigint): string =>
+  `#${read.id} read ${read.path} at mzxid ${z(mzxid)}`;
+
 /** What is wrong with a present read whose stat names the write it shows (mzxid), if anything. */
 function mzxidProblem(read: Operation, writes: WriteIndex, mzxid: bigint): string | undefined {
   const path = read.path!;
   const result = read.result!;
   const at = writes.at(path, mzxid);
-  const seen = `#${read.id} read ${path} at mzxid ${z(mzxid)}`;
   if (read.zxid !== undefined && mzxid > read.zxid)
-    return `${seen}, newer than its own reply zxid ${z(read.zxid)}`;
-  if (at?.kind === "delete") return `${seen}, the zxid that deleted it (#${at.opId})`;
+    return `${seen(read, mzxid)}, newer than its own reply zxid ${z(read.zxid)}`;
+  if (at?.kind === "delete") return `${seen(read, mzxid)}, the zxid that deleted it (#${at.opId})`;
   if (at !== undefined && result.data !== undefined && at.data !== result.data) {
     const wrote = `the write there (#${at.opId}) wrote ${show(at.data)}`;
-    return `${seen} and got ${show(result.data)}, but ${wrote}`;
+    return `${seen(read, mzxid)} and got ${show(result.data)}, but ${wrote}`;
   }
   const version = result.version;
   if (
@@ -42,17 +46,12 @@ function mzxidProblem(read: Operation, writes: WriteIndex, mzxid: bigint): strin
     at.version !== version
   ) {
     const made = `the write there (#${at.opId}) made version ${at.version}`;
-    return `${seen} and got version ${version}, but ${made}`;
+    return `${seen(read, mzxid)} and got version ${version}, but ${made}`;
   }
-  const maybeFrom =
-    result.data === undefined ? Infinity : writes.peekUncertain(path)?.values.get(result.data);
-  if (
-    at === undefined &&
-    mzxid > 0n &&
-    result.data !== undefined &&
-    (maybeFrom ?? Infinity) > read.completeIndex!
-  ) {
-    return `${seen} and got ${show(result.data)}, which no write to ${path} produced`;
+  if (at !== undefined || mzxid <= 0n || result.data === undefined) return undefined;
+  const maybeFrom = writes.peekUncertain(path)?.values.get(result.data);
+  if ((maybeFrom ?? Infinity) > read.completeIndex!) {
+    return `${seen(read, mzxid)} and got ${show(result.data)}, which no write to ${path} produced`;
   }
   return undefined;
 }
@@ -232,10 +231,13 @@ function sequentialNames(ops: readonly Operation[]): Map<string, SequentialName[
   for (const op of ops) {
     if (op.status !== "ok") continue;
     if (op.op === "create" && isSequentialMode(op.args.mode)) add(op, op.path!, op.result?.path);
-    subOpsOf(op).forEach((sub, i) => {
+    if (op.op !== "multi") continue;
+    const subs = subOpsOf(op);
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i]!;
       if (sub.op === "create" && isSequentialMode(sub.mode))
         add(op, sub.path, op.result?.results?.[i]?.path);
-    });
+    }
   }
   return byParent;
 }

@@ -10,7 +10,7 @@
 import { Err } from "../core/errors.ts";
 import { hex64 } from "./history.ts";
 import type { Operation, PairedHistory, SessionEvent } from "./operations.ts";
-import { isRead, isWrite, pathsOf, subOpsOf } from "./operations.ts";
+import { isRead, isSequentialMode, isWrite, pathsOf, subOpsOf } from "./operations.ts";
 import type { WriteIndex } from "./write-index.ts";
 
 export const guaranteeNames = [
@@ -145,33 +145,29 @@ export function checkMonotonicReads(sessions: Map<string, Operation[]>): Guarant
   return findings.result();
 }
 
-/** The paths a write changed, with the data it left (undefined for a delete). */
-function writtenPaths(
-  op: Operation,
-): { path: string; data: string | undefined; deleted: boolean }[] {
-  if (op.op === "multi") {
-    // Results are in request order, checks included: index them before leaving the checks out.
-    return subOpsOf(op).flatMap((s, i) =>
-      s.op === "check"
-        ? []
-        : [
-            {
-              path: op.result?.results?.[i]?.path ?? s.path,
-              data: s.data ?? "",
-              deleted: s.op === "delete",
-            },
-          ],
-    );
-  }
-  if (op.op === "closeSession" || op.path === undefined) return [];
-  const path = op.op === "create" ? pathsOf(op).at(-1)! : op.path;
-  return [{ path, data: op.args.data ?? "", deleted: op.op === "delete" }];
-}
-
 interface OwnWrite {
   readonly op: Operation;
   readonly data: string | undefined;
   readonly deleted: boolean;
+}
+
+/** Files under each path a write changed the data it left (a delete leaves none). */
+function noteOwnWrites(op: Operation, lastByPath: Map<string, OwnWrite>): void {
+  if (op.op === "multi") {
+    // Results are in request order, checks included: index them before leaving the checks out.
+    const subs = subOpsOf(op);
+    for (let i = 0; i < subs.length; i++) {
+      const s = subs[i]!;
+      if (s.op === "check") continue;
+      const path = op.result?.results?.[i]?.path ?? s.path;
+      lastByPath.set(path, { op, data: s.data ?? "", deleted: s.op === "delete" });
+    }
+    return;
+  }
+  if (op.op === "closeSession" || op.path === undefined) return;
+  // A create's own name is the last path it names (a sequential one's made name).
+  const path = op.op === "create" && isSequentialMode(op.args.mode) ? pathsOf(op).at(-1)! : op.path;
+  lastByPath.set(path, { op, data: op.args.data ?? "", deleted: op.op === "delete" });
 }
 
 /** A read must reflect its session's writes acknowledged before the read was issued. */
@@ -216,8 +212,7 @@ export function checkReadYourWrites(sessions: Map<string, Operation[]>): Guarant
       for (; next < writes.length && writes[next]!.completeIndex! < read.invokeIndex; next++) {
         const write = writes[next]!;
         if (newest === undefined || write.zxid! > newest.zxid!) newest = write;
-        for (const w of writtenPaths(write))
-          lastByPath.set(w.path, { op: write, data: w.data, deleted: w.deleted });
+        noteOwnWrites(write, lastByPath);
       }
       if (newest === undefined) continue;
       findings.checked++;
@@ -292,6 +287,8 @@ function onWatchRead(
   if (sets && watch === undefined) armed.set(path, { by: read, pending: [] });
 }
 
+const setsWatch = (op: Operation): boolean => op.args.watch === true;
+
 /** A watch event reaches its session before any read that shows the change it announces. */
 export function checkWatchOrder(
   history: PairedHistory,
@@ -306,6 +303,8 @@ export function checkWatchOrder(
     else list.push(e);
   }
   for (const [session, ops] of sessions) {
+    // Nothing is checked until a read arms a watch: a session that never asks for one is skipped.
+    if (!ops.some(setsWatch)) continue;
     const armed = new Map<string, Armed>();
     for (const item of watchTimeline(ops, eventsBySession.get(session) ?? [])) {
       if (item.read !== undefined) {

@@ -121,7 +121,19 @@ export function parentOf(path: string): string {
 
 /** The sub-operations of a multi (empty for anything else). */
 export const subOpsOf = (op: Operation): readonly SubOp[] =>
-  op.op === "multi" ? (op.args.ops ?? []) : [];
+  op.op === "multi" ? (op.args.ops ?? noSubOps) : noSubOps;
+// Shared, so asking a plain op for its sub-ops allocates nothing (a million times per history).
+const noSubOps: readonly SubOp[] = Object.freeze([]);
+
+/**
+ * The one path an operation names, when it names exactly one (most do); undefined otherwise, and
+ * pathsOf says which. Saves an array per op where histories of millions are walked.
+ */
+export function singlePathOf(op: Operation): string | undefined {
+  if (op.op === "multi" || op.path === undefined) return undefined;
+  if (op.op === "create" && isSequentialMode(op.args.mode)) return undefined;
+  return op.path;
+}
 
 /** Paths an operation names directly (a multi's sub-op paths; a create's result path too). */
 export function pathsOf(op: Operation): string[] {

@@ -16,6 +16,7 @@ import {
   isSyncedRead,
   parentOf,
   pathsOf,
+  singlePathOf,
   subOpsOf,
 } from "./operations.ts";
 
@@ -181,21 +182,25 @@ function childObservedPaths(ops: readonly Operation[]): Set<string> {
 /** The path an operation is filed under (a session close goes with its ephemerals). */
 function keyOf(
   op: Operation,
-  paths: readonly string[],
+  paths: string | readonly string[],
   owners: Map<string, string[]>,
 ): string | undefined {
   if (op.op === "closeSession") return owners.get(op.session)?.[0];
-  return paths[0];
+  return typeof paths === "string" ? paths : paths[0];
 }
 
+/** An op's paths: the path itself when it names one (no array for the common case). */
+const pathsOrSingle = (op: Operation): string | string[] => singlePathOf(op) ?? pathsOf(op);
+
 function joinPaths(
-  pathLists: readonly string[][],
+  pathLists: readonly (string | string[])[],
   owners: Map<string, string[]>,
   observed: Set<string>,
 ): UnionFind {
   const sets = new UnionFind();
   for (const paths of pathLists) {
-    if (paths.length === 1) sets.find(paths[0]!);
+    if (typeof paths === "string") sets.find(paths);
+    else if (paths.length === 1) sets.find(paths[0]!);
     else for (const path of paths) sets.union(paths[0]!, path);
   }
   for (const paths of owners.values()) for (const path of paths) sets.union(paths[0]!, path);
@@ -219,7 +224,7 @@ export function partitionOperations(
   owners: Map<string, string[]> = ephemeralPaths(ops),
 ): Partition[] {
   const observed = childObservedPaths(ops);
-  const pathLists = ops.map(pathsOf);
+  const pathLists = ops.map(pathsOrSingle);
   const sets = joinPaths(pathLists, owners, observed);
   const groups = new Map<string, Operation[]>();
   for (let i = 0; i < ops.length; i++) {
