@@ -185,10 +185,7 @@ function incarnationSeen(read: Operation, writes: WriteIndex): Mutation | undefi
 export function checkEphemerals(history: PairedHistory, writes: WriteIndex): GuaranteeResult {
   const findings = new Findings("ephemerals");
   const closes = new Map<string, Operation>();
-  for (const op of history.operations) {
-    const committed = op.op === "closeSession" && op.status === "ok" && op.zxid !== undefined;
-    if (committed && !closes.has(op.session)) closes.set(op.session, op);
-  }
+  for (const op of writes.committedCloses) if (!closes.has(op.session)) closes.set(op.session, op);
   if (closes.size === 0) return findings.result();
   for (const read of history.operations) {
     const dataRead = read.op === "getData" || read.op === "exists";
