@@ -9,6 +9,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { SimOverrides } from "./run.ts";
+import type { SeedOps, SweepOps } from "./sweep-summary.ts";
+import { addSeedOps, noOps, opsText } from "./sweep-summary.ts";
 
 /** What a worker sends back for one seed (see worker.ts). */
 export interface SeedReport {
@@ -18,6 +20,8 @@ export interface SeedReport {
   detail: string | undefined;
   virtualMs: number;
   events: number;
+  /** The seed's client operations; absent when the run threw before it had a history. */
+  ops?: SeedOps;
 }
 
 export interface SeedFailure {
@@ -68,6 +72,7 @@ export interface SweepResult {
   wallMs: number;
   virtualMs: number;
   events: number;
+  ops: SweepOps;
 }
 
 export function reproduce(seed: number, overrides: SimOverrides): string {
@@ -97,6 +102,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
   let stopped = false;
   let virtualMs = 0;
   let events = 0;
+  const ops = noOps();
   const started = performance.now();
   const bar = () => {
     const width = 30;
@@ -126,6 +132,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       const workers = Math.max(1, Math.min(options.workers, seeds.length));
       const ran = `${finished} of ${seeds.length} seeds on ${workers} workers`;
       options.print(`${ran} in ${wallS.toFixed(1)} s${rate}`);
+      options.print(opsText(ops));
       const listed = (word: string, list: SeedFailure[]) => {
         const sorted = [...list].sort((a, b) => a.seed - b.seed);
         for (const f of sorted) options.print(line(word, f.seed, f.failure));
@@ -140,7 +147,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       options.print(verdict + unknownText + notRun);
       const wallMs = wallS * 1000;
       const outcome = { seeds: seeds.length, finished, failures, unknown, stopped };
-      resolve({ ...outcome, workers, wallMs, virtualMs, events });
+      resolve({ ...outcome, workers, wallMs, virtualMs, events, ops });
     };
 
     const line = (word: string, seed: number, why: string) =>
@@ -151,6 +158,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       if (report !== undefined) {
         virtualMs += report.virtualMs;
         events += report.events;
+        if (report.ops !== undefined) addSeedOps(ops, report.ops);
       }
       const failed = report?.outcome === "violation" || report?.outcome === "error";
       const reason = failure ?? (failed ? (report?.detail ?? "?") : undefined);

@@ -10,7 +10,9 @@ type RunSeed = (seed: number, overrides: SimOverrides) => SeedReport;
 /** The simulator's run of one seed, as a report; an unknown history check names its partitions. */
 export function runSeed(seed: number, overrides: SimOverrides): SeedReport {
   const result = runSimulation(swarmOptions(seed, overrides));
-  const base = { seed, virtualMs: result.virtualMs, events: result.events };
+  const c = result.history.counts;
+  const ops = { invoked: c.invoke, ok: c.ok, failed: c.fail, indeterminate: c.info };
+  const base = { seed, virtualMs: result.virtualMs, events: result.events, ops };
   if (!result.ok) return { ...base, outcome: "violation", detail: result.failure };
   const verdict = result.check.verdict;
   if (verdict.valid !== "unknown") return { ...base, outcome: "ok", detail: undefined };
