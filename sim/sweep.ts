@@ -20,8 +20,8 @@ export interface SeedReport {
   detail: string | undefined;
   virtualMs: number;
   events: number;
-  /** The seed's client operations; absent when the run threw before it had a history. */
-  ops?: SeedOps;
+  /** The seed's client operations by outcome; absent when the run threw before it had a history. */
+  opCounts?: SeedOps;
 }
 
 export interface SeedFailure {
@@ -158,7 +158,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       if (report !== undefined) {
         virtualMs += report.virtualMs;
         events += report.events;
-        if (report.ops !== undefined) addSeedOps(ops, report.ops);
+        if (report.opCounts !== undefined) addSeedOps(ops, report.opCounts);
       }
       const failed = report?.outcome === "violation" || report?.outcome === "error";
       const reason = failure ?? (failed ? (report?.detail ?? "?") : undefined);

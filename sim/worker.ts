@@ -11,8 +11,8 @@ type RunSeed = (seed: number, overrides: SimOverrides) => SeedReport;
 export function runSeed(seed: number, overrides: SimOverrides): SeedReport {
   const result = runSimulation(swarmOptions(seed, overrides));
   const c = result.history.counts;
-  const ops = { invoked: c.invoke, ok: c.ok, failed: c.fail, indeterminate: c.info };
-  const base = { seed, virtualMs: result.virtualMs, events: result.events, ops };
+  const opCounts = { invoked: c.invoke, ok: c.ok, failed: c.fail, indeterminate: c.info };
+  const base = { seed, virtualMs: result.virtualMs, events: result.events, opCounts };
   if (!result.ok) return { ...base, outcome: "violation", detail: result.failure };
   const verdict = result.check.verdict;
   if (verdict.valid !== "unknown") return { ...base, outcome: "ok", detail: undefined };
