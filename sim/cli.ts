@@ -153,6 +153,10 @@ function printSummary(
       `wall (${(result.virtualMs / wallMs).toFixed(0)}x), ${result.events} events`,
   );
   console.log(`  ops: ${c.invoke} invoked, ${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate`);
+  const { boundMs, convergedAfterMs } = result.liveness;
+  const took =
+    convergedAfterMs === undefined ? "did not converge" : `converged in ${convergedAfterMs}`;
+  console.log(`  liveness: ${took} of a ${boundMs} ms bound (${result.liveness.basis})`);
   console.log(
     `  faults injected: ${JSON.stringify(result.faults)}; ` +
       `torn log records: ${result.tornRecords}; leader changes: ${result.leaderChanges}`,

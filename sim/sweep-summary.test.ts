@@ -63,9 +63,12 @@ describe("sim: sharded sweeps", () => {
       reproduce: "npm run sim -- --seed 8 --safety-ms 30000",
     };
     const merged = mergeSummaries([
-      summary(1, 3, { failures: [failure] }),
+      summary(1, 3, {
+        failures: [failure],
+        slowestLiveness: { seed: 5, convergedAfterMs: 6000, boundMs: 20_000 },
+      }),
       summary(0, 3),
-      summary(2, 3),
+      summary(2, 3, { slowestLiveness: { seed: 3, convergedAfterMs: 9000, boundMs: 40_000 } }),
     ]);
     expect(merged).toMatchObject({
       seeds: 10,
@@ -81,6 +84,8 @@ describe("sim: sharded sweeps", () => {
         "45 simulated s per worker-second, 2500 events per worker-second",
       "speed per wall second of a shard: 90 simulated s, 5000 events",
       "ops: 550 invoked, 275 ok, 55 failed, 220 indeterminate; per seed median 50, min 10",
+      // Seed 5 used 30% of its bound, seed 3 only 22.5%.
+      "liveness: every converged seed took at most 30% of its bound (seed 5: 6000 of 20000 ms)",
       "FAIL seed 8: invariant violated",
       "  reproduce with: npm run sim -- --seed 8 --safety-ms 30000",
       "1 failing seeds",

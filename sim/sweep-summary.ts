@@ -87,6 +87,31 @@ export function opsText(ops: SweepOps): string {
   );
 }
 
+/** The seed whose convergence came closest to its liveness bound. */
+export interface SlowestLiveness {
+  seed: number;
+  convergedAfterMs: number;
+  boundMs: number;
+}
+
+/** The seed of the two that used more of its bound. */
+export function slowerLiveness(
+  a: SlowestLiveness | undefined,
+  b: SlowestLiveness | undefined,
+): SlowestLiveness | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return b.convergedAfterMs / b.boundMs > a.convergedAfterMs / a.boundMs ? b : a;
+}
+
+export function livenessText(slowest: SlowestLiveness | undefined): string {
+  if (slowest === undefined) return "liveness: no seed converged";
+  const used = Math.round((100 * slowest.convergedAfterMs) / slowest.boundMs);
+  return (
+    `liveness: every converged seed took at most ${used}% of its bound ` +
+    `(seed ${slowest.seed}: ${slowest.convergedAfterMs} of ${slowest.boundMs} ms)`
+  );
+}
+
 /** Simulated seconds and events per second of `wallMs`. */
 export function speedOf(
   virtualMs: number,
@@ -132,6 +157,8 @@ export interface SweepSummary {
   simulatedSecondsPerWallSecond: number;
   eventsPerWallSecond: number;
   ops: SweepOps;
+  /** The seed that came closest to its liveness bound (absent: none converged). */
+  slowestLiveness?: SlowestLiveness;
 }
 
 export function parseShard(text: string): Shard {
@@ -175,6 +202,7 @@ export function summaryOf(
     events: result.events,
     ...speedOf(result.virtualMs, result.events, result.wallMs),
     ops: result.ops,
+    ...(result.slowestLiveness === undefined ? {} : { slowestLiveness: result.slowestLiveness }),
   };
 }
 
@@ -193,6 +221,7 @@ export interface MergedSweep {
   virtualMs: number;
   events: number;
   ops: SweepOps;
+  slowestLiveness: SlowestLiveness | undefined;
 }
 
 export function mergeSummaries(summaries: readonly SweepSummary[]): MergedSweep {
@@ -245,6 +274,10 @@ export function mergeSummaries(summaries: readonly SweepSummary[]): MergedSweep 
     events: sum((s) => s.events),
     // Summaries written before op counts were kept count no ops.
     ops: mergeOps(summaries.map((s) => s.ops ?? noOps())),
+    slowestLiveness: summaries.reduce<SlowestLiveness | undefined>(
+      (slowest, s) => slowerLiveness(slowest, s.slowestLiveness),
+      undefined,
+    ),
   };
 }
 
@@ -260,6 +293,7 @@ export function mergedText(merged: MergedSweep): string[] {
     `speed per wall second of a shard: ${wall.simulatedSecondsPerWallSecond} simulated s, ` +
       `${wall.eventsPerWallSecond} events`,
     opsText(merged.ops),
+    livenessText(merged.slowestLiveness),
   ];
   for (const p of merged.problems) lines.push(`INCOMPLETE: ${p}`);
   for (const f of merged.failures)

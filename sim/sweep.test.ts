@@ -47,6 +47,9 @@ describe("sim: a sweep survives every kind of seed failure", () => {
     expect(lines[summary + 1]).toBe(
       "ops: 260 invoked, 130 ok, 26 failed, 52 indeterminate; per seed median 60, min 10",
     );
+    expect(lines[summary + 2]).toBe(
+      "liveness: every converged seed took at most 9% of its bound (seed 9: 900 of 10000 ms)",
+    );
     for (const seed of [2, 3, 4, 5, 7]) {
       const at = lines.flatMap((l, i) => (l.startsWith(`FAIL seed ${seed}: `) ? [i] : []));
       expect(at.length, `seed ${seed}`).toBe(2);

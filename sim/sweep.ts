@@ -9,8 +9,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { SimOverrides } from "./run.ts";
-import type { SeedOps, SweepOps } from "./sweep-summary.ts";
-import { addSeedOps, noOps, opsText } from "./sweep-summary.ts";
+import type { SeedOps, SlowestLiveness, SweepOps } from "./sweep-summary.ts";
+import { addSeedOps, livenessText, noOps, opsText, slowerLiveness } from "./sweep-summary.ts";
 
 /** What a worker sends back for one seed (see worker.ts). */
 export interface SeedReport {
@@ -22,6 +22,8 @@ export interface SeedReport {
   events: number;
   /** The seed's client operations by outcome; absent when the run threw before it had a history. */
   opCounts?: SeedOps;
+  /** How long the healed cluster took to converge, against its bound (sim/run.ts). */
+  liveness?: { boundMs: number; convergedAfterMs: number | undefined };
 }
 
 export interface SeedFailure {
@@ -73,6 +75,8 @@ export interface SweepResult {
   virtualMs: number;
   events: number;
   ops: SweepOps;
+  /** Undefined when no seed converged (or none said how long it took). */
+  slowestLiveness: SlowestLiveness | undefined;
 }
 
 export function reproduce(seed: number, overrides: SimOverrides): string {
@@ -103,6 +107,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
   let virtualMs = 0;
   let events = 0;
   const ops = noOps();
+  let slowestLiveness: SlowestLiveness | undefined;
   const started = performance.now();
   const bar = () => {
     const width = 30;
@@ -133,6 +138,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       const ran = `${finished} of ${seeds.length} seeds on ${workers} workers`;
       options.print(`${ran} in ${wallS.toFixed(1)} s${rate}`);
       options.print(opsText(ops));
+      options.print(livenessText(slowestLiveness));
       const listed = (word: string, list: SeedFailure[]) => {
         const sorted = [...list].sort((a, b) => a.seed - b.seed);
         for (const f of sorted) options.print(line(word, f.seed, f.failure));
@@ -147,7 +153,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       options.print(verdict + unknownText + notRun);
       const wallMs = wallS * 1000;
       const outcome = { seeds: seeds.length, finished, failures, unknown, stopped };
-      resolve({ ...outcome, workers, wallMs, virtualMs, events, ops });
+      resolve({ ...outcome, workers, wallMs, virtualMs, events, ops, slowestLiveness });
     };
 
     const line = (word: string, seed: number, why: string) =>
@@ -159,6 +165,15 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
         virtualMs += report.virtualMs;
         events += report.events;
         if (report.opCounts !== undefined) addSeedOps(ops, report.opCounts);
+        const took = report.liveness?.convergedAfterMs;
+        if (took !== undefined) {
+          const boundMs = report.liveness!.boundMs;
+          slowestLiveness = slowerLiveness(slowestLiveness, {
+            seed,
+            convergedAfterMs: took,
+            boundMs,
+          });
+        }
       }
       const failed = report?.outcome === "violation" || report?.outcome === "error";
       const reason = failure ?? (failed ? (report?.detail ?? "?") : undefined);

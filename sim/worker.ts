@@ -12,7 +12,9 @@ export function runSeed(seed: number, overrides: SimOverrides): SeedReport {
   const result = runSimulation(swarmOptions(seed, overrides));
   const c = result.history.counts;
   const opCounts = { invoked: c.invoke, ok: c.ok, failed: c.fail, indeterminate: c.info };
-  const base = { seed, virtualMs: result.virtualMs, events: result.events, opCounts };
+  const { boundMs, convergedAfterMs } = result.liveness;
+  const liveness = { boundMs, convergedAfterMs };
+  const base = { seed, virtualMs: result.virtualMs, events: result.events, opCounts, liveness };
   if (!result.ok) return { ...base, outcome: "violation", detail: result.failure };
   const verdict = result.check.verdict;
   if (verdict.valid !== "unknown") return { ...base, outcome: "ok", detail: undefined };
