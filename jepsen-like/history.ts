@@ -215,7 +215,7 @@ function mode(value: unknown, prefix: string, key: string): CreateModeName {
   if (!(createModes as readonly unknown[]).includes(value)) {
     throw `${prefix}${key} must be one of ${createModes.join(", ")}`;
   }
-  return value as CreateModeName;
+  return canonical(value as CreateModeName);
 }
 
 function subOp(value: unknown, what: string): SubOp {
@@ -420,6 +420,14 @@ function checkEventFields(record: HistoryRecord): void {
 const isRecordType = (value: unknown): value is RecordType =>
   value === "invoke" || value === "ok" || value === "fail" || value === "info" || value === "event";
 
+// The names records repeat, as this module's own string constants. A parser may hand over a fresh
+// copy of "setData" per record; the checkers compare names millions of times, and constants compare
+// by identity where copies compare by content.
+const canonicalNames = new Map<string, string>(
+  [...recordTypes, ...opNames, ...createModes, "watch", "sessionExpired"].map((n) => [n, n]),
+);
+const canonical = <T extends string>(name: T): T => (canonicalNames.get(name) as T) ?? name;
+
 /**
  * Validates one decoded JSON object as a history record. `position` is used when the object has
  * no index. Throws a problem string (the caller adds where it came from).
@@ -469,16 +477,17 @@ function toRecord(value: unknown, position: number): HistoryRecord {
     }
   }
   if (!isRecordType(type)) throw `type must be one of ${recordTypes.join(", ")}`;
+  const recordType = canonical(type);
   const recordIndex = index === undefined ? position : integer(index, "index");
   const recordProcess = integer(process, "process");
   const recordSession = session === undefined ? "0x0" : sessionField(session, "session", "");
   const recordTime = integer(time, "time");
-  const recordOp = string(op, "op");
+  const recordOp = canonical(string(op, "op"));
   if (recordProcess < 0) throw "process must be >= 0";
   // One literal with every field (absent ones undefined): a single allocation, and one hidden
   // class for all records, so the pairing and the checkers read them monomorphically.
   const record: HistoryRecord = {
-    type,
+    type: recordType,
     index: recordIndex,
     process: recordProcess,
     session: recordSession,

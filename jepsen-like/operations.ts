@@ -93,19 +93,35 @@ const noEffectErrors = new Set<number>([
 export function classifyCompletion(
   type: "ok" | "fail" | "info",
   err: number,
-): { status: Status; modelled: boolean } {
-  if (type === "ok") return { status: "ok", modelled: true };
-  if (type === "info") return { status: "info", modelled: true };
-  if (modelledErrors.has(err)) return { status: "fail", modelled: true };
-  if (noEffectErrors.has(err)) return { status: "fail", modelled: false };
-  return { status: "info", modelled: true };
+): Readonly<{ status: Status; modelled: boolean }> {
+  if (type === "ok") return okClass;
+  if (type === "info") return infoClass;
+  if (modelledErrors.has(err)) return failClass;
+  if (noEffectErrors.has(err)) return noEffectClass;
+  return infoClass;
 }
 
-const writeOps = new Set<OpName>(["create", "delete", "setData", "multi", "closeSession"]);
-const readOps = new Set<OpName>(["getData", "exists", "getChildren"]);
+// Shared answers: classifying a million completions allocates nothing.
+const okClass = Object.freeze({ status: "ok", modelled: true } as const);
+const infoClass = Object.freeze({ status: "info", modelled: true } as const);
+const failClass = Object.freeze({ status: "fail", modelled: true } as const);
+const noEffectClass = Object.freeze({ status: "fail", modelled: false } as const);
 
-export const isWrite = (op: Operation): boolean => writeOps.has(op.op);
-export const isRead = (op: Operation): boolean => readOps.has(op.op);
+// Comparisons of interned op names rather than Set lookups: these run several times per op.
+export const isWrite = (op: Operation): boolean => {
+  const name = op.op;
+  return (
+    name === "setData" ||
+    name === "create" ||
+    name === "delete" ||
+    name === "multi" ||
+    name === "closeSession"
+  );
+};
+export const isRead = (op: Operation): boolean => {
+  const name = op.op;
+  return name === "getData" || name === "exists" || name === "getChildren";
+};
 /** A read issued right after a sync on its session: ZooKeeper makes those linearizable. */
 export const isSyncedRead = (op: Operation): boolean => isRead(op) && op.args.sync === true;
 export const isSequentialMode = (mode: string | undefined): boolean =>
@@ -211,7 +227,9 @@ export function pairOperations(records: readonly HistoryRecord[]): PairedHistory
       done[slot] = completed(invokes[slot]!, record, slot);
     }
   }
-  const operations = done.map((op, id) => op ?? completed(invokes[id]!, undefined, id));
+  // Filled in place: a second array of a million would only be garbage.
+  for (let id = 0; id < done.length; id++) done[id] ??= completed(invokes[id]!, undefined, id);
+  const operations = done as Operation[];
   const lastIndex = records.length === 0 ? 0 : records[records.length - 1]!.index;
   return { operations, events, lastIndex };
 }
