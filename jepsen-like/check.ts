@@ -67,7 +67,7 @@ export function checkGuarantees(history: PairedHistory): GuaranteeResult[] {
     checkSequentialReads(history, writes),
     checkWatchOrder(history, writes, sessions),
     checkEphemerals(history, writes),
-    checkSequentialNames(history),
+    checkSequentialNames(history, writes.namingCandidates),
   ];
 }
 

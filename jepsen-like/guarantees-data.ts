@@ -27,10 +27,14 @@ const seen = (read: Operation, mzxid: bigint): string =>
   `#${read.id} read ${read.path} at mzxid ${z(mzxid)}`;
 
 /** What is wrong with a present read whose stat names the write it shows (mzxid), if anything. */
-function mzxidProblem(read: Operation, writes: WriteIndex, mzxid: bigint): string | undefined {
+function mzxidProblem(
+  read: Operation,
+  writes: WriteIndex,
+  mzxid: bigint,
+  at: Mutation | undefined,
+): string | undefined {
   const path = read.path!;
   const result = read.result!;
-  const at = writes.at(path, mzxid);
   if (read.zxid !== undefined && mzxid > read.zxid)
     return `${seen(read, mzxid)}, newer than its own reply zxid ${z(read.zxid)}`;
   if (at?.kind === "delete") return `${seen(read, mzxid)}, the zxid that deleted it (#${at.opId})`;
@@ -63,9 +67,10 @@ function checkByMzxid(
   writes: WriteIndex,
   mzxid: bigint,
 ): void {
-  const problem = mzxidProblem(read, writes, mzxid);
+  const { at, after } = writes.atAndAfter(read.path!, mzxid);
+  const problem = mzxidProblem(read, writes, mzxid, at);
   if (problem !== undefined) findings.report(problem, [read]);
-  const newer = read.zxid === undefined ? undefined : writes.firstAfter(read.path!, mzxid);
+  const newer = read.zxid === undefined ? undefined : after;
   if (newer !== undefined && newer.zxid <= read.zxid!) {
     findings.report(
       `#${read.id} is stale: it replied at ${z(read.zxid)} with ${read.path} as of ${z(mzxid)}, ` +
@@ -240,9 +245,13 @@ function sequentialNames(ops: readonly Operation[]): Map<string, SequentialName[
 }
 
 /** Sequential names: no two acknowledged creates share one; numbers grow with zxid per parent. */
-export function checkSequentialNames(history: PairedHistory): GuaranteeResult {
+/** `candidates`: the ops that may have made sequential names (WriteIndex.namingCandidates). */
+export function checkSequentialNames(
+  history: PairedHistory,
+  candidates: readonly Operation[] = history.operations,
+): GuaranteeResult {
   const findings = new Findings("sequential-names");
-  for (const [parent, names] of sequentialNames(history.operations)) {
+  for (const [parent, names] of sequentialNames(candidates)) {
     const seen = new Map<string, SequentialName>();
     for (const entry of names) {
       findings.checked++;

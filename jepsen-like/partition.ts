@@ -181,34 +181,66 @@ function noteChildObserved(observed: Set<string>, op: Operation): void {
 }
 
 /** The path an operation is filed under (a session close goes with its ephemerals). */
-function keyOf(
-  op: Operation,
-  paths: string | readonly string[],
-  owners: Map<string, string[]>,
-): string | undefined {
+function keyOf(op: Operation, owners: Map<string, string[]>): string | undefined {
   if (op.op === "closeSession") return owners.get(op.session)?.[0];
-  return typeof paths === "string" ? paths : paths[0];
+  return singlePathOf(op) ?? pathsOf(op)[0];
 }
 
-/** An op's paths: the path itself when it names one (no array for the common case). */
-const pathsOrSingle = (op: Operation): string | string[] => singlePathOf(op) ?? pathsOf(op);
+/** Joins the paths one op spans; the root of a set is its least path, whatever the order. */
+function joinOpPaths(sets: UnionFind, op: Operation): void {
+  const single = singlePathOf(op);
+  if (single !== undefined) {
+    sets.find(single);
+    return;
+  }
+  const paths = pathsOf(op);
+  if (paths.length === 1) sets.find(paths[0]!);
+  else for (const path of paths) sets.union(paths[0]!, path);
+}
 
-function joinPaths(
-  pathLists: readonly (string | string[])[],
+/**
+ * Which ops go together: one pass over the ops joins their paths and files each op's position
+ * under its key; the keys' lists are then merged by root (a few thousand lists, not a million
+ * ops: each pass over a million ops is a walk through memory).
+ */
+function groupOperations(
+  ops: readonly Operation[],
   owners: Map<string, string[]>,
-  observed: Set<string>,
-): UnionFind {
+): { sets: UnionFind; observed: Set<string>; groups: Map<string, Operation[]> } {
   const sets = new UnionFind();
-  for (const paths of pathLists) {
-    if (typeof paths === "string") sets.find(paths);
-    else if (paths.length === 1) sets.find(paths[0]!);
-    else for (const path of paths) sets.union(paths[0]!, path);
+  const observed = new Set<string>();
+  const byKey = new Map<string, number[]>();
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    noteChildObserved(observed, op);
+    joinOpPaths(sets, op);
+    const key = keyOf(op, owners);
+    if (key === undefined) continue; // a close of a session without ephemerals changes no path
+    const positions = byKey.get(key);
+    if (positions === undefined) byKey.set(key, [i]);
+    else positions.push(i);
   }
   for (const paths of owners.values()) for (const path of paths) sets.union(paths[0]!, path);
   for (const path of sets.paths()) {
     if (path !== "/" && observed.has(parentOf(path))) sets.union(path, parentOf(path));
   }
-  return sets;
+  const byRoot = new Map<string, number[][]>();
+  for (const [key, positions] of byKey) {
+    const root = sets.find(key);
+    const lists = byRoot.get(root);
+    if (lists === undefined) byRoot.set(root, [positions]);
+    else lists.push(positions);
+  }
+  const groups = new Map<string, Operation[]>();
+  for (const [root, lists] of byRoot) {
+    // Ops keep the order they were given in, as if filed one by one.
+    const positions = lists.length === 1 ? lists[0]! : lists.flat().sort((a, b) => a - b);
+    groups.set(
+      root,
+      positions.map((i) => ops[i]!),
+    );
+  }
+  return { sets, observed, groups };
 }
 
 function modelFor(paths: readonly string[], scope: Scope): Model<unknown> {
@@ -224,25 +256,7 @@ export function partitionOperations(
   ops: readonly Operation[],
   owners: Map<string, string[]> = ephemeralPaths(ops),
 ): Partition[] {
-  // One pass for both: each pass over a million ops is a walk through memory.
-  const observed = new Set<string>();
-  const pathLists: (string | string[])[] = new Array(ops.length);
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i]!;
-    noteChildObserved(observed, op);
-    pathLists[i] = pathsOrSingle(op);
-  }
-  const sets = joinPaths(pathLists, owners, observed);
-  const groups = new Map<string, Operation[]>();
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i]!;
-    const key = keyOf(op, pathLists[i]!, owners);
-    if (key === undefined) continue; // a close of a session without ephemerals changes no path
-    const root = sets.find(key);
-    const group = groups.get(root);
-    if (group === undefined) groups.set(root, [op]);
-    else group.push(op);
-  }
+  const { sets, observed, groups } = groupOperations(ops, owners);
   const byRoot = new Map<string, string[]>();
   for (const path of sets.paths()) {
     const root = sets.find(path);

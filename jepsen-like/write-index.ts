@@ -25,6 +25,8 @@ export interface Uncertain {
   mayDeleteFrom: number;
 }
 
+const noChanges = Object.freeze({ at: undefined, after: undefined });
+
 const compareZxid = (a: Mutation, b: Mutation): number =>
   a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0;
 
@@ -39,6 +41,8 @@ export class WriteIndex {
 
   /** Committed session closes (ok, with a zxid), in history order. */
   readonly committedCloses: Operation[] = [];
+  /** Acknowledged sequential creates and multis (which may hold some), in history order. */
+  readonly namingCandidates: Operation[] = [];
   /** Closes and ephemeral creates with unknown outcomes, in history order. */
   private readonly uncertainEnds: Operation[] = [];
 
@@ -47,6 +51,8 @@ export class WriteIndex {
     // (about 0.1-0.2 s), so the closes and expiries below work on lists gathered here.
     for (const op of history.operations) {
       this.add(op);
+      const names = op.op === "multi" || (op.op === "create" && isSequentialMode(op.args.mode));
+      if (names && op.status === "ok") this.namingCandidates.push(op);
       if (op.op === "closeSession") {
         if (op.status === "ok" && op.zxid !== undefined) this.committedCloses.push(op);
         else if (op.status === "info") this.uncertainEnds.push(op);
@@ -242,6 +248,21 @@ export class WriteIndex {
   at(path: string, zxid: bigint): Mutation | undefined {
     const m = this.latestAtOrBefore(path, zxid);
     return m?.zxid === zxid ? m : undefined;
+  }
+
+  /**
+   * The known change of `path` at exactly `zxid` and the first one after it: at and firstAfter in
+   * one search (a check of every read asks for both).
+   */
+  atAndAfter(
+    path: string,
+    zxid: bigint,
+  ): { at: Mutation | undefined; after: Mutation | undefined } {
+    const list = this.byPath.get(path);
+    if (list === undefined) return noChanges;
+    const i = this.upperBound(list, zxid);
+    const before = i === 0 ? undefined : list[i - 1]!;
+    return { at: before?.zxid === zxid ? before : undefined, after: list[i] };
   }
 
   /** The first known change of `path` with zxid > `zxid`. */
