@@ -36,6 +36,9 @@ export interface CheckVerdict {
   readonly linearizability: LinearizabilityResult;
   readonly guarantees: readonly GuaranteeResult[];
   readonly elapsedMs: number;
+  /** Of elapsedMs: the linearizability search (partitioning included) and the guarantees. */
+  readonly linearizabilityMs: number;
+  readonly guaranteesMs: number;
 }
 
 export interface CheckOutcome {
@@ -75,7 +78,9 @@ export function checkGuarantees(history: PairedHistory): GuaranteeResult[] {
 export function checkPaired(history: PairedHistory, options: CheckOptions = {}): CheckOutcome {
   const started = performance.now();
   const linearizability = checkLinearizability(history, options);
+  const searched = performance.now();
   const guarantees = checkGuarantees(history);
+  const guaranteed = performance.now();
   const violated =
     linearizability.verdict === "illegal" || guarantees.some((g) => g.violationCount > 0);
   const valid = violated ? false : linearizability.verdict === "unknown" ? "unknown" : true;
@@ -85,6 +90,8 @@ export function checkPaired(history: PairedHistory, options: CheckOptions = {}):
     linearizability,
     guarantees,
     elapsedMs: performance.now() - started,
+    linearizabilityMs: searched - started,
+    guaranteesMs: guaranteed - searched,
   };
   return { verdict, ops: [...history.operations, ...linearizability.synthetic], history };
 }
