@@ -101,7 +101,7 @@ export interface SessionOps {
   readonly acknowledgedWrites: Operation[];
   /** Replies that went through ZooKeeper with the server's zxid (see `answered`). */
   readonly answered: Operation[];
-  /** Whether any op asked for a watch. */
+  /** Whether any getData or exists asked for a watch. */
   setsWatch: boolean;
 }
 
@@ -122,7 +122,10 @@ export function bySession(ops: readonly Operation[]): Map<string, SessionOps> {
     if (isWrite(op) && op.status === "ok" && op.zxid !== undefined)
       session.acknowledgedWrites.push(op);
     if (answered(op)) session.answered.push(op);
-    if (op.args.watch === true) session.setsWatch = true;
+    // Only data reads arm watches that the watch check follows (and only theirs are read here:
+    // looking into every op's args is another walk through memory).
+    const dataRead = op.op === "getData" || op.op === "exists";
+    if (dataRead && op.args.watch === true) session.setsWatch = true;
   }
   return sessions;
 }
