@@ -11,8 +11,7 @@ import { runInNewContext } from "node:vm";
 import { checkPaired } from "../jepsen-like/check.ts";
 import { generateDefaults, generateHistory } from "../jepsen-like/test/generate.ts";
 import type { HistoryRecord } from "../jepsen-like/history.ts";
-import { recordsFromJson } from "../jepsen-like/history.ts";
-import { pairOperations } from "../jepsen-like/operations.ts";
+import { pairedFromJson } from "../jepsen-like/operations.ts";
 
 interface Size {
   ops: number;
@@ -54,7 +53,7 @@ function runSize(size: Size): string {
   });
   console.log(`  generated ${records.length} records in ${seconds(started)} s`);
   started = performance.now();
-  const history = pairOperations(recordsFromJson(records));
+  const history = pairedFromJson(records); // what checkHistory runs
   const formatS = seconds(started);
   records = undefined; // only the paired history stays
   collect();

@@ -12,11 +12,10 @@ import {
 } from "./guarantees.ts";
 import { checkEphemerals, checkSequentialNames, checkSequentialReads } from "./guarantees-data.ts";
 import type { HistoryRecord } from "./history.ts";
-import { recordsFromJson } from "./history.ts";
 import type { LinearizabilityOptions, LinearizabilityResult } from "./linearizability.ts";
 import { checkLinearizability } from "./linearizability.ts";
 import type { Operation, PairedHistory } from "./operations.ts";
-import { pairOperations } from "./operations.ts";
+import { pairedFromJson } from "./operations.ts";
 import { WriteIndex } from "./write-index.ts";
 
 export type CheckOptions = LinearizabilityOptions;
@@ -104,5 +103,5 @@ export function checkHistory(
   records: readonly HistoryRecord[] | readonly unknown[],
   options: CheckOptions = {},
 ): CheckOutcome {
-  return checkPaired(pairOperations(recordsFromJson(records)), options);
+  return checkPaired(pairedFromJson(records), options);
 }

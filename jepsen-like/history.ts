@@ -506,42 +506,48 @@ function toRecord(value: unknown, position: number): HistoryRecord {
 }
 
 /**
- * Checks the order rules: indexes strictly increase, a process has at most one outstanding
- * operation, and a completion answers the outstanding invoke of its process with the same op.
- * `where(i)` names record i in messages (a line number or a position).
+ * The order rules, one record at a time: indexes strictly increase, a process has at most one
+ * outstanding operation, and a completion answers the outstanding invoke of its process with the
+ * same op. `line` names the record in messages (a line number or a position).
  */
-function checkOrder(records: readonly HistoryRecord[], where: (i: number) => number): void {
-  const outstanding = new Map<number, HistoryRecord>();
-  let lastIndex = -1;
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i]!;
-    if (record.index <= lastIndex) {
-      const problem = `index ${record.index} does not increase (previous ${lastIndex})`;
-      throw new HistoryFormatError(where(i), problem);
+class OrderCheck {
+  private readonly outstanding = new Map<number, HistoryRecord>();
+  private lastIndex = -1;
+
+  next(record: HistoryRecord, line: number): void {
+    if (record.index <= this.lastIndex) {
+      const problem = `index ${record.index} does not increase (previous ${this.lastIndex})`;
+      throw new HistoryFormatError(line, problem);
     }
-    lastIndex = record.index;
-    if (record.type === "event") continue;
-    const open = outstanding.get(record.process);
+    this.lastIndex = record.index;
+    if (record.type === "event") return;
+    const open = this.outstanding.get(record.process);
     if (record.type === "invoke") {
       if (open !== undefined) {
         const problem =
           `process ${record.process} invokes ` + `while op index ${open.index} is outstanding`;
-        throw new HistoryFormatError(where(i), problem);
+        throw new HistoryFormatError(line, problem);
       }
-      outstanding.set(record.process, record);
-      continue;
+      this.outstanding.set(record.process, record);
+      return;
     }
     if (open === undefined) {
       const problem =
         `${record.type} for process ${record.process}, ` + "which has no outstanding invoke";
-      throw new HistoryFormatError(where(i), problem);
+      throw new HistoryFormatError(line, problem);
     }
     if (open.op !== record.op) {
       const problem = `${record.type} for ${record.op} answers an invoke of ${open.op}`;
-      throw new HistoryFormatError(where(i), problem);
+      throw new HistoryFormatError(line, problem);
     }
-    outstanding.delete(record.process);
+    this.outstanding.delete(record.process);
   }
+}
+
+/** Checks the order rules over all records; `where(i)` names record i in messages. */
+function checkOrder(records: readonly HistoryRecord[], where: (i: number) => number): void {
+  const order = new OrderCheck();
+  for (let i = 0; i < records.length; i++) order.next(records[i]!, where(i));
 }
 
 /**
@@ -587,6 +593,30 @@ export function recordsFromJson(values: readonly unknown[]): HistoryRecord[] {
   });
   checkOrder(records, (i) => i + 1);
   return records;
+}
+
+/**
+ * Validates in-memory records as recordsFromJson does, handing each on as soon as it passed, so
+ * a caller that keeps only what it derives (the pairing) never holds every record at once.
+ * Problems are found in another order than recordsFromJson reports them (it checks every record's
+ * fields before any order rule): a caller that wants its exact error runs it after a failure.
+ */
+export function eachRecordFromJson(
+  values: readonly unknown[],
+  visit: (record: HistoryRecord) => void,
+): void {
+  const order = new OrderCheck();
+  for (let i = 0; i < values.length; i++) {
+    let record: HistoryRecord;
+    try {
+      record = toRecord(values[i], i);
+    } catch (problem) {
+      if (typeof problem !== "string") throw problem;
+      throw new HistoryFormatError(i + 1, problem);
+    }
+    order.next(record, i + 1);
+    visit(record);
+  }
 }
 
 function resultToJson(result: OpResult): Json {
