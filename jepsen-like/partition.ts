@@ -67,6 +67,7 @@ function ephemeralPaths(ops: readonly Operation[]): Map<string, string[]> {
 }
 
 function noteEphemerals(bySession: Map<string, string[]>, op: Operation): void {
+  if (op.op !== "create" && op.op !== "multi") return; // only these make ephemerals
   if (op.status === "fail" || op.synthetic !== undefined) return;
   if (op.op === "create" && isEphemeralMode(op.args.mode)) {
     const made = pathsOf(op);
