@@ -2,6 +2,7 @@
 // orders ZooKeeper's writes), plus what indeterminate writes might have done at unknown zxids.
 // The session-guarantee checks read values and orders off it in logarithmic time.
 
+import { Err } from "../core/errors.ts";
 import type { SubOp } from "./history.ts";
 import type { Operation, PairedHistory } from "./operations.ts";
 import { isEphemeralMode, isSequentialMode, parentOf, subOpsOf } from "./operations.ts";
@@ -25,6 +26,10 @@ export interface Uncertain {
   mayDeleteFrom: number;
 }
 
+const isAnsweredRead = (op: Operation): boolean =>
+  (op.op === "getData" || op.op === "exists" || op.op === "getChildren") &&
+  (op.status === "ok" || (op.status === "fail" && op.err === Err.NONODE));
+
 const noChanges = Object.freeze({ at: undefined, after: undefined });
 
 const compareZxid = (a: Mutation, b: Mutation): number =>
@@ -41,6 +46,11 @@ export class WriteIndex {
 
   /** Committed session closes (ok, with a zxid), in history order. */
   readonly committedCloses: Operation[] = [];
+  /**
+   * Reads that got an answer from the tree (ok, or NONODE), in history order: what the read checks
+   * walk instead of every operation.
+   */
+  readonly answeredReads: Operation[] = [];
   /** Acknowledged sequential creates and multis (which may hold some), in history order. */
   readonly namingCandidates: Operation[] = [];
   /** Closes and ephemeral creates with unknown outcomes, in history order. */
@@ -51,6 +61,7 @@ export class WriteIndex {
     // (about 0.1-0.2 s), so the closes and expiries below work on lists gathered here.
     for (const op of history.operations) {
       this.add(op);
+      if (isAnsweredRead(op)) this.answeredReads.push(op);
       const names = op.op === "multi" || (op.op === "create" && isSequentialMode(op.args.mode));
       if (names && op.status === "ok") this.namingCandidates.push(op);
       if (op.op === "closeSession") {
