@@ -12,11 +12,10 @@ import {
 } from "./guarantees.ts";
 import { checkEphemerals, checkSequentialNames, checkSequentialReads } from "./guarantees-data.ts";
 import type { HistoryRecord } from "./history.ts";
-import { recordsFromJson } from "./history.ts";
 import type { LinearizabilityOptions, LinearizabilityResult } from "./linearizability.ts";
 import { checkLinearizability } from "./linearizability.ts";
 import type { Operation, PairedHistory } from "./operations.ts";
-import { pairOperations } from "./operations.ts";
+import { pairedFromJson } from "./operations.ts";
 import { WriteIndex } from "./write-index.ts";
 
 export type CheckOptions = LinearizabilityOptions;
@@ -36,6 +35,9 @@ export interface CheckVerdict {
   readonly linearizability: LinearizabilityResult;
   readonly guarantees: readonly GuaranteeResult[];
   readonly elapsedMs: number;
+  /** Of elapsedMs: the linearizability search (partitioning included) and the guarantees. */
+  readonly linearizabilityMs: number;
+  readonly guaranteesMs: number;
 }
 
 export interface CheckOutcome {
@@ -67,7 +69,7 @@ export function checkGuarantees(history: PairedHistory): GuaranteeResult[] {
     checkSequentialReads(history, writes),
     checkWatchOrder(history, writes, sessions),
     checkEphemerals(history, writes),
-    checkSequentialNames(history),
+    checkSequentialNames(history, writes.namingCandidates),
   ];
 }
 
@@ -75,7 +77,9 @@ export function checkGuarantees(history: PairedHistory): GuaranteeResult[] {
 export function checkPaired(history: PairedHistory, options: CheckOptions = {}): CheckOutcome {
   const started = performance.now();
   const linearizability = checkLinearizability(history, options);
+  const searched = performance.now();
   const guarantees = checkGuarantees(history);
+  const guaranteed = performance.now();
   const violated =
     linearizability.verdict === "illegal" || guarantees.some((g) => g.violationCount > 0);
   const valid = violated ? false : linearizability.verdict === "unknown" ? "unknown" : true;
@@ -85,6 +89,8 @@ export function checkPaired(history: PairedHistory, options: CheckOptions = {}):
     linearizability,
     guarantees,
     elapsedMs: performance.now() - started,
+    linearizabilityMs: searched - started,
+    guaranteesMs: guaranteed - searched,
   };
   return { verdict, ops: [...history.operations, ...linearizability.synthetic], history };
 }
@@ -97,5 +103,5 @@ export function checkHistory(
   records: readonly HistoryRecord[] | readonly unknown[],
   options: CheckOptions = {},
 ): CheckOutcome {
-  return checkPaired(pairOperations(recordsFromJson(records)), options);
+  return checkPaired(pairedFromJson(records), options);
 }

@@ -21,18 +21,26 @@ const isPresent = (read: Operation): boolean =>
 const childPath = (parent: string, name: string): string =>
   parent === "/" ? `/${name}` : `${parent}/${name}`;
 
+// Messages are built only on failure (and without a closure per read): this runs for every read
+// of histories of millions.
+const seen = (read: Operation, mzxid: bigint): string =>
+  `#${read.id} read ${read.path} at mzxid ${z(mzxid)}`;
+
 /** What is wrong with a present read whose stat names the write it shows (mzxid), if anything. */
-function mzxidProblem(read: Operation, writes: WriteIndex, mzxid: bigint): string | undefined {
+function mzxidProblem(
+  read: Operation,
+  writes: WriteIndex,
+  mzxid: bigint,
+  at: Mutation | undefined,
+): string | undefined {
   const path = read.path!;
   const result = read.result!;
-  const at = writes.at(path, mzxid);
-  const seen = `#${read.id} read ${path} at mzxid ${z(mzxid)}`;
   if (read.zxid !== undefined && mzxid > read.zxid)
-    return `${seen}, newer than its own reply zxid ${z(read.zxid)}`;
-  if (at?.kind === "delete") return `${seen}, the zxid that deleted it (#${at.opId})`;
+    return `${seen(read, mzxid)}, newer than its own reply zxid ${z(read.zxid)}`;
+  if (at?.kind === "delete") return `${seen(read, mzxid)}, the zxid that deleted it (#${at.opId})`;
   if (at !== undefined && result.data !== undefined && at.data !== result.data) {
     const wrote = `the write there (#${at.opId}) wrote ${show(at.data)}`;
-    return `${seen} and got ${show(result.data)}, but ${wrote}`;
+    return `${seen(read, mzxid)} and got ${show(result.data)}, but ${wrote}`;
   }
   const version = result.version;
   if (
@@ -42,17 +50,12 @@ function mzxidProblem(read: Operation, writes: WriteIndex, mzxid: bigint): strin
     at.version !== version
   ) {
     const made = `the write there (#${at.opId}) made version ${at.version}`;
-    return `${seen} and got version ${version}, but ${made}`;
+    return `${seen(read, mzxid)} and got version ${version}, but ${made}`;
   }
-  const maybeFrom =
-    result.data === undefined ? Infinity : writes.peekUncertain(path)?.values.get(result.data);
-  if (
-    at === undefined &&
-    mzxid > 0n &&
-    result.data !== undefined &&
-    (maybeFrom ?? Infinity) > read.completeIndex!
-  ) {
-    return `${seen} and got ${show(result.data)}, which no write to ${path} produced`;
+  if (at !== undefined || mzxid <= 0n || result.data === undefined) return undefined;
+  const maybeFrom = writes.peekUncertain(path)?.values.get(result.data);
+  if ((maybeFrom ?? Infinity) > read.completeIndex!) {
+    return `${seen(read, mzxid)} and got ${show(result.data)}, which no write to ${path} produced`;
   }
   return undefined;
 }
@@ -64,9 +67,10 @@ function checkByMzxid(
   writes: WriteIndex,
   mzxid: bigint,
 ): void {
-  const problem = mzxidProblem(read, writes, mzxid);
+  const { at, after } = writes.atAndAfter(read.path!, mzxid);
+  const problem = mzxidProblem(read, writes, mzxid, at);
   if (problem !== undefined) findings.report(problem, [read]);
-  const newer = read.zxid === undefined ? undefined : writes.firstAfter(read.path!, mzxid);
+  const newer = read.zxid === undefined ? undefined : after;
   if (newer !== undefined && newer.zxid <= read.zxid!) {
     findings.report(
       `#${read.id} is stale: it replied at ${z(read.zxid)} with ${read.path} as of ${z(mzxid)}, ` +
@@ -149,9 +153,10 @@ function checkChildren(findings: Findings, read: Operation, writes: WriteIndex):
 }
 
 /** Sequential consistency of reads (plain and sync'ed): each is the state at its reply zxid. */
-export function checkSequentialReads(history: PairedHistory, writes: WriteIndex): GuaranteeResult {
+export function checkSequentialReads(_history: PairedHistory, writes: WriteIndex): GuaranteeResult {
+  // The reads come from `writes`, built from the same history in one pass over it.
   const findings = new Findings("sequential-reads");
-  for (const read of history.operations) {
+  for (const read of writes.answeredReads) {
     const answered = read.status === "ok" || (read.status === "fail" && read.err === Err.NONODE);
     if (!answered || read.path === undefined) continue;
     if (read.op === "getChildren") {
@@ -186,10 +191,7 @@ function incarnationSeen(read: Operation, writes: WriteIndex): Mutation | undefi
 export function checkEphemerals(history: PairedHistory, writes: WriteIndex): GuaranteeResult {
   const findings = new Findings("ephemerals");
   const closes = new Map<string, Operation>();
-  for (const op of history.operations) {
-    const committed = op.op === "closeSession" && op.status === "ok" && op.zxid !== undefined;
-    if (committed && !closes.has(op.session)) closes.set(op.session, op);
-  }
+  for (const op of writes.committedCloses) if (!closes.has(op.session)) closes.set(op.session, op);
   if (closes.size === 0) return findings.result();
   for (const read of history.operations) {
     const dataRead = read.op === "getData" || read.op === "exists";
@@ -232,18 +234,25 @@ function sequentialNames(ops: readonly Operation[]): Map<string, SequentialName[
   for (const op of ops) {
     if (op.status !== "ok") continue;
     if (op.op === "create" && isSequentialMode(op.args.mode)) add(op, op.path!, op.result?.path);
-    subOpsOf(op).forEach((sub, i) => {
+    if (op.op !== "multi") continue;
+    const subs = subOpsOf(op);
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i]!;
       if (sub.op === "create" && isSequentialMode(sub.mode))
         add(op, sub.path, op.result?.results?.[i]?.path);
-    });
+    }
   }
   return byParent;
 }
 
 /** Sequential names: no two acknowledged creates share one; numbers grow with zxid per parent. */
-export function checkSequentialNames(history: PairedHistory): GuaranteeResult {
+/** `candidates`: the ops that may have made sequential names (WriteIndex.namingCandidates). */
+export function checkSequentialNames(
+  history: PairedHistory,
+  candidates: readonly Operation[] = history.operations,
+): GuaranteeResult {
   const findings = new Findings("sequential-names");
-  for (const [parent, names] of sequentialNames(history.operations)) {
+  for (const [parent, names] of sequentialNames(candidates)) {
     const seen = new Map<string, SequentialName>();
     for (const entry of names) {
       findings.checked++;

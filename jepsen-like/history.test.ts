@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { Err } from "../core/errors.ts";
 import type { HistoryRecord } from "./history.ts";
 import { HistoryFormatError, parseHistory, recordsFromJson, serializeHistory } from "./history.ts";
-import { classifyCompletion, pairOperations, pathsOf } from "./operations.ts";
+import { classifyCompletion, pairedFromJson, pairOperations, pathsOf } from "./operations.ts";
+import { generateDefaults, generateHistory } from "./test/generate.ts";
 
 const invoke =
   '{"type":"invoke","index":0,"process":1,"session":"0x1A","time":10,' +
@@ -187,5 +188,24 @@ describe("operations: pairing and the meaning of error codes", () => {
     ]);
     expect(pathsOf(history.operations[1]!)).toEqual(["/q", "/q/n-0000000004"]);
     expect(history.lastIndex).toBe(4);
+  });
+
+  it("pairs while validating exactly as validating then pairing, errors included", () => {
+    const records = generateHistory({ ...generateDefaults, seed: 7, ops: 2000, infoRate: 0.05 });
+    // An invoke left open at the end, and an event, are paired alike too.
+    const open = { ...records[0]!, index: 1e9, process: 99, session: "0x63" };
+    const event = { ...open, type: "event", index: 1e9 + 1, op: "sessionExpired" };
+    for (const history of [records, [...records, open, event], []]) {
+      expect(pairedFromJson(history)).toEqual(pairOperations(recordsFromJson(history)));
+    }
+    // recordsFromJson checks every record's fields before any order rule: line 3's bad field is
+    // the error, not line 2's answer to nothing.
+    const bad = [
+      JSON.parse(invoke),
+      { ...JSON.parse(ok), process: 7 },
+      { ...JSON.parse(ok), time: 1.5 },
+    ];
+    expect(() => recordsFromJson(bad)).toThrow("line 3: time must be an integer");
+    expect(() => pairedFromJson(bad)).toThrow("line 3: time must be an integer");
   });
 });

@@ -215,7 +215,7 @@ function mode(value: unknown, prefix: string, key: string): CreateModeName {
   if (!(createModes as readonly unknown[]).includes(value)) {
     throw `${prefix}${key} must be one of ${createModes.join(", ")}`;
   }
-  return value as CreateModeName;
+  return canonical(value as CreateModeName);
 }
 
 function subOp(value: unknown, what: string): SubOp {
@@ -420,6 +420,14 @@ function checkEventFields(record: HistoryRecord): void {
 const isRecordType = (value: unknown): value is RecordType =>
   value === "invoke" || value === "ok" || value === "fail" || value === "info" || value === "event";
 
+// The names records repeat, as this module's own string constants. A parser may hand over a fresh
+// copy of "setData" per record; the checkers compare names millions of times, and constants compare
+// by identity where copies compare by content.
+const canonicalNames = new Map<string, string>(
+  [...recordTypes, ...opNames, ...createModes, "watch", "sessionExpired"].map((n) => [n, n]),
+);
+const canonical = <T extends string>(name: T): T => (canonicalNames.get(name) as T) ?? name;
+
 /**
  * Validates one decoded JSON object as a history record. `position` is used when the object has
  * no index. Throws a problem string (the caller adds where it came from).
@@ -469,16 +477,17 @@ function toRecord(value: unknown, position: number): HistoryRecord {
     }
   }
   if (!isRecordType(type)) throw `type must be one of ${recordTypes.join(", ")}`;
+  const recordType = canonical(type);
   const recordIndex = index === undefined ? position : integer(index, "index");
   const recordProcess = integer(process, "process");
   const recordSession = session === undefined ? "0x0" : sessionField(session, "session", "");
   const recordTime = integer(time, "time");
-  const recordOp = string(op, "op");
+  const recordOp = canonical(string(op, "op"));
   if (recordProcess < 0) throw "process must be >= 0";
   // One literal with every field (absent ones undefined): a single allocation, and one hidden
   // class for all records, so the pairing and the checkers read them monomorphically.
   const record: HistoryRecord = {
-    type,
+    type: recordType,
     index: recordIndex,
     process: recordProcess,
     session: recordSession,
@@ -497,42 +506,48 @@ function toRecord(value: unknown, position: number): HistoryRecord {
 }
 
 /**
- * Checks the order rules: indexes strictly increase, a process has at most one outstanding
- * operation, and a completion answers the outstanding invoke of its process with the same op.
- * `where(i)` names record i in messages (a line number or a position).
+ * The order rules, one record at a time: indexes strictly increase, a process has at most one
+ * outstanding operation, and a completion answers the outstanding invoke of its process with the
+ * same op. `line` names the record in messages (a line number or a position).
  */
-function checkOrder(records: readonly HistoryRecord[], where: (i: number) => number): void {
-  const outstanding = new Map<number, HistoryRecord>();
-  let lastIndex = -1;
-  for (let i = 0; i < records.length; i++) {
-    const record = records[i]!;
-    if (record.index <= lastIndex) {
-      const problem = `index ${record.index} does not increase (previous ${lastIndex})`;
-      throw new HistoryFormatError(where(i), problem);
+class OrderCheck {
+  private readonly outstanding = new Map<number, HistoryRecord>();
+  private lastIndex = -1;
+
+  next(record: HistoryRecord, line: number): void {
+    if (record.index <= this.lastIndex) {
+      const problem = `index ${record.index} does not increase (previous ${this.lastIndex})`;
+      throw new HistoryFormatError(line, problem);
     }
-    lastIndex = record.index;
-    if (record.type === "event") continue;
-    const open = outstanding.get(record.process);
+    this.lastIndex = record.index;
+    if (record.type === "event") return;
+    const open = this.outstanding.get(record.process);
     if (record.type === "invoke") {
       if (open !== undefined) {
         const problem =
           `process ${record.process} invokes ` + `while op index ${open.index} is outstanding`;
-        throw new HistoryFormatError(where(i), problem);
+        throw new HistoryFormatError(line, problem);
       }
-      outstanding.set(record.process, record);
-      continue;
+      this.outstanding.set(record.process, record);
+      return;
     }
     if (open === undefined) {
       const problem =
         `${record.type} for process ${record.process}, ` + "which has no outstanding invoke";
-      throw new HistoryFormatError(where(i), problem);
+      throw new HistoryFormatError(line, problem);
     }
     if (open.op !== record.op) {
       const problem = `${record.type} for ${record.op} answers an invoke of ${open.op}`;
-      throw new HistoryFormatError(where(i), problem);
+      throw new HistoryFormatError(line, problem);
     }
-    outstanding.delete(record.process);
+    this.outstanding.delete(record.process);
   }
+}
+
+/** Checks the order rules over all records; `where(i)` names record i in messages. */
+function checkOrder(records: readonly HistoryRecord[], where: (i: number) => number): void {
+  const order = new OrderCheck();
+  for (let i = 0; i < records.length; i++) order.next(records[i]!, where(i));
 }
 
 /**
@@ -578,6 +593,30 @@ export function recordsFromJson(values: readonly unknown[]): HistoryRecord[] {
   });
   checkOrder(records, (i) => i + 1);
   return records;
+}
+
+/**
+ * Validates in-memory records as recordsFromJson does, handing each on as soon as it passed, so
+ * a caller that keeps only what it derives (the pairing) never holds every record at once.
+ * Problems are found in another order than recordsFromJson reports them (it checks every record's
+ * fields before any order rule): a caller that wants its exact error runs it after a failure.
+ */
+export function eachRecordFromJson(
+  values: readonly unknown[],
+  visit: (record: HistoryRecord) => void,
+): void {
+  const order = new OrderCheck();
+  for (let i = 0; i < values.length; i++) {
+    let record: HistoryRecord;
+    try {
+      record = toRecord(values[i], i);
+    } catch (problem) {
+      if (typeof problem !== "string") throw problem;
+      throw new HistoryFormatError(i + 1, problem);
+    }
+    order.next(record, i + 1);
+    visit(record);
+  }
 }
 
 function resultToJson(result: OpResult): Json {

@@ -194,8 +194,15 @@ function zobristKeys(count: number): Uint32Array {
  * The copies of the set live back to back in slabs: one typed array per entry would be most of
  * the cost of a step.
  */
+interface Seen<S> {
+  readonly slab: Uint32Array;
+  readonly at: number;
+  readonly state: S;
+}
+
 class Cache<S> {
-  private readonly buckets = new Map<number, { slab: Uint32Array; at: number; state: S }[]>();
+  // Most keys are seen once: a bucket is one entry until a second one shares its key.
+  private readonly buckets = new Map<number, Seen<S> | Seen<S>[]>();
   private readonly entryBytes: number;
   private readonly words: number;
   private slab: Uint32Array;
@@ -215,7 +222,7 @@ class Cache<S> {
     return this.entries * this.entryBytes;
   }
 
-  private copy(bits: Uint32Array, state: S): { slab: Uint32Array; at: number; state: S } {
+  private copy(bits: Uint32Array, state: S): Seen<S> {
     if (this.used + this.words > this.slab.length) {
       this.slab = new Uint32Array(Math.min(this.slab.length * 2, this.words * 65_536));
       this.used = 0;
@@ -230,22 +237,23 @@ class Cache<S> {
   insert(key: number, bits: Uint32Array, state: S): boolean {
     const bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      this.buckets.set(key, [this.copy(bits, state)]);
+      this.buckets.set(key, this.copy(bits, state));
       return true;
     }
-    const words = this.words;
-    for (const seen of bucket) {
-      let same = true;
-      for (let i = 0; i < words; i++) {
-        if (seen.slab[seen.at + i] !== bits[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same && this.model.equal(seen.state, state)) return false;
+    if (!Array.isArray(bucket)) {
+      if (this.holds(bucket, bits, state)) return false;
+      this.buckets.set(key, [bucket, this.copy(bits, state)]);
+      return true;
     }
+    for (const seen of bucket) if (this.holds(seen, bits, state)) return false;
     bucket.push(this.copy(bits, state));
     return true;
+  }
+
+  private holds(seen: Seen<S>, bits: Uint32Array, state: S): boolean {
+    const words = this.words;
+    for (let i = 0; i < words; i++) if (seen.slab[seen.at + i] !== bits[i]) return false;
+    return this.model.equal(seen.state, state);
   }
 }
 
@@ -305,7 +313,9 @@ export function searchLinearization(
   const bits = new Uint32Array(Math.max(1, Math.ceil(ops.length / 32)));
   const cache = new Cache(model, bits.length);
   const memoryMaxBytes = budget.memoryMaxBytes ?? Infinity;
-  const calls: { entry: Entry; state: unknown }[] = [];
+  // The linearized calls and the state before each, as a stack of two arrays (no object a step).
+  const calls: Entry[] = [];
+  const statesBefore: unknown[] = [];
   const best: Best = { prefix: [], stuck: undefined, state: model.init(), furthestRank: -1 };
   let definiteLeft = ops.filter((op) => op.status !== "info").length;
   let state = model.init();
@@ -336,7 +346,8 @@ export function searchLinearization(
             return finish(ops, model, ending("unknown", "memory"), best, []);
           }
           zobrist ^= keys[entry.op]!;
-          calls.push({ entry, state });
+          calls.push(entry);
+          statesBefore.push(state);
           state = next;
           lift(entry);
           const id = classes.of[entry.op]!;
@@ -355,13 +366,13 @@ export function searchLinearization(
       continue;
     }
     if (calls.length > best.prefix.length || best.stuck === undefined) {
-      Object.assign(best, { prefix: calls.map((c) => c.entry.op), stuck: entry.op, state });
+      Object.assign(best, { prefix: calls.map((c) => c.op), stuck: entry.op, state });
     }
     best.furthestRank = Math.max(best.furthestRank, entry.rank);
     const top = calls.pop();
     if (top === undefined) return finish(ops, model, ending("illegal"), best, []);
-    state = top.state;
-    entry = top.entry;
+    state = statesBefore.pop();
+    entry = top;
     bits[entry.op >>> 5]! ^= 1 << (entry.op & 31);
     zobrist ^= keys[entry.op]!;
     const id = classes.of[entry.op]!;
@@ -379,7 +390,7 @@ export function searchLinearization(
     model,
     ending("ok"),
     best,
-    calls.map((c) => c.entry.op),
+    calls.map((c) => c.op),
   );
 }
 

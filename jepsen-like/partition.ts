@@ -16,6 +16,7 @@ import {
   isSyncedRead,
   parentOf,
   pathsOf,
+  singlePathOf,
   subOpsOf,
 } from "./operations.ts";
 
@@ -61,21 +62,25 @@ function selected(op: Operation, mode: ReadMode): "yes" | "plainRead" | "noEffec
 /** The ephemeral paths each session may have created (ok or indeterminate creates). */
 function ephemeralPaths(ops: readonly Operation[]): Map<string, string[]> {
   const bySession = new Map<string, string[]>();
-  const add = (session: string, path: string): void => {
-    const paths = bySession.get(session) ?? [];
-    if (!paths.includes(path)) paths.push(path);
-    bySession.set(session, paths);
-  };
-  for (const op of ops) {
-    if (op.status === "fail" || op.synthetic !== undefined) continue;
-    if (op.op === "create" && isEphemeralMode(op.args.mode)) {
-      const made = pathsOf(op);
-      add(op.session, made[made.length - 1]!);
-    }
-    for (const sub of subOpsOf(op))
-      if (sub.op === "create" && isEphemeralMode(sub.mode)) add(op.session, sub.path);
-  }
+  for (const op of ops) noteEphemerals(bySession, op);
   return bySession;
+}
+
+function noteEphemerals(bySession: Map<string, string[]>, op: Operation): void {
+  if (op.op !== "create" && op.op !== "multi") return; // only these make ephemerals
+  if (op.status === "fail" || op.synthetic !== undefined) return;
+  if (op.op === "create" && isEphemeralMode(op.args.mode)) {
+    const made = pathsOf(op);
+    addOwned(bySession, op.session, made[made.length - 1]!);
+  }
+  for (const sub of subOpsOf(op))
+    if (sub.op === "create" && isEphemeralMode(sub.mode)) addOwned(bySession, op.session, sub.path);
+}
+
+function addOwned(bySession: Map<string, string[]>, session: string, path: string): void {
+  const paths = bySession.get(session) ?? [];
+  if (!paths.includes(path)) paths.push(path);
+  bySession.set(session, paths);
 }
 
 /**
@@ -89,6 +94,8 @@ function expiries(
   owners: Map<string, string[]>,
   firstId: number,
 ): Operation[] {
+  // Most histories have no ephemerals: then there is nothing to expire, and no pass to make.
+  if (owners.size === 0) return [];
   const closed = new Set(
     history.operations
       .filter((op) => op.op === "closeSession" && op.status === "ok")
@@ -166,43 +173,75 @@ class UnionFind {
 }
 
 /** Parents whose every child the check must follow. */
-function childObservedPaths(ops: readonly Operation[]): Set<string> {
-  const observed = new Set<string>();
-  for (const op of ops) {
-    if (op.op === "getChildren" && op.path !== undefined) observed.add(op.path);
-    if (op.op === "create" && op.path !== undefined && isSequentialMode(op.args.mode))
-      observed.add(parentOf(op.path));
-    for (const sub of subOpsOf(op))
-      if (sub.op === "create" && isSequentialMode(sub.mode)) observed.add(parentOf(sub.path));
-  }
-  return observed;
+function noteChildObserved(observed: Set<string>, op: Operation): void {
+  if (op.op === "getChildren" && op.path !== undefined) observed.add(op.path);
+  if (op.op === "create" && op.path !== undefined && isSequentialMode(op.args.mode))
+    observed.add(parentOf(op.path));
+  for (const sub of subOpsOf(op))
+    if (sub.op === "create" && isSequentialMode(sub.mode)) observed.add(parentOf(sub.path));
 }
 
 /** The path an operation is filed under (a session close goes with its ephemerals). */
-function keyOf(
-  op: Operation,
-  paths: readonly string[],
-  owners: Map<string, string[]>,
-): string | undefined {
+function keyOf(op: Operation, owners: Map<string, string[]>): string | undefined {
   if (op.op === "closeSession") return owners.get(op.session)?.[0];
-  return paths[0];
+  return singlePathOf(op) ?? pathsOf(op)[0];
 }
 
-function joinPaths(
-  pathLists: readonly string[][],
+/** Joins the paths one op spans; the root of a set is its least path, whatever the order. */
+function joinOpPaths(sets: UnionFind, op: Operation): void {
+  const single = singlePathOf(op);
+  if (single !== undefined) {
+    sets.find(single);
+    return;
+  }
+  const paths = pathsOf(op);
+  if (paths.length === 1) sets.find(paths[0]!);
+  else for (const path of paths) sets.union(paths[0]!, path);
+}
+
+/**
+ * Which ops go together: one pass over the ops joins their paths and files each op's position
+ * under its key; the keys' lists are then merged by root (a few thousand lists, not a million
+ * ops: each pass over a million ops is a walk through memory).
+ */
+function groupOperations(
+  ops: readonly Operation[],
   owners: Map<string, string[]>,
-  observed: Set<string>,
-): UnionFind {
+): { sets: UnionFind; observed: Set<string>; groups: Map<string, Operation[]> } {
   const sets = new UnionFind();
-  for (const paths of pathLists) {
-    if (paths.length === 1) sets.find(paths[0]!);
-    else for (const path of paths) sets.union(paths[0]!, path);
+  const observed = new Set<string>();
+  const byKey = new Map<string, number[]>();
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    noteChildObserved(observed, op);
+    joinOpPaths(sets, op);
+    const key = keyOf(op, owners);
+    if (key === undefined) continue; // a close of a session without ephemerals changes no path
+    const positions = byKey.get(key);
+    if (positions === undefined) byKey.set(key, [i]);
+    else positions.push(i);
   }
   for (const paths of owners.values()) for (const path of paths) sets.union(paths[0]!, path);
   for (const path of sets.paths()) {
     if (path !== "/" && observed.has(parentOf(path))) sets.union(path, parentOf(path));
   }
-  return sets;
+  const byRoot = new Map<string, number[][]>();
+  for (const [key, positions] of byKey) {
+    const root = sets.find(key);
+    const lists = byRoot.get(root);
+    if (lists === undefined) byRoot.set(root, [positions]);
+    else lists.push(positions);
+  }
+  const groups = new Map<string, Operation[]>();
+  for (const [root, lists] of byRoot) {
+    // Ops keep the order they were given in, as if filed one by one.
+    const positions = lists.length === 1 ? lists[0]! : lists.flat().sort((a, b) => a - b);
+    groups.set(
+      root,
+      positions.map((i) => ops[i]!),
+    );
+  }
+  return { sets, observed, groups };
 }
 
 function modelFor(paths: readonly string[], scope: Scope): Model<unknown> {
@@ -218,19 +257,7 @@ export function partitionOperations(
   ops: readonly Operation[],
   owners: Map<string, string[]> = ephemeralPaths(ops),
 ): Partition[] {
-  const observed = childObservedPaths(ops);
-  const pathLists = ops.map(pathsOf);
-  const sets = joinPaths(pathLists, owners, observed);
-  const groups = new Map<string, Operation[]>();
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i]!;
-    const key = keyOf(op, pathLists[i]!, owners);
-    if (key === undefined) continue; // a close of a session without ephemerals changes no path
-    const root = sets.find(key);
-    const group = groups.get(root);
-    if (group === undefined) groups.set(root, [op]);
-    else group.push(op);
-  }
+  const { sets, observed, groups } = groupOperations(ops, owners);
   const byRoot = new Map<string, string[]>();
   for (const path of sets.paths()) {
     const root = sets.find(path);
@@ -255,17 +282,22 @@ export function partitionOperations(
 export function partitionHistory(history: PairedHistory, mode: ReadMode): Partitioning {
   const skipped = { plainReads: 0, noEffect: 0, other: 0 };
   const chosen: Operation[] = [];
+  const owners = new Map<string, string[]>();
+  let inOrder = true;
   for (const op of history.operations) {
     const verdict = selected(op, mode);
-    if (verdict === "yes") chosen.push(op);
-    else if (verdict === "plainRead") skipped.plainReads++;
+    if (verdict === "yes") {
+      if (chosen.length > 0 && byInvoke(chosen[chosen.length - 1]!, op) > 0) inOrder = false;
+      chosen.push(op);
+      noteEphemerals(owners, op);
+    } else if (verdict === "plainRead") skipped.plainReads++;
     else if (verdict === "noEffect") skipped.noEffect++;
     else skipped.other++;
   }
-  const owners = ephemeralPaths(chosen);
   const synthetic = expiries(history, owners, history.operations.length);
   // Synthetic ops own no ephemerals of their own, so the owners of `chosen` are those of all.
-  const partitions = partitionOperations(inInvokeOrder(chosen, synthetic), owners);
+  const ordered = inInvokeOrder(chosen, synthetic, inOrder);
+  const partitions = partitionOperations(ordered, owners);
   return { partitions, synthetic, skipped };
 }
 
@@ -277,12 +309,14 @@ const byInvoke = (a: Operation, b: Operation): number =>
  * history's ops already come in invoke order (sorting them again took a fifth of the partitioning
  * of a million ops).
  */
-function inInvokeOrder(chosen: readonly Operation[], synthetic: readonly Operation[]): Operation[] {
-  for (let i = 1; i < chosen.length; i++) {
-    if (byInvoke(chosen[i - 1]!, chosen[i]!) > 0) return [...chosen, ...synthetic].sort(byInvoke);
-  }
+function inInvokeOrder(
+  chosen: Operation[],
+  synthetic: readonly Operation[],
+  inOrder: boolean,
+): Operation[] {
+  if (!inOrder) return [...chosen, ...synthetic].sort(byInvoke);
   const extra = [...synthetic].sort(byInvoke);
-  if (extra.length === 0) return [...chosen];
+  if (extra.length === 0) return chosen; // the caller's own list, used as it is
   const all: Operation[] = [];
   let next = 0;
   for (const op of chosen) {

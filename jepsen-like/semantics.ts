@@ -94,7 +94,21 @@ interface Decision {
 const change = (path: string, node: ZNode | undefined): Changes =>
   new Map<string, ZNode | undefined>().set(path, node);
 
-const only = (err: number): Decision => ({ allowed: [err], okChanges: new Map(), okResult: {} });
+// Decisions and change sets are read, never changed, by every caller: the common ones are shared
+// instead of allocated on each of the search's million steps.
+const noChanges: Changes = noChange.changes;
+const onlyErr = new Map<number, Decision>();
+const only = (err: number): Decision => {
+  let decision = onlyErr.get(err);
+  if (decision === undefined)
+    onlyErr.set(err, (decision = { allowed: [err], okChanges: noChanges, okResult: {} }));
+  return decision;
+};
+const okOnly: readonly number[] = [0];
+
+// With the parent unknown, it may have been missing or ephemeral.
+const createUnknownParent: readonly number[] = [0, Err.NONODE, Err.NOCHILDRENFOREPHEMERALS];
+const deleteUnknownChildren: readonly number[] = [0, Err.NOTEMPTY];
 
 function versionMatches(expected: number | undefined, node: ZNode): boolean {
   return expected === undefined || expected === -1 || expected === node.version;
@@ -124,8 +138,7 @@ function decideCreate(view: TreeView, sub: SubOp, session: string): Decision {
       ),
     );
   }
-  // With the parent unknown, it may have been missing or ephemeral.
-  const allowed = parentKnown ? [0] : [0, Err.NONODE, Err.NOCHILDRENFOREPHEMERALS];
+  const allowed = parentKnown ? okOnly : createUnknownParent;
   return { allowed, okChanges, okResult: { path: name, version: 0 } };
 }
 
@@ -134,7 +147,7 @@ function decideDelete(view: TreeView, sub: SubOp): Decision {
   if (node === undefined) return only(Err.NONODE);
   if (!versionMatches(sub.version, node)) return only(Err.BADVERSION);
   if (view.childNames(sub.path).length > 0) return only(Err.NOTEMPTY);
-  const allowed = view.knowsChildren(sub.path) ? [0] : [0, Err.NOTEMPTY];
+  const allowed = view.knowsChildren(sub.path) ? okOnly : deleteUnknownChildren;
   return { allowed, okChanges: change(sub.path, undefined), okResult: {} };
 }
 
@@ -144,14 +157,14 @@ function decideSetData(view: TreeView, sub: SubOp): Decision {
   if (!versionMatches(sub.version, node)) return only(Err.BADVERSION);
   const version = (node.version + 1) | 0;
   const okChanges = change(sub.path, makeNode(sub.data ?? "", version, node.cversion, node.owner));
-  return { allowed: [0], okChanges, okResult: { version } };
+  return { allowed: okOnly, okChanges, okResult: { version } };
 }
 
 function decideCheck(view: TreeView, sub: SubOp): Decision {
   const node = view.node(sub.path);
   if (node === undefined) return only(Err.NONODE);
   if (!versionMatches(sub.version, node)) return only(Err.BADVERSION);
-  return { allowed: [0], okChanges: new Map(), okResult: { version: node.version } };
+  return { allowed: okOnly, okChanges: noChanges, okResult: { version: node.version } };
 }
 
 function decide(view: TreeView, sub: SubOp, session: string): Decision {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseScenario } from "./scenario.ts";
+import type { SweepSummary } from "./sweep-summary.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "sim-cli-"));
 
@@ -69,7 +70,16 @@ describe("sim CLI", () => {
       expect(run.stdout).toMatch(/^2 of 2 seeds on 1 workers/m);
     }
     const merged = sim("--merge", ...summaries);
-    expect(merged.stdout).toMatch(/^4 seeds of 1..4 in 2 shards; .*\nall seeds passed\n$/);
+    expect(merged.stdout).toMatch(/^4 seeds of 1..4 in 2 shards; .*\n/);
+    expect(merged.stdout).toMatch(/\nall seeds passed\n$/);
+    // The merge adds up what each shard's summary counted.
+    const shards = summaries.map((f) => JSON.parse(readFileSync(f, "utf8")) as SweepSummary);
+    const invoked = shards.reduce((n, s) => n + s.ops.invoked, 0);
+    expect(shards.map((s) => s.ops.seeds)).toEqual([2, 2]);
+    expect(merged.stdout).toContain(`\nops: ${invoked} invoked, `);
+    expect(merged.stdout).toMatch(
+      /\nliveness: every converged seed took at most \d+% of its bound/,
+    );
     expect(merged.status).toBe(0);
     const partial = sim("--merge", summaries[1]!);
     expect(partial.stdout).toContain("INCOMPLETE: shard 0/2 is missing");

@@ -182,6 +182,10 @@ function printSummary(
       `  ${kind} workload: ${ops} replies; recipe check: ${violations.length} violations`,
     );
   }
+  const { boundMs, convergedAfterMs } = result.liveness;
+  const took =
+    convergedAfterMs === undefined ? "did not converge" : `converged in ${convergedAfterMs}`;
+  console.log(`  liveness: ${took} of a ${boundMs} ms bound (${result.liveness.basis})`);
   console.log(
     `  faults injected: ${JSON.stringify(result.faults)}; ` +
       `torn log records: ${result.tornRecords}; leader changes: ${result.leaderChanges}`,

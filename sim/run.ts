@@ -5,7 +5,7 @@ import { InvariantViolation } from "../core/assert.ts";
 import type { CheckOutcome } from "../jepsen-like/check.ts";
 import { checkHistory } from "../jepsen-like/check.ts";
 import { textVerdict } from "../jepsen-like/report/text.ts";
-import type { NodeId, ProtocolPolicy } from "../core/replica/index.ts";
+import type { NodeId, ProtocolPolicy, ReplicaConfig } from "../core/replica/index.ts";
 import { replicaConfig, zabPolicy } from "../core/replica/index.ts";
 import { hex } from "../core/types.ts";
 import type { DiskFaults } from "./disk.ts";
@@ -95,7 +95,7 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
     nodes: overrides.nodes ?? rng.pick([3, 3, 5, 5, 7]),
     tickMs: rng.pick([100, 500, 2000]),
     safetyMs: overrides.safetyMs ?? 60_000,
-    livenessMs: 0, // set below: it scales with tickTime, as every ZooKeeper timeout does
+    livenessMs: 0, // derived from the replica config when the run starts (livenessBoundMs)
     network: {
       latencyMeanMs: rng.int(1, 20),
       slowMessageChance: rng.float() * 0.05,
@@ -131,9 +131,62 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
   };
 }
 
-/** Time a healed cluster gets to converge: elections and syncs are paced by ticks. */
-export function livenessBudgetMs(tickMs: number): number {
-  return 30_000 + 60 * tickMs;
+/**
+ * Elections a healed cluster may need before one leader syncs a quorum: the first can be cut short
+ * by a server still holding on to its old role, the second by a vote that changed meanwhile;
+ * a third is margin.
+ */
+export const livenessElectionAttempts = 3;
+/** For what no timer paces: message latency, fsyncs, syncing a tree (virtual ms). */
+export const livenessMarginMs = 5_000;
+
+/**
+ * How long a healed cluster may take to converge (a serving leader, every server at its zxid and
+ * digest, no client op pending), from the timers of the core (core/replica/) and the workload:
+ * - Giving up a stale role: a follower leaves a leader it has not heard from for syncLimit ticks
+ *   (initLimit while it is still syncing, follower.ts), a leader steps down after syncLimit ticks
+ *   without a quorum (initLimit before a quorum synced, step.ts); ticks are only noticed on the
+ *   next one: (max(initLimit, syncLimit) + 1) ticks.
+ * - Each election attempt: looking servers re-announce their votes every tick (election.ts), so a
+ *   quorum agrees within two ticks of the peer links coming back (reconnectDelayMs), then the
+ *   winner waits electionFinalizeMs; its quorum then has initLimit ticks (+1) to sync, or it gives
+ *   up and the servers look again. livenessElectionAttempts of those.
+ * - Clients invoke nothing after healing: a pending op ends with its reply or at opTimeoutMs.
+ *   The leader expires sessions that no longer reach it within their negotiated timeout, and the
+ *   closeSession txns must reach every server: whichever of the two is longer, plus a tick.
+ * (It replaces a flat 30 s + 60 ticks, which at tickTime 100 allowed twice what the timers need.)
+ */
+export function livenessBoundMs(config: ReplicaConfig, options: SimOptions): number {
+  const tickMs = config.tickMs;
+  const giveUpMs = (Math.max(config.initLimit, config.syncLimit) + 1) * tickMs;
+  const electionMs = 2 * tickMs + options.network.reconnectDelayMs + config.electionFinalizeMs;
+  const attemptMs = electionMs + (config.initLimit + 1) * tickMs;
+  const { minSessionTimeoutMs, maxSessionTimeoutMs } = config;
+  const sessionMs = Math.min(
+    maxSessionTimeoutMs,
+    Math.max(minSessionTimeoutMs, options.workload.sessionTimeoutMs),
+  );
+  const clientsMs = Math.max(options.workload.opTimeoutMs, sessionMs) + tickMs;
+  return giveUpMs + livenessElectionAttempts * attemptMs + clientsMs + livenessMarginMs;
+}
+
+/** What the bound was derived from, for a liveness failure's message. */
+function livenessBasis(config: ReplicaConfig, options: SimOptions): string {
+  const { tickMs, initLimit, syncLimit } = config;
+  const { opTimeoutMs, sessionTimeoutMs } = options.workload;
+  return (
+    `tickTime ${tickMs} ms, initLimit ${initLimit}, syncLimit ${syncLimit}, ` +
+    `${livenessElectionAttempts} election attempts, op timeout ${opTimeoutMs} ms, ` +
+    `session timeout ${sessionTimeoutMs} ms`
+  );
+}
+
+export interface Liveness {
+  boundMs: number;
+  /** What the bound was derived from. */
+  basis: string;
+  /** Undefined: the cluster did not converge within the bound. */
+  convergedAfterMs: number | undefined;
 }
 
 export interface SimResult {
@@ -155,6 +208,8 @@ export interface SimResult {
   check: CheckOutcome;
   /** A recipe workload's verdict and how many replies its clients got (undefined: none ran). */
   recipe: (RecipeVerdict & { ops: number; records: readonly RecipeRecord[] }) | undefined;
+  /** The liveness phase: its bound, and how long convergence took. */
+  liveness: Liveness;
   /** Every fault injected, in time order: replayable (runSimulation's `faults`). */
   schedule: Fault[];
   /** What the faults did, when (servers down, disk damage, network, clocks), for the report. */
@@ -211,6 +266,12 @@ export function runSimulation(
   let failure: string | undefined;
   let leaderChanges = 0;
   let healedAtMs = Infinity;
+  const given = options.livenessMs > 0;
+  const liveness: Liveness = {
+    boundMs: given ? options.livenessMs : livenessBoundMs(configs[0]!, options),
+    basis: given ? "as given" : livenessBasis(configs[0]!, options),
+    convergedAfterMs: undefined,
+  };
   try {
     for (const id of ids) world.start(id);
     for (const client of clients) client.start();
@@ -221,7 +282,7 @@ export function runSimulation(
     nemesis.transitionToLiveness();
     for (const client of clients) client.stopped = true;
     recipe?.heal();
-    failure = runLiveness(world, clients, options, recipe);
+    failure = runLiveness(world, clients, liveness, recipe);
     world.checkCluster();
     world.stateChecker.checkAcknowledged();
   } catch (error) {
@@ -252,6 +313,7 @@ export function runSimulation(
     tornRecords,
     check,
     recipe: recipeVerdict,
+    liveness,
     expiriesChecked: world.sessionChecker.expiriesChecked,
     schedule: nemesis.schedule,
     faultSpans: world.faultLog.all(Math.min(healedAtMs, world.nowMs), world.nowMs),
@@ -299,20 +361,24 @@ function runPhase(world: World, ms: number): number {
 function runLiveness(
   world: World,
   clients: SimClient[],
-  options: SimOptions,
+  liveness: Liveness,
   recipe: RecipeWorkload | undefined,
 ): string | undefined {
-  const budgetMs = options.livenessMs > 0 ? options.livenessMs : livenessBudgetMs(options.tickMs);
+  const budgetMs = liveness.boundMs;
+  const healedAtMs = world.nowMs;
   const deadline = world.nowMs + budgetMs;
   const done = () => clients.every((c) => !c.busy) && (recipe?.satisfied() ?? true);
   while (world.nowMs < deadline) {
     world.runUntil(world.nowMs + 500);
-    if (converged(world) && done()) return undefined;
+    if (converged(world) && done()) {
+      liveness.convergedAfterMs = world.nowMs - healedAtMs;
+      return undefined;
+    }
   }
   const busy = clients.filter((c) => c.busy).map((c) => `client ${c.process} ${c.waitingFor()}`);
   const recipes = recipe === undefined || recipe.satisfied() ? [] : recipe.waiting();
   const waiting = [...explainServers(world), ...busy, ...recipes].join("; ");
-  const within = `within ${budgetMs} ms after healing`;
+  const within = `within ${budgetMs} ms after healing (from ${liveness.basis})`;
   return `liveness: no convergence ${within}: ${waiting || "nothing pending"}`;
 }
 

@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
-import type { SweepSummary } from "./sweep-summary.ts";
+import type { SweepOps, SweepSummary } from "./sweep-summary.ts";
 import {
+  addSeedOps,
   mergedOk,
   mergedText,
   mergeSummaries,
+  noOps,
+  opsPerSeed,
   parseShard,
   shardSeeds,
   summaryFormat,
@@ -24,8 +27,19 @@ function summary(index: number, count: number, over: Partial<SweepSummary> = {})
     wallMs: 1000,
     virtualMs: 90_000,
     events: 5000,
+    simulatedSecondsPerWallSecond: 90,
+    eventsPerWallSecond: 5000,
+    ops: opsOfSeeds(shardSeeds(1, 10, { index, count })),
     ...over,
   };
+}
+
+/** Seed n invokes 10n ops: n*5 ok, n failed, n*4 indeterminate (distinct per seed). */
+function opsOfSeeds(seeds: readonly number[]): SweepOps {
+  const ops = noOps();
+  for (const n of seeds)
+    addSeedOps(ops, { invoked: 10 * n, ok: 5 * n, failed: n, indeterminate: 4 * n });
+  return ops;
 }
 
 describe("sim: sharded sweeps", () => {
@@ -49,9 +63,12 @@ describe("sim: sharded sweeps", () => {
       reproduce: "npm run sim -- --seed 8 --safety-ms 30000",
     };
     const merged = mergeSummaries([
-      summary(1, 3, { failures: [failure] }),
+      summary(1, 3, {
+        failures: [failure],
+        slowestLiveness: { seed: 5, convergedAfterMs: 6000, boundMs: 20_000 },
+      }),
       summary(0, 3),
-      summary(2, 3),
+      summary(2, 3, { slowestLiveness: { seed: 3, convergedAfterMs: 9000, boundMs: 40_000 } }),
     ]);
     expect(merged).toMatchObject({
       seeds: 10,
@@ -65,11 +82,35 @@ describe("sim: sharded sweeps", () => {
     expect(mergedText(merged)).toEqual([
       "10 seeds of 1..10 in 3 shards; the slowest took 1.0 s; " +
         "45 simulated s per worker-second, 2500 events per worker-second",
+      "speed per wall second of a shard: 90 simulated s, 5000 events",
+      "ops: 550 invoked, 275 ok, 55 failed, 220 indeterminate; per seed median 50, min 10",
+      // Seed 5 used 30% of its bound, seed 3 only 22.5%.
+      "liveness: every converged seed took at most 30% of its bound (seed 5: 6000 of 20000 ms)",
       "FAIL seed 8: invariant violated",
       "  reproduce with: npm run sim -- --seed 8 --safety-ms 30000",
       "1 failing seeds",
     ]);
     expect(mergedOk(mergeSummaries([summary(0, 2), summary(1, 2)]))).toBe(true);
+  });
+
+  it("a merge adds up the shards' ops and finds ops per seed across them", () => {
+    // Seeds 1..10 split over 3 shards: seed n invoked 10n ops.
+    const merged = mergeSummaries([summary(2, 3), summary(0, 3), summary(1, 3)]);
+    expect(merged.ops).toMatchObject({
+      invoked: 550,
+      ok: 275,
+      failed: 55,
+      indeterminate: 220,
+      seeds: 10,
+    });
+    // The lower middle of 10, 20, ..., 100; the smallest is seed 1's, which shard 0 ran.
+    expect(opsPerSeed(merged.ops)).toEqual({ median: 50, min: 10 });
+    const odd = opsOfSeeds([7, 3, 3, 9, 1]);
+    expect(opsPerSeed(odd)).toEqual({ median: 30, min: 10 });
+    expect(opsPerSeed(noOps())).toBeUndefined();
+    // Shards without any seed's ops (all threw) leave the sums alone.
+    const empty = summary(0, 1, { ops: noOps() });
+    expect(mergeSummaries([empty]).ops).toEqual(noOps());
   });
 
   it("a merge that cannot vouch for the whole range says why, and fails", () => {

@@ -43,6 +43,13 @@ describe("sim: a sweep survives every kind of seed failure", () => {
     // Each failure is printed as it happens, then again in the final list, with its command.
     const summary = lines.findIndex((l) => /^9 of 9 seeds on 2 workers/.test(l));
     expect(summary).toBeGreaterThan(0);
+    // Seeds that threw, died or hung have no ops: 1, 2, 6, 8 and 9 count (10n each).
+    expect(lines[summary + 1]).toBe(
+      "ops: 260 invoked, 130 ok, 26 failed, 52 indeterminate; per seed median 60, min 10",
+    );
+    expect(lines[summary + 2]).toBe(
+      "liveness: every converged seed took at most 9% of its bound (seed 9: 900 of 10000 ms)",
+    );
     for (const seed of [2, 3, 4, 5, 7]) {
       const at = lines.flatMap((l, i) => (l.startsWith(`FAIL seed ${seed}: `) ? [i] : []));
       expect(at.length, `seed ${seed}`).toBe(2);
@@ -78,12 +85,22 @@ describe("sim: a shard of a sweep", () => {
     const result = await sweep(o);
     const counts = [result.seeds, result.finished, result.virtualMs, result.events];
     expect(counts).toEqual([2, 2, 2000, 20]);
+    // Seeds 2 and 6 report 10n ops invoked (misbehaving-runner.ts): the sweep sums them.
+    expect(result.ops).toEqual({
+      invoked: 80,
+      ok: 40,
+      failed: 8,
+      indeterminate: 16,
+      seeds: 2,
+      invokedPerSeed: { 20: 1, 60: 1 },
+    });
     const range = { from: 1, to: 9, shard: { index: 1, count: 4 }, flags: "--clients 3" };
     const summary = summaryOf(range, result, (seed) => `npm run sim -- --seed ${seed} --clients 3`);
     expect(summary).toMatchObject({
       ran: 2,
       expected: 2,
       workers: 2,
+      ops: result.ops,
       failures: [
         {
           seed: 2,

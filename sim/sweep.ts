@@ -9,6 +9,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { SimOverrides } from "./run.ts";
+import type { SeedOps, SlowestLiveness, SweepOps } from "./sweep-summary.ts";
+import { addSeedOps, livenessText, noOps, opsText, slowerLiveness } from "./sweep-summary.ts";
 
 /** What a worker sends back for one seed (see worker.ts). */
 export interface SeedReport {
@@ -20,6 +22,10 @@ export interface SeedReport {
   events: number;
   /** Client ops of the run (a recipe workload's replies); absent from injected runners. */
   ops?: number;
+  /** The seed's register ops by outcome; absent when the run threw before it had a history. */
+  opCounts?: SeedOps;
+  /** How long the healed cluster took to converge, against its bound (sim/run.ts). */
+  liveness?: { boundMs: number; convergedAfterMs: number | undefined };
 }
 
 export interface SeedFailure {
@@ -70,6 +76,9 @@ export interface SweepResult {
   wallMs: number;
   virtualMs: number;
   events: number;
+  ops: SweepOps;
+  /** Undefined when no seed converged (or none said how long it took). */
+  slowestLiveness: SlowestLiveness | undefined;
 }
 
 export function reproduce(seed: number, overrides: SimOverrides): string {
@@ -102,7 +111,9 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
   let stopped = false;
   let virtualMs = 0;
   let events = 0;
-  let ops = 0;
+  let clientOps = 0;
+  const ops = noOps();
+  let slowestLiveness: SlowestLiveness | undefined;
   const started = performance.now();
   const bar = () => {
     const width = 30;
@@ -128,7 +139,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       options.progress("\n");
       const simulated = (virtualMs / 1000 / wallS).toFixed(0);
       const perS = Math.round(events / wallS);
-      const perSeed = finished === 0 ? 0 : Math.round(ops / finished);
+      const perSeed = finished === 0 ? 0 : Math.round(clientOps / finished);
       const rate =
         wallS <= 0
           ? ""
@@ -136,6 +147,8 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       const workers = Math.max(1, Math.min(options.workers, seeds.length));
       const ran = `${finished} of ${seeds.length} seeds on ${workers} workers`;
       options.print(`${ran} in ${wallS.toFixed(1)} s${rate}`);
+      options.print(opsText(ops));
+      options.print(livenessText(slowestLiveness));
       const listed = (word: string, list: SeedFailure[]) => {
         const sorted = [...list].sort((a, b) => a.seed - b.seed);
         for (const f of sorted) options.print(line(word, f.seed, f.failure));
@@ -150,7 +163,7 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       options.print(verdict + unknownText + notRun);
       const wallMs = wallS * 1000;
       const outcome = { seeds: seeds.length, finished, failures, unknown, stopped };
-      resolve({ ...outcome, workers, wallMs, virtualMs, events });
+      resolve({ ...outcome, workers, wallMs, virtualMs, events, ops, slowestLiveness });
     };
 
     const line = (word: string, seed: number, why: string) =>
@@ -161,7 +174,17 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       if (report !== undefined) {
         virtualMs += report.virtualMs;
         events += report.events;
-        ops += report.ops ?? 0;
+        clientOps += report.ops ?? 0;
+        if (report.opCounts !== undefined) addSeedOps(ops, report.opCounts);
+        const took = report.liveness?.convergedAfterMs;
+        if (took !== undefined) {
+          const boundMs = report.liveness!.boundMs;
+          slowestLiveness = slowerLiveness(slowestLiveness, {
+            seed,
+            convergedAfterMs: took,
+            boundMs,
+          });
+        }
       }
       const failed = report?.outcome === "violation" || report?.outcome === "error";
       const reason = failure ?? (failed ? (report?.detail ?? "?") : undefined);

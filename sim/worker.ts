@@ -11,7 +11,12 @@ type RunSeed = (seed: number, overrides: SimOverrides) => SeedReport;
 export function runSeed(seed: number, overrides: SimOverrides): SeedReport {
   const result = runSimulation(swarmOptions(seed, overrides));
   const ops = result.recipe?.ops ?? result.history.counts.invoke;
-  const base = { seed, virtualMs: result.virtualMs, events: result.events, ops };
+  const c = result.history.counts;
+  const opCounts = { invoked: c.invoke, ok: c.ok, failed: c.fail, indeterminate: c.info };
+  const { boundMs, convergedAfterMs } = result.liveness;
+  const liveness = { boundMs, convergedAfterMs };
+  const { virtualMs, events } = result;
+  const base = { seed, virtualMs, events, ops, opCounts, liveness };
   if (!result.ok) return { ...base, outcome: "violation", detail: result.failure };
   const verdict = result.check.verdict;
   if (verdict.valid !== "unknown") return { ...base, outcome: "ok", detail: undefined };

@@ -15,7 +15,10 @@ export const behaviours: Record<number, string> = {
 const unknownDetail = "history check unknown: partition 0 (9 ops: out of memory)";
 
 export function runSeed(seed: number, _overrides: SimOverrides): SeedReport {
-  const base = { seed, virtualMs: 1000, events: 10 };
+  // Op counts that differ per seed, so a test can tell a sum or a median from a copy.
+  const opCounts = { invoked: 10 * seed, ok: 5 * seed, failed: seed, indeterminate: 2 * seed };
+  const liveness = { boundMs: 10_000, convergedAfterMs: 100 * seed };
+  const base = { seed, virtualMs: 1000, events: 10, opCounts, liveness };
   switch (behaviours[seed]) {
     case "violation":
       return { ...base, outcome: "violation", detail: "invariant violated at 12 ms: planted" };
