@@ -141,9 +141,8 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
 
 /**
  * The dense workload's draws, from a stream of their own so that every other rate of the seed is
- * the thin workload's. Its cost is bounded: registers scale with the clients (each register is one
- * partition for the checker, whose search grows with the ops in flight on it at once), and the
- * safety phase is shorter (the ops come many times faster).
+ * the thin workload's. Its cost is bounded: registers scale with the requests in flight, only a few
+ * clients use the queue and the multis' nodes, and the safety phase is shorter.
  */
 function denseOptions(thin: SimOptions, overrides: SimOverrides): SimOptions {
   const rng = new Rng(`swarm-${thin.seed}/dense`);
@@ -166,6 +165,10 @@ function denseOptions(thin: SimOptions, overrides: SimOverrides): SimOptions {
     readMulti: rng.int(0, 4),
   };
   const clients = overrides.clients ?? rng.pick(denseClients);
+  const pipeline = rng.int(1, 4);
+  // Registers scale with the requests in flight: each register is one partition for the checker,
+  // whose search grows with the ops in flight on it at once (a few, not tens).
+  const keys = Math.max(rng.int(1, 6), Math.ceil((clients * pipeline) / registerLoadMax));
   return {
     ...thin,
     safetyMs: overrides.safetyMs ?? denseSafetyMs,
@@ -174,11 +177,13 @@ function denseOptions(thin: SimOptions, overrides: SimOverrides): SimOptions {
     workload: {
       ...thin.workload,
       clients,
-      keys: clients < 20 ? rng.int(1, 6) : rng.int(6, 12),
+      keys,
       thinkMeanMs: rng.pick([5, 20, 50, 200]),
       dense: true,
       sharedClients: denseSharedClients,
-      pipeline: rng.int(1, 4),
+      // The lock's contenders' ops and their ephemerals are one partition: two keep it small.
+      lockContenders: 2,
+      pipeline,
       pauseChance: rng.chance(0.5) ? rng.float() * 0.002 : 0,
       moveChance: rng.float() * 0.003,
       mix,
@@ -186,6 +191,8 @@ function denseOptions(thin: SimOptions, overrides: SimOverrides): SimOptions {
   };
 }
 
+/** Requests in flight per register, on average, at most. */
+const registerLoadMax = 8;
 /** Dense clients that use the queue and the multis' nodes (their partitions stay small). */
 const denseSharedClients = 3;
 /** Clients per dense seed: dense on average, thin now and then. */

@@ -37,6 +37,8 @@ export interface WorkloadOptions {
   dense?: boolean;
   /** Dense: the clients that use the queue and the multis' nodes (WorkloadShape.sharedClients). */
   sharedClients?: number;
+  /** Dense: the clients that contend for the lock (WorkloadShape.lockContenders). */
+  lockContenders?: number;
   /** Requests each client keeps in flight at most, one per lane (absent: 1). */
   pipeline?: number;
   /**
@@ -87,7 +89,13 @@ export class SimClient implements ClientEndpoint {
       keys: options.keys,
       clients: options.clients,
       mix: options.mix,
-      ...(options.dense === true ? { dense: true, sharedClients: options.sharedClients } : {}),
+      ...(options.dense === true
+        ? {
+            dense: true,
+            sharedClients: options.sharedClients,
+            lockContenders: options.lockContenders,
+          }
+        : {}),
     });
     this.lanes = Array.from({ length: Math.max(1, options.pipeline ?? 1) }, () => undefined);
   }
