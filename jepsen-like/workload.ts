@@ -132,7 +132,7 @@ export class WorkloadClient {
     return this.plan(this.pickKind());
   }
 
-  /** What a reply teaches the planner (versions for CAS, sequential nodes for dequeue and unlock). */
+  /** What a reply teaches: versions for CAS, sequential nodes for dequeue and unlock. */
   learn(planned: PlannedOp, reply: Reply): void {
     const path = planned.record.path;
     if (reply.err === Err.OK && reply.stat !== undefined && path !== undefined) {
@@ -230,15 +230,12 @@ export class WorkloadClient {
         // /q is the parent of the sequential nodes; /m* are the nodes multis work on. Dense, the
         // shared parents first (creating one that exists fails harmlessly), then /m*, then /k*.
         const roll = random.float();
+        const multiPath = () => `/m${random.int(0, multiPaths - 1)}`;
         const path = !shared
           ? key
           : dense
-            ? denseCreatePath(roll, () => `/m${random.int(0, multiPaths - 1)}`, key)
-            : roll < 0.15
-              ? "/q"
-              : roll < 0.4
-                ? `/m${random.int(0, 2)}`
-                : key;
+            ? denseCreatePath(roll, multiPath, key)
+            : thinCreatePath(roll, multiPath, key);
         const args: OpArgs = { data: value, mode: "persistent" };
         return planned(create(path, CreateMode.PERSISTENT), { op: "create", path, args });
       }
@@ -373,6 +370,12 @@ export class WorkloadClient {
       record: { op: "multi", args: { ops: subs } },
     };
   }
+}
+
+/** A thin create's path: the queue's parent, a node multis work on, or a register. */
+function thinCreatePath(roll: number, multiPath: () => string, key: string): string {
+  if (roll < 0.15) return queueParent;
+  return roll < 0.4 ? multiPath() : key;
 }
 
 /** A dense create's path: a shared parent, a node multis work on, or a register. */

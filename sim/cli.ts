@@ -161,10 +161,13 @@ function printSummary(
   reproduceWith: string,
 ): void {
   const c = result.history.counts;
+  const { pipeline } = options.workload;
+  // The thin workload keeps one request in flight per client, and prints as it always did.
+  const inFlight = pipeline === undefined ? "" : `pipeline=${pipeline} `;
   console.log(`SEED=${result.seed}`);
   console.log(
     `  nodes=${options.nodes} clients=${options.workload.clients} keys=${options.workload.keys} ` +
-      `latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`,
+      `${inFlight}latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`,
   );
   // JSON has no Infinity: a fault kind this seed turned off reads "off".
   const rates = JSON.stringify(options.nemesis, (_k, v) => (v === Infinity ? "off" : v));
