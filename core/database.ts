@@ -80,6 +80,11 @@ export class Database {
         return { err: Err.OK };
       case "closeSession":
         for (const path of body.ephemerals) triggers.push(...tree.deleteNode(path, txn.zxid));
+        // The leader lists every ephemeral the session owns once the txns before it apply.
+        assert(
+          !tree.ephemerals.has(txn.sessionId),
+          `closed session ${txn.sessionId} owns no ephemerals`,
+        );
         this.sessions.delete(txn.sessionId);
         return { err: Err.OK };
     }

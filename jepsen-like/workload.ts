@@ -8,7 +8,7 @@ import { Err } from "../core/errors.ts";
 import type { ClientOp } from "../core/replica/index.ts";
 import type { MultiWriteOp, Reply } from "../core/requests.ts";
 import { CreateMode, hex, openAclUnsafe } from "../core/types.ts";
-import type { OpArgs, OpResult, RecordType } from "./history.ts";
+import type { OpArgs, OpResult, RecordType, SubOp, SubResult } from "./history.ts";
 
 export type OpKind =
   | "read"
@@ -22,7 +22,15 @@ export type OpKind =
   | "multi"
   | "children"
   | "closeSession"
-  | "readEphemeral";
+  | "readEphemeral"
+  /** Deletes the oldest child of the queue /q this client knows of (a queue's consumer). */
+  | "dequeue"
+  /** Creates an ephemeral-sequential /lock/l- (a lock's contender); see "unlock". */
+  | "lock"
+  /** Deletes this session's oldest lock node, or contends when it holds none. */
+  | "unlock"
+  /** A read of a node multis work on: shows whether a failed multi left anything behind. */
+  | "readMulti";
 
 /** Relative weights of the op kinds (missing kinds are never drawn). */
 export type WorkloadMix = Partial<Record<OpKind, number>>;
@@ -33,7 +41,33 @@ export interface WorkloadShape {
   /** Clients /e1 .. /e(clients) own one ephemeral each. */
   clients: number;
   mix: WorkloadMix;
+  /**
+   * The dense workload's draws (sim --workload dense): creates and listings over both shared
+   * parents, multis of 2-4 ops of every kind. Off, every draw is the thin workload's, so its seeds
+   * replay unchanged.
+   */
+  dense?: boolean;
+  /**
+   * Clients 1 .. lockContenders contend for the lock; the others do not (ops that delete the
+   * ephemerals of every session of a contender are checked together, so contenders stay few).
+   */
+  lockContenders?: number;
+  /**
+   * Dense: clients 1 .. sharedClients use the queue and the multis' nodes; the others do register
+   * ops instead. Each of those is one partition for the checker, whose search grows with the ops
+   * in flight on it at once, so its writers stay few however many clients the seed has.
+   */
+  sharedClients?: number;
 }
+
+/** What a dense client outside sharedClients does instead of an op on the shared nodes. */
+const unsharedKind: Partial<Record<OpKind, OpKind>> = {
+  sequential: "write",
+  dequeue: "read",
+  multi: "cas",
+  readMulti: "read",
+  children: "read",
+};
 
 /** The draws a workload makes; the simulator's Rng has them, a real run wraps seedrandom. */
 export interface WorkloadRandom {
@@ -68,10 +102,24 @@ export const definiteErrors: ReadonlySet<number> = new Set<number>([
   Err.RUNTIMEINCONSISTENCY,
 ]);
 
-/** One client's planner: its counter for unique values and the versions it last saw (for CAS). */
+/** The parents shared by every client: a queue of sequential nodes and a lock of ephemeral ones. */
+export const queueParent = "/q";
+export const lockParent = "/lock";
+/** How many nodes /m0 .. /m(n-1) the multis work on. */
+const multiPaths = 3;
+
+/**
+ * One client's planner: its counter for unique values, the versions it last saw (for CAS) and the
+ * sequential nodes it knows of (to dequeue and unlock). Several requests of one client may be in
+ * flight at once: plan and learn in any order, one reply at a time.
+ */
 export class WorkloadClient {
   private counter = 0;
   private readonly versions = new Map<string, number>();
+  /** Children of /q this client saw created or listed, and not yet seen deleted. */
+  private readonly queued = new Set<string>();
+  /** This session's lock nodes, oldest first. */
+  private readonly locks: string[] = [];
 
   constructor(
     readonly process: number,
@@ -84,11 +132,41 @@ export class WorkloadClient {
     return this.plan(this.pickKind());
   }
 
-  /** What a reply teaches the planner (the version a CAS should expect next time). */
+  /** What a reply teaches: versions for CAS, sequential nodes for dequeue and unlock. */
   learn(planned: PlannedOp, reply: Reply): void {
-    if (reply.err === Err.OK && reply.stat !== undefined && planned.record.path !== undefined) {
-      this.versions.set(planned.record.path, reply.stat.version);
+    const path = planned.record.path;
+    if (reply.err === Err.OK && reply.stat !== undefined && path !== undefined) {
+      this.versions.set(path, reply.stat.version);
     }
+    if (this.shape.dense !== true) return;
+    const request = planned.request;
+    if (request.op === "multi" && reply.results !== undefined) {
+      request.ops.forEach((op, i) => {
+        const result = reply.results![i];
+        if (result?.op === "setData") this.versions.set(op.path, result.stat.version);
+        else if (result?.op === "create") this.versions.set(op.path, 0);
+      });
+    }
+    if (request.op === "create" && reply.err === Err.OK && reply.path !== undefined) {
+      if (planned.kind === "sequential") this.queued.add(reply.path);
+      if (planned.kind === "lock") this.locks.push(reply.path);
+    }
+    if (request.op === "getChildren" && request.path === queueParent && reply.children) {
+      this.queued.clear();
+      for (const name of reply.children) this.queued.add(`${queueParent}/${name}`);
+    }
+    if (request.op === "delete") {
+      this.queued.delete(request.path);
+      // An indeterminate release may not have happened: keep the node, to release it again.
+      const held = this.locks.indexOf(request.path);
+      const gone = reply.err === Err.OK || reply.err === Err.NONODE;
+      if (held >= 0 && gone) this.locks.splice(held, 1);
+    }
+  }
+
+  /** The session ended: its lock nodes are gone with it. */
+  sessionEnded(): void {
+    this.locks.length = 0;
   }
 
   private pickKind(): OpKind {
@@ -102,8 +180,11 @@ export class WorkloadClient {
     return "read";
   }
 
-  plan(kind: OpKind): PlannedOp {
+  plan(wanted: OpKind): PlannedOp {
     const random = this.random;
+    const dense = this.shape.dense === true;
+    const shared = !dense || this.process <= (this.shape.sharedClients ?? Infinity);
+    const kind = shared ? wanted : (unsharedKind[wanted] ?? wanted);
     const key = `/k${random.int(0, this.shape.keys - 1)}`;
     const value = `v${this.process}.${++this.counter}`;
     const create = (path: string, flags: number): ClientOp => ({
@@ -120,6 +201,8 @@ export class WorkloadClient {
       syncFirst,
       record,
     });
+    const remove = (path: string): PlannedOp =>
+      planned({ op: "delete", path, version: -1 }, { op: "delete", path, args: { version: -1 } });
     switch (kind) {
       case "read":
       case "syncRead": {
@@ -144,17 +227,20 @@ export class WorkloadClient {
         );
       }
       case "create": {
-        // /q is the parent of the sequential nodes; /m* are the nodes multis work on.
+        // /q is the parent of the sequential nodes; /m* are the nodes multis work on. Dense, the
+        // shared parents first (creating one that exists fails harmlessly), then /m*, then /k*.
         const roll = random.float();
-        const path = roll < 0.15 ? "/q" : roll < 0.4 ? `/m${random.int(0, 2)}` : key;
+        const multiPath = () => `/m${random.int(0, multiPaths - 1)}`;
+        const path = !shared
+          ? key
+          : dense
+            ? denseCreatePath(roll, multiPath, key)
+            : thinCreatePath(roll, multiPath, key);
         const args: OpArgs = { data: value, mode: "persistent" };
         return planned(create(path, CreateMode.PERSISTENT), { op: "create", path, args });
       }
       case "delete":
-        return planned(
-          { op: "delete", path: key, version: -1 },
-          { op: "delete", path: key, args: { version: -1 } },
-        );
+        return remove(key);
       case "ephemeral": {
         const path = `/e${this.process}`;
         return planned(create(path, CreateMode.EPHEMERAL), {
@@ -171,13 +257,43 @@ export class WorkloadClient {
           args,
         });
       }
-      case "children":
+      case "dequeue": {
+        // The oldest known item mostly (a queue's head, which consumers race for), else any.
+        const items = [...this.queued].sort();
+        if (items.length === 0) return this.plan("children");
+        return remove(random.chance(0.7) ? items[0]! : items[random.int(0, items.length - 1)]!);
+      }
+      case "lock": {
+        if (this.process > (this.shape.lockContenders ?? 3)) return this.plan("children");
+        const args: OpArgs = { data: value, mode: "ephemeralSequential" };
+        const prefix = `${lockParent}/l-`;
+        return planned(create(prefix, CreateMode.EPHEMERAL_SEQUENTIAL), {
+          op: "create",
+          path: prefix,
+          args,
+        });
+      }
+      case "unlock":
+        return this.locks.length === 0 ? this.plan("lock") : remove(this.locks[0]!);
+      case "readMulti": {
+        const path = `/m${random.int(0, multiPaths - 1)}`;
+        const watch = random.chance(0.3);
+        const sync = random.chance(0.3);
         return planned(
-          { op: "getChildren", path: "/q", watch: false },
-          { op: "getChildren", path: "/q", args: {} },
+          { op: "getData", path, watch },
+          { op: "getData", path, args: { sync, watch } },
+          sync,
         );
+      }
+      case "children": {
+        const path = dense && random.chance(0.5) ? lockParent : queueParent;
+        return planned(
+          { op: "getChildren", path, watch: false },
+          { op: "getChildren", path, args: {} },
+        );
+      }
       case "multi":
-        return this.multi(value);
+        return dense ? this.denseMulti(value) : this.multi(value);
       case "closeSession":
         return planned({ op: "closeSession" }, { op: "closeSession", args: {} });
       case "readEphemeral": {
@@ -211,6 +327,62 @@ export class WorkloadClient {
       record: { op: "multi", args },
     };
   }
+
+  /**
+   * Two to four ops of every kind on the multis' own paths, with versions this client last saw:
+   * many fail part way (a create of a node that exists, a check of a stale version), which is what
+   * shows whether the ops before the failing one were applied.
+   */
+  private denseMulti(value: string): PlannedOp {
+    const ops: MultiWriteOp[] = [];
+    const subs: SubOp[] = [];
+    const count = this.random.int(2, 4);
+    for (let i = 0; i < count; i++) {
+      const path = `/m${this.random.int(0, multiPaths - 1)}`;
+      const known = this.versions.get(path) ?? 0;
+      const data = `${value}.${i}`;
+      switch (this.random.int(0, 3)) {
+        case 0:
+          ops.push({ op: "check", path, version: known });
+          subs.push({ op: "check", path, version: known });
+          break;
+        case 1:
+          ops.push({ op: "setData", path, data: utf8(data), version: -1 });
+          subs.push({ op: "setData", path, data, version: -1 });
+          break;
+        case 2: {
+          const flags = CreateMode.PERSISTENT;
+          ops.push({ op: "create", path, data: utf8(data), acl: openAclUnsafe, flags, ttl: -1 });
+          subs.push({ op: "create", path, data, mode: "persistent" });
+          break;
+        }
+        default: {
+          const version = this.random.chance(0.5) ? -1 : known;
+          ops.push({ op: "delete", path, version });
+          subs.push({ op: "delete", path, version });
+        }
+      }
+    }
+    return {
+      kind: "multi",
+      request: { op: "multi", ops },
+      syncFirst: false,
+      record: { op: "multi", args: { ops: subs } },
+    };
+  }
+}
+
+/** A thin create's path: the queue's parent, a node multis work on, or a register. */
+function thinCreatePath(roll: number, multiPath: () => string, key: string): string {
+  if (roll < 0.15) return queueParent;
+  return roll < 0.4 ? multiPath() : key;
+}
+
+/** A dense create's path: a shared parent, a node multis work on, or a register. */
+function denseCreatePath(roll: number, multiPath: () => string, key: string): string {
+  if (roll < 0.1) return queueParent;
+  if (roll < 0.2) return lockParent;
+  return roll < 0.45 ? multiPath() : key;
 }
 
 /** How a reply goes into the history: ok with its result, fail (definite) or info (unknown). */
@@ -236,10 +408,18 @@ export function completionOf(reply: Reply): Completion {
     result.mzxid = reply.stat.mzxid;
   }
   if (reply.children !== undefined) result.children = [...reply.children].sort();
+  if (reply.results !== undefined) result.results = reply.results.map(subResultOf);
   if (reply.stat !== undefined && reply.stat.ephemeralOwner !== 0n) {
     result.ephemeralOwner = hex(reply.stat.ephemeralOwner);
   }
   return { type: "ok", result };
+}
+
+/** What an ok multi's op result says (the path a create made, the version a setData left). */
+function subResultOf(result: NonNullable<Reply["results"]>[number]): SubResult {
+  if (result.op === "create") return { path: result.path };
+  if (result.op === "setData") return { version: result.stat.version, mzxid: result.stat.mzxid };
+  return {};
 }
 
 /** Whether a completed op changed the tree (its zxid must then be in the committed history). */

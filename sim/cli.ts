@@ -15,8 +15,10 @@
 //                                     a missing shard or one that did not finish
 // Options: --nodes N --safety-ms MS --clients N --no-faults --trace FILE --history FILE
 //          --report DIR
-//          --workload ops|lock|election|queue|recipes (a recipe workload instead of the register
-//          one; recipes: each seed draws one) --all-faults (every fault kind on in every seed)
+//          --workload ops|dense|lock|election|queue|recipes (dense: many pipelined clients,
+//          queues, locks, multis failing part way; lock, election, queue: a recipe workload
+//          instead of the register one; recipes: each seed draws one) --all-faults (every fault
+//          kind on in every seed)
 //          --plant BUG (a planted bug of sim/test/planted-bugs.ts, for a single run or --shrink)
 // Sweep options: --stop-on-failure --seed-timeout-s S (default 600) --worker-heap-mb MB (3072)
 //                --workers N (default: every core)
@@ -68,7 +70,7 @@ function positive(flag: string, text: string): number {
   return n;
 }
 
-const workloadChoices: readonly WorkloadChoice[] = ["ops", ...recipeKinds, "recipes"];
+const workloadChoices: readonly WorkloadChoice[] = ["ops", "dense", ...recipeKinds, "recipes"];
 
 function workloadChoice(text: string): WorkloadChoice {
   const choice = workloadChoices.find((c) => c === text);
@@ -159,10 +161,13 @@ function printSummary(
   reproduceWith: string,
 ): void {
   const c = result.history.counts;
+  const { pipeline } = options.workload;
+  // The thin workload keeps one request in flight per client, and prints as it always did.
+  const inFlight = pipeline === undefined ? "" : `pipeline=${pipeline} `;
   console.log(`SEED=${result.seed}`);
   console.log(
     `  nodes=${options.nodes} clients=${options.workload.clients} keys=${options.workload.keys} ` +
-      `latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`,
+      `${inFlight}latency~${options.network.latencyMeanMs}ms fsync~${options.disk.fsyncMeanMs}ms`,
   );
   // JSON has no Infinity: a fault kind this seed turned off reads "off".
   const rates = JSON.stringify(options.nemesis, (_k, v) => (v === Infinity ? "off" : v));

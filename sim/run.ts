@@ -40,8 +40,11 @@ export interface SimOptions {
   recipe?: RecipeKind;
 }
 
-/** `recipes`: each seed draws one of the three (seed mod 3), so a sweep covers them all. */
-export type WorkloadChoice = "ops" | RecipeKind | "recipes";
+/**
+ * `recipes`: each seed draws one of the three (seed mod 3), so a sweep covers them all. `dense`:
+ * the register workload with many pipelined clients, queues, locks and multis that fail part way.
+ */
+export type WorkloadChoice = "ops" | "dense" | RecipeKind | "recipes";
 export const recipeKinds: readonly RecipeKind[] = ["lock", "election", "queue"];
 
 export interface SimOverrides {
@@ -88,8 +91,12 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
   };
   const choice = overrides.workload ?? "ops";
   const recipe =
-    choice === "recipes" ? recipeKinds[seed % 3] : choice === "ops" ? undefined : choice;
-  return {
+    choice === "recipes"
+      ? recipeKinds[seed % 3]
+      : choice === "ops" || choice === "dense"
+        ? undefined
+        : choice;
+  const options: SimOptions = {
     ...(recipe === undefined ? {} : { recipe }),
     seed,
     nodes: overrides.nodes ?? rng.pick([3, 3, 5, 5, 7]),
@@ -129,7 +136,69 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
       mix,
     },
   };
+  return choice === "dense" ? denseOptions(options, overrides) : options;
 }
+
+/**
+ * The dense workload's draws, from a stream of their own so that every other rate of the seed is
+ * the thin workload's. Its cost is bounded: registers scale with the requests in flight, only a few
+ * clients use the queue and the multis' nodes, and the safety phase is shorter.
+ */
+function denseOptions(thin: SimOptions, overrides: SimOverrides): SimOptions {
+  const rng = new Rng(`swarm-${thin.seed}/dense`);
+  const mix: Partial<Record<OpKind, number>> = {
+    read: rng.int(1, 10),
+    syncRead: rng.int(0, 5),
+    write: rng.int(1, 10),
+    cas: rng.int(0, 6),
+    create: rng.int(1, 4),
+    delete: rng.int(0, 3),
+    ephemeral: rng.int(0, 3),
+    sequential: rng.int(0, 4),
+    multi: rng.int(0, 4),
+    children: rng.int(0, 2),
+    closeSession: rng.int(0, 1),
+    readEphemeral: rng.int(0, 3),
+    dequeue: rng.int(0, 4),
+    lock: rng.int(0, 3),
+    unlock: rng.int(0, 3),
+    readMulti: rng.int(0, 4),
+  };
+  const clients = overrides.clients ?? rng.pick(denseClients);
+  const pipeline = rng.int(1, 4);
+  // Registers scale with the requests in flight: each register is one partition for the checker,
+  // whose search grows with the ops in flight on it at once (a few, not tens).
+  const keys = Math.max(rng.int(1, 6), Math.ceil((clients * pipeline) / registerLoadMax));
+  return {
+    ...thin,
+    safetyMs: overrides.safetyMs ?? denseSafetyMs,
+    // Slower fsyncs on average: wider windows between an ACK and its fsync.
+    disk: { ...thin.disk, fsyncMeanMs: rng.pick([2, 5, 10, 30, 50]) },
+    workload: {
+      ...thin.workload,
+      clients,
+      keys,
+      thinkMeanMs: rng.pick([5, 20, 50, 200]),
+      dense: true,
+      sharedClients: denseSharedClients,
+      // The lock's contenders' ops and their ephemerals are one partition: two keep it small.
+      lockContenders: 2,
+      pipeline,
+      pauseChance: rng.chance(0.5) ? rng.float() * 0.002 : 0,
+      moveChance: rng.float() * 0.003,
+      mix,
+    },
+  };
+}
+
+/** Requests in flight per register, on average, at most. */
+const registerLoadMax = 8;
+/** Dense clients that use the queue and the multis' nodes (their partitions stay small). */
+const denseSharedClients = 3;
+/** Clients per dense seed: dense on average, thin now and then. */
+const denseClients = [2, 5, 10, 20, 30, 50];
+/** The dense workload's safety phase: a few hundred ops per simulated second fill it quickly. */
+const denseSafetyMs = 20_000;
 
 /**
  * Elections a healed cluster may need before one leader syncs a quorum: the first can be cut short

@@ -1,7 +1,12 @@
-// Model clients: each one a ZooKeeper session doing one operation at a time, with a timeout,
-// through a client that reconnects to another server and moves its session there as real clients
-// do. What they do and how it is recorded is the shared workload (jepsen-like/workload.ts); this
-// file is the simulated client's I/O around it.
+// Model clients: each one a ZooKeeper session with one or several requests in flight (pipelined,
+// as real clients are), each with a timeout, through a client that reconnects to another server
+// and moves its session there as real clients do. What they do and how it is recorded is the
+// shared workload (jepsen-like/workload.ts); this file is the simulated client's I/O around it.
+//
+// The history allows one outstanding operation per process, so a client's requests in flight go
+// through lanes, each its own process: lane 0 is process `c`, lane l is process `c + l * 1000`.
+// All lanes share the session, its connection and its order. With one lane and no pauses or moves
+// (the thin workload) every draw is made as it was before lanes, so those seeds replay unchanged.
 
 import { Err } from "../core/errors.ts";
 import type { ClientOp, ConnId, Effect, NodeId } from "../core/replica/index.ts";
@@ -17,6 +22,9 @@ import type { ClientEndpoint, World } from "./world.ts";
 
 export type { OpKind };
 
+/** Lane l of client c is process c + l * laneStride. */
+export const laneStride = 1000;
+
 export interface WorkloadOptions {
   clients: number;
   keys: number;
@@ -25,12 +33,28 @@ export interface WorkloadOptions {
   sessionTimeoutMs: number;
   /** Relative weights of the op kinds. */
   mix: Partial<Record<OpKind, number>>;
+  /** The dense workload (jepsen-like/workload.ts's WorkloadShape.dense). */
+  dense?: boolean;
+  /** Dense: the clients that use the queue and the multis' nodes (WorkloadShape.sharedClients). */
+  sharedClients?: number;
+  /** Dense: the clients that contend for the lock (WorkloadShape.lockContenders). */
+  lockContenders?: number;
+  /** Requests each client keeps in flight at most, one per lane (absent: 1). */
+  pipeline?: number;
+  /**
+   * Per op, the chance the client instead goes silent for longer than its session timeout (a
+   * process pause): its session expires while others may read its ephemerals (absent: 0).
+   */
+  pauseChance?: number;
+  /** Per op, the chance the client instead moves to another server (absent: 0). */
+  moveChance?: number;
 }
 
-interface Current {
-  xid: number;
+interface InFlight {
+  lane: number;
+  process: number;
   planned: PlannedOp;
-  /** For sync-then-read: the read's xid; the op completes with the read's reply. */
+  /** The xid whose reply completes the op (for sync-then-read, the read's). */
   finalXid: number;
 }
 
@@ -40,12 +64,17 @@ export class SimClient implements ClientEndpoint {
   private lastZxid: Zxid = zxid(0n);
   private connected = false;
   private xid = 0;
-  private current: Current | undefined;
+  private readonly lanes: (InFlight | undefined)[];
+  private readonly byXid = new Map<number, InFlight>();
   private readonly planner: WorkloadClient;
   /**
    * Paths with a data watch this session set and that has not fired: re-registered on reconnect.
    */
   private dataWatches = new Set<string>();
+  /** A closeSession is in flight: no lane issues until the session is replaced. */
+  private closing = false;
+  /** Silent (a process pause): sends nothing, not even pings, and does not reconnect. */
+  private paused = false;
   stopped = false;
   completed = 0;
 
@@ -60,17 +89,27 @@ export class SimClient implements ClientEndpoint {
       keys: options.keys,
       clients: options.clients,
       mix: options.mix,
+      ...(options.dense === true
+        ? {
+            dense: true,
+            sharedClients: options.sharedClients,
+            lockContenders: options.lockContenders,
+          }
+        : {}),
     });
+    this.lanes = Array.from({ length: Math.max(1, options.pipeline ?? 1) }, () => undefined);
   }
 
   get busy(): boolean {
-    return this.current !== undefined;
+    return this.byXid.size > 0;
   }
 
   /** What this client is stuck on (for a liveness failure's message). */
   waitingFor(): string {
-    const op = this.current?.planned.record;
-    const what = op === undefined ? "nothing" : `${op.op} ${op.path ?? ""}`.trim();
+    const ops = [...this.byXid.values()].map(({ planned: { record } }) =>
+      `${record.op} ${record.path ?? ""}`.trim(),
+    );
+    const what = ops.length === 0 ? "nothing" : ops.join(", ");
     const where =
       this.connId === undefined ? "no connection" : this.connected ? "connected" : "connecting";
     return `waits for ${what} (${where}, session ${this.sessionHex()})`;
@@ -85,7 +124,7 @@ export class SimClient implements ClientEndpoint {
   }
 
   private connect(): void {
-    if (this.connId !== undefined) return;
+    if (this.connId !== undefined || this.paused) return;
     const nodes = [...this.world.nodes.keys()];
     const node: NodeId = this.rng.pick(nodes);
     const connId = this.world.openConnection(node, this);
@@ -105,7 +144,7 @@ export class SimClient implements ClientEndpoint {
     });
   }
 
-  /** Gives up on the connection: the current op becomes indeterminate; reconnect soon. */
+  /** Gives up on the connection: the ops in flight become indeterminate; reconnect soon. */
   private hangUp(reason: string): void {
     if (this.connId !== undefined) this.world.closeFromClient(this.connId);
     this.lostConnection(reason);
@@ -114,16 +153,13 @@ export class SimClient implements ClientEndpoint {
   private lostConnection(reason: string): void {
     this.connId = undefined;
     this.connected = false;
-    if (this.current !== undefined) {
-      this.history.add({
-        type: "info",
-        process: this.process,
-        session: this.sessionHex(),
-        ...this.current.planned.record,
-        result: { reason },
-      });
-      this.current = undefined;
+    this.closing = false;
+    for (const { lane, process, planned } of this.byXid.values()) {
+      const session = this.sessionHex();
+      this.history.add({ type: "info", process, session, ...planned.record, result: { reason } });
+      this.lanes[lane] = undefined;
     }
+    this.byXid.clear();
     if (!this.stopped || this.session !== undefined)
       this.world.at(10 + this.rng.exponential(100), () => this.connect());
   }
@@ -139,14 +175,13 @@ export class SimClient implements ClientEndpoint {
             session: this.sessionHex(),
             op: "sessionExpired",
           });
-          this.session = undefined;
-          this.dataWatches.clear();
+          this.endSession();
           return this.hangUp("session expired");
         }
         this.session = { id: effect.sessionId, password: effect.password };
         this.connected = true;
         this.reregisterWatches();
-        return this.scheduleNext();
+        return this.scheduleAll();
       case "reply":
         return this.onReply(effect.xid, effect.reply);
       case "watchEvent":
@@ -169,14 +204,30 @@ export class SimClient implements ClientEndpoint {
     }
   }
 
-  private scheduleNext(): void {
-    if (!this.connected || this.current !== undefined) return;
+  private endSession(): void {
+    this.session = undefined;
+    this.dataWatches.clear();
+    this.planner.sessionEnded();
+  }
+
+  private scheduleAll(): void {
+    for (let lane = 0; lane < this.lanes.length; lane++) this.scheduleNext(lane);
+  }
+
+  private canIssue(lane: number, connId: ConnId | undefined): boolean {
+    const idle = this.lanes[lane] === undefined && !this.closing && !this.paused;
+    return this.connId === connId && this.connected && idle;
+  }
+
+  private scheduleNext(lane: number): void {
     const connId = this.connId;
+    if (!this.canIssue(lane, connId)) return;
+    // Stopped clients only keep their session alive, with one lane's pings.
+    if (this.stopped && lane > 0) return;
     this.world.at(this.rng.exponential(this.options.thinkMeanMs), () => {
-      if (this.connId === connId && this.connected && this.current === undefined) {
-        if (this.stopped) this.ping();
-        else this.issue();
-      }
+      if (!this.canIssue(lane, connId)) return;
+      if (this.stopped) this.ping(lane);
+      else this.issue(lane);
     });
   }
 
@@ -203,14 +254,14 @@ export class SimClient implements ClientEndpoint {
     });
   }
 
-  private ping(): void {
+  private ping(lane: number): void {
     this.world.sendToServer(this.connId!, {
       type: "clientRequest",
       connId: this.connId!,
       xid: -2,
       request: { op: "ping" },
     });
-    this.world.at(this.options.sessionTimeoutMs / 3, () => this.scheduleNext());
+    this.world.at(this.options.sessionTimeoutMs / 3, () => this.scheduleNext(lane));
   }
 
   private send(op: ClientOp): number {
@@ -224,40 +275,56 @@ export class SimClient implements ClientEndpoint {
     return xid;
   }
 
-  private issue(): void {
-    const planned = this.planner.next();
-    const syncXid = planned.syncFirst
-      ? this.send({ op: "sync", path: planned.record.path ?? "/" })
-      : undefined;
-    const xid = this.send(planned.request);
-    this.current = { xid: syncXid ?? xid, planned, finalXid: xid };
-    this.history.add({
-      type: "invoke",
-      process: this.process,
-      session: this.sessionHex(),
-      ...planned.record,
+  /** A process pause longer than the session timeout: the session expires under the client. */
+  private pause(): void {
+    this.paused = true;
+    const silentMs = this.options.sessionTimeoutMs * (1.2 + this.rng.float());
+    this.world.at(silentMs, () => {
+      this.paused = false;
+      if (this.connId === undefined) this.connect();
+      else this.scheduleAll();
     });
+  }
+
+  /** A draw only when the chance is set: the thin workload's seeds make no extra draws. */
+  private drawn(chance: number | undefined): boolean {
+    return chance !== undefined && chance > 0 && this.rng.chance(chance);
+  }
+
+  private issue(lane: number): void {
+    if (this.drawn(this.options.pauseChance)) return this.pause();
+    if (this.drawn(this.options.moveChance)) return this.hangUp("client moved to another server");
+    const planned = this.planner.next();
+    if (planned.kind === "closeSession") this.closing = true;
+    if (planned.syncFirst) this.send({ op: "sync", path: planned.record.path ?? "/" });
+    const xid = this.send(planned.request);
+    const process = this.process + lane * laneStride;
+    const inFlight: InFlight = { lane, process, planned, finalXid: xid };
+    this.lanes[lane] = inFlight;
+    this.byXid.set(xid, inFlight);
+    this.history.add({ type: "invoke", process, session: this.sessionHex(), ...planned.record });
     const connId = this.connId;
     this.world.at(this.options.opTimeoutMs, () => {
-      if (this.current?.finalXid === xid && this.connId === connId)
+      if (this.byXid.get(xid) === inFlight && this.connId === connId)
         this.hangUp("operation timed out");
     });
   }
 
   private onReply(xid: number, reply: Reply): void {
     if (reply.zxid > this.lastZxid) this.lastZxid = reply.zxid;
-    const current = this.current;
-    if (current === undefined || xid !== current.finalXid) return;
-    this.current = undefined;
+    const inFlight = this.byXid.get(xid);
+    if (inFlight === undefined) return;
+    this.byXid.delete(xid);
+    this.lanes[inFlight.lane] = undefined;
     this.completed++;
-    const { planned } = current;
+    const { planned, process } = inFlight;
     if (acknowledgedWrite(planned, reply) && this.session !== undefined) {
       const what = `${planned.record.op} ${planned.record.path ?? ""}`;
       this.world.stateChecker.acknowledge(reply.zxid, this.session.id, xid, what);
     }
     this.planner.learn(planned, reply);
     const base = {
-      process: this.process,
+      process,
       session: this.sessionHex(),
       ...planned.record,
       zxid: reply.zxid,
@@ -266,11 +333,12 @@ export class SimClient implements ClientEndpoint {
     const request = planned.request;
     if (request.op === "getData" && request.watch && reply.err === Err.OK)
       this.dataWatches.add(request.path);
-    if (planned.kind === "closeSession" && reply.err === Err.OK) {
-      this.session = undefined;
-      this.dataWatches.clear(); // the server hangs up next; the next connect starts a fresh session
-      return;
+    if (planned.kind === "closeSession") {
+      this.closing = false;
+      // On success the server hangs up next; the next connect starts a fresh session.
+      if (reply.err === Err.OK) return this.endSession();
+      return this.scheduleAll();
     }
-    this.scheduleNext();
+    this.scheduleNext(inFlight.lane);
   }
 }
