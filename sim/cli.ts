@@ -1,27 +1,4 @@
-// npm run sim -- --seed 42            one run, with a summary; exit 1 on a violation, 2 when the
-//                                     history check is unknown (a partition ran out of budget)
-// npm run sim -- --seeds 1..1000      a sweep on every core (worker threads) with a progress bar;
-//                                     exit 1 if any seed failed (unknown checks are listed apart)
-// npm run sim -- --seed 42 --shrink   cut a failing seed down to a minimal fault schedule and op
-//                                     set that fails the same way; writes a scenario file and its
-//                                     report (--scenario FILE, --report DIR; bounded by
-//                                     --shrink-runs N, --shrink-s S)
-// npm run sim -- --replay FILE        run a scenario file (as a seed's run, exit 1 on a violation)
-//                                     and say whether it fails as recorded
-// npm run sim -- --seeds 1..1000000 --shard 3/16 --summary s3.json
-//                                     one of 16 parts of a sweep (every 16th seed from the 4th),
-//                                     for a CI matrix or indexed Jobs; its summary as JSON
-// npm run sim -- --merge s*.json      fold shard summaries into one verdict; exit 1 on a failure,
-//                                     a missing shard or one that did not finish
-// Options: --nodes N --safety-ms MS --clients N --no-faults --trace FILE --history FILE
-//          --report DIR
-//          --workload ops|dense|lock|election|queue|recipes (dense: many pipelined clients,
-//          queues, locks, multis failing part way; lock, election, queue: a recipe workload
-//          instead of the register one; recipes: each seed draws one) --all-faults (every fault
-//          kind on in every seed)
-//          --plant BUG (a planted bug of sim/test/planted-bugs.ts, for a single run or --shrink)
-// Sweep options: --stop-on-failure --seed-timeout-s S (default 600) --worker-heap-mb MB (3072)
-//                --workers N (default: every core)
+// The simulator's command line: runs, sweeps, shrinking, replays and shard merges (usage below).
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { textVerdict, verdictWord } from "../jepsen-like/report/text.ts";
@@ -39,6 +16,33 @@ import {
   shardSeeds,
   summaryOf,
 } from "./sweep-summary.ts";
+
+const usage = `\
+npm run sim -- --seed 42            one run, with a summary; exit 1 on a violation, 2 when the
+                                    history check is unknown (a partition ran out of budget)
+npm run sim -- --seeds 1..1000      a sweep on every core (worker threads) with a progress bar;
+                                    exit 1 if any seed failed (unknown checks are listed apart)
+npm run sim -- --seed 42 --shrink   cut a failing seed down to a minimal fault schedule and op
+                                    set that fails the same way; writes a scenario file and its
+                                    report (--scenario FILE, --report DIR; bounded by
+                                    --shrink-runs N, --shrink-s S)
+npm run sim -- --replay FILE        run a scenario file (as a seed's run, exit 1 on a violation)
+                                    and say whether it fails as recorded
+npm run sim -- --seeds 1..1000000 --shard 3/16 --summary s3.json
+                                    one of 16 parts of a sweep (every 16th seed from the 4th),
+                                    for a CI matrix or indexed Jobs; its summary as JSON
+npm run sim -- --merge s*.json      fold shard summaries into one verdict; exit 1 on a failure,
+                                    a missing shard or one that did not finish
+Options: --nodes N --safety-ms MS --clients N --no-faults --trace FILE --history FILE
+         --report DIR
+         --workload ops|dense|lock|election|queue|recipes (dense: many pipelined clients,
+         queues, locks, multis failing part way; lock, election, queue: a recipe workload
+         instead of the register one; recipes: each seed draws one) --all-faults (every fault
+         kind on in every seed)
+         --plant BUG (a planted bug of sim/test/planted-bugs.ts, for a single run or --shrink)
+Sweep options: --stop-on-failure --seed-timeout-s S (default 600) --worker-heap-mb MB (3072)
+               --workers N (default: every core)
+`;
 
 interface Args {
   seed: number | undefined;
@@ -224,7 +228,20 @@ function merge(files: string[]): boolean {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(usage);
+    return;
+  }
+  let args: ReturnType<typeof parseArgs>;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    // A mistyped option gets one line and the usage, not a stack trace.
+    console.error(`sim: ${(error as Error).message}\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
   if (args.merge !== undefined) {
     process.exitCode = merge(args.merge) ? 0 : 1;
     return;
