@@ -301,6 +301,12 @@ export interface RecipeWorkload {
   heal(): void;
   /** The liveness phase's goal is reached. */
   satisfied(): boolean;
+  /**
+   * What reaching it may take beyond the cluster's own convergence, judged at healing: every
+   * holder in turn (a tenure is up to four uses and a pause, one use in 33 may stall up to twice
+   * the session timeout) or every item left in the queue, with exponential tails thrice the mean.
+   */
+  settleMs(): number;
   /** Who waits for what, for a liveness failure's message. */
   waiting(): string[];
   /** Replies the clients received (the recipe ops of the run). */
@@ -348,6 +354,13 @@ export function recipeWorkload(
       kind === "queue"
         ? shared.drained && queueWorkers.every((w) => w.idle)
         : (workers as HolderWorker[]).every((w) => w.heldAfterHeal),
+    settleMs: () => {
+      const { thinkMeanMs, sessionTimeoutMs, opTimeoutMs } = options;
+      const stallMs = 2 * sessionTimeoutMs;
+      if (kind !== "queue") return stallMs + 3 * count * (4 * (6 + thinkMeanMs / 4) + thinkMeanMs);
+      const items = records.filter((r) => r.type === "put").length;
+      return stallMs + 3 * (items / count + 1) * (thinkMeanMs + opTimeoutMs);
+    },
     waiting: () => workers.map((w) => w.describe()),
     ops: () => workers.reduce((n, w) => n + w.ops, 0),
     check: () => checkRecipe(kind, records, count),

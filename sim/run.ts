@@ -350,7 +350,12 @@ export function runSimulation(
     healedAtMs = world.nowMs;
     nemesis.transitionToLiveness();
     for (const client of clients) client.stopped = true;
-    recipe?.heal();
+    if (recipe !== undefined) {
+      recipe.heal();
+      const settleMs = Math.round(recipe.settleMs());
+      liveness.boundMs += settleMs;
+      liveness.basis += `, ${settleMs} ms for the ${recipe.kind} workload to settle`;
+    }
     failure = runLiveness(world, clients, liveness, recipe);
     world.checkCluster();
     world.stateChecker.checkAcknowledged();
