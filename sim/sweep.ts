@@ -147,7 +147,8 @@ export function sweep(options: SweepOptions): Promise<SweepResult> {
       const workers = Math.max(1, Math.min(options.workers, seeds.length));
       const ran = `${finished} of ${seeds.length} seeds on ${workers} workers`;
       options.print(`${ran} in ${wallS.toFixed(1)} s${rate}`);
-      options.print(opsText(ops));
+      // Recipe seeds run no register ops: their replies are in the line above.
+      if (ops.invoked > 0 || clientOps === 0) options.print(opsText(ops));
       options.print(livenessText(slowestLiveness));
       const listed = (word: string, list: SeedFailure[]) => {
         const sorted = [...list].sort((a, b) => a.seed - b.seed);
