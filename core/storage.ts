@@ -160,10 +160,14 @@ export function encodeLogRecord(txn: Txn): Uint8Array {
   w.i64(txn.zxid).i64(txn.sessionId).i32(txn.cxid).int53(txn.timeMs);
   writeBody(w, txn.body);
   const record = w.finish();
-  const header = new DataView(record.buffer, record.byteOffset, 8);
-  header.setUint32(0, record.length - 8);
-  header.setUint32(4, crc32(record.subarray(8)));
+  writeLogRecordHeader(new DataView(record.buffer, record.byteOffset, 8), 0, record.subarray(8));
   return record;
+}
+
+/** A log record's 8-byte header for `payload` (an encoded txn), written at `offset` of `view`. */
+export function writeLogRecordHeader(view: DataView, offset: number, payload: Uint8Array): void {
+  view.setUint32(offset, payload.length);
+  view.setUint32(offset + 4, crc32(payload));
 }
 
 /** Most of a txn's size, to size its writer once: the data it carries. */

@@ -2,8 +2,7 @@
 // snapshotter's feed all carry the same bytes (encodeTxn's), computed once (or kept from the
 // PROPOSAL a follower decoded them from) instead of once per use.
 
-import { crc32 } from "../core/codec.ts";
-import { decodeTxn, encodeTxn } from "../core/storage.ts";
+import { decodeTxn, encodeTxn, writeLogRecordHeader } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
 
 const encoded = new WeakMap<Txn, Uint8Array>();
@@ -33,8 +32,7 @@ export function logRecordPieces(txns: readonly Txn[], into: Uint8Array[]): void 
   const view = new DataView(headers.buffer);
   txns.forEach((txn, i) => {
     const payload = txnBytes(txn);
-    view.setUint32(8 * i, payload.length);
-    view.setUint32(8 * i + 4, crc32(payload));
+    writeLogRecordHeader(view, 8 * i, payload);
     into.push(headers.subarray(8 * i, 8 * i + 8), payload);
   });
 }

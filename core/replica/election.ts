@@ -60,12 +60,7 @@ export function onNotification(
     e.received.set(from, { vote: m.vote, round: m.round, state: m.state });
     joinEstablishedLeader(s, m.vote.leader);
     // A backer that decided first and follows our candidate still backs it (agreeingCount).
-    if (
-      s.role === "looking" &&
-      e.decideAtMs === undefined &&
-      agreeingCount(s) >= quorumSize(s.config)
-    )
-      e.decideAtMs = s.nowMs + s.config.electionFinalizeMs;
+    if (s.role === "looking") armDecision(s);
     return;
   }
   if (m.round > e.round) {
@@ -83,9 +78,14 @@ export function onNotification(
     notify(s);
   }
   e.received.set(from, { vote: m.vote, round: m.round, state: m.state });
-  if (e.decideAtMs === undefined && agreeingCount(s) >= quorumSize(s.config)) {
+  armDecision(s);
+}
+
+/** Once a quorum agrees with our vote, decide after the finalize wait (electionTick). */
+function armDecision(s: ReplicaState): void {
+  const e = s.election;
+  if (e.decideAtMs === undefined && agreeingCount(s) >= quorumSize(s.config))
     e.decideAtMs = s.nowMs + s.config.electionFinalizeMs;
-  }
 }
 
 /**

@@ -235,7 +235,6 @@ function onPersistDone(s: ReplicaState, id: number): void {
       appended = false;
       runPersistAction(s, action);
     }
-    if (done.id === id) break;
   }
   if (appended) logDurable(s);
 }
