@@ -102,6 +102,11 @@ export class ByteWriter {
     return this;
   }
 
+  /** How many bytes are written so far. */
+  get size(): number {
+    return this.length;
+  }
+
   /** The bytes written; the buffer itself when it was sized exactly (no copy of a large one). */
   finish(): Uint8Array {
     return this.length === this.buffer.length ? this.buffer : this.buffer.slice(0, this.length);
@@ -259,10 +264,13 @@ const crcTables = (() => {
   return table;
 })();
 
-/** CRC-32 (IEEE), the checksum on every log record and snapshot. */
-export function crc32(bytes: Uint8Array): number {
+/**
+ * CRC-32 (IEEE), the checksum on every log record and snapshot. `previous` is the CRC of the bytes
+ * before these, for a checksum computed piece by piece.
+ */
+export function crc32(bytes: Uint8Array, previous = 0): number {
   const t = crcTables;
-  let c = -1;
+  let c = ~previous;
   let i = 0;
   const whole = bytes.length - (bytes.length % 8);
   for (; i < whole; i += 8) {

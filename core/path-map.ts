@@ -33,6 +33,11 @@ export class PathMap<V> implements Iterable<[string, V]> {
     return true;
   }
 
+  /** Every path, in insertion order. */
+  keys(): string[] {
+    return Object.keys(this.entries);
+  }
+
   /** Every entry in insertion order, without a generator or a [path, value] pair per entry. */
   forEach(visit: (value: V, path: string) => void): void {
     const entries = this.entries;

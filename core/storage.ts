@@ -19,9 +19,10 @@ import { assert } from "./assert.ts";
 import { dataLength, utf8Length } from "./bytes.ts";
 import { ByteReader, ByteSlab, ByteWriter, crc32, DecodeError } from "./codec.ts";
 import { Database } from "./database.ts";
+import type { TreeCapture, ZNode } from "./tree.ts";
 import type { Txn, TxnBody } from "./txn.ts";
 import { sessionId, zxid } from "./types.ts";
-import type { Acl } from "./types.ts";
+import type { Acl, SessionId, Zxid } from "./types.ts";
 
 const txnTags = [
   "create",
@@ -228,37 +229,133 @@ const readableSnapshotVersions = new Set([1, 2]);
  * a header held three large buffers at once (about 660 MB at a million znodes).
  */
 export function encodeSnapshot(db: Database): Uint8Array {
-  const w = new ByteWriter(snapshotBytes(db));
-  w.u32(snapshotMagic).u32(snapshotVersion).u32(0); // the checksum, once the body is there
-  w.i64(db.lastZxid).i64(db.tree.digest()).u32(db.sessions.size);
-  for (const [id, timeoutMs] of db.sessions) w.i64(id).u32(timeoutMs);
-  w.u32(db.tree.size);
+  const aclSizes = new Map<readonly Acl[], number>(); // ACLs are interned: a few distinct lists
+  let size = snapshotHeaderBytes + snapshotHeadBytes(db.sessions.size);
   db.tree.nodes.forEach((node, path) => {
-    w.string(path).nullableBytes(node.data);
-    writeAcl(w, node.acl);
-    w.i64(node.czxid).i64(node.mzxid).i64(node.pzxid).int53(node.ctime).int53(node.mtime);
-    w.i32(node.version).i32(node.cversion).i32(node.aversion).i64(node.ephemeralOwner);
+    size += snapshotNodeBytes(path, node, aclSizes);
   });
+  const w = new ByteWriter(size);
+  w.u32(snapshotMagic).u32(snapshotVersion).u32(0); // the checksum, once the body is there
+  writeSnapshotHead(w, db.lastZxid, db.tree.digest(), db.sessions, db.tree.size);
+  db.tree.nodes.forEach((node, path) => writeSnapshotNode(w, path, node));
   const bytes = w.finish();
-  const header = new DataView(bytes.buffer, bytes.byteOffset, 12);
-  header.setUint32(8, crc32(bytes.subarray(12)));
+  const header = new DataView(bytes.buffer, bytes.byteOffset, snapshotHeaderBytes);
+  header.setUint32(8, crc32(bytes.subarray(snapshotHeaderBytes)));
   return bytes;
 }
 
-/** The encoded size of a snapshot of `db`, header included. */
-function snapshotBytes(db: Database): number {
-  const aclSizes = new Map<readonly Acl[], number>(); // ACLs are interned: a few distinct lists
-  let size = 12 + 8 + 8 + 4 + 12 * db.sessions.size + 4;
-  db.tree.nodes.forEach((node, path) => {
-    let aclSize = aclSizes.get(node.acl);
-    if (aclSize === undefined) {
-      aclSize = 4;
-      for (const { id } of node.acl) aclSize += 12 + utf8Length(id.scheme) + utf8Length(id.id);
-      aclSizes.set(node.acl, aclSize);
+/**
+ * The snapshot encodeSnapshot would write at the moment this is made, encoded a piece at a time
+ * while the database goes on applying txns: the tree keeps a copy of each node before it first
+ * changes (TreeCapture), so the replica keeps serving between pieces and no second copy of the
+ * tree is needed. The file is the header (once the body's checksum is known) then the pieces.
+ */
+export class SnapshotEncoder {
+  readonly zxid: Zxid;
+  readonly nodeCount: number;
+  private readonly capture: TreeCapture;
+  private readonly sessions: ReadonlyMap<SessionId, number>;
+  /** The next node to encode; -1 while the head (zxid, digest, sessions) is still to come. */
+  private nextNode = -1;
+  private bodyCrc = 0;
+  private released = false;
+
+  constructor(db: Database) {
+    this.zxid = db.lastZxid;
+    this.capture = db.tree.capture(db.lastZxid);
+    this.nodeCount = this.capture.paths.length;
+    this.sessions = new Map(db.sessions);
+  }
+
+  get done(): boolean {
+    return this.nextNode >= this.nodeCount;
+  }
+
+  /** Nodes changed since the capture, whose old copies the tree keeps for this encoder. */
+  get changedSince(): number {
+    return this.capture.changedSince;
+  }
+
+  /**
+   * The body's next piece: the head first, then nodes until the piece reaches `bytes` (it ends
+   * with the node that crossed it). Once the last node is out, the tree stops keeping copies.
+   */
+  nextPiece(bytes: number): Uint8Array {
+    assert(!this.done && !this.released, "snapshot pieces remain");
+    const w = new ByteWriter(Math.max(256, bytes + (bytes >> 2)));
+    if (this.nextNode < 0) {
+      const { capture } = this;
+      writeSnapshotHead(w, this.zxid, capture.digest, this.sessions, this.nodeCount);
+      this.nextNode = 0;
     }
-    size += 4 + utf8Length(path) + 4 + dataLength(node.data) + aclSize + 5 * 8 + 3 * 4 + 8;
-  });
-  return size;
+    const paths = this.capture.paths;
+    while (this.nextNode < paths.length && w.size < bytes) {
+      const path = paths[this.nextNode++]!;
+      writeSnapshotNode(w, path, this.capture.node(path));
+    }
+    const piece = w.finish();
+    this.bodyCrc = crc32(piece, this.bodyCrc);
+    if (this.done) this.release();
+    return piece;
+  }
+
+  /** The snapshot's first bytes, written last: they carry the whole body's checksum. */
+  header(): Uint8Array {
+    assert(this.done, "the header follows the last piece");
+    return new ByteWriter(snapshotHeaderBytes)
+      .u32(snapshotMagic)
+      .u32(snapshotVersion)
+      .u32(this.bodyCrc)
+      .finish();
+  }
+
+  /** Gives up (or finishes): the tree no longer keeps copies for this encoder. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.capture.release();
+  }
+}
+
+/** Magic, version and the body's CRC-32. */
+const snapshotHeaderBytes = 12;
+
+function snapshotHeadBytes(sessionCount: number): number {
+  return 8 + 8 + 4 + 12 * sessionCount + 4;
+}
+
+function writeSnapshotHead(
+  w: ByteWriter,
+  lastZxid: Zxid,
+  digest: bigint,
+  sessions: ReadonlyMap<SessionId, number>,
+  nodeCount: number,
+): void {
+  w.i64(lastZxid).i64(digest).u32(sessions.size);
+  for (const [id, timeoutMs] of sessions) w.i64(id).u32(timeoutMs);
+  w.u32(nodeCount);
+}
+
+function writeSnapshotNode(w: ByteWriter, path: string, node: ZNode): void {
+  w.string(path).nullableBytes(node.data);
+  writeAcl(w, node.acl);
+  w.i64(node.czxid).i64(node.mzxid).i64(node.pzxid).int53(node.ctime).int53(node.mtime);
+  w.i32(node.version).i32(node.cversion).i32(node.aversion).i64(node.ephemeralOwner);
+}
+
+/** What writeSnapshotNode writes; `aclSizes` remembers each interned ACL list's size. */
+function snapshotNodeBytes(
+  path: string,
+  node: ZNode,
+  aclSizes: Map<readonly Acl[], number>,
+): number {
+  let aclSize = aclSizes.get(node.acl);
+  if (aclSize === undefined) {
+    aclSize = 4;
+    for (const { id } of node.acl) aclSize += 12 + utf8Length(id.scheme) + utf8Length(id.id);
+    aclSizes.set(node.acl, aclSize);
+  }
+  return 4 + utf8Length(path) + 4 + dataLength(node.data) + aclSize + 5 * 8 + 3 * 4 + 8;
 }
 
 /** Checks a snapshot's header and checksum (what damage on disk breaks); returns its body. */

@@ -90,6 +90,52 @@ export interface TreeOptions {
   extendedTypesEnabled: boolean;
 }
 
+/**
+ * The tree as it was at one moment, readable while the tree goes on changing: a snapshot is
+ * encoded from it a piece at a time between steps, without a second copy of the tree. The tree
+ * hands each node it is about to change or delete to its open captures first, and a capture keeps
+ * the first such copy per path (copy-on-write); a node created later is not among `paths` and is
+ * not copied.
+ */
+export class TreeCapture {
+  /** Every path of the tree when captured, in the tree's insertion order (parents first). */
+  readonly paths: readonly string[];
+  readonly digest: bigint;
+  /** Nodes as they were when captured, for the paths changed since (their children not kept). */
+  private readonly earlier = new Map<string, ZNode>();
+
+  constructor(
+    private readonly tree: DataTree,
+    /** The zxid the tree was at: a node whose czxid is later was created after the capture. */
+    private readonly createdUpTo: Zxid,
+  ) {
+    this.paths = tree.nodes.keys();
+    this.digest = tree.digest();
+  }
+
+  /** The node at `path` as it was when captured; `path` is one of `paths`. */
+  node(path: string): ZNode {
+    return this.earlier.get(path) ?? this.tree.mustGet(path);
+  }
+
+  /** How many nodes changed since the capture (what it holds on to). */
+  get changedSince(): number {
+    return this.earlier.size;
+  }
+
+  /** Called by the tree before the node at `path` changes or goes. */
+  keep(path: string, node: ZNode): void {
+    if (node.czxid <= this.createdUpTo && !this.earlier.has(path)) {
+      this.earlier.set(path, { ...node });
+    }
+  }
+
+  /** The tree stops keeping copies for this capture. */
+  release(): void {
+    this.tree.release(this);
+  }
+}
+
 export class DataTree {
   readonly nodes = new PathMap<ZNode>();
   /** Paths of each session's ephemerals, in creation order. */
@@ -99,6 +145,8 @@ export class DataTree {
   private digestHigh = 0;
   private digestLow = 0;
   private readonly aclCache = new Map<string, readonly Acl[]>();
+  /** Open captures: each gets a copy of a node before it first changes (usually none open). */
+  private captures: TreeCapture[] = [];
   private lastInterned: readonly Acl[] | undefined;
   /** The parent of the last node restoreNode put back (a snapshot restores siblings in a row). */
   private restoreParentPath: string | undefined;
@@ -126,6 +174,22 @@ export class DataTree {
 
   get size(): number {
     return this.nodes.size;
+  }
+
+  /** The tree as it is now, at `appliedZxid`, kept readable until released (TreeCapture). */
+  capture(appliedZxid: Zxid): TreeCapture {
+    const capture = new TreeCapture(this, appliedZxid);
+    this.captures = [...this.captures, capture];
+    return capture;
+  }
+
+  release(capture: TreeCapture): void {
+    this.captures = this.captures.filter((c) => c !== capture);
+  }
+
+  /** Before the node at `path` changes or goes: every open capture keeps it as it was. */
+  private beforeChange(path: string, node: ZNode): void {
+    for (const capture of this.captures) capture.keep(path, node);
   }
 
   get(path: string): ZNode | undefined {
@@ -210,6 +274,7 @@ export class DataTree {
     const name = childName(args.path);
     assert(!this.nodes.has(args.path), `create ${args.path}: node is new`);
     assert(parent.children === null || !parent.children.has(name), "child is new");
+    if (this.captures.length !== 0) this.beforeChange(parentName, parent);
     if (args.parentCversion > parent.cversion) {
       parent.cversion = args.parentCversion;
       parent.pzxid = args.zxid;
@@ -235,6 +300,10 @@ export class DataTree {
     );
     const parentName = parentPath(path);
     const parent = this.mustGet(parentName);
+    if (this.captures.length !== 0) {
+      this.beforeChange(parentName, parent);
+      this.beforeChange(path, node);
+    }
     assert(parent.children !== null && parent.children.delete(childName(path)), "child was listed");
     if (z > parent.pzxid) parent.pzxid = z;
     this.rehash(parentName, parent);
@@ -255,6 +324,7 @@ export class DataTree {
   restoreNode(path: string, node: ZNode): void {
     if (isSpecialPath(path)) {
       const existing = this.mustGet(path);
+      if (this.captures.length !== 0) this.beforeChange(path, existing);
       this.unhash(existing);
       Object.assign(existing, node, { children: existing.children, hashHigh: 0, hashLow: 0 });
       this.rehash(path, existing);
@@ -274,6 +344,7 @@ export class DataTree {
 
   setData(path: string, data: ZnodeData, version: number, z: Zxid, timeMs: number): WatchTrigger[] {
     const node = this.mustGet(path);
+    if (this.captures.length !== 0) this.beforeChange(path, node);
     node.data = data;
     node.version = version;
     node.mzxid = z;
@@ -284,6 +355,7 @@ export class DataTree {
 
   setAcl(path: string, acl: readonly Acl[], aversion: number): void {
     const node = this.mustGet(path);
+    if (this.captures.length !== 0) this.beforeChange(path, node);
     node.acl = this.internAcl(acl);
     node.aversion = aversion;
     this.rehash(path, node);

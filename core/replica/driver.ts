@@ -5,6 +5,7 @@
 // compile until every harness says what it means.
 
 import { assert } from "../assert.ts";
+import { SnapshotEncoder } from "../storage.ts";
 import type { Txn } from "../txn.ts";
 import type { Zxid } from "../types.ts";
 import type { DiskWrite, DurableState, Effect, Input } from "./io.ts";
@@ -84,6 +85,15 @@ export class ReplicaDriver {
   encodeSnapshotFor(message: PeerMessage): PeerMessage {
     assert(this.state !== undefined, `server ${this.id} is up to encode a snapshot`);
     return withSnapshot(message, this.state.db);
+  }
+
+  /**
+   * A snapshot of the committed tree as it is now, encoded a piece at a time while this replica
+   * goes on stepping (SnapshotEncoder): how a harness snapshots without stalling the replica.
+   */
+  captureSnapshot(): SnapshotEncoder {
+    assert(this.state !== undefined, `server ${this.id} is up to capture a snapshot`);
+    return new SnapshotEncoder(this.state.db);
   }
 
   status(): ReplicaStatus | undefined {
