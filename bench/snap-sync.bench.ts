@@ -1,6 +1,6 @@
 // A follower too far behind for a DIFF catches up by SNAP while clients keep writing to the
 // leader: how long do writes stall, and does the ensemble keep its leader? Run twice side by side:
-// the snapshot encoded on the leader's event loop, and by its snapshotter's worker thread.
+// the snapshot encoded on the leader's event loop in one go, and in pieces from a capture.
 // Three real server processes seeded with the same large tree (NODES, default 1,000,000).
 // Run: npm run bench:snap-sync (NODES=200000 for a quicker run).
 
@@ -176,8 +176,8 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
 
 const snapshot = buildSnapshot(nodeCount);
 const inline = await run("SNAP encoded on the event loop", snapshot, true);
-const worker = await run("SNAP encoded by the worker", snapshot, false);
+const pieces = await run("SNAP encoded in pieces", snapshot, false);
 console.log(
   `\n${nodeCount.toLocaleString()} znodes, follower ${behindBy} txns behind, syncLimit 3 s:\n` +
-    `${inline}\n${worker}`,
+    `${inline}\n${pieces}`,
 );

@@ -1,5 +1,5 @@
 // Write latency while snapshots of a large tree are taken: serialized inline on the event loop
-// (inside the core, as a naive server would) versus by the snapshotter's worker thread. Both runs
+// (inside the core, as a naive server would) versus in pieces from a capture of the tree. Both runs
 // use the same recovered tree and the same write load, side by side in one process.
 // Run: npm run bench:snapshot (NODES=1000000 by default; NODES=200000 for a quicker run).
 
@@ -73,5 +73,5 @@ console.log(
     `(${Math.floor(writesPerRun / snapCount)} per run)`,
 );
 const inline = await run("snapshots inline (event loop)", snapshot, true);
-const worker = await run("snapshots in the worker thread", snapshot, false);
-console.log(`\r${" ".repeat(60)}\n${inline}\n${worker}`);
+const pieces = await run("snapshots in pieces from a capture", snapshot, false);
+console.log(`\r${" ".repeat(60)}\n${inline}\n${pieces}`);

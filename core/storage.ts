@@ -318,7 +318,7 @@ export class SnapshotEncoder {
 }
 
 /** Magic, version and the body's CRC-32. */
-const snapshotHeaderBytes = 12;
+export const snapshotHeaderBytes = 12;
 
 function snapshotHeadBytes(sessionCount: number): number {
   return 8 + 8 + 4 + 12 * sessionCount + 4;

@@ -31,9 +31,9 @@ export interface ServerStats {
   maxFileDescriptors: number;
   /** Times a client connection stopped being read because the server was overloaded. */
   throttledCount: number;
-  /** SNAP syncs this server sent as a leader, encoded by the snapshotter's worker. */
+  /** SNAP syncs this server sent as a leader, encoded in pieces from a capture of the tree. */
   snapshotSyncs: number;
-  /** ... encoded on the event loop, because the worker's copy was not current. */
+  /** ... encoded on the event loop in one go (zksim.syncSnapshotInline). */
   snapshotSyncsInline: number;
 }
 

@@ -220,7 +220,7 @@ export class ZkServer {
       dataBytesMax: c.juteMaxBuffer,
       superDigest: c.superDigest,
       commitLogKeep: c.commitLogCount,
-      // Snapshots come from the snapshotter's copy of the tree, off the event loop
+      // Snapshots are encoded from a capture of the tree, a piece per turn of the event loop
       // (snapshotter.ts).
       snapshotEveryTxns: c.snapshotInline ? c.snapCount : Infinity,
     });
@@ -258,21 +258,20 @@ export class ZkServer {
       Date.now(),
     );
     this.snapshotter = new Snapshotter({
-      snapshot: durable.snapshot,
-      startZxid: recovered.appliedZxid,
+      capture: () => this.core.captureSnapshot(),
       dataDir: c.dataDir,
       snapCount: c.snapshotInline ? Infinity : c.snapCount,
-      extendedTypesEnabled: c.extendedTypesEnabled,
       onWritten: (written) => {
         this.log("info", "snapshot written", {
           zxid: written.zxid,
           znodes: written.znodes,
+          changedMeanwhile: written.changedMeanwhile,
           tookMs: Math.round(written.tookMs),
         });
         this.snapshotsWritten++;
         this.storage.snapshotWritten();
       },
-      onError: (error) => this.log("error", "snapshotter failed", { error: error.message }),
+      onError: (error) => this.log("error", "snapshot failed", { error: error.message }),
     });
     const peersListening = this.standalone ? Promise.resolve() : this.startPeers();
     this.events.effects(undefined, effects, Date.now());
@@ -355,7 +354,6 @@ export class ZkServer {
         const effects = this.core.deliver(next, nowMs);
         this.events.effects(next, effects, nowMs);
         this.interpret(effects);
-        this.snapshotter.endOfStep();
       }
     } finally {
       this.delivering = false;
@@ -373,12 +371,7 @@ export class ZkServer {
         if (needsSnapshot(effect.message)) this.sendWithSnapshot(effect.to, effect.message);
         else this.peers?.send(effect.to, effect.message);
       },
-      persist: (effect) => {
-        for (const write of effect.writes) {
-          if (write.kind === "snapshot") this.snapshotter.reset(write.bytes, write.zxid);
-        }
-        this.storage.enqueue(effect.id, effect.writes);
-      },
+      persist: (effect) => this.storage.enqueue(effect.id, effect.writes),
       setTimer: (effect) => this.setTimer(effect.atMs),
       connectResponse: (effect) => {
         const response = encodeConnectResponse(effect.timeoutMs, effect.sessionId, effect.password);
@@ -391,10 +384,8 @@ export class ZkServer {
       reply: (effect) => this.replyToClient(effect.connId, effect.xid, effect.op, effect.reply),
       watchEvent: (effect) => this.toClient(effect.connId, encodeNotification(effect.event)),
       closeConnection: (effect) => this.closeClient(effect.connId, effect.reason, false),
-      applied: (effect) => this.snapshotter.applied(effect.txns),
-      treeReplaced: (effect) => {
-        if (effect.reason === "snapshot") this.snapshotter.treeReplaced();
-      },
+      applied: (effect) => this.snapshotter.applied(effect.txns.length),
+      treeReplaced: () => this.snapshotter.treeReplaced(),
       // The event log reads these off the step's effects (event-log.ts).
       status: () => {},
       sessionExpired: () => {},
@@ -402,9 +393,9 @@ export class ZkServer {
   }
 
   /**
-   * A SNAP sync: the snapshotter's worker encodes its copy of the tree at the zxid the SYNC names,
-   * so the leader's event loop does not stall for the seconds a large tree takes. Messages to that
-   * follower wait behind it. If the worker's copy is not current, it is encoded here and now.
+   * A SNAP sync: the snapshotter encodes the tree as captured at the zxid the SYNC names, a piece
+   * per turn, so the leader's event loop does not stall for the seconds a large tree takes.
+   * Messages to that follower wait behind it. With syncSnapshotInline it is encoded here and now.
    */
   private sendWithSnapshot(
     to: NodeId,
@@ -416,7 +407,7 @@ export class ZkServer {
     const sent = (snapshot: Uint8Array) => {
       this.events.snapshotSent(to, message, snapshot.length, performance.now() - started);
     };
-    if (this.snapshotter.isCurrent && !this.config.syncSnapshotInline) {
+    if (!this.config.syncSnapshotInline) {
       this.stats.snapshotSyncs++;
       encoded = this.snapshotter.encodeAt(message.snapshotAt).then((snapshot) => {
         sent(snapshot);

@@ -1,5 +1,5 @@
-// A follower too far behind for a DIFF gets a SNAP, and the leader's snapshotter worker encodes it
-// (a large tree takes seconds to serialize, which the leader's event loop must not spend).
+// A follower too far behind for a DIFF gets a SNAP, encoded by the leader in pieces from a capture
+// of its tree (a large tree takes seconds to serialize, which must not stall the leader's loop).
 
 import { afterAll, describe, expect, it } from "vitest";
 import { utf8 } from "../core/bytes.ts";
@@ -12,7 +12,7 @@ import { ZkClient } from "./zk-client.ts";
 let ensemble: TestEnsemble | undefined;
 afterAll(async () => ensemble?.stop());
 
-describe("net: SNAP sync from the snapshotter's copy", () => {
+describe("net: SNAP sync encoded in pieces", () => {
   it("syncs a follower 200 txns behind with a snapshot, off the leader's event loop", async () => {
     ensemble = await startEnsemble(3, "commitLogCount=20");
     const e = ensemble;

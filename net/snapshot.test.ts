@@ -1,4 +1,4 @@
-// The snapshotter writes snapshots from its own copy of the tree; a restart recovers from the
+// The snapshotter writes snapshots in pieces from captures of the tree; a restart recovers from the
 // newest one plus the log after it; old logs and snapshots are purged.
 
 import { readdirSync, rmSync } from "node:fs";

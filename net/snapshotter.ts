@@ -1,180 +1,191 @@
-// Snapshots without stalling the commit path. Node has one event loop, and serializing a
-// million-znode tree takes seconds, so the server keeps a second copy of the committed tree in a
-// worker thread: the main thread posts the txns the core reports applied (cheap), and the
-// worker applies them to its copy and, every snapCount/2 to snapCount txns (drawn, as ZooKeeper
-// does), writes a consistent snapshot of it (temp file, fsync, rename) and says so; the main
-// thread then rolls the txn log and purges.
-// The same copy serves SNAP syncs: a leader's SYNC names its applied zxid, and the worker encodes
-// its copy at that zxid (encodeAt), so a follower's catch-up does not stall the leader either.
+// Snapshots without stalling the commit path and without a second copy of the tree. Node has one
+// event loop, and serializing a million-znode tree takes seconds, so a snapshot is encoded from a
+// copy-on-write capture of the core's tree (core/storage.ts SnapshotEncoder) a piece at a time,
+// each piece written out before the next is made: the replica goes on stepping in between. Every
+// snapCount/2 to snapCount applied txns (drawn, as ZooKeeper does) a snapshot file is written
+// (temp file, fsync, rename) and the server is told, so that it rolls the txn log and purges.
+// The same captures serve SNAP syncs: a leader's SYNC names its applied zxid, the tree is
+// captured there and encoded in pieces, so a follower's catch-up does not stall the leader either.
 
-import { Worker } from "node:worker_threads";
-import type { Txn } from "../core/txn.ts";
+import { open, rename } from "node:fs/promises";
+import { join } from "node:path";
+import { snapshotHeaderBytes } from "../core/storage.ts";
+import type { SnapshotEncoder } from "../core/storage.ts";
 import type { Zxid } from "../core/types.ts";
-import { zxid } from "../core/types.ts";
-import { packTxns } from "./txn-bytes.ts";
 
-/** How long applied txns may wait before they go to the worker together. */
-const feedIntervalMs = 10;
-
-export type SnapshotterMessage =
-  | {
-      kind: "init";
-      snapshot: Uint8Array | undefined;
-      dataDir: string;
-      snapCount: number;
-      extendedTypesEnabled: boolean;
-    }
-  /** Txns packed by packTxns: one buffer moves to the worker instead of a clone of objects. */
-  | { kind: "apply"; packed: Uint8Array }
-  | { kind: "reset"; snapshot: Uint8Array }
-  /** Encode the copy as it is after every txn posted before this message; answered by "encoded". */
-  | { kind: "encode"; id: number };
-
-export type SnapshotterReply =
-  | ({ kind: "written" } & SnapshotWritten)
-  | { kind: "encoded"; id: number; zxid: bigint; bytes: Uint8Array };
+/**
+ * How much of a snapshot is encoded per piece: about a millisecond of the event loop, and the
+ * tree keeps only the nodes that change during a snapshot, so the pieces may be small.
+ */
+const pieceBytes = 256 * 1024;
 
 export interface SnapshotWritten {
   zxid: bigint;
   path: string;
   tookMs: number;
   znodes: number;
+  /** Nodes that changed while it was written: the copies the tree kept for it. */
+  changedMeanwhile: number;
 }
 
-export class Snapshotter {
-  private readonly worker: Worker;
-  private appliedZxid: Zxid;
-  /** False after a gap the worker was not fed (until a reset): its copy cannot serve encodeAt. */
-  private current = true;
-  /** encodeAt requests of the current step, posted after its txns (observe). */
-  private readonly toEncode: {
-    id: number;
-    zxid: Zxid;
-    resolve: (bytes: Uint8Array) => void;
-    reject: (e: Error) => void;
-  }[] = [];
-  private readonly encoding = new Map<
-    number,
-    { zxid: Zxid; resolve: (bytes: Uint8Array) => void; reject: (e: Error) => void }
-  >();
-  private nextEncodeId = 1;
-  /** Applied txns not yet posted to the worker, oldest first. */
-  private unposted: Txn[] = [];
-  private postTimer: ReturnType<typeof setTimeout> | undefined;
+/** Thrown into an encoding the tree replaced under it (a SNAP) or a stopping server gave up. */
+class Abandoned extends Error {}
 
-  constructor(options: {
-    snapshot: Uint8Array | undefined;
-    startZxid: Zxid;
-    dataDir: string;
-    snapCount: number;
-    extendedTypesEnabled: boolean;
-    onWritten: (w: SnapshotWritten) => void;
-    onError: (e: Error) => void;
-  }) {
-    this.appliedZxid = options.startZxid;
-    // From the sources the worker needs tsx's loader; compiled, it is plain JavaScript.
-    const compiled = import.meta.url.endsWith(".js");
-    const script = compiled ? "./snapshotter-worker.js" : "./snapshotter-bootstrap.mjs";
-    this.worker = new Worker(new URL(script, import.meta.url));
-    this.worker.on("message", (m: SnapshotterReply) => {
-      if (m.kind === "written") return options.onWritten(m);
-      const request = this.encoding.get(m.id);
-      if (request === undefined) return;
-      this.encoding.delete(m.id);
-      if (m.zxid === request.zxid) request.resolve(m.bytes);
-      else
-        request.reject(
-          new Error(`snapshot copy at ${m.zxid.toString(16)}, not ${request.zxid.toString(16)}`),
-        );
-    });
-    this.worker.on("error", options.onError);
-    this.worker.unref();
-    const init: SnapshotterMessage = {
-      kind: "init",
-      snapshot: options.snapshot,
-      dataDir: options.dataDir,
-      snapCount: options.snapCount,
-      extendedTypesEnabled: options.extendedTypesEnabled,
-    };
-    // A snapshot that owns its whole buffer (a file read at start) moves to the worker instead of
-    // being copied: hundreds of MB the caller no longer needs once the core decoded them.
-    const bytes = options.snapshot;
-    const owned =
-      bytes !== undefined && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-    this.worker.postMessage(init, owned ? [bytes.buffer as ArrayBuffer] : []);
+export class Snapshotter {
+  private sinceSnapshot = 0;
+  private snapAfter: number;
+  /** The snapshot file being written, if any; at most one at a time. */
+  private writing: Promise<void> | undefined;
+  /** Encoders still running (a file, SNAP syncs): a replaced tree or a stop gives them up. */
+  private readonly running = new Set<SnapshotEncoder>();
+  private stopped = false;
+
+  constructor(
+    private readonly options: {
+      capture: () => SnapshotEncoder;
+      dataDir: string;
+      snapCount: number;
+      onWritten: (w: SnapshotWritten) => void;
+      onError: (e: Error) => void;
+    },
+  ) {
+    this.snapAfter = drawSnapAfter(options.snapCount);
+  }
+
+  /** The core applied `count` txns (an `applied` effect). */
+  applied(count: number): void {
+    this.sinceSnapshot += count;
+    if (this.sinceSnapshot < this.snapAfter || this.writing !== undefined || this.stopped) return;
+    this.sinceSnapshot = 0;
+    this.snapAfter = drawSnapAfter(this.options.snapCount);
+    this.writing = this.writeFile(this.start())
+      .catch((error: Error) => {
+        if (!(error instanceof Abandoned)) this.options.onError(error);
+      })
+      .finally(() => {
+        this.writing = undefined;
+      });
   }
 
   /**
-   * The snapshot of the committed tree at `at`, encoded by the worker. Called while a step's
-   * effects are carried out; the request goes to the worker after that step's txns (observe).
-   * Rejects at once when the worker's copy is not current (the caller encodes inline instead).
+   * The snapshot of the committed tree, which must be at `at` now (a SYNC's zxid, while its
+   * step's effects are carried out), encoded in pieces between turns of the event loop.
    */
   encodeAt(at: Zxid): Promise<Uint8Array> {
-    if (!this.current) return Promise.reject(new Error("the snapshot copy is not current"));
-    return new Promise((resolve, reject) =>
-      this.toEncode.push({ id: this.nextEncodeId++, zxid: at, resolve, reject }),
-    );
+    const encoder = this.start();
+    if (encoder.zxid !== at) {
+      this.finish(encoder);
+      const error = `the tree is at ${encoder.zxid.toString(16)}, not ${at.toString(16)}`;
+      return Promise.reject(new Error(error));
+    }
+    return this.encodeInMemory(encoder);
   }
 
-  get isCurrent(): boolean {
-    return this.current;
-  }
-
-  /**
-   * The core applied these txns (an `applied` effect): the worker applies them to its copy. They
-   * go in one packed message every few milliseconds: a message per step cost a tenth of the
-   * leader's CPU under write load, and one per turn of the event loop still woke the worker a
-   * thousand times a second. The copy only has to be current when asked (endOfStep posts then).
-   */
-  applied(txns: readonly Txn[]): void {
-    if (!this.current) return; // a replaced tree: the reset that follows starts the copy over
-    this.appliedZxid = txns[txns.length - 1]!.zxid;
-    for (const txn of txns) this.unposted.push(txn);
-    if (this.postTimer === undefined)
-      this.postTimer = setTimeout(() => this.postApplied(), feedIntervalMs);
-  }
-
-  private postApplied(): void {
-    clearTimeout(this.postTimer);
-    this.postTimer = undefined;
-    if (this.unposted.length === 0) return;
-    const packed = packTxns(this.unposted);
-    this.unposted = [];
-    const message: SnapshotterMessage = { kind: "apply", packed };
-    this.worker.postMessage(message, [packed.buffer as ArrayBuffer]);
-  }
-
-  /** The core's tree was replaced (a SNAP): the copy is stale until the reset with its bytes. */
+  /** The core's tree was replaced (a SNAP): what was being encoded from the old one is dropped. */
   treeReplaced(): void {
-    this.current = false;
+    for (const encoder of this.running) encoder.release();
+    this.running.clear();
   }
 
-  /** After a step's effects: this step's encodeAt requests, behind the txns posted before them. */
-  endOfStep(): void {
-    if (this.toEncode.length > 0) this.postApplied(); // the copy must reach the zxid asked for
-    for (const request of this.toEncode.splice(0)) {
-      this.encoding.set(request.id, request);
-      const message: SnapshotterMessage = { kind: "encode", id: request.id };
-      this.worker.postMessage(message);
+  /** Gives up every encoding and waits for a snapshot file being written to let go of it. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.treeReplaced();
+    await this.writing;
+  }
+
+  private start(): SnapshotEncoder {
+    const encoder = this.options.capture();
+    this.running.add(encoder);
+    return encoder;
+  }
+
+  private finish(encoder: SnapshotEncoder): void {
+    encoder.release();
+    this.running.delete(encoder);
+  }
+
+  /** The next piece, unless the encoding was given up meanwhile. */
+  private nextPiece(encoder: SnapshotEncoder): Uint8Array {
+    if (!this.running.has(encoder)) throw new Abandoned("snapshot given up");
+    return encoder.nextPiece(pieceBytes);
+  }
+
+  private async encodeInMemory(encoder: SnapshotEncoder): Promise<Uint8Array> {
+    try {
+      const pieces: Uint8Array[] = [];
+      let size = 0;
+      while (!encoder.done) {
+        const piece = this.nextPiece(encoder);
+        pieces.push(piece);
+        size += piece.length;
+        if (!encoder.done) await new Promise((resolve) => setImmediate(resolve));
+      }
+      const header = encoder.header();
+      const bytes = new Uint8Array(header.length + size);
+      bytes.set(header);
+      let at = header.length;
+      for (const piece of pieces) {
+        bytes.set(piece, at);
+        at += piece.length;
+      }
+      return bytes;
+    } finally {
+      this.finish(encoder);
     }
   }
 
-  /**
-   * The tree was replaced wholesale (a SNAP from the leader): start the copy over from its bytes.
-   */
-  reset(snapshot: Uint8Array, at: bigint): void {
-    this.appliedZxid = zxid(at);
-    this.current = true;
-    this.unposted = []; // older than the snapshot that replaces them
-    const message: SnapshotterMessage = { kind: "reset", snapshot };
-    this.worker.postMessage(message);
+  /** Writes the snapshot beside the log: the pieces after room for the header, then the header. */
+  private async writeFile(encoder: SnapshotEncoder): Promise<void> {
+    const started = performance.now();
+    const { dataDir } = this.options;
+    const path = join(dataDir, `snapshot.${encoder.zxid.toString(16).padStart(16, "0")}`);
+    const temp = `${path}.tmp`;
+    let changedMeanwhile = 0;
+    try {
+      const file = await open(temp, "w");
+      try {
+        let position = snapshotHeaderBytes;
+        while (!encoder.done) {
+          const piece = this.nextPiece(encoder);
+          await file.write(piece, 0, piece.length, position);
+          position += piece.length;
+        }
+        changedMeanwhile = encoder.changedSince;
+        const header = encoder.header();
+        await file.write(header, 0, header.length, 0);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+    } finally {
+      this.finish(encoder);
+    }
+    if (this.stopped) return; // a stopping server's last snapshot stays a temp file
+    await rename(temp, path);
+    const dir = await open(dataDir, "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+    this.options.onWritten({
+      zxid: encoder.zxid,
+      path,
+      tookMs: performance.now() - started,
+      znodes: encoder.nodeCount,
+      changedMeanwhile,
+    });
   }
+}
 
-  stop(): Promise<number> {
-    clearTimeout(this.postTimer);
-    for (const request of [...this.toEncode.splice(0), ...this.encoding.values()])
-      request.reject(new Error("server stopping"));
-    this.encoding.clear();
-    return this.worker.terminate();
-  }
+/**
+ * As ZooKeeper does, the next snapshot comes after a random count in [snapCount/2 + 1, snapCount]:
+ * members that apply the same txns would otherwise all write theirs at once, and a write burst
+ * stalls the whole ensemble's commits together.
+ */
+function drawSnapAfter(count: number): number {
+  if (!Number.isFinite(count)) return count;
+  const half = Math.floor(count / 2);
+  return half + 1 + Math.floor(Math.random() * (count - half));
 }
