@@ -224,6 +224,9 @@ describe("client failover", () => {
     const states: ConnectionState[] = [];
     client.on("state", (s) => states.push(s));
     await cluster.kill(1);
+    // A call made before the client saw the connection drop fails with a connection loss, as in
+    // ZooKeeper; one made after it waits for the session's end.
+    await until(() => client.state === "disconnected");
     const waiting = client.exists("/").catch((e: unknown) => e);
     await until(() => client.state === "expired", 10_000);
     expect(await waiting).toBeInstanceOf(SessionExpiredError);
