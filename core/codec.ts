@@ -6,24 +6,36 @@ import { emptyBytes, fromUtf8, utf8 } from "./bytes.ts";
 
 const nullLength = 0xffffffff;
 
+/** Where a writer's buffers come from: a harness may hand out pieces of a shared pool. */
+export type ByteAllocator = (bytes: number) => Uint8Array;
+
+const newBytes: ByteAllocator = (bytes) => new Uint8Array(bytes);
+
 export class ByteWriter {
   private buffer: Uint8Array;
   private view: DataView;
   private length = 0;
 
-  constructor(initialBytes = 256) {
-    this.buffer = new Uint8Array(initialBytes);
-    this.view = new DataView(this.buffer.buffer);
+  /**
+   * With an allocator the writer's buffers are its pieces, and finish() returns a view of the
+   * last one, not a copy: one allocation per encoding, none of them the runtime's own.
+   */
+  constructor(
+    initialBytes = 256,
+    private readonly allocate?: ByteAllocator,
+  ) {
+    this.buffer = (allocate ?? newBytes)(initialBytes);
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
   }
 
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
     let size = this.buffer.length * 2;
     while (size < this.length + bytes) size *= 2;
-    const grown = new Uint8Array(size);
+    const grown = (this.allocate ?? newBytes)(size);
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
-    this.view = new DataView(grown.buffer);
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
   }
 
   u8(value: number): this {
@@ -109,7 +121,10 @@ export class ByteWriter {
 
   /** The bytes written; the buffer itself when it was sized exactly (no copy of a large one). */
   finish(): Uint8Array {
-    return this.length === this.buffer.length ? this.buffer : this.buffer.slice(0, this.length);
+    if (this.length === this.buffer.length) return this.buffer;
+    return this.allocate === undefined
+      ? this.buffer.slice(0, this.length)
+      : this.buffer.subarray(0, this.length);
   }
 }
 

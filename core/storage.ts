@@ -18,6 +18,7 @@
 import { assert } from "./assert.ts";
 import { dataLength, utf8Length } from "./bytes.ts";
 import { ByteReader, ByteSlab, ByteWriter, crc32, DecodeError } from "./codec.ts";
+import type { ByteAllocator } from "./codec.ts";
 import { Database } from "./database.ts";
 import type { TreeCapture, ZNode } from "./tree.ts";
 import type { Txn, TxnBody } from "./txn.ts";
@@ -133,8 +134,9 @@ function readBody(r: ByteReader, depth: number): TxnBody {
   }
 }
 
-export function encodeTxn(txn: Txn): Uint8Array {
-  const w = new ByteWriter(64 + txnDataBytes(txn.body)); // sized once: no growing copies
+export function encodeTxn(txn: Txn, allocate?: ByteAllocator): Uint8Array {
+  // Sized once: no growing copies.
+  const w = new ByteWriter(64 + txnDataBytes(txn.body), allocate);
   w.i64(txn.zxid).i64(txn.sessionId).i32(txn.cxid).int53(txn.timeMs);
   writeBody(w, txn.body);
   return w.finish();

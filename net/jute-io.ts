@@ -2,7 +2,11 @@
 // an int length then bytes (-1 = null), vector as an int count then elements (-1 = null). A reader
 // that only ever throws JuteError on bad input, with every length bounded by the bytes left.
 
-import { fromUtf8, utf8 } from "../core/bytes.ts";
+import { fromUtf8, utf8Length } from "../core/bytes.ts";
+import { TextEncoder as NodeTextEncoder } from "node:util";
+import { pooledBytes } from "./framing.ts";
+
+const utf8Encoder = new NodeTextEncoder();
 
 export class JuteError extends Error {
   override name = "JuteError";
@@ -82,40 +86,50 @@ export class JuteReader {
 }
 
 export class JuteWriter {
-  private chunks: number[] = [];
-  private parts: Uint8Array[] = [];
+  // Written in place into pooled bytes (framing.ts pooledBytes): a reply costs no buffer of its
+  // own, and finish() hands out a view of them.
+  private bytes: Uint8Array;
+  private view: DataView;
   private length = 0;
-  private scratch = new DataView(new ArrayBuffer(8));
 
-  private flushNumbers(): void {
-    if (this.chunks.length === 0) return;
-    this.parts.push(Uint8Array.from(this.chunks));
-    this.chunks = [];
+  constructor(initialBytes = 128) {
+    this.bytes = pooledBytes(initialBytes);
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, initialBytes);
+  }
+
+  private reserve(n: number): void {
+    if (this.length + n <= this.bytes.length) return;
+    let size = this.bytes.length * 2;
+    while (size < this.length + n) size *= 2;
+    const grown = pooledBytes(size);
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, size);
   }
 
   int(v: number): this {
-    this.scratch.setInt32(0, v);
-    for (let i = 0; i < 4; i++) this.chunks.push(this.scratch.getUint8(i));
+    this.reserve(4);
+    this.view.setInt32(this.length, v);
     this.length += 4;
     return this;
   }
 
   long(v: bigint): this {
-    this.scratch.setBigInt64(0, BigInt.asIntN(64, v));
-    for (let i = 0; i < 8; i++) this.chunks.push(this.scratch.getUint8(i));
+    this.reserve(8);
+    this.view.setBigInt64(this.length, BigInt.asIntN(64, v));
     this.length += 8;
     return this;
   }
 
   bool(v: boolean): this {
-    this.chunks.push(v ? 1 : 0);
-    this.length += 1;
+    this.reserve(1);
+    this.bytes[this.length++] = v ? 1 : 0;
     return this;
   }
 
   raw(bytes: Uint8Array): this {
-    this.flushNumbers();
-    this.parts.push(bytes);
+    this.reserve(bytes.length);
+    this.bytes.set(bytes, this.length);
     this.length += bytes.length;
     return this;
   }
@@ -126,7 +140,13 @@ export class JuteWriter {
   }
 
   ustring(s: string | null): this {
-    return s === null ? this.int(-1) : this.buffer(utf8(s));
+    if (s === null) return this.int(-1);
+    const length = utf8Length(s);
+    this.int(length);
+    this.reserve(length);
+    utf8Encoder.encodeInto(s, this.bytes.subarray(this.length, this.length + length));
+    this.length += length;
+    return this;
   }
 
   vector<T>(items: readonly T[] | null, element: (item: T) => void): this {
@@ -136,14 +156,8 @@ export class JuteWriter {
     return this;
   }
 
+  /** The bytes written: a view of the writer's own pooled bytes, not to be written to. */
   finish(): Uint8Array {
-    this.flushNumbers();
-    const out = new Uint8Array(this.length);
-    let offset = 0;
-    for (const part of this.parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
+    return this.bytes.subarray(0, this.length);
   }
 }

@@ -4,7 +4,7 @@
 
 import { ByteReader, ByteWriter, DecodeError } from "../core/codec.ts";
 import type { ForwardedWork, PeerMessage, ServerState, Vote } from "../core/replica/index.ts";
-import { frame } from "./framing.ts";
+import { frame, pooledBytes } from "./framing.ts";
 import { decodeTxnKeepingBytes, txnBytes } from "./txn-bytes.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Acl, Id } from "../core/types.ts";
@@ -49,8 +49,8 @@ const readVote = (r: ByteReader): Vote => ({
 export function encodePeerFrame(m: PeerMessage): Uint8Array {
   if (m.type !== "PROPOSAL") return frame(encodePeerMessage(m));
   const txn = txnBytes(m.txn);
-  const out = new Uint8Array(4 + 1 + 4 + txn.length);
-  const view = new DataView(out.buffer);
+  const out = pooledBytes(4 + 1 + 4 + txn.length);
+  const view = new DataView(out.buffer, out.byteOffset, 9);
   view.setInt32(0, 1 + 4 + txn.length);
   out[4] = types.indexOf("PROPOSAL");
   view.setUint32(5, txn.length);
@@ -62,6 +62,7 @@ export function encodePeerMessage(m: PeerMessage): Uint8Array {
   // Sized for a snapshot up front: growing by doubling would copy a large one many times over.
   const w = new ByteWriter(
     m.type === "SYNC" && m.snapshot !== undefined ? m.snapshot.length + 4096 : 64,
+    pooledBytes,
   ).u8(types.indexOf(m.type));
   switch (m.type) {
     case "NOTIFICATION":

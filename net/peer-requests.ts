@@ -1,6 +1,7 @@
 // Forwarded client writes between servers, in the project's own binary format (a follower hands
 // the leader the core's WriteRequest as the client sent it).
 
+import { pooledBytes } from "./framing.ts";
 import { ByteReader, ByteWriter, DecodeError } from "../core/codec.ts";
 import type { CreateOp, MultiWriteOp, WriteRequest } from "../core/requests.ts";
 import type { Acl } from "../core/types.ts";
@@ -98,7 +99,7 @@ function read(r: ByteReader, nested: boolean): WriteRequest {
 }
 
 export const encodeWriteRequest = (req: WriteRequest): Uint8Array => {
-  const w = new ByteWriter(64);
+  const w = new ByteWriter(64, pooledBytes);
   write(w, req);
   return w.finish();
 };
