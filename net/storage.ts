@@ -29,7 +29,7 @@ import {
 import { join } from "node:path";
 import type { DiskWrite, DurableState } from "../core/replica/index.ts";
 import { decodeLog, encodeLogRecord } from "../core/storage.ts";
-import { keepTxnBytes, logRecordPieces } from "./txn-bytes.ts";
+import { logRecordPieces } from "./txn-bytes.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
 
@@ -42,8 +42,13 @@ export interface StorageStats {
   maxFsyncMs: number;
 }
 
+/** A persist's write as queued: an append already laid out as its log records. */
+type QueuedWrite =
+  | Exclude<DiskWrite, { kind: "append" }>
+  | { kind: "records"; records: Uint8Array[]; lastZxid: Zxid | undefined };
+
 export class FileStorage {
-  private queue: { id: number; writes: readonly DiskWrite[] }[] = [];
+  private queue: { id: number; writes: readonly QueuedWrite[] }[] = [];
   private flushing = false;
   /** Log records of this round not yet written (pieces of one gathered write). */
   private appends: Uint8Array[] = [];
@@ -126,7 +131,15 @@ export class FileStorage {
 
   /** Queues a persist effect; its persistDone is reported once an fsync covered it. */
   enqueue(id: number, writes: readonly DiskWrite[]): void {
-    this.queue.push({ id, writes });
+    // Appends become their records now, while their txns' encodings are at hand (txn-bytes.ts
+    // keeps them for the turn of the event loop that made or received them).
+    const queued = writes.map((write): QueuedWrite => {
+      if (write.kind !== "append") return write;
+      const records: Uint8Array[] = [];
+      logRecordPieces(write.txns, records);
+      return { kind: "records", records, lastZxid: write.txns.at(-1)?.zxid };
+    });
+    this.queue.push({ id, writes: queued });
     if (!this.flushing) {
       this.flushing = true;
       setImmediate(() => this.flush());
@@ -161,12 +174,12 @@ export class FileStorage {
     else this.flushing = false;
   }
 
-  private apply(write: DiskWrite): void {
+  private apply(write: QueuedWrite): void {
     switch (write.kind) {
-      case "append":
+      case "records":
         // Gathered: the round's records leave in one write, before anything else touches files.
-        logRecordPieces(write.txns, this.appends);
-        if (write.txns.length > 0) this.lastAppended = write.txns[write.txns.length - 1]!.zxid;
+        for (const piece of write.records) this.appends.push(piece);
+        if (write.lastZxid !== undefined) this.lastAppended = write.lastZxid;
         return;
       case "truncate":
         this.writeAppends();
@@ -353,8 +366,7 @@ function readLogs(dir: string, notes: string[]): { txns: Txn[]; lastLog: string 
   for (const [i, file] of files.entries()) {
     const path = join(dir, file);
     const bytes = readWhole(path);
-    // Their encodings are kept: the snapshotter's feed and a DIFF to a follower reuse them.
-    const decoded = decodeLog(bytes, keepTxnBytes);
+    const decoded = decodeLog(bytes);
     // Not push(...decoded.txns): a spread passes every record as an argument on the stack, and a
     // log tail of 100,000 txns (snapCount's default) overflows it.
     if (txns.length === 0) txns = decoded.txns;
