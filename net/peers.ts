@@ -12,6 +12,7 @@ import type { NodeId, PeerMessage } from "../core/replica/index.ts";
 import type { ServerEntry } from "./config.ts";
 import { frame, Framer } from "./framing.ts";
 import { writeCorked } from "./corked.ts";
+import { TurnCache } from "./turn-cache.ts";
 import { decodePeerMessage, encodePeerFrame } from "./peer-codec.ts";
 
 export interface PeerHandlers {
@@ -52,7 +53,7 @@ interface Held {
 
 export class PeerTransport {
   /** Frames of messages already encoded for one peer, for the others they go to. */
-  private readonly encoded = new WeakMap<PeerMessage, Uint8Array>();
+  private readonly encoded = new TurnCache<PeerMessage, Uint8Array>();
   private readonly links = new Map<NodeId, Socket>();
   private readonly held = new Map<NodeId, Held>();
   private readonly snapshotBytes = new WeakMap<Socket, number>();

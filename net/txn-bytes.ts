@@ -5,37 +5,26 @@
 import { decodeTxn, encodeTxn, writeLogRecordHeader } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
 import { pooledBytes } from "./framing.ts";
+import { TurnCache } from "./turn-cache.ts";
 
 /**
  * Encodings of the txns this turn of the event loop made or received. A turn is as long as they
  * are needed: the PROPOSALs, the log records (queued in the same turn) and a follower's decode
- * all happen in the step that made the txn. A WeakMap kept them as long as the txns lived, and
- * its ephemeron tables cost several percent of a member's CPU in the garbage collector.
+ * all happen in the step that made the txn; a txn sent later (a DIFF) is encoded again.
  */
-const encoded = new Map<Txn, Uint8Array>();
-let clearing = false;
-
-function remember(txn: Txn, bytes: Uint8Array): void {
-  encoded.set(txn, bytes);
-  if (clearing) return;
-  clearing = true;
-  setImmediate(() => {
-    encoded.clear();
-    clearing = false;
-  });
-}
+const encoded = new TurnCache<Txn, Uint8Array>();
 
 /** The txn's encodeTxn bytes; shared, never to be modified. */
 export function txnBytes(txn: Txn): Uint8Array {
   let bytes = encoded.get(txn);
-  if (bytes === undefined) remember(txn, (bytes = encodeTxn(txn, pooledBytes)));
+  if (bytes === undefined) encoded.set(txn, (bytes = encodeTxn(txn, pooledBytes)));
   return bytes;
 }
 
 /** Decodes a txn and keeps `bytes` as its encoding (they must not change afterwards). */
 export function decodeTxnKeepingBytes(bytes: Uint8Array): Txn {
   const txn = decodeTxn(bytes);
-  remember(txn, bytes);
+  encoded.set(txn, bytes);
   return txn;
 }
 
