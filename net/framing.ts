@@ -83,9 +83,17 @@ export class Framer {
 
 export function frame(payload: Uint8Array): Uint8Array {
   const out = pooledBytes(4 + payload.length);
-  new DataView(out.buffer, out.byteOffset, 4).setInt32(0, payload.length);
+  writeLength(out, 0, payload.length);
   out.set(payload, 4);
   return out;
+}
+
+/** A big-endian 32-bit length at `offset` (a DataView per frame costs more than four stores). */
+export function writeLength(out: Uint8Array, offset: number, length: number): void {
+  out[offset] = length >>> 24;
+  out[offset + 1] = (length >>> 16) & 0xff;
+  out[offset + 2] = (length >>> 8) & 0xff;
+  out[offset + 3] = length & 0xff;
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { ByteReader, ByteWriter, DecodeError } from "../core/codec.ts";
 import type { ForwardedWork, PeerMessage, ServerState, Vote } from "../core/replica/index.ts";
-import { frame, pooledBytes } from "./framing.ts";
+import { frame, pooledBytes, writeLength } from "./framing.ts";
 import { decodeTxnKeepingBytes, txnBytes } from "./txn-bytes.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Acl, Id } from "../core/types.ts";
@@ -46,14 +46,15 @@ const readVote = (r: ByteReader): Vote => ({
  * A message framed for the wire (framing.ts). A PROPOSAL, the hot one, is laid out in one buffer
  * around its txn's shared bytes, with none of the general encoder's intermediate copies.
  */
+const proposalType = types.indexOf("PROPOSAL");
+
 export function encodePeerFrame(m: PeerMessage): Uint8Array {
   if (m.type !== "PROPOSAL") return frame(encodePeerMessage(m));
   const txn = txnBytes(m.txn);
   const out = pooledBytes(4 + 1 + 4 + txn.length);
-  const view = new DataView(out.buffer, out.byteOffset, 9);
-  view.setInt32(0, 1 + 4 + txn.length);
-  out[4] = types.indexOf("PROPOSAL");
-  view.setUint32(5, txn.length);
+  writeLength(out, 0, 1 + 4 + txn.length);
+  out[4] = proposalType;
+  writeLength(out, 5, txn.length);
   out.set(txn, 9);
   return out;
 }
