@@ -73,7 +73,7 @@ describe("core: snapshots from a tree capture", () => {
           const pieces: Uint8Array[] = [];
           let round = 0;
           while (!encoder.done) {
-            pieces.push(encoder.nextPiece(pieceBytes));
+            pieces.push(encoder.nextPiece(pieceBytes).slice()); // its buffer is reused
             for (const [draw, value] of between[round++] ?? []) {
               applier.apply(nextTxn(db, draw, value));
             }
@@ -112,13 +112,45 @@ describe("core: snapshots from a tree capture", () => {
     for (let i = 0; i < 30; i++) applier.apply(nextTxn(db, i, i * 3 + 2));
     const captured = encodeSnapshot(db);
     const encoder = new SnapshotEncoder(db);
-    const pieces = [encoder.nextPiece(64)];
+    const pieces = [encoder.nextPiece(64).slice()];
     for (let i = 0; i < 30; i++) applier.apply(nextTxn(db, i * 5, i));
-    while (!encoder.done) pieces.push(encoder.nextPiece(64));
+    while (!encoder.done) pieces.push(encoder.nextPiece(64).slice());
     const restored = decodeSnapshot(join(encoder.header(), pieces), {
       extendedTypesEnabled: false,
     });
     expect(encodeSnapshot(restored)).toEqual(captured);
     expect(restored.lastZxid).toBe(encoder.zxid);
+  });
+
+  it("holds its slots through churn that would sweep them, which resumes once released", () => {
+    const db = new Database({ extendedTypesEnabled: false });
+    const applier = new Applier(db);
+    const churn = (rounds: number, path: string) => {
+      for (let i = 0; i < rounds; i++) {
+        const data = utf8(`c${i}`);
+        applier.apply({
+          type: "create",
+          path,
+          data,
+          acl: openAclUnsafe,
+          ephemeralOwner: 0n,
+          parentCversion: 0,
+        });
+        applier.apply({ type: "delete", path });
+      }
+    };
+    for (let i = 0; i < 20; i++) applier.apply(nextTxn(db, i, i * 3 + 2));
+    churn(3000, "/lock"); // swept along the way: slots stay near the node count
+    expect(db.tree.nodes.slotCount).toBeLessThan(2 * db.tree.size + 1100);
+    const expected = encodeSnapshot(db);
+    const encoder = new SnapshotEncoder(db);
+    const pieces = [encoder.nextPiece(40).slice()];
+    churn(3000, "/lock");
+    for (let i = 0; i < 20; i++) applier.apply(nextTxn(db, i * 7, i));
+    expect(db.tree.nodes.slotCount).toBeGreaterThan(3000); // held: not swept
+    while (!encoder.done) pieces.push(encoder.nextPiece(40).slice());
+    expect(join(encoder.header(), pieces)).toEqual(expected);
+    churn(1, "/lock");
+    expect(db.tree.nodes.slotCount).toBeLessThan(2 * db.tree.size + 1100);
   });
 });

@@ -257,20 +257,22 @@ export class SnapshotEncoder {
   readonly nodeCount: number;
   private readonly capture: TreeCapture;
   private readonly sessions: ReadonlyMap<SessionId, number>;
-  /** The next node to encode; -1 while the head (zxid, digest, sessions) is still to come. */
-  private nextNode = -1;
+  private headWritten = false;
+  private nodesWritten = 0;
+  private finished = false;
   private bodyCrc = 0;
-  private released = false;
+  /** Each piece is written here (grown if one node needs more): pieces cost no allocation. */
+  private scratch = new Uint8Array(0);
 
   constructor(db: Database) {
     this.zxid = db.lastZxid;
     this.capture = db.tree.capture(db.lastZxid);
-    this.nodeCount = this.capture.paths.length;
+    this.nodeCount = this.capture.size;
     this.sessions = new Map(db.sessions);
   }
 
   get done(): boolean {
-    return this.nextNode >= this.nodeCount;
+    return this.finished;
   }
 
   /** Nodes changed since the capture, whose old copies the tree keeps for this encoder. */
@@ -280,30 +282,39 @@ export class SnapshotEncoder {
 
   /**
    * The body's next piece: the head first, then nodes until the piece reaches `bytes` (it ends
-   * with the node that crossed it). Once the last node is out, the tree stops keeping copies.
+   * with the node that crossed it). A view of the encoder's own buffer, valid until the next
+   * call. Once the last node is out, the tree stops keeping copies.
    */
   nextPiece(bytes: number): Uint8Array {
-    assert(!this.done && !this.released, "snapshot pieces remain");
-    const w = new ByteWriter(Math.max(256, bytes + (bytes >> 2)));
-    if (this.nextNode < 0) {
+    assert(!this.finished, "snapshot pieces remain");
+    const w = new ByteWriter(bytes + (bytes >> 2), (size) => {
+      if (this.scratch.length < size) this.scratch = new Uint8Array(size);
+      return this.scratch;
+    });
+    if (!this.headWritten) {
       const { capture } = this;
       writeSnapshotHead(w, this.zxid, capture.digest, this.sessions, this.nodeCount);
-      this.nextNode = 0;
+      this.headWritten = true;
     }
-    const paths = this.capture.paths;
-    while (this.nextNode < paths.length && w.size < bytes) {
-      const path = paths[this.nextNode++]!;
-      writeSnapshotNode(w, path, this.capture.node(path));
+    const capture = this.capture;
+    while (w.size < bytes) {
+      if (!capture.next()) {
+        assert(this.nodesWritten === this.nodeCount, "every captured node is in the snapshot");
+        this.finished = true;
+        this.release();
+        break;
+      }
+      writeSnapshotNode(w, capture.path, capture.node);
+      this.nodesWritten++;
     }
     const piece = w.finish();
     this.bodyCrc = crc32(piece, this.bodyCrc);
-    if (this.done) this.release();
     return piece;
   }
 
   /** The snapshot's first bytes, written last: they carry the whole body's checksum. */
   header(): Uint8Array {
-    assert(this.done, "the header follows the last piece");
+    assert(this.finished, "the header follows the last piece");
     return new ByteWriter(snapshotHeaderBytes)
       .u32(snapshotMagic)
       .u32(snapshotVersion)
@@ -313,8 +324,6 @@ export class SnapshotEncoder {
 
   /** Gives up (or finishes): the tree no longer keeps copies for this encoder. */
   release(): void {
-    if (this.released) return;
-    this.released = true;
     this.capture.release();
   }
 }

@@ -92,30 +92,53 @@ export interface TreeOptions {
 
 /**
  * The tree as it was at one moment, readable while the tree goes on changing: a snapshot is
- * encoded from it a piece at a time between steps, without a second copy of the tree. The tree
- * hands each node it is about to change or delete to its open captures first, and a capture keeps
- * the first such copy per path (copy-on-write); a node created later is not among `paths` and is
- * not copied.
+ * encoded from it a piece at a time between steps, without a second copy of the tree. It walks
+ * the tree's slots of that moment (PathMap), and the tree hands each node it is about to change or
+ * delete to its open captures first: a capture keeps the first such copy per node
+ * (copy-on-write). A node created later is in no slot of the capture's and is not copied.
  */
 export class TreeCapture {
-  /** Every path of the tree when captured, in the tree's insertion order (parents first). */
-  readonly paths: readonly string[];
+  readonly size: number;
   readonly digest: bigint;
-  /** Nodes as they were when captured, for the paths changed since (their children not kept). */
-  private readonly earlier = new Map<string, ZNode>();
+  /** The slots of the moment of capture: 0 .. end - 1. */
+  private readonly end: number;
+  private slot = 0;
+  /** Nodes as they were when captured, by node, for those changed or deleted since. */
+  private readonly earlier = new Map<ZNode, ZNode>();
+  private released = false;
+  /** The path and node next() stepped to. */
+  path = "";
+  node!: ZNode;
 
   constructor(
     private readonly tree: DataTree,
     /** The zxid the tree was at: a node whose czxid is later was created after the capture. */
     private readonly createdUpTo: Zxid,
   ) {
-    this.paths = tree.nodes.keys();
+    this.size = tree.size;
     this.digest = tree.digest();
+    this.end = tree.nodes.slotCount;
+    tree.nodes.hold();
   }
 
-  /** The node at `path` as it was when captured; `path` is one of `paths`. */
-  node(path: string): ZNode {
-    return this.earlier.get(path) ?? this.tree.mustGet(path);
+  /**
+   * Steps to the next node of the tree as captured (path and node), parents before children;
+   * false once every one was visited.
+   */
+  next(): boolean {
+    const nodes = this.tree.nodes;
+    while (this.slot < this.end) {
+      const slot = this.slot++;
+      const node = nodes.slotValue(slot);
+      // A slot is of a node live at the capture if that node is live still, or was deleted since
+      // (it left a copy); otherwise it was deleted before.
+      const copy = this.earlier.get(node);
+      if (copy === undefined && !nodes.isLive(slot)) continue;
+      this.path = nodes.slotPath(slot);
+      this.node = copy ?? node;
+      return true;
+    }
+    return false;
   }
 
   /** How many nodes changed since the capture (what it holds on to). */
@@ -124,14 +147,16 @@ export class TreeCapture {
   }
 
   /** Called by the tree before the node at `path` changes or goes. */
-  keep(path: string, node: ZNode): void {
-    if (node.czxid <= this.createdUpTo && !this.earlier.has(path)) {
-      this.earlier.set(path, { ...node });
+  keep(node: ZNode): void {
+    if (node.czxid <= this.createdUpTo && !this.earlier.has(node)) {
+      this.earlier.set(node, { ...node });
     }
   }
 
-  /** The tree stops keeping copies for this capture. */
+  /** The tree stops keeping copies for this capture (its slots may be swept again). */
   release(): void {
+    if (this.released) return;
+    this.released = true;
     this.tree.release(this);
   }
 }
@@ -185,11 +210,12 @@ export class DataTree {
 
   release(capture: TreeCapture): void {
     this.captures = this.captures.filter((c) => c !== capture);
+    this.nodes.release();
   }
 
   /** Before the node at `path` changes or goes: every open capture keeps it as it was. */
-  private beforeChange(path: string, node: ZNode): void {
-    for (const capture of this.captures) capture.keep(path, node);
+  private beforeChange(node: ZNode): void {
+    for (const capture of this.captures) capture.keep(node);
   }
 
   get(path: string): ZNode | undefined {
@@ -274,7 +300,7 @@ export class DataTree {
     const name = childName(args.path);
     assert(!this.nodes.has(args.path), `create ${args.path}: node is new`);
     assert(parent.children === null || !parent.children.has(name), "child is new");
-    if (this.captures.length !== 0) this.beforeChange(parentName, parent);
+    if (this.captures.length !== 0) this.beforeChange(parent);
     if (args.parentCversion > parent.cversion) {
       parent.cversion = args.parentCversion;
       parent.pzxid = args.zxid;
@@ -301,8 +327,8 @@ export class DataTree {
     const parentName = parentPath(path);
     const parent = this.mustGet(parentName);
     if (this.captures.length !== 0) {
-      this.beforeChange(parentName, parent);
-      this.beforeChange(path, node);
+      this.beforeChange(parent);
+      this.beforeChange(node);
     }
     assert(parent.children !== null && parent.children.delete(childName(path)), "child was listed");
     if (z > parent.pzxid) parent.pzxid = z;
@@ -324,7 +350,7 @@ export class DataTree {
   restoreNode(path: string, node: ZNode): void {
     if (isSpecialPath(path)) {
       const existing = this.mustGet(path);
-      if (this.captures.length !== 0) this.beforeChange(path, existing);
+      if (this.captures.length !== 0) this.beforeChange(existing);
       this.unhash(existing);
       Object.assign(existing, node, { children: existing.children, hashHigh: 0, hashLow: 0 });
       this.rehash(path, existing);
@@ -344,7 +370,7 @@ export class DataTree {
 
   setData(path: string, data: ZnodeData, version: number, z: Zxid, timeMs: number): WatchTrigger[] {
     const node = this.mustGet(path);
-    if (this.captures.length !== 0) this.beforeChange(path, node);
+    if (this.captures.length !== 0) this.beforeChange(node);
     node.data = data;
     node.version = version;
     node.mzxid = z;
@@ -355,7 +381,7 @@ export class DataTree {
 
   setAcl(path: string, acl: readonly Acl[], aversion: number): void {
     const node = this.mustGet(path);
-    if (this.captures.length !== 0) this.beforeChange(path, node);
+    if (this.captures.length !== 0) this.beforeChange(node);
     node.acl = this.internAcl(acl);
     node.aversion = aversion;
     this.rehash(path, node);

@@ -116,7 +116,7 @@ export class Snapshotter {
       const pieces: Uint8Array[] = [];
       let size = 0;
       while (!encoder.done) {
-        const piece = this.nextPiece(encoder);
+        const piece = this.nextPiece(encoder).slice(); // the encoder reuses its buffer
         pieces.push(piece);
         size += piece.length;
         if (!encoder.done) await new Promise((resolve) => setImmediate(resolve));
