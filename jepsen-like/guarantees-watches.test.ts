@@ -96,7 +96,7 @@ describe("persistent watches", () => {
     expect(found[3]).toMatch(/NodeDeleted \/w\/b .* the write at that zxid \(#2\) made/);
   });
 
-  it("a registration of unknown outcome excuses its events, and one-shot paths are left out", () => {
+  it("a registration of unknown outcome excuses its events; one-shot paths are left out", () => {
     const b = new Builder();
     b.event(1, "connected");
     b.invoke(1, "addWatch", "/w", { watchMode: "persistent" }).info(1);

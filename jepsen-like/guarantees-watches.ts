@@ -183,7 +183,8 @@ class Connection {
       const by = matching[0]!.by;
       this.findings.report(
         `${what} delivered ${at} (index ${event.index}), but the watch #${by.id} registered ` +
-          `then covers only changes after ${z(matching[0]!.zxid)}: a change from before was replayed`,
+          `then covers only changes after ${z(matching[0]!.zxid)}: ` +
+          "a change from before was replayed",
         [by],
         [event.index],
       );

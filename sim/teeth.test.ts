@@ -54,7 +54,7 @@ const patchBug = (name: string) => (seed: number) => {
 const teeth: Tooth[] = [
   {
     name: "sequential-suffix-from-child-count",
-    caughtBy: 3,
+    caughtBy: 1,
     says: /sequential-names/,
     run: prepBug("sequential-suffix-from-child-count"),
   },
