@@ -384,12 +384,12 @@ export class WorkloadClient {
     }
   }
 
-  /** A create (parents first, mostly), setData or delete somewhere in the watched tree. */
+  /** A create, setData or delete somewhere in the watched tree. */
   private treeWrite(value: string): PlannedOp {
     const random = this.random;
     const roll = random.float();
-    // Creates go down the tree from the top, so that grandchildren get made; changes mostly
-    // land on the deepest nodes, which exist longest.
+    // Creates pick any node of the tree (one whose parent is missing fails harmlessly); changes
+    // and deletes lean to the deepest node, which exists longest and needs no empty subtree.
     const depth = roll < 0.4 ? random.int(0, watchedTree.length - 1) : random.int(1, 8);
     const path = watchedTree[Math.min(depth, watchedTree.length - 1)]!;
     const record = (op: string, args: OpArgs): PlannedRecord => ({ op, path, args });
