@@ -21,7 +21,8 @@ export interface ChangeRecord {
   acl: readonly Acl[];
 }
 
-const fromTreeZxid = zxid(-1n);
+/** The zxid of a view read straight from the tree (no change pending on its path). */
+export const fromTreeZxid = zxid(-1n);
 
 export class PendingChanges {
   private readonly records: ChangeRecord[] = [];

@@ -16,9 +16,12 @@ import type { LinearizabilityOptions, LinearizabilityResult } from "./linearizab
 import { checkLinearizability } from "./linearizability.ts";
 import type { Operation, PairedHistory } from "./operations.ts";
 import { pairedFromJson } from "./operations.ts";
+import type { ReapingOptions } from "./reaping.ts";
+import { checkReaping } from "./reaping.ts";
+import { checkPersistentWatches } from "./guarantees-watches.ts";
 import { WriteIndex } from "./write-index.ts";
 
-export type CheckOptions = LinearizabilityOptions;
+export type CheckOptions = LinearizabilityOptions & ReapingOptions;
 
 export interface HistoryCounts {
   readonly operations: number;
@@ -59,7 +62,10 @@ function countsOf(history: PairedHistory): HistoryCounts {
   return counts;
 }
 
-export function checkGuarantees(history: PairedHistory): GuaranteeResult[] {
+export function checkGuarantees(
+  history: PairedHistory,
+  options: ReapingOptions = {},
+): GuaranteeResult[] {
   const sessions = bySession(history.operations);
   const writes = new WriteIndex(history);
   return [
@@ -70,6 +76,8 @@ export function checkGuarantees(history: PairedHistory): GuaranteeResult[] {
     checkWatchOrder(history, writes, sessions),
     checkEphemerals(history, writes),
     checkSequentialNames(history, writes.namingCandidates),
+    checkPersistentWatches(history),
+    checkReaping(history, options),
   ];
 }
 
@@ -78,7 +86,7 @@ export function checkPaired(history: PairedHistory, options: CheckOptions = {}):
   const started = performance.now();
   const linearizability = checkLinearizability(history, options);
   const searched = performance.now();
-  const guarantees = checkGuarantees(history);
+  const guarantees = checkGuarantees(history, options);
   const guaranteed = performance.now();
   const violated =
     linearizability.verdict === "illegal" || guarantees.some((g) => g.violationCount > 0);

@@ -21,6 +21,8 @@ export const guaranteeNames = [
   "watch-order",
   "ephemerals",
   "sequential-names",
+  "persistent-watches",
+  "reaping",
 ] as const;
 export type GuaranteeName = (typeof guaranteeNames)[number];
 
@@ -32,6 +34,9 @@ export const guaranteeTitles: Record<GuaranteeName, string> = {
   "watch-order": "watches: the event arrives before the data it announces",
   ephemerals: "ephemerals vanish once their session's close commits",
   "sequential-names": "sequential names are unique and increase with zxid per parent",
+  "persistent-watches":
+    "persistent watches: every covered change delivered once, in zxid order, never replayed",
+  reaping: "containers and TTL nodes: reaped only when empty, after a child or after their TTL",
 };
 
 export interface Violation {

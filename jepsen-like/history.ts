@@ -21,6 +21,10 @@ export const opNames = [
   "multi",
   "sync",
   "closeSession",
+  /** A persistent or persistent-recursive watch (args.watchMode); no change to the tree. */
+  "addWatch",
+  /** The watches a client re-registers on a new connection (args.watches); no change either. */
+  "setWatches",
 ] as const;
 export type OpName = (typeof opNames)[number];
 
@@ -29,8 +33,24 @@ export const createModes = [
   "ephemeral",
   "sequential",
   "ephemeralSequential",
+  /** Deleted by the leader once it had a child and has none left. */
+  "container",
+  /** Deleted by the leader once childless and unmodified for args.ttl ms. */
+  "ttl",
 ] as const;
 export type CreateModeName = (typeof createModes)[number];
+
+export const watchModes = ["persistent", "persistentRecursive"] as const;
+export type WatchModeName = (typeof watchModes)[number];
+
+/** The lists of a setWatches (SetWatches2): paths per kind of watch. */
+export interface WatchLists {
+  data: string[];
+  exist: string[];
+  child: string[];
+  persistent: string[];
+  persistentRecursive: string[];
+}
 
 export const recordTypes = ["invoke", "ok", "fail", "info", "event"] as const;
 export type RecordType = (typeof recordTypes)[number];
@@ -53,6 +73,12 @@ export interface OpArgs {
   sync?: boolean;
   watch?: boolean;
   ops?: SubOp[];
+  /** A TTL node's time to live (ms). */
+  ttl?: number;
+  /** addWatch: which kind of watch. */
+  watchMode?: WatchModeName;
+  /** setWatches: what the client re-registered. */
+  watches?: WatchLists;
 }
 
 /** Per-op results of an ok multi, in request order (all optional). */
@@ -123,6 +149,7 @@ const pathOps = new Set<string>([
   "check",
   "getChildren",
   "sync",
+  "addWatch",
 ]);
 const zxidMax = (1n << 64n) - 1n;
 
@@ -247,12 +274,21 @@ const own = (object: Json, key: string): boolean =>
 function parseArgs(value: unknown): OpArgs {
   if (!isObject(value)) throw "args must be an object";
   let data: unknown, version: unknown, createMode: unknown, sync: unknown, watch: unknown;
-  let ops: unknown;
+  let ops: unknown, ttl: unknown, watchMode: unknown, watches: unknown;
   for (const key in value) {
     const field = value[key];
     switch (key) {
       case "data":
         data = field;
+        break;
+      case "ttl":
+        ttl = field;
+        break;
+      case "watchMode":
+        watchMode = field;
+        break;
+      case "watches":
+        watches = field;
         break;
       case "version":
         version = field;
@@ -283,7 +319,29 @@ function parseArgs(value: unknown): OpArgs {
     if (!Array.isArray(ops)) throw "args.ops must be an array";
     args.ops = ops.map((op, i) => subOp(op, `args.ops[${i}]`));
   }
+  if (ttl !== undefined) args.ttl = integer(ttl, "args.", "ttl");
+  if (watchMode !== undefined) {
+    if (!(watchModes as readonly unknown[]).includes(watchMode))
+      throw `args.watchMode must be one of ${watchModes.join(", ")}`;
+    args.watchMode = canonical(watchMode as WatchModeName);
+  }
+  if (watches !== undefined) args.watches = watchLists(watches);
   return args;
+}
+
+const watchListKeys = ["data", "exist", "child", "persistent", "persistentRecursive"] as const;
+const watchListKeySet = new Set<string>(watchListKeys);
+
+function watchLists(value: unknown): WatchLists {
+  if (!isObject(value)) throw "args.watches must be an object";
+  checkKeys(value, watchListKeySet, "args.watches.");
+  const lists = {} as WatchLists;
+  for (const key of watchListKeys) {
+    const list = value[key] ?? [];
+    if (!Array.isArray(list)) throw `args.watches.${key} must be an array of paths`;
+    lists[key] = list.map((p, i) => path(p, `args.watches.${key}`, `[${i}]`));
+  }
+  return lists;
 }
 
 function subResult(value: unknown, what: string): SubResult {
@@ -400,6 +458,10 @@ function checkOpFields(record: HistoryRecord): void {
   if (type !== "invoke") return;
   if (op === "setData" && args?.data === undefined) throw "setData needs args.data";
   if (op === "check" && args?.version === undefined) throw "check needs args.version";
+  if (op === "addWatch" && args?.watchMode === undefined) throw "addWatch needs args.watchMode";
+  if (op === "setWatches" && args?.watches === undefined) throw "setWatches needs args.watches";
+  if (op === "create" && args?.mode === "ttl" && args.ttl === undefined)
+    throw "a ttl create needs args.ttl";
 }
 
 function checkCompletionFields(record: HistoryRecord): void {
@@ -424,7 +486,15 @@ const isRecordType = (value: unknown): value is RecordType =>
 // copy of "setData" per record; the checkers compare names millions of times, and constants compare
 // by identity where copies compare by content.
 const canonicalNames = new Map<string, string>(
-  [...recordTypes, ...opNames, ...createModes, "watch", "sessionExpired"].map((n) => [n, n]),
+  [
+    ...recordTypes,
+    ...opNames,
+    ...createModes,
+    ...watchModes,
+    "watch",
+    "sessionExpired",
+    "connected",
+  ].map((n) => [n, n]),
 );
 const canonical = <T extends string>(name: T): T => (canonicalNames.get(name) as T) ?? name;
 

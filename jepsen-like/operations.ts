@@ -130,6 +130,30 @@ export const isSequentialMode = (mode: string | undefined): boolean =>
 export const isEphemeralMode = (mode: string | undefined): boolean =>
   mode === "ephemeral" || mode === "ephemeralSequential";
 
+export const isReapedMode = (mode: string | undefined): boolean =>
+  mode === "container" || mode === "ttl";
+
+const reapedCache = new WeakMap<readonly Operation[], ReadonlySet<string>>();
+
+/**
+ * Paths some create made a container or a TTL node: the leader deletes those without any client
+ * asking, at zxids no history shows, so the models and the read checks leave them out (the reaping
+ * check, reaping.ts, follows them instead). Computed once per history.
+ */
+export function reapedPaths(ops: readonly Operation[]): ReadonlySet<string> {
+  let paths = reapedCache.get(ops);
+  if (paths !== undefined) return paths;
+  const found = new Set<string>();
+  for (const op of ops)
+    if (op.op === "create" && isReapedMode(op.args.mode) && op.path !== undefined)
+      found.add(op.path);
+  reapedCache.set(ops, (paths = found));
+  return paths;
+}
+
+/** An op on the watches only (addWatch, setWatches): it changes no node and reads none. */
+export const isWatchOp = (op: Operation): boolean => op.op === "addWatch" || op.op === "setWatches";
+
 /** The parent of a path as ZooKeeper cuts it ("/" for top-level paths and for "/" itself). */
 export function parentOf(path: string): string {
   const slash = path.lastIndexOf("/");

@@ -14,8 +14,10 @@ import {
   isRead,
   isSequentialMode,
   isSyncedRead,
+  isWatchOp,
   parentOf,
   pathsOf,
+  reapedPaths,
   singlePathOf,
   subOpsOf,
 } from "./operations.ts";
@@ -49,9 +51,14 @@ export interface Partitioning {
 }
 
 /** Whether an operation takes part in the linearizability check under `mode`. */
-function selected(op: Operation, mode: ReadMode): "yes" | "plainRead" | "noEffect" | "other" {
+function selected(
+  op: Operation,
+  mode: ReadMode,
+  reaped: ReadonlySet<string>,
+): "yes" | "plainRead" | "noEffect" | "other" {
   if (op.status === "fail" && !op.modelled) return "noEffect";
-  if (op.op === "sync") return "other";
+  if (op.op === "sync" || isWatchOp(op)) return "other";
+  if (reaped.size > 0 && op.path !== undefined && reaped.has(op.path)) return "other";
   if (isRead(op) || op.op === "check") {
     if (op.status === "info") return "other"; // an unanswered read constrains nothing
     return op.op === "check" || mode === "strict" || isSyncedRead(op) ? "yes" : "plainRead";
@@ -284,8 +291,9 @@ export function partitionHistory(history: PairedHistory, mode: ReadMode): Partit
   const chosen: Operation[] = [];
   const owners = new Map<string, string[]>();
   let inOrder = true;
+  const reaped = reapedPaths(history.operations);
   for (const op of history.operations) {
-    const verdict = selected(op, mode);
+    const verdict = selected(op, mode, reaped);
     if (verdict === "yes") {
       if (chosen.length > 0 && byInvoke(chosen[chosen.length - 1]!, op) > 0) inOrder = false;
       chosen.push(op);

@@ -299,6 +299,9 @@ export function applyOperation(view: TreeView, op: Operation): Outcome | undefin
       if (op.status === "info") return noChange;
       return readAgrees(view, op) ? noChange : undefined;
     case "sync":
+    // Watch ops change no node (the partitioner leaves them out anyway).
+    case "addWatch":
+    case "setWatches":
       return noChange;
   }
 }

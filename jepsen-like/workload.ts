@@ -6,8 +6,9 @@
 import { fromUtf8, utf8 } from "../core/bytes.ts";
 import { Err } from "../core/errors.ts";
 import type { ClientOp } from "../core/replica/index.ts";
-import type { MultiWriteOp, Reply } from "../core/requests.ts";
+import type { CreateRequest, MultiWriteOp, Reply } from "../core/requests.ts";
 import { CreateMode, hex, openAclUnsafe } from "../core/types.ts";
+import { AddWatchMode } from "../core/watches.ts";
 import type { OpArgs, OpResult, RecordType, SubOp, SubResult } from "./history.ts";
 
 export type OpKind =
@@ -30,7 +31,19 @@ export type OpKind =
   /** Deletes this session's oldest lock node, or contends when it holds none. */
   | "unlock"
   /** A read of a node multis work on: shows whether a failed multi left anything behind. */
-  | "readMulti";
+  | "readMulti"
+  /** A persistent or persistent-recursive watch on a node of the watched tree or a reaped one. */
+  | "addWatch"
+  /** A create, delete or setData in the watched tree /w (children and grandchildren). */
+  | "treeWrite"
+  /** Creates a container /c0 or /c1 (the leader deletes it once its children are gone). */
+  | "container"
+  /** Creates or deletes a child of a container or of a TTL node. */
+  | "reapedChild"
+  /** Creates a TTL node /t0 or /t1 (deleted once unmodified and childless for its TTL). */
+  | "ttl"
+  /** A setData on a TTL node: keeps it alive for another TTL. */
+  | "touchTtl";
 
 /** Relative weights of the op kinds (missing kinds are never drawn). */
 export type WorkloadMix = Partial<Record<OpKind, number>>;
@@ -58,6 +71,10 @@ export interface WorkloadShape {
    * in flight on it at once, so its writers stay few however many clients the seed has.
    */
   sharedClients?: number;
+  /** Dense: clients 1 .. watchClients watch and write the watched tree; the others read. */
+  watchClients?: number;
+  /** Dense: the TTL of the TTL nodes (ms). */
+  ttlMs?: number;
 }
 
 /** What a dense client outside sharedClients does instead of an op on the shared nodes. */
@@ -67,6 +84,10 @@ const unsharedKind: Partial<Record<OpKind, OpKind>> = {
   multi: "cas",
   readMulti: "read",
   children: "read",
+  container: "write",
+  reapedChild: "write",
+  ttl: "write",
+  touchTtl: "write",
 };
 
 /** The draws a workload makes; the simulator's Rng has them, a real run wraps seedrandom. */
@@ -107,6 +128,14 @@ export const queueParent = "/q";
 export const lockParent = "/lock";
 /** How many nodes /m0 .. /m(n-1) the multis work on. */
 const multiPaths = 3;
+/** The watched tree: a parent, its children and grandchildren, which tree writes change. */
+export const watchedTree = ["/w", "/w/a", "/w/b", "/w/a/x", "/w/a/y", "/w/b/x"] as const;
+export const containerPaths = ["/c0", "/c1"] as const;
+export const ttlPaths = ["/t0", "/t1"] as const;
+/** Where persistent watches go: the watched tree's upper nodes and the reaped nodes. */
+const watchTargets = ["/w", "/w/a", "/w/b", ...containerPaths, ...ttlPaths];
+/** Children of the reaped nodes (a TTL node with a child is kept). */
+const reapedChildren = ["/c0/a", "/c0/b", "/c1/a", "/t0/a", "/t1/a"];
 
 /**
  * One client's planner: its counter for unique values, the versions it last saw (for CAS) and the
@@ -184,10 +213,19 @@ export class WorkloadClient {
     const random = this.random;
     const dense = this.shape.dense === true;
     const shared = !dense || this.process <= (this.shape.sharedClients ?? Infinity);
-    const kind = shared ? wanted : (unsharedKind[wanted] ?? wanted);
+    const watcher = !dense || this.process <= (this.shape.watchClients ?? Infinity);
+    // The watched tree's clients both watch it and write it (its paths' partitions stay small).
+    const kind =
+      wanted === "addWatch" || wanted === "treeWrite"
+        ? watcher
+          ? wanted
+          : "read"
+        : shared
+          ? wanted
+          : (unsharedKind[wanted] ?? wanted);
     const key = `/k${random.int(0, this.shape.keys - 1)}`;
     const value = `v${this.process}.${++this.counter}`;
-    const create = (path: string, flags: number): ClientOp => ({
+    const create = (path: string, flags: number): CreateRequest => ({
       op: "create",
       path,
       data: utf8(value),
@@ -296,12 +334,78 @@ export class WorkloadClient {
         return dense ? this.denseMulti(value) : this.multi(value);
       case "closeSession":
         return planned({ op: "closeSession" }, { op: "closeSession", args: {} });
+      case "addWatch": {
+        // Half of them a recursive watch on the whole watched tree, which grandchildren test.
+        const whole = random.chance(0.5);
+        const path = whole ? "/w" : watchTargets[random.int(0, watchTargets.length - 1)]!;
+        const recursive = whole || random.chance(0.5);
+        const mode = recursive ? AddWatchMode.PersistentRecursive : AddWatchMode.Persistent;
+        const watchMode = recursive ? "persistentRecursive" : "persistent";
+        return planned(
+          { op: "addWatch", path, mode },
+          { op: "addWatch", path, args: { watchMode } },
+        );
+      }
+      case "treeWrite":
+        return this.treeWrite(value);
+      case "container": {
+        const path = containerPaths[random.int(0, containerPaths.length - 1)]!;
+        const request: ClientOp = { ...create(path, CreateMode.CONTAINER), op: "createContainer" };
+        return planned(request, { op: "create", path, args: { data: value, mode: "container" } });
+      }
+      case "ttl": {
+        const path = ttlPaths[random.int(0, ttlPaths.length - 1)]!;
+        const ttl = this.shape.ttlMs ?? 1_000;
+        const request: ClientOp = {
+          ...create(path, CreateMode.PERSISTENT_WITH_TTL),
+          op: "createTTL",
+          ttl,
+        };
+        return planned(request, { op: "create", path, args: { data: value, mode: "ttl", ttl } });
+      }
+      case "touchTtl": {
+        const path = ttlPaths[random.int(0, ttlPaths.length - 1)]!;
+        return planned(
+          { op: "setData", path, data: utf8(value), version: -1 },
+          { op: "setData", path, args: { data: value, version: -1 } },
+        );
+      }
+      case "reapedChild": {
+        const path = reapedChildren[random.int(0, reapedChildren.length - 1)]!;
+        if (random.chance(0.4)) return remove(path);
+        const args: OpArgs = { data: value, mode: "persistent" };
+        return planned(create(path, CreateMode.PERSISTENT), { op: "create", path, args });
+      }
       case "readEphemeral": {
         // Another client's ephemeral: the checker's ephemerals guarantee needs reads of them.
         const path = `/e${random.int(1, this.shape.clients)}`;
         return planned({ op: "getData", path, watch: false }, { op: "getData", path, args: {} });
       }
     }
+  }
+
+  /** A create, setData or delete somewhere in the watched tree. */
+  private treeWrite(value: string): PlannedOp {
+    const random = this.random;
+    const roll = random.float();
+    // Creates pick any node of the tree (one whose parent is missing fails harmlessly); changes
+    // and deletes lean to the deepest node, which exists longest and needs no empty subtree.
+    const depth = roll < 0.4 ? random.int(0, watchedTree.length - 1) : random.int(1, 8);
+    const path = watchedTree[Math.min(depth, watchedTree.length - 1)]!;
+    const record = (op: string, args: OpArgs): PlannedRecord => ({ op, path, args });
+    const request: ClientOp =
+      roll < 0.4
+        ? { op: "create", path, data: utf8(value), acl: openAclUnsafe, flags: 0, ttl: -1 }
+        : roll < 0.75
+          ? { op: "setData", path, data: utf8(value), version: -1 }
+          : { op: "delete", path, version: -1 };
+    const args: OpArgs =
+      roll < 0.4
+        ? { data: value, mode: "persistent" }
+        : roll < 0.75
+          ? { data: value, version: -1 }
+          : { version: -1 };
+    return { kind: "treeWrite", request, syncFirst: false, record: record(request.op, args) };
   }
 
   private multi(value: string): PlannedOp {

@@ -5,7 +5,13 @@
 import { Err } from "../core/errors.ts";
 import type { SubOp } from "./history.ts";
 import type { Operation, PairedHistory } from "./operations.ts";
-import { isEphemeralMode, isSequentialMode, parentOf, subOpsOf } from "./operations.ts";
+import {
+  isEphemeralMode,
+  isSequentialMode,
+  parentOf,
+  reapedPaths,
+  subOpsOf,
+} from "./operations.ts";
 
 export interface Mutation {
   readonly zxid: bigint;
@@ -59,7 +65,9 @@ export class WriteIndex {
   constructor(history: PairedHistory) {
     // One pass over the operations: on histories of millions each pass is a walk through memory
     // (about 0.1-0.2 s), so the closes and expiries below work on lists gathered here.
+    const reaped = reapedPaths(history.operations);
     for (const op of history.operations) {
+      if (reaped.size > 0 && op.path !== undefined && reaped.has(op.path)) continue;
       this.add(op);
       if (isAnsweredRead(op)) this.answeredReads.push(op);
       const names = op.op === "multi" || (op.op === "create" && isSequentialMode(op.args.mode));

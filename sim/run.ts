@@ -146,6 +146,7 @@ export function swarmOptions(seed: number, overrides: SimOverrides = {}): SimOpt
  */
 function denseOptions(thin: SimOptions, overrides: SimOverrides): SimOptions {
   const rng = new Rng(`swarm-${thin.seed}/dense`);
+  const watches = watchDraws(thin.seed);
   const mix: Partial<Record<OpKind, number>> = {
     read: rng.int(1, 10),
     syncRead: rng.int(0, 5),
@@ -163,6 +164,7 @@ function denseOptions(thin: SimOptions, overrides: SimOverrides): SimOptions {
     lock: rng.int(0, 3),
     unlock: rng.int(0, 3),
     readMulti: rng.int(0, 4),
+    ...watches.mix,
   };
   const clients = overrides.clients ?? rng.pick(denseClients);
   const pipeline = rng.int(1, 4);
@@ -184,12 +186,36 @@ function denseOptions(thin: SimOptions, overrides: SimOverrides): SimOptions {
       // The lock's contenders' ops and their ephemerals are one partition: two keep it small.
       lockContenders: 2,
       pipeline,
+      watchClients: denseWatchClients,
+      ttlMs: watches.ttlMs,
       pauseChance: rng.chance(0.5) ? rng.float() * 0.002 : 0,
       moveChance: rng.float() * 0.003,
       mix,
     },
   };
 }
+
+/**
+ * The weights of persistent watches, the watched tree's writes, containers and TTL nodes, from a
+ * stream of their own (the dense draws before them stay as they were).
+ */
+function watchDraws(seed: number): { mix: Partial<Record<OpKind, number>>; ttlMs: number } {
+  const rng = new Rng(`swarm-${seed}/watches`);
+  const mix = {
+    addWatch: rng.int(1, 3),
+    treeWrite: rng.int(2, 8),
+    container: rng.int(1, 2),
+    reapedChild: rng.int(1, 4),
+    ttl: rng.int(1, 2),
+    touchTtl: rng.int(1, 3),
+  };
+  return { mix, ttlMs: rng.pick(denseTtlsMs) };
+}
+
+/** Dense clients that add persistent watches (each write in the watched tree reaches them all). */
+const denseWatchClients = 8;
+/** TTLs of the TTL nodes: a few ticks to a few seconds, touched or not in time by the mix. */
+const denseTtlsMs = [200, 1_000, 3_000];
 
 /** Requests in flight per register, on average, at most. */
 const registerLoadMax = 8;
@@ -314,6 +340,8 @@ export function runSimulation(
       snapshotEveryTxns: 500,
       commitLogKeep: 200,
       policy,
+      // TTL nodes need the extended types; only the dense workload creates them.
+      ...(options.workload.dense === true ? { extendedTypesEnabled: true } : {}),
     }),
   );
   const world = new World(
@@ -364,7 +392,8 @@ export function runSimulation(
     failure = `invariant violated at ${world.nowMs.toFixed(0)} ms: ${error.message}`;
   }
   const tornRecords = [...world.nodes.values()].reduce((n, node) => n + node.disk.tornRecords, 0);
-  const check = checkHistory(history.records, { stepsMax: checkStepsMax });
+  const clockSlackMs = clockSlackOf(nemesis.schedule, options, world.nowMs);
+  const check = checkHistory(history.records, { stepsMax: checkStepsMax, clockSlackMs });
   if (failure === undefined && check.verdict.valid === false)
     failure = `history check failed:\n${textVerdict(check.verdict, check.ops)}`;
   const recipeVerdict =
@@ -392,6 +421,24 @@ export function runSimulation(
     schedule: nemesis.schedule,
     faultSpans: world.faultLog.all(Math.min(healedAtMs, world.nowMs), world.nowMs),
   };
+}
+
+/**
+ * How far a server's clock may be off the simulated time the history is dated in: every jump so
+ * far adds up, and a drift of up to maxDrift (set or lifted at once) moves a clock by up to
+ * maxDrift of the time elapsed; rounding to whole ms adds one more.
+ */
+function clockSlackOf(schedule: readonly Fault[], options: SimOptions, endMs: number): number {
+  let jumps = 0;
+  let drifts = false;
+  for (const fault of schedule) {
+    if (fault.kind !== "clock") continue;
+    if ("jumpMs" in fault) jumps += Math.abs(fault.jumpMs);
+    else drifts = true;
+  }
+  // Two clocks, each off by as much the other way.
+  const driftMs = drifts ? 2 * options.nemesis.maxDrift * endMs : 0;
+  return 2 * jumps + driftMs + 2;
 }
 
 /**

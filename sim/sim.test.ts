@@ -52,6 +52,20 @@ describe("sim: the dense workload (--workload dense)", () => {
   }, 120_000);
 });
 
+describe("sim: the dense workload's watches, containers and TTL nodes", () => {
+  // A seed that watches, reaps, and once reaped a TTL node just touched.
+  const touchedTtlSeed = 102;
+  it("checks persistent watches and reapings, and finds them kept", () => {
+    const result = runSimulation(swarmOptions(touchedTtlSeed, { workload: "dense" }));
+    const checked = (name: string) =>
+      result.check.verdict.guarantees.find((g) => g.guarantee === name)!;
+    expect(checked("persistent-watches").checked).toBeGreaterThan(0);
+    expect(checked("reaping").checked).toBeGreaterThan(0);
+    // Once failed: the leader judged a TTL node on its tree while a touch of it was in flight.
+    expect(result.failure).toBeUndefined();
+  }, 120_000);
+});
+
 describe("sim: a short sweep with every fault on", () => {
   it("finds no violation in 24 seeds", () => {
     const failures: string[] = [];

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { zabPolicy } from "../core/replica/index.ts";
 import type { SimResult } from "./run.ts";
 import { runSimulation, swarmOptions } from "./run.ts";
-import { plantedCodeSteps, plantedPatches } from "./test/planted-code.ts";
+import { plantedCodeSteps, plantedPatches, plantedWatchPatches } from "./test/planted-code.ts";
 
 const planted = vi.hoisted(() => ({ bug: undefined as string | undefined }));
 
@@ -16,6 +16,12 @@ vi.mock("../core/prep.ts", async (importOriginal) => {
   const original = await importOriginal<typeof import("../core/prep.ts")>();
   const { plantedPrep } = await import("./test/planted-prep.ts");
   return plantedPrep(original, () => planted.bug);
+});
+
+vi.mock("../core/reaper.ts", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../core/reaper.ts")>();
+  const { plantedReaper } = await import("./test/planted-reaper.ts");
+  return plantedReaper(original, () => planted.bug);
 });
 
 afterEach(() => {
@@ -37,7 +43,7 @@ const prepBug = (name: string) => (seed: number) => {
   return runSimulation(options(seed));
 };
 const patchBug = (name: string) => (seed: number) => {
-  const undo = plantedPatches[name]!();
+  const undo = (plantedPatches[name] ?? plantedWatchPatches[name])!();
   try {
     return runSimulation(options(seed));
   } finally {
@@ -48,7 +54,7 @@ const patchBug = (name: string) => (seed: number) => {
 const teeth: Tooth[] = [
   {
     name: "sequential-suffix-from-child-count",
-    caughtBy: 3,
+    caughtBy: 1,
     says: /sequential-names/,
     run: prepBug("sequential-suffix-from-child-count"),
   },
@@ -82,9 +88,33 @@ const teeth: Tooth[] = [
   },
   {
     name: "recovery-drops-last-record",
-    caughtBy: 2,
+    caughtBy: 3,
     says: /invariant violated/,
     run: patchBug("recovery-drops-last-record"),
+  },
+  {
+    name: "recursive-watch-misses-grandchildren",
+    caughtBy: 1,
+    says: /persistent-watches[^]*missed/,
+    run: patchBug("recursive-watch-misses-grandchildren"),
+  },
+  {
+    name: "set-watches-drops-persistent",
+    caughtBy: 1,
+    says: /persistent-watches[^]*missed/,
+    run: patchBug("set-watches-drops-persistent"),
+  },
+  {
+    name: "container-reaped-before-child",
+    caughtBy: 1,
+    says: /reaping[^]*never had a child/,
+    run: prepBug("container-reaped-before-child"),
+  },
+  {
+    name: "ttl-from-creation-time",
+    caughtBy: 13,
+    says: /reaping[^]*after its last modification/,
+    run: prepBug("ttl-from-creation-time"),
   },
 ];
 

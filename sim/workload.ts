@@ -13,7 +13,7 @@ import type { ClientOp, ConnId, Effect, NodeId } from "../core/replica/index.ts"
 import type { Reply } from "../core/requests.ts";
 import type { SessionId, Zxid } from "../core/types.ts";
 import { hex, sessionId, zxid } from "../core/types.ts";
-import { eventTypeName } from "../core/watches.ts";
+import { AddWatchMode, eventTypeName } from "../core/watches.ts";
 import type { HistoryRecorder } from "../jepsen-like/recorder.ts";
 import type { OpKind, PlannedOp } from "../jepsen-like/workload.ts";
 import { acknowledgedWrite, completionOf, WorkloadClient } from "../jepsen-like/workload.ts";
@@ -24,6 +24,10 @@ export type { OpKind };
 
 /** Lane l of client c is process c + l * laneStride. */
 export const laneStride = 1000;
+/** Dense: the setWatches a client sends on each new connection is recorded on this lane. */
+const setWatchesLane = 9;
+/** ZooKeeper's clients send SetWatches with this xid. */
+const setWatchesXid = -8;
 
 export interface WorkloadOptions {
   clients: number;
@@ -39,6 +43,10 @@ export interface WorkloadOptions {
   sharedClients?: number;
   /** Dense: the clients that contend for the lock (WorkloadShape.lockContenders). */
   lockContenders?: number;
+  /** Dense: the clients that add persistent watches (WorkloadShape.watchClients). */
+  watchClients?: number;
+  /** Dense: the TTL of TTL nodes (WorkloadShape.ttlMs). */
+  ttlMs?: number;
   /** Requests each client keeps in flight at most, one per lane (absent: 1). */
   pipeline?: number;
   /**
@@ -71,6 +79,11 @@ export class SimClient implements ClientEndpoint {
    * Paths with a data watch this session set and that has not fired: re-registered on reconnect.
    */
   private dataWatches = new Set<string>();
+  /** Persistent and recursive watches this session added (dense): firing does not end them. */
+  private readonly persistentWatches = new Set<string>();
+  private readonly recursiveWatches = new Set<string>();
+  /** Dense: the setWatches of this connection is recorded and not yet answered. */
+  private setWatchesOpen = false;
   /** A closeSession is in flight: no lane issues until the session is replaced. */
   private closing = false;
   /** Silent (a process pause): sends nothing, not even pings, and does not reconnect. */
@@ -94,6 +107,8 @@ export class SimClient implements ClientEndpoint {
             dense: true,
             sharedClients: options.sharedClients,
             lockContenders: options.lockContenders,
+            watchClients: options.watchClients,
+            ttlMs: options.ttlMs,
           }
         : {}),
     });
@@ -154,6 +169,12 @@ export class SimClient implements ClientEndpoint {
     this.connId = undefined;
     this.connected = false;
     this.closing = false;
+    if (this.setWatchesOpen) {
+      const process = this.process + setWatchesLane * laneStride;
+      const session = this.sessionHex();
+      this.history.add({ type: "info", process, session, op: "setWatches", result: { reason } });
+      this.setWatchesOpen = false;
+    }
     for (const { lane, process, planned } of this.byXid.values()) {
       const session = this.sessionHex();
       this.history.add({ type: "info", process, session, ...planned.record, result: { reason } });
@@ -180,6 +201,14 @@ export class SimClient implements ClientEndpoint {
         }
         this.session = { id: effect.sessionId, password: effect.password };
         this.connected = true;
+        // Dense: what follows on the session, up to the next of these, came over this connection.
+        if (this.options.dense === true)
+          this.history.add({
+            type: "event",
+            process: this.process,
+            session: this.sessionHex(),
+            op: "connected",
+          });
         this.reregisterWatches();
         return this.scheduleAll();
       case "reply":
@@ -207,6 +236,8 @@ export class SimClient implements ClientEndpoint {
   private endSession(): void {
     this.session = undefined;
     this.dataWatches.clear();
+    this.persistentWatches.clear();
+    this.recursiveWatches.clear();
     this.planner.sessionEnded();
   }
 
@@ -237,20 +268,43 @@ export class SimClient implements ClientEndpoint {
    * once.
    */
   private reregisterWatches(): void {
-    if (this.dataWatches.size === 0) return;
+    const persistent = [...this.persistentWatches].sort();
+    const persistentRecursive = [...this.recursiveWatches].sort();
+    if (this.dataWatches.size + persistent.length + persistentRecursive.length === 0) return;
+    const lists = {
+      data: [...this.dataWatches].sort(),
+      exist: [],
+      child: [],
+      persistent,
+      persistentRecursive,
+    };
     this.world.sendToServer(this.connId!, {
       type: "clientRequest",
       connId: this.connId!,
-      xid: -8,
-      request: {
-        op: "setWatches",
-        relativeZxid: this.lastZxid,
-        data: [...this.dataWatches].sort(),
-        exist: [],
-        child: [],
-        persistent: [],
-        persistentRecursive: [],
-      },
+      xid: setWatchesXid,
+      request: { op: "setWatches", relativeZxid: this.lastZxid, ...lists },
+    });
+    if (this.options.dense !== true) return;
+    // Recorded: its reply zxid is where the re-registered persistent watches start again.
+    this.setWatchesOpen = true;
+    this.history.add({
+      type: "invoke",
+      process: this.process + setWatchesLane * laneStride,
+      session: this.sessionHex(),
+      op: "setWatches",
+      args: { watches: lists },
+    });
+  }
+
+  private setWatchesAnswered(reply: Reply): void {
+    if (!this.setWatchesOpen) return;
+    this.setWatchesOpen = false;
+    this.history.add({
+      process: this.process + setWatchesLane * laneStride,
+      session: this.sessionHex(),
+      op: "setWatches",
+      zxid: reply.zxid,
+      ...completionOf(reply),
     });
   }
 
@@ -312,6 +366,7 @@ export class SimClient implements ClientEndpoint {
 
   private onReply(xid: number, reply: Reply): void {
     if (reply.zxid > this.lastZxid) this.lastZxid = reply.zxid;
+    if (xid === setWatchesXid) return this.setWatchesAnswered(reply);
     const inFlight = this.byXid.get(xid);
     if (inFlight === undefined) return;
     this.byXid.delete(xid);
@@ -333,6 +388,10 @@ export class SimClient implements ClientEndpoint {
     const request = planned.request;
     if (request.op === "getData" && request.watch && reply.err === Err.OK)
       this.dataWatches.add(request.path);
+    if (request.op === "addWatch" && reply.err === Err.OK) {
+      if (request.mode === AddWatchMode.Persistent) this.persistentWatches.add(request.path);
+      else this.recursiveWatches.add(request.path);
+    }
     if (planned.kind === "closeSession") {
       this.closing = false;
       // On success the server hangs up next; the next connect starts a fresh session.

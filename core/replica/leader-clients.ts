@@ -7,6 +7,7 @@ import { Err } from "../errors.ts";
 import { prepareCloseSession, prepareDeleteContainer, prepareTxn } from "../prep.ts";
 import type { PrepConfig } from "../prep.ts";
 import { expiredNodeCandidates } from "../reaper.ts";
+import { fromTreeZxid } from "../pending.ts";
 import { reaperDeletesPerPassMax, syncsWaitingMax } from "../limits.ts";
 import type { RequestContext } from "../requests.ts";
 import type { SessionId } from "../types.ts";
@@ -220,6 +221,9 @@ export function leaderHousekeeping(s: ReplicaState): void {
   for (const path of expiredNodeCandidates(s.db.tree, s.nowMs, reaperDeletesPerPassMax)) {
     const view = leader.pending.lookup(s.db, path);
     if (view === undefined || view.childCount > 0) continue; // already going, or refilled meanwhile
+    // A change to it is decided but not applied (a touch of a TTL node, a child coming or going):
+    // the candidate was judged on the tree before it, so it waits for a later pass.
+    if (view.zxid !== fromTreeZxid) continue;
     const input = {
       db: s.db,
       pending: leader.pending,

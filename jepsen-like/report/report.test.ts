@@ -143,6 +143,8 @@ describe("report: visualization data", () => {
       ["watch-order", 0],
       ["ephemerals", 0],
       ["sequential-names", 0],
+      ["persistent-watches", 0],
+      ["reaping", 0],
     ]);
     expect([1, 7, 10, 11, 21, 99, 101, 4000].map(niceWidth)).toEqual([
       1, 10, 10, 20, 50, 100, 200, 5000,

@@ -9,6 +9,13 @@ export class Builder {
   readonly records: HistoryRecord[] = [];
   private readonly open = new Map<number, HistoryRecord>();
   private readonly sessions = new Map<number, string>();
+  private elapsedUs = 0;
+
+  /** Lets `us` microseconds pass before the next record. */
+  wait(us: number): this {
+    this.elapsedUs += us;
+    return this;
+  }
 
   session(process: number, session: string): this {
     this.sessions.set(process, session);
@@ -19,7 +26,7 @@ export class Builder {
     const full: HistoryRecord = {
       ...record,
       index: this.records.length,
-      time: this.records.length * 10,
+      time: this.records.length * 10 + this.elapsedUs,
       session: this.sessions.get(record.process) ?? `0x${record.process.toString(16)}`,
     };
     this.records.push(full);

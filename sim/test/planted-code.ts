@@ -14,6 +14,9 @@ import { SimDisk } from "../disk.ts";
 import { step } from "../../core/replica/index.ts";
 import type { WatchTrigger } from "../../core/tree.ts";
 import type { Txn, TxnBody } from "../../core/txn.ts";
+import { parentPath, rootPath } from "../../core/path.ts";
+import type { SessionId } from "../../core/types.ts";
+import { WatchManager } from "../../core/watches.ts";
 
 interface DatabaseInternals {
   applyMulti(txn: Txn, ops: readonly TxnBody[], triggers: WatchTrigger[]): TxnResult;
@@ -62,5 +65,42 @@ export const plantedCodeSteps: Record<string, StepFunction> = {
     if (events.length > 0)
       result.effects = [...result.effects.filter((e) => e.type !== "watchEvent"), ...events];
     return result;
+  },
+};
+
+interface WatchManagerInternals {
+  readonly tables: { data: Map<string, Map<SessionId, number>> };
+  collectAncestors(path: string, out: Set<SessionId>): void;
+}
+
+/** WatchStats' recursive bit (core/watches.ts). */
+const recursiveBit = 4;
+
+/** Bugs in the watch manager (core/watches.ts), planted like plantedPatches. */
+export const plantedWatchPatches: Record<string, () => () => void> = {
+  /** A recursive watch looks only one level up: changes to grandchildren never reach it. */
+  "recursive-watch-misses-grandchildren": () => {
+    const prototype = WatchManager.prototype as unknown as WatchManagerInternals;
+    const original = prototype.collectAncestors;
+    prototype.collectAncestors = function (this: WatchManagerInternals, path, out) {
+      if (path === rootPath) return;
+      for (const [session, bits] of this.tables.data.get(parentPath(path)) ?? [])
+        if ((bits & recursiveBit) !== 0) out.add(session);
+    };
+    return () => {
+      prototype.collectAncestors = original;
+    };
+  },
+  /** setWatches re-registers one-shot watches only: persistent ones die with the connection. */
+  "set-watches-drops-persistent": () => {
+    const prototype = WatchManager.prototype;
+    const original = prototype.setWatches;
+    prototype.setWatches = function (this: WatchManager, session, relativeZxid, lists, db) {
+      const oneShot = { ...lists, persistent: [], persistentRecursive: [] };
+      return original.call(this, session, relativeZxid, oneShot, db);
+    };
+    return () => {
+      prototype.setWatches = original;
+    };
   },
 };
