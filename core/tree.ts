@@ -146,7 +146,7 @@ export class TreeCapture {
     return this.earlier.size;
   }
 
-  /** Called by the tree before the node at `path` changes or goes. */
+  /** Called by the tree before `node` changes or goes. */
   keep(node: ZNode): void {
     if (node.czxid <= this.createdUpTo && !this.earlier.has(node)) {
       this.earlier.set(node, { ...node });
@@ -213,7 +213,7 @@ export class DataTree {
     this.nodes.release();
   }
 
-  /** Before the node at `path` changes or goes: every open capture keeps it as it was. */
+  /** Before `node` changes or goes: every open capture keeps it as it was. */
   private beforeChange(node: ZNode): void {
     for (const capture of this.captures) capture.keep(node);
   }
