@@ -292,19 +292,21 @@ export interface SimResult {
 export const checkStepsMax = 2_000_000;
 
 /**
- * Runs one seed; `policy` and `step` replace the protocol's rules only in tests of the simulator's
- * teeth; `faults` replays that schedule instead of drawing one (a scenario file's).
+ * Runs one seed; `traceSink` gets every trace line, or is "untraced" for a run that needs no trace
+ * hash (a sweep's: then traceHash is ""); `policy` and `step` replace the protocol's rules only in
+ * tests of the simulator's teeth; `faults` replays that schedule instead of drawing one (a
+ * scenario file's).
  */
 export function runSimulation(
   options: SimOptions,
-  traceSink?: (line: string) => void,
+  traceSink?: ((line: string) => void) | "untraced",
   policy: ProtocolPolicy = zabPolicy,
   step?: StepFunction,
   faults?: readonly Fault[],
   lockRules?: LockRules,
 ): SimResult {
   const rng = new Rng(`run-${options.seed}`);
-  const trace = new Trace(traceSink);
+  const trace = traceSink === "untraced" ? new Trace(undefined, false) : new Trace(traceSink, true);
   const ids: NodeId[] = Array.from({ length: options.nodes }, (_, i) => i + 1);
   const configs = ids.map((id) =>
     replicaConfig({
