@@ -101,7 +101,7 @@ export class World {
   private readonly held = new Map<string, { generation: number; message: PeerMessage }[]>();
   /** Crashes waiting for their window on a node (the nemesis arms them). */
   private readonly armed = new Map<NodeId, ArmedCrash>();
-  /** Each node's effect handlers, built once: a table of closures per step cost a sixth of a run. */
+  /** Each node's effect handlers, built once: a fresh table of closures per step cost a sixth. */
   private readonly handlers = new Map<NodeId, EffectHandlers>();
 
   constructor(
