@@ -120,6 +120,8 @@ export class WorkloadClient {
   private readonly queued = new Set<string>();
   /** This session's lock nodes, oldest first. */
   private readonly locks: string[] = [];
+  /** The mix as arrays, summed once (drawn from per op). */
+  private weights: MixWeights | undefined;
 
   constructor(
     readonly process: number,
@@ -170,12 +172,11 @@ export class WorkloadClient {
   }
 
   private pickKind(): OpKind {
-    const entries = Object.entries(this.shape.mix) as [OpKind, number][];
-    const total = entries.reduce((n, [, w]) => n + w, 0);
+    const { kinds, weights, total } = (this.weights ??= weightsOf(this.shape.mix));
     let roll = this.random.float() * total;
-    for (const [kind, weight] of entries) {
-      roll -= weight;
-      if (roll < 0) return kind;
+    for (let i = 0; i < kinds.length; i++) {
+      roll -= weights[i]!;
+      if (roll < 0) return kinds[i]!;
     }
     return "read";
   }
@@ -370,6 +371,25 @@ export class WorkloadClient {
       record: { op: "multi", args: { ops: subs } },
     };
   }
+}
+
+interface MixWeights {
+  kinds: OpKind[];
+  weights: number[];
+  total: number;
+}
+
+/** The mix's kinds and weights in its own order, and their sum added up in that order. */
+function weightsOf(mix: WorkloadMix): MixWeights {
+  const kinds: OpKind[] = [];
+  const weights: number[] = [];
+  let total = 0;
+  for (const [kind, weight] of Object.entries(mix) as [OpKind, number][]) {
+    kinds.push(kind);
+    weights.push(weight);
+    total += weight;
+  }
+  return { kinds, weights, total };
 }
 
 /** A thin create's path: the queue's parent, a node multis work on, or a register. */
