@@ -60,7 +60,7 @@ interface InFlight {
 
 export class SimClient implements ClientEndpoint {
   private connId: ConnId | undefined;
-  private session: { id: SessionId; password: Uint8Array } | undefined;
+  private session: { id: SessionId; password: Uint8Array; hex: string } | undefined;
   private lastZxid: Zxid = zxid(0n);
   private connected = false;
   private xid = 0;
@@ -119,8 +119,9 @@ export class SimClient implements ClientEndpoint {
     this.world.at(this.rng.exponential(50), () => this.connect());
   }
 
+  /** The session's id as the history writes it, kept with the session (every record has it). */
   private sessionHex(): string {
-    return this.session === undefined ? "0x0" : hex(this.session.id);
+    return this.session?.hex ?? "0x0";
   }
 
   private connect(): void {
@@ -178,7 +179,11 @@ export class SimClient implements ClientEndpoint {
           this.endSession();
           return this.hangUp("session expired");
         }
-        this.session = { id: effect.sessionId, password: effect.password };
+        this.session = {
+          id: effect.sessionId,
+          password: effect.password,
+          hex: hex(effect.sessionId),
+        };
         this.connected = true;
         this.reregisterWatches();
         return this.scheduleAll();
@@ -323,13 +328,13 @@ export class SimClient implements ClientEndpoint {
       this.world.stateChecker.acknowledge(reply.zxid, this.session.id, xid, what);
     }
     this.planner.learn(planned, reply);
-    const base = {
+    this.history.add({
       process,
       session: this.sessionHex(),
       ...planned.record,
       zxid: reply.zxid,
-    };
-    this.history.add({ ...base, ...completionOf(reply) });
+      ...completionOf(reply),
+    });
     const request = planned.request;
     if (request.op === "getData" && request.watch && reply.err === Err.OK)
       this.dataWatches.add(request.path);
