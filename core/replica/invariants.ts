@@ -28,7 +28,7 @@ export function checkReplicaInvariants(s: ReplicaState): void {
     if (leader.phase === "broadcast")
       assert(s.db.lastZxid === s.committedZxid, "a leader applies what it commits at once");
   }
-  for (const [, conn] of s.clients.conns) {
+  for (const conn of s.clients.conns.values()) {
     if (conn.established)
       assert(conn.sessionId !== undefined, "an established connection has a session");
     assert(
