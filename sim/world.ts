@@ -461,4 +461,9 @@ export class World {
   at(delayMs: number, run: () => void): void {
     this.agenda.push(this.nowMs + delayMs, { kind: "call", run });
   }
+
+  /** Runs `run` at virtual time `atMs` (not before now). */
+  atTime(atMs: number, run: () => void): void {
+    this.agenda.push(Math.max(atMs, this.nowMs), { kind: "call", run });
+  }
 }
