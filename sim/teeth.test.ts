@@ -48,7 +48,7 @@ const patchBug = (name: string) => (seed: number) => {
 const teeth: Tooth[] = [
   {
     name: "sequential-suffix-from-child-count",
-    caughtBy: 3,
+    caughtBy: 2,
     says: /sequential-names/,
     run: prepBug("sequential-suffix-from-child-count"),
   },
@@ -61,7 +61,7 @@ const teeth: Tooth[] = [
   {
     // The leader's view and the tree both keep the ops before the failing one.
     name: "multi-applies-ops-before-failure",
-    caughtBy: 1,
+    caughtBy: 3,
     says: /^history check failed:[^]*linearizability[^]*ILLEGAL/,
     run: (seed) => {
       planted.bug = "multi-applies-ops-before-failure";
@@ -70,7 +70,7 @@ const teeth: Tooth[] = [
   },
   {
     name: "watch-event-after-reply",
-    caughtBy: 1,
+    caughtBy: 2,
     says: /watch-order/,
     run: (seed) =>
       runSimulation(
