@@ -442,10 +442,16 @@ function subResultOf(result: NonNullable<Reply["results"]>[number]): SubResult {
   return {};
 }
 
+const writeOps: ReadonlySet<string> = new Set([
+  "create",
+  "setData",
+  "delete",
+  "multi",
+  "closeSession",
+]);
+
 /** Whether a completed op changed the tree (its zxid must then be in the committed history). */
 export function acknowledgedWrite(planned: PlannedOp, reply: Reply): boolean {
-  const write = ["create", "setData", "delete", "multi", "closeSession"].includes(
-    planned.record.op,
-  );
+  const write = writeOps.has(planned.record.op);
   return write && reply.err === Err.OK && !reply.results?.some((r) => r.op === "error");
 }
