@@ -2,7 +2,7 @@
 // the network between them and the client connections. One deliver(input) path into the core, one
 // interpret(effect) switch out of it; no protocol rules live here.
 
-import { assert } from "../core/assert.ts";
+import { assert, InvariantViolation } from "../core/assert.ts";
 import type {
   ConnId,
   Effect,
@@ -142,7 +142,7 @@ export class World {
 
   node(id: NodeId): SimNode {
     const node = this.nodes.get(id);
-    assert(node !== undefined, `node ${id} exists`);
+    if (node === undefined) throw new InvariantViolation(`node ${id} exists`); // built on failure
     return node;
   }
 
@@ -294,10 +294,11 @@ export class World {
   /** Sends over the link, or holds the message while the direction is clogged (FIFO either way). */
   private transmit(from: NodeId, to: NodeId, message: PeerMessage): void {
     const generation = this.network.generationOf(from, to);
-    const key = `${from}>${to}`;
     const until = this.network.cloggedUntil(from, to, this.nowMs);
-    const queue = this.held.get(key);
+    // Most of the time nothing is held anywhere: no key to build for every message.
+    const queue = this.held.size === 0 ? undefined : this.held.get(`${from}>${to}`);
     if (until !== undefined || queue !== undefined) {
+      const key = `${from}>${to}`;
       if (queue === undefined) {
         this.held.set(key, [{ generation, message }]);
         this.agenda.push(until ?? this.nowMs, { kind: "unclog", from, to });
