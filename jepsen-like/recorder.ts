@@ -12,8 +12,12 @@ export class HistoryRecorder {
   /** `clockMicros` gives integer microseconds (virtual in the simulator, real elsewhere). */
   constructor(private readonly clockMicros: () => number) {}
 
+  /** `record` is a fresh object of the caller's: it is completed in place, not copied. */
   add(record: Omit<HistoryRecord, "index" | "time">): void {
-    this.records.push({ ...record, index: this.records.length, time: this.clockMicros() });
+    const full = record as HistoryRecord;
+    full.index = this.records.length;
+    full.time = this.clockMicros();
+    this.records.push(full);
     if (record.type !== "event") this.counts[record.type]++;
   }
 

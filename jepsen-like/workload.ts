@@ -149,6 +149,8 @@ export class WorkloadClient {
   private readonly queued = new Set<string>();
   /** This session's lock nodes, oldest first. */
   private readonly locks: string[] = [];
+  /** The mix as arrays, summed once (drawn from per op). */
+  private weights: MixWeights | undefined;
 
   constructor(
     readonly process: number,
@@ -199,12 +201,11 @@ export class WorkloadClient {
   }
 
   private pickKind(): OpKind {
-    const entries = Object.entries(this.shape.mix) as [OpKind, number][];
-    const total = entries.reduce((n, [, w]) => n + w, 0);
+    const { kinds, weights, total } = (this.weights ??= weightsOf(this.shape.mix));
     let roll = this.random.float() * total;
-    for (const [kind, weight] of entries) {
-      roll -= weight;
-      if (roll < 0) return kind;
+    for (let i = 0; i < kinds.length; i++) {
+      roll -= weights[i]!;
+      if (roll < 0) return kinds[i]!;
     }
     return "read";
   }
@@ -476,6 +477,25 @@ export class WorkloadClient {
   }
 }
 
+interface MixWeights {
+  kinds: OpKind[];
+  weights: number[];
+  total: number;
+}
+
+/** The mix's kinds and weights in its own order, and their sum added up in that order. */
+function weightsOf(mix: WorkloadMix): MixWeights {
+  const kinds: OpKind[] = [];
+  const weights: number[] = [];
+  let total = 0;
+  for (const [kind, weight] of Object.entries(mix) as [OpKind, number][]) {
+    kinds.push(kind);
+    weights.push(weight);
+    total += weight;
+  }
+  return { kinds, weights, total };
+}
+
 /** A thin create's path: the queue's parent, a node multis work on, or a register. */
 function thinCreatePath(roll: number, multiPath: () => string, key: string): string {
   if (roll < 0.15) return queueParent;
@@ -526,10 +546,16 @@ function subResultOf(result: NonNullable<Reply["results"]>[number]): SubResult {
   return {};
 }
 
+const writeOps: ReadonlySet<string> = new Set([
+  "create",
+  "setData",
+  "delete",
+  "multi",
+  "closeSession",
+]);
+
 /** Whether a completed op changed the tree (its zxid must then be in the committed history). */
 export function acknowledgedWrite(planned: PlannedOp, reply: Reply): boolean {
-  const write = ["create", "setData", "delete", "multi", "closeSession"].includes(
-    planned.record.op,
-  );
+  const write = writeOps.has(planned.record.op);
   return write && reply.err === Err.OK && !reply.results?.some((r) => r.op === "error");
 }

@@ -15,17 +15,21 @@ export class Agenda<T> {
     return this.heap.length;
   }
 
+  // Sifts move a hole instead of swapping pairs: the agenda holds every timer of every client,
+  // and each event passes through it twice. The order is (atMs, seq) either way.
   push(atMs: number, event: T): void {
     const item = { atMs, seq: this.seq++, event };
     const heap = this.heap;
+    let i = heap.length;
     heap.push(item);
-    let i = heap.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      const above = heap[parent]!;
+      if (!before(item, above)) break;
+      heap[i] = above;
       i = parent;
     }
+    heap[i] = item;
   }
 
   pop(): Scheduled<T> | undefined {
@@ -33,18 +37,19 @@ export class Agenda<T> {
     const top = heap[0];
     const last = heap.pop();
     if (top === undefined || last === undefined || heap.length === 0) return top;
-    heap[0] = last;
+    const size = heap.length;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= size) break;
       const r = l + 1;
-      let m = i;
-      if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
-      if (m === i) break;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-      i = m;
+      const child = r < size && before(heap[r]!, heap[l]!) ? r : l;
+      const below = heap[child]!;
+      if (!before(below, last)) break;
+      heap[i] = below;
+      i = child;
     }
+    heap[i] = last;
     return top;
   }
 

@@ -54,7 +54,7 @@ const patchBug = (name: string) => (seed: number) => {
 const teeth: Tooth[] = [
   {
     name: "sequential-suffix-from-child-count",
-    caughtBy: 1,
+    caughtBy: 2,
     says: /sequential-names/,
     run: prepBug("sequential-suffix-from-child-count"),
   },
@@ -67,7 +67,7 @@ const teeth: Tooth[] = [
   {
     // The leader's view and the tree both keep the ops before the failing one.
     name: "multi-applies-ops-before-failure",
-    caughtBy: 1,
+    caughtBy: 3,
     says: /^history check failed:[^]*linearizability[^]*ILLEGAL/,
     run: (seed) => {
       planted.bug = "multi-applies-ops-before-failure";
@@ -76,7 +76,7 @@ const teeth: Tooth[] = [
   },
   {
     name: "watch-event-after-reply",
-    caughtBy: 1,
+    caughtBy: 2,
     says: /watch-order/,
     run: (seed) =>
       runSimulation(

@@ -12,9 +12,17 @@ export class Trace {
   private batch = "";
   lines = 0;
 
-  constructor(private readonly sink: ((line: string) => void) | undefined) {}
+  /**
+   * `enabled` false: no line is hashed or kept, and the world does not have the replicas build
+   * them (a sweep reports no trace hash; describing every input and effect cost a tenth of a run).
+   */
+  constructor(
+    private readonly sink: ((line: string) => void) | undefined,
+    readonly enabled = true,
+  ) {}
 
   add(line: string): void {
+    if (!this.enabled) return;
     this.lines++;
     this.batch += line;
     this.batch += "\n";
@@ -27,8 +35,9 @@ export class Trace {
     this.batch = "";
   }
 
-  /** The first 64 bits of the SHA-1 of every line so far, newline-terminated. */
+  /** The first 64 bits of the SHA-1 of every line so far, newline-terminated ("" untraced). */
   hash(): string {
+    if (!this.enabled) return "";
     this.flush();
     return this.digest.copy().digest("hex").slice(0, 16);
   }

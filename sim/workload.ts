@@ -66,9 +66,17 @@ interface InFlight {
   finalXid: number;
 }
 
+/** When an op in flight times out, if it is still in flight on the connection it was sent on. */
+interface Deadline {
+  atMs: number;
+  xid: number;
+  inFlight: InFlight;
+  connId: ConnId | undefined;
+}
+
 export class SimClient implements ClientEndpoint {
   private connId: ConnId | undefined;
-  private session: { id: SessionId; password: Uint8Array } | undefined;
+  private session: { id: SessionId; password: Uint8Array; hex: string } | undefined;
   private lastZxid: Zxid = zxid(0n);
   private connected = false;
   private xid = 0;
@@ -88,6 +96,14 @@ export class SimClient implements ClientEndpoint {
   private closing = false;
   /** Silent (a process pause): sends nothing, not even pings, and does not reconnect. */
   private paused = false;
+  /**
+   * The ops' timeouts in issue order, which is deadline order (one timeout for every op): only
+   * the first one still in flight is on the agenda. A timer per op kept thousands of them there
+   * at once, most for ops long answered.
+   */
+  private readonly deadlines: Deadline[] = [];
+  private deadlinesDone = 0;
+  private deadlineArmed = false;
   stopped = false;
   completed = 0;
 
@@ -134,8 +150,9 @@ export class SimClient implements ClientEndpoint {
     this.world.at(this.rng.exponential(50), () => this.connect());
   }
 
+  /** The session's id as the history writes it, kept with the session (every record has it). */
   private sessionHex(): string {
-    return this.session === undefined ? "0x0" : hex(this.session.id);
+    return this.session?.hex ?? "0x0";
   }
 
   private connect(): void {
@@ -199,7 +216,11 @@ export class SimClient implements ClientEndpoint {
           this.endSession();
           return this.hangUp("session expired");
         }
-        this.session = { id: effect.sessionId, password: effect.password };
+        this.session = {
+          id: effect.sessionId,
+          password: effect.password,
+          hex: hex(effect.sessionId),
+        };
         this.connected = true;
         // Dense: what follows on the session, up to the next of these, came over this connection.
         if (this.options.dense === true)
@@ -357,11 +378,34 @@ export class SimClient implements ClientEndpoint {
     this.lanes[lane] = inFlight;
     this.byXid.set(xid, inFlight);
     this.history.add({ type: "invoke", process, session: this.sessionHex(), ...planned.record });
-    const connId = this.connId;
-    this.world.at(this.options.opTimeoutMs, () => {
-      if (this.byXid.get(xid) === inFlight && this.connId === connId)
-        this.hangUp("operation timed out");
-    });
+    const atMs = this.world.nowMs + this.options.opTimeoutMs;
+    this.deadlines.push({ atMs, xid, inFlight, connId: this.connId });
+    if (!this.deadlineArmed) this.armDeadline();
+  }
+
+  private pending(deadline: Deadline): boolean {
+    return this.byXid.get(deadline.xid) === deadline.inFlight && this.connId === deadline.connId;
+  }
+
+  /** Puts the first timeout still pending on the agenda; answered ones are dropped unseen. */
+  private armDeadline(): void {
+    const deadlines = this.deadlines;
+    while (this.deadlinesDone < deadlines.length && !this.pending(deadlines[this.deadlinesDone]!))
+      this.deadlinesDone++;
+    if (this.deadlinesDone > 1024 && this.deadlinesDone * 2 > deadlines.length) {
+      deadlines.splice(0, this.deadlinesDone);
+      this.deadlinesDone = 0;
+    }
+    const next = deadlines[this.deadlinesDone];
+    this.deadlineArmed = next !== undefined;
+    if (next !== undefined) this.world.atTime(next.atMs, () => this.deadlineDue());
+  }
+
+  private deadlineDue(): void {
+    const due = this.deadlines[this.deadlinesDone]!;
+    this.deadlinesDone++;
+    if (this.pending(due)) this.hangUp("operation timed out");
+    this.armDeadline();
   }
 
   private onReply(xid: number, reply: Reply): void {
@@ -378,13 +422,13 @@ export class SimClient implements ClientEndpoint {
       this.world.stateChecker.acknowledge(reply.zxid, this.session.id, xid, what);
     }
     this.planner.learn(planned, reply);
-    const base = {
+    this.history.add({
       process,
       session: this.sessionHex(),
       ...planned.record,
       zxid: reply.zxid,
-    };
-    this.history.add({ ...base, ...completionOf(reply) });
+      ...completionOf(reply),
+    });
     const request = planned.request;
     if (request.op === "getData" && request.watch && reply.err === Err.OK)
       this.dataWatches.add(request.path);

@@ -4,7 +4,7 @@
 // effect to its handler in order. The handler table is exhaustive: a new effect type does not
 // compile until every harness says what it means.
 
-import { assert } from "../assert.ts";
+import { assert, InvariantViolation } from "../assert.ts";
 import { SnapshotEncoder } from "../storage.ts";
 import type { Txn } from "../txn.ts";
 import type { Zxid } from "../types.ts";
@@ -68,7 +68,9 @@ export class ReplicaDriver {
   /** One input at the harness's clock reading; returns the step's effects, in order. */
   deliver(input: Input, nowMs: number): readonly Effect[] {
     const state = this.state;
-    assert(state !== undefined, `server ${this.id} is up to take an input`);
+    // Messages built only on failure: these run for every input and every send.
+    if (state === undefined)
+      throw new InvariantViolation(`server ${this.id} is up to take an input`);
     this.options.trace?.(describeInput(this.id, input, nowMs), "input");
     const { effects } = (this.options.step ?? step)(state, input, nowMs);
     this.traceEffects(effects);
@@ -83,7 +85,8 @@ export class ReplicaDriver {
 
   /** A send's message with the snapshot a SYNC names encoded from this replica's tree. */
   encodeSnapshotFor(message: PeerMessage): PeerMessage {
-    assert(this.state !== undefined, `server ${this.id} is up to encode a snapshot`);
+    if (this.state === undefined)
+      throw new InvariantViolation(`server ${this.id} is up to encode a snapshot`);
     return withSnapshot(message, this.state.db);
   }
 

@@ -25,9 +25,17 @@ export function leaderOf(s: ReplicaState): LeaderState {
 }
 
 /** Learners that receive proposals and commits: those being synced and those in sync. */
-function* activeLearners(leader: LeaderState): Iterable<[NodeId, Learner]> {
-  for (const entry of leader.learners)
-    if (entry[1].phase === "syncing" || entry[1].phase === "synced") yield entry;
+function isActive(learner: Learner): boolean {
+  return learner.phase === "syncing" || learner.phase === "synced";
+}
+
+/**
+ * Sends to every active learner. Loops over the learners are written out, without a generator:
+ * they run for every proposal, commit and ack, and a generator allocated at each.
+ */
+function sendToActive(s: ReplicaState, leader: LeaderState, message: PeerMessage): void {
+  for (const id of leader.learners.keys())
+    if (isActive(leader.learners.get(id)!)) send(s, id, message);
 }
 
 export function onFollowerInfo(s: ReplicaState, from: NodeId, m: Msg<"FOLLOWERINFO">): void {
@@ -257,7 +265,7 @@ export function propose(s: ReplicaState, txn: Txn): void {
   assert(leader.proposals.length <= proposalsUncommittedMax, "uncommitted proposals stay bounded");
   // One message for every learner: a harness may encode it once for all of them.
   const proposal: PeerMessage = { type: "PROPOSAL", txn };
-  for (const [id] of activeLearners(leader)) send(s, id, proposal);
+  sendToActive(s, leader, proposal);
 }
 
 /** Commits the longest prefix of proposals that a quorum (us included) holds durably. */
@@ -266,8 +274,8 @@ export function tryCommit(s: ReplicaState): void {
   let commitTo: Zxid | undefined;
   for (const proposal of leader.proposals) {
     let holders = s.durableZxid >= proposal.zxid ? 1 : 0;
-    for (const [, learner] of activeLearners(leader))
-      if (learner.ackedZxid >= proposal.zxid) holders++;
+    for (const learner of leader.learners.values())
+      if (isActive(learner) && learner.ackedZxid >= proposal.zxid) holders++;
     if (holders < s.config.policy.commitQuorum(s.config)) break;
     commitTo = proposal.zxid;
   }
@@ -279,7 +287,7 @@ function commitUpTo(s: ReplicaState, z: Zxid): void {
   if (z > s.committedZxid) s.committedZxid = z;
   while (leader.proposals.length > 0 && leader.proposals[0]!.zxid <= z) leader.proposals.shift();
   const commit: PeerMessage = { type: "COMMIT", zxid: s.committedZxid };
-  for (const [id] of activeLearners(leader)) send(s, id, commit);
+  sendToActive(s, leader, commit);
   applyUpTo(s, s.committedZxid);
 }
 

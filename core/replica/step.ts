@@ -2,7 +2,7 @@
 // (clock, peer links, persistence completions, clients) happens here; then one switch on the role.
 // See io.ts for the order in which a harness must carry out the effects.
 
-import { assert } from "../assert.ts";
+import { assert, InvariantViolation } from "../assert.ts";
 import type { SessionId } from "../types.ts";
 import { emit } from "./outputs.ts";
 import {
@@ -213,7 +213,8 @@ function onPeerDown(s: ReplicaState, peer: NodeId): void {
  */
 function onPersistDone(s: ReplicaState, id: number): void {
   const first = s.persists[0];
-  assert(first !== undefined && first.id <= id, `persistDone ${id} arrives in issue order`);
+  if (first === undefined || first.id > id)
+    throw new InvariantViolation(`persistDone ${id} arrives in issue order`);
   let appended = false;
   while (s.persists.length > 0 && s.persists[0]!.id <= id) {
     // Told before a persist with other actions leaves the queue, the role sees what it saw when
