@@ -54,7 +54,7 @@ const patchBug = (name: string) => (seed: number) => {
 const teeth: Tooth[] = [
   {
     name: "sequential-suffix-from-child-count",
-    caughtBy: 2,
+    caughtBy: 1,
     says: /sequential-names/,
     run: prepBug("sequential-suffix-from-child-count"),
   },
@@ -67,7 +67,7 @@ const teeth: Tooth[] = [
   {
     // The leader's view and the tree both keep the ops before the failing one.
     name: "multi-applies-ops-before-failure",
-    caughtBy: 3,
+    caughtBy: 1,
     says: /^history check failed:[^]*linearizability[^]*ILLEGAL/,
     run: (seed) => {
       planted.bug = "multi-applies-ops-before-failure";
@@ -76,7 +76,7 @@ const teeth: Tooth[] = [
   },
   {
     name: "watch-event-after-reply",
-    caughtBy: 2,
+    caughtBy: 1,
     says: /watch-order/,
     run: (seed) =>
       runSimulation(
@@ -88,7 +88,7 @@ const teeth: Tooth[] = [
   },
   {
     name: "recovery-drops-last-record",
-    caughtBy: 3,
+    caughtBy: 2,
     says: /invariant violated/,
     run: patchBug("recovery-drops-last-record"),
   },
@@ -100,7 +100,7 @@ const teeth: Tooth[] = [
   },
   {
     name: "set-watches-drops-persistent",
-    caughtBy: 1,
+    caughtBy: 2,
     says: /persistent-watches[^]*missed/,
     run: patchBug("set-watches-drops-persistent"),
   },
@@ -112,7 +112,7 @@ const teeth: Tooth[] = [
   },
   {
     name: "ttl-from-creation-time",
-    caughtBy: 13,
+    caughtBy: 8,
     says: /reaping[^]*after its last modification/,
     run: prepBug("ttl-from-creation-time"),
   },
