@@ -10,14 +10,21 @@ export class PathMap<V> implements Iterable<[string, V]> {
   private count = 0;
   /**
    * Every value set, with its path, in the order set: slot i is live while entries[its path] is
-   * its value. Deleting leaves a dead slot behind; they are swept out when they outnumber the
-   * live ones, unless a reader holds slot numbers (hold). Iteration walks these, in insertion
-   * order, and a snapshot can go through the slots of one moment while the map changes:
-   * listing the keys of a dictionary of a million paths took the event loop a second.
+   * its value. Deleting leaves a dead slot behind; once they outnumber the live ones a sweep
+   * moves the live ones down, a few slots per set or delete (sweeping a million at once stalled
+   * the event loop 135 ms), and never while a reader holds slot numbers (hold). The slots the
+   * sweep has passed and not yet refilled, [gapStart, gapEnd), hold stale copies and are skipped.
+   * Iteration walks these, in insertion order, and a snapshot can go through the slots of one
+   * moment while the map changes: listing the keys of a dictionary of a million paths took the
+   * event loop a second.
    */
-  private slotPaths: string[] = [];
-  private slotValues: V[] = [];
+  private readonly slotPaths: string[] = [];
+  private readonly slotValues: V[] = [];
   private holders = 0;
+  /** A sweep under way reads at gapEnd and writes at gapStart; none when they are equal. */
+  private gapStart = 0;
+  private gapEnd = 0;
+  private sweeping = false;
 
   get size(): number {
     return this.count;
@@ -38,19 +45,28 @@ export class PathMap<V> implements Iterable<[string, V]> {
     this.entries[path] = value;
     this.slotPaths.push(path);
     this.slotValues.push(value);
+    if (this.sweeping && this.holders === 0) this.sweepSome();
   }
 
   delete(path: string): boolean {
     if (this.entries[path] === undefined) return false;
     delete this.entries[path];
     this.count--;
-    if (this.holders === 0 && this.slotPaths.length > 2 * this.count + 1024) this.sweep();
+    if (this.holders === 0) {
+      if (!this.sweeping && this.slotPaths.length > 2 * this.count + 1024) this.sweeping = true;
+      if (this.sweeping) this.sweepSome();
+    }
     return true;
   }
 
   /** How many slots there are now: a reader holding them sees slots 0 .. slotCount - 1. */
   get slotCount(): number {
     return this.slotPaths.length;
+  }
+
+  /** The slots a reader skips: [start, end), stale until a sweep under way refills them. */
+  get skipped(): { start: number; end: number } {
+    return { start: this.gapStart, end: this.gapEnd };
   }
 
   slotPath(slot: number): string {
@@ -61,7 +77,7 @@ export class PathMap<V> implements Iterable<[string, V]> {
     return this.slotValues[slot]!;
   }
 
-  /** Whether the slot's value is still the map's value for its path. */
+  /** Whether the slot's value is still the map's value for its path (outside the skipped ones). */
   isLive(slot: number): boolean {
     return this.entries[this.slotPaths[slot]!] === this.slotValues[slot];
   }
@@ -75,16 +91,30 @@ export class PathMap<V> implements Iterable<[string, V]> {
     this.holders--;
   }
 
-  private sweep(): void {
-    const paths: string[] = [];
-    const values: V[] = [];
-    for (let i = 0; i < this.slotPaths.length; i++) {
-      if (!this.isLive(i)) continue;
-      paths.push(this.slotPaths[i]!);
-      values.push(this.slotValues[i]!);
+  /** Moves a few live slots down: more than a set adds, so the sweep ends. */
+  private sweepSome(): void {
+    const paths = this.slotPaths;
+    const values = this.slotValues;
+    const entries = this.entries;
+    let read = this.gapEnd;
+    let write = this.gapStart;
+    const until = Math.min(paths.length, read + sweepSlotsPerChange);
+    for (; read < until; read++) {
+      const path = paths[read]!;
+      if (entries[path] !== values[read]) continue;
+      paths[write] = path;
+      values[write] = values[read]!;
+      write++;
     }
-    this.slotPaths = paths;
-    this.slotValues = values;
+    if (read === paths.length) {
+      paths.length = write;
+      values.length = write;
+      this.gapStart = this.gapEnd = 0;
+      this.sweeping = false;
+    } else {
+      this.gapStart = write;
+      this.gapEnd = read;
+    }
   }
 
   /** Every entry in insertion order, without a generator or a [path, value] pair per entry. */
@@ -93,6 +123,7 @@ export class PathMap<V> implements Iterable<[string, V]> {
     const values = this.slotValues;
     const entries = this.entries;
     for (let i = 0; i < paths.length; i++) {
+      if (i === this.gapStart && this.gapEnd > i) i = this.gapEnd;
       const path = paths[i]!;
       if (entries[path] === values[i]) visit(values[i]!, path);
     }
@@ -100,10 +131,14 @@ export class PathMap<V> implements Iterable<[string, V]> {
 
   *[Symbol.iterator](): Iterator<[string, V]> {
     for (let i = 0; i < this.slotPaths.length; i++) {
+      if (i === this.gapStart && this.gapEnd > i) i = this.gapEnd;
       if (this.isLive(i)) yield [this.slotPaths[i]!, this.slotValues[i]!];
     }
   }
 }
+
+/** Slots a sweep looks at per set or delete. */
+const sweepSlotsPerChange = 64;
 
 /**
  * A node's child names, for the same reason: a parent with many children and one name re-created.

@@ -100,8 +100,9 @@ export interface TreeOptions {
 export class TreeCapture {
   readonly size: number;
   readonly digest: bigint;
-  /** The slots of the moment of capture: 0 .. end - 1. */
+  /** The slots of the moment of capture: 0 .. end - 1, but for those a sweep left skipped. */
   private readonly end: number;
+  private readonly skipped: { start: number; end: number };
   private slot = 0;
   /** Nodes as they were when captured, by node, for those changed or deleted since. */
   private readonly earlier = new Map<ZNode, ZNode>();
@@ -118,6 +119,7 @@ export class TreeCapture {
     this.size = tree.size;
     this.digest = tree.digest();
     this.end = tree.nodes.slotCount;
+    this.skipped = tree.nodes.skipped; // fixed while held
     tree.nodes.hold();
   }
 
@@ -128,6 +130,10 @@ export class TreeCapture {
   next(): boolean {
     const nodes = this.tree.nodes;
     while (this.slot < this.end) {
+      if (this.slot === this.skipped.start && this.skipped.end > this.slot) {
+        this.slot = this.skipped.end;
+        continue;
+      }
       const slot = this.slot++;
       const node = nodes.slotValue(slot);
       // A slot is of a node live at the capture if that node is live still, or was deleted since
