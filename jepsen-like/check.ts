@@ -48,13 +48,10 @@ export interface CheckOutcome {
 }
 
 function countsOf(history: PairedHistory): HistoryCounts {
-  const counts = {
-    operations: history.operations.length,
-    ok: 0,
-    fail: 0,
-    info: 0,
-    events: history.events.length,
-  };
+  const operations = history.operations.length;
+  const events = history.events.length;
+  if (history.statusCounts !== undefined) return { operations, ...history.statusCounts, events };
+  const counts = { operations, ok: 0, fail: 0, info: 0, events };
   for (const op of history.operations) counts[op.status]++;
   return counts;
 }
