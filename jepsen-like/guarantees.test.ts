@@ -98,6 +98,21 @@ describe("guarantees: what reads return (sequential consistency)", () => {
       "#4 listed ghost under /p, which no write created",
     ]);
   });
+
+  it("orders zxids past 2^53 exactly, where neighbours round to one number", () => {
+    const far = 2n ** 62n; // numbers there are 1024 apart
+    const b = new Builder();
+    b.invoke(1, "create", "/a", { data: "x" }).ok(1, { path: "/a" }, far + 1n);
+    b.invoke(1, "setData", "/a", { data: "y", version: -1 }).ok(1, { version: 1 }, far + 2n);
+    b.invoke(2, "getData", "/a", {}).ok(2, { data: "x" }, far + 1n); // lagging: fine
+    b.invoke(3, "getData", "/a", {}).ok(3, { data: "x", version: 0, mzxid: far + 1n }, far + 3n);
+    expect(violations(b)).toEqual({
+      "sequential-reads": [
+        "#3 is stale: it replied at 0x4000000000000003 with /a as of 0x4000000000000001, " +
+          "but #1 changed /a at 0x4000000000000002",
+      ],
+    });
+  });
 });
 
 describe("guarantees: children a lost sequential create made", () => {
