@@ -101,12 +101,12 @@ function inCompletionOrder(ops: readonly Operation[]): readonly Operation[] {
 }
 
 /**
- * One session's operations in invoke order, with the two subsets the per-session checks walk,
+ * The two subsets of one session's operations (in invoke order) that the per-session checks walk,
  * sorted out in the same pass that groups them (on a million ops each pass is a walk through
- * memory, and these checks used to make four per session).
+ * memory, and these checks used to make four per session). No list of all of them: no check
+ * walks one (the watch check follows answered reads).
  */
 export interface SessionOps {
-  readonly all: Operation[];
   /** Acknowledged writes that carry their zxid. */
   readonly acknowledgedWrites: Operation[];
   /** Replies that went through ZooKeeper with the server's zxid (see `answered`). */
@@ -129,10 +129,9 @@ export function bySession(ops: readonly Operation[]): Map<string, SessionOps> {
   for (const op of ops) {
     let session = sessions.get(op.session);
     if (session === undefined) {
-      session = { all: [], acknowledgedWrites: [], answered: [], setsWatch: false };
+      session = { acknowledgedWrites: [], answered: [], setsWatch: false };
       sessions.set(op.session, session);
     }
-    session.all.push(op);
     if (isWrite(op) && op.status === "ok" && op.zxid !== undefined)
       session.acknowledgedWrites.push(op);
     if (answered(op)) session.answered.push(op);
@@ -282,10 +281,14 @@ type WatchItem =
   | { index: number; read: Operation; event?: undefined }
   | { index: number; event: SessionEvent; read?: undefined };
 
-function watchTimeline(ops: readonly Operation[], events: readonly SessionEvent[]): WatchItem[] {
+/** `answered`: the session's answered replies, in invoke order. */
+function watchTimeline(
+  answered: readonly Operation[],
+  events: readonly SessionEvent[],
+): WatchItem[] {
   const items: WatchItem[] = [];
-  for (const op of ops) {
-    if ((op.op === "getData" || op.op === "exists") && answered(op))
+  for (const op of answered) {
+    if (op.op === "getData" || op.op === "exists")
       items.push({ index: op.completeIndex!, read: op });
   }
   for (const event of events) {
@@ -336,11 +339,11 @@ export function checkWatchOrder(
     if (list === undefined) eventsBySession.set(e.session, [e]);
     else list.push(e);
   }
-  for (const [session, { all: ops, setsWatch }] of sessions) {
+  for (const [session, { answered: replies, setsWatch }] of sessions) {
     // Nothing is checked until a read arms a watch: a session that never asks for one is skipped.
     if (!setsWatch) continue;
     const armed = new Map<string, Armed>();
-    for (const item of watchTimeline(ops, eventsBySession.get(session) ?? [])) {
+    for (const item of watchTimeline(replies, eventsBySession.get(session) ?? [])) {
       if (item.read !== undefined) {
         onWatchRead(findings, armed, item.read, writes);
         continue;
