@@ -57,7 +57,7 @@ function countsOf(history: PairedHistory): HistoryCounts {
 }
 
 export function checkGuarantees(history: PairedHistory): GuaranteeResult[] {
-  const sessions = bySession(history.operations);
+  const sessions = bySession(history);
   const writes = new WriteIndex(history);
   return [
     checkFifoOrder(sessions),

@@ -42,6 +42,35 @@ describe("guarantees: per session", () => {
   });
 });
 
+describe("guarantees: per session, zxids past 2^53", () => {
+  it("orders a session's zxids exactly where neighbours round to one number", () => {
+    const far = 2n ** 62n; // numbers there are 1024 apart
+    const inOrder = new Builder();
+    inOrder.invoke(1, "create", "/a", { data: "" }).ok(1, { path: "/a" }, far + 3n);
+    inOrder.invoke(1, "create", "/b", { data: "" }).ok(1, { path: "/b" }, far + 5n);
+    inOrder.invoke(1, "exists", "/b", {}).ok(1, { exists: true, mzxid: far + 5n }, far + 5n);
+    expect(violations(inOrder)).toEqual({});
+    const b = new Builder();
+    b.invoke(1, "create", "/a", { data: "" }).ok(1, { path: "/a" }, far + 5n);
+    b.invoke(1, "create", "/b", { data: "" }).ok(1, { path: "/b" }, far + 3n);
+    b.invoke(1, "exists", "/c", {}).ok(1, { exists: false }, far + 4n);
+    expect(violations(b)["fifo-order"]).toEqual([
+      "session 0x1: #1 was issued after #0 but committed at 0x4000000000000003, " +
+        "not after 0x4000000000000005",
+    ]);
+    expect(violations(b)["monotonic-reads"]).toEqual([
+      "session 0x1 went back in time: #1 replied at 0x4000000000000003 " +
+        "after #0 replied at 0x4000000000000005",
+      "session 0x1 went back in time: #2 replied at 0x4000000000000004 " +
+        "after #0 replied at 0x4000000000000005",
+    ]);
+    expect(violations(b)["read-your-writes"]).toEqual([
+      "#2 replied at 0x4000000000000004, " +
+        "before the session's own acknowledged write #0 at 0x4000000000000005",
+    ]);
+  });
+});
+
 describe("guarantees: a session's own multi", () => {
   it("read-your-writes pairs each op of a multi with its own result, checks included", () => {
     const b = new Builder();

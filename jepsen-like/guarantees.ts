@@ -10,7 +10,15 @@
 import { Err } from "../core/errors.ts";
 import { hex64 } from "./history.ts";
 import type { Operation, PairedHistory, SessionEvent } from "./operations.ts";
-import { isRead, isSequentialMode, isWrite, pathsOf, subOpsOf } from "./operations.ts";
+import {
+  isRead,
+  isSequentialMode,
+  isWrite,
+  pathsOf,
+  subOpsOf,
+  zxidBelow,
+  zxidNumbers,
+} from "./operations.ts";
 import type { WriteIndex } from "./write-index.ts";
 
 export const guaranteeNames = [
@@ -113,6 +121,8 @@ export interface SessionOps {
   readonly answered: Operation[];
   /** Whether any getData or exists asked for a watch. */
   setsWatch: boolean;
+  /** Every operation's zxid as a number, by id (shared by all sessions; see zxidNumbers). */
+  readonly zxids: readonly number[];
 }
 
 /**
@@ -123,13 +133,14 @@ export interface SessionOps {
 const answered = (op: Operation): boolean =>
   op.status !== "info" && op.modelled && op.zxid !== undefined;
 
-/** Operations grouped by session, in invoke order. */
-export function bySession(ops: readonly Operation[]): Map<string, SessionOps> {
+/** The history's operations grouped by session, in invoke order. */
+export function bySession(history: PairedHistory): Map<string, SessionOps> {
   const sessions = new Map<string, SessionOps>();
-  for (const op of ops) {
+  const zxids = zxidNumbers(history);
+  for (const op of history.operations) {
     let session = sessions.get(op.session);
     if (session === undefined) {
-      session = { acknowledgedWrites: [], answered: [], setsWatch: false };
+      session = { acknowledgedWrites: [], answered: [], setsWatch: false, zxids };
       sessions.set(op.session, session);
     }
     if (isWrite(op) && op.status === "ok" && op.zxid !== undefined)
@@ -146,18 +157,18 @@ export function bySession(ops: readonly Operation[]): Map<string, SessionOps> {
 /** FIFO client order: a session's acknowledged writes take zxids in the order it issued them. */
 export function checkFifoOrder(sessions: Map<string, SessionOps>): GuaranteeResult {
   const findings = new Findings("fifo-order");
-  for (const [session, { acknowledgedWrites }] of sessions) {
+  for (const [session, { acknowledgedWrites, zxids }] of sessions) {
     let latest: Operation | undefined;
     for (const op of acknowledgedWrites) {
       findings.checked++;
-      if (latest !== undefined && op.zxid! <= latest.zxid!) {
+      if (latest !== undefined && !zxidBelow(zxids, latest, op)) {
         const when = `committed at ${z(op.zxid)}, not after ${z(latest.zxid)}`;
         findings.report(
           `session ${session}: #${op.id} was issued after #${latest.id} but ${when}`,
           [latest, op],
         );
       }
-      if (latest === undefined || op.zxid! > latest.zxid!) latest = op;
+      if (latest === undefined || zxidBelow(zxids, latest, op)) latest = op;
     }
   }
   return findings.result();
@@ -170,13 +181,13 @@ export function checkMonotonicReads(sessions: Map<string, SessionOps>): Guarante
     let latest: Operation | undefined;
     for (const op of inCompletionOrder(ops.answered)) {
       findings.checked++;
-      if (latest !== undefined && op.zxid! < latest.zxid!) {
+      if (latest !== undefined && zxidBelow(ops.zxids, op, latest)) {
         const replies =
           `#${op.id} replied at ${z(op.zxid)} ` +
           `after #${latest.id} replied at ${z(latest.zxid)}`;
         findings.report(`session ${session} went back in time: ${replies}`, [latest, op]);
       }
-      if (latest === undefined || op.zxid! > latest.zxid!) latest = op;
+      if (latest === undefined || zxidBelow(ops.zxids, latest, op)) latest = op;
     }
   }
   return findings.result();
@@ -246,12 +257,12 @@ export function checkReadYourWrites(sessions: Map<string, SessionOps>): Guarante
     for (const read of reads) {
       for (; next < writes.length && writes[next]!.completeIndex! < read.invokeIndex; next++) {
         const write = writes[next]!;
-        if (newest === undefined || write.zxid! > newest.zxid!) newest = write;
+        if (newest === undefined || zxidBelow(ops.zxids, newest, write)) newest = write;
         noteOwnWrites(write, lastByPath);
       }
       if (newest === undefined) continue;
       findings.checked++;
-      if (read.zxid! < newest.zxid!) {
+      if (zxidBelow(ops.zxids, read, newest)) {
         const own = `the session's own acknowledged write #${newest.id} at ${z(newest.zxid)}`;
         findings.report(`#${read.id} replied at ${z(read.zxid)}, before ${own}`, [newest, read]);
         continue;
@@ -330,7 +341,7 @@ function onWatchRead(
 export function checkWatchOrder(
   history: PairedHistory,
   writes: WriteIndex,
-  sessions = bySession(history.operations),
+  sessions = bySession(history),
 ): GuaranteeResult {
   const findings = new Findings("watch-order");
   const eventsBySession = new Map<string, SessionEvent[]>();

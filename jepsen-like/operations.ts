@@ -60,6 +60,29 @@ export interface PairedHistory {
    * may leave this out; the check then counts itself).
    */
   readonly statusCounts?: Readonly<Record<Status, number>>;
+  /** Each operation's zxid as a number, by id, when the pairing noted them (see zxidNumbers). */
+  readonly zxidNumbers?: readonly number[];
+}
+
+/**
+ * Each operation's zxid as a number, by id (NaN without one): comparisons of these read an array
+ * back to back in memory instead of one BigInt per operation. Rounding keeps the order; zxids
+ * past 2^53 may round to one number, and only then must the BigInts decide (zxidBelow).
+ */
+export function zxidNumbers(history: PairedHistory): readonly number[] {
+  if (history.zxidNumbers !== undefined) return history.zxidNumbers;
+  return history.operations.map(zxidNumber);
+}
+
+const zxidNumber = (op: Operation): number =>
+  op.zxid === undefined ? Number.NaN : Number(op.zxid);
+
+/** Whether `a`'s zxid is below `b`'s (both have one); `numbers` from zxidNumbers. */
+export function zxidBelow(numbers: readonly number[], a: Operation, b: Operation): boolean {
+  const x = numbers[a.id]!;
+  const y = numbers[b.id]!;
+  if (x !== y) return x < y;
+  return x > Number.MAX_SAFE_INTEGER && a.zxid! < b.zxid!;
 }
 
 // Errors that ZooKeeper decides against the tree on the leader: the op happened, as a read of
@@ -235,13 +258,15 @@ export function pairOperations(records: readonly HistoryRecord[]): PairedHistory
   }
   // Filled in place: a second array of a million would only be garbage.
   const statusCounts = { ok: 0, fail: 0, info: 0 };
+  const numbers: number[] = [];
   for (let id = 0; id < done.length; id++) {
     const op = (done[id] ??= completed(invokes[id]!, undefined, id));
     statusCounts[op.status]++;
+    numbers.push(zxidNumber(op));
   }
   const operations = done as Operation[];
   const lastIndex = records.length === 0 ? 0 : records[records.length - 1]!.index;
-  return { operations, events, lastIndex, statusCounts };
+  return { operations, events, lastIndex, statusCounts, zxidNumbers: numbers };
 }
 
 /**
@@ -269,6 +294,8 @@ function pairWhileValidating(values: readonly unknown[]): PairedHistory {
   // Counted here, where each operation is at hand: a pass of its own over a million of them
   // later took a tenth of a second.
   const statusCounts = { ok: 0, fail: 0, info: 0 };
+  // Noted while each reply's BigInt was just read by the validation, so this reads no memory.
+  const numbers: number[] = [];
   let lastIndex = 0;
   eachRecordFromJson(values, (record) => {
     lastIndex = record.index;
@@ -277,6 +304,7 @@ function pairWhileValidating(values: readonly unknown[]): PairedHistory {
     } else if (record.type === "invoke") {
       open.set(record.process, { invoke: record, slot: operations.length });
       operations.push(undefined);
+      numbers.push(Number.NaN);
     } else {
       const started = open.get(record.process);
       assert(started !== undefined, "validated: a completion answers an invoke");
@@ -284,11 +312,13 @@ function pairWhileValidating(values: readonly unknown[]): PairedHistory {
       const op = completed(started.invoke, record, started.slot);
       operations[started.slot] = op;
       statusCounts[op.status]++;
+      if (record.zxid !== undefined) numbers[started.slot] = Number(record.zxid);
     }
   });
   for (const { invoke, slot } of open.values()) {
     operations[slot] = completed(invoke, undefined, slot);
     statusCounts.info++;
   }
-  return { operations: operations as Operation[], events, lastIndex, statusCounts };
+  const paired = operations as Operation[];
+  return { operations: paired, events, lastIndex, statusCounts, zxidNumbers: numbers };
 }
