@@ -5,7 +5,13 @@
 import { assert } from "../core/assert.ts";
 import { Err } from "../core/errors.ts";
 import type { HistoryRecord, OpArgs, OpName, OpResult, SubOp } from "./history.ts";
-import { eachRecordFromJson, HistoryFormatError, recordsFromJson } from "./history.ts";
+import {
+  eachRecordFromJson,
+  eachRecordOfText,
+  HistoryFormatError,
+  parseHistory,
+  recordsFromJson,
+} from "./history.ts";
 
 export type Status = "ok" | "fail" | "info";
 
@@ -278,7 +284,7 @@ export function pairOperations(records: readonly HistoryRecord[]): PairedHistory
  */
 export function pairedFromJson(values: readonly unknown[]): PairedHistory {
   try {
-    return pairWhileValidating(values);
+    return pairWhileValidating((visit) => eachRecordFromJson(values, visit));
   } catch (error) {
     if (!(error instanceof HistoryFormatError)) throw error;
     recordsFromJson(values);
@@ -286,7 +292,24 @@ export function pairedFromJson(values: readonly unknown[]): PairedHistory {
   }
 }
 
-function pairWhileValidating(values: readonly unknown[]): PairedHistory {
+/**
+ * parseHistory and pairOperations in one pass, as pairedFromJson does for in-memory records: what
+ * the CLI runs on a JSON Lines file. On a bad history, the same error as parseHistory.
+ */
+export function pairedFromText(text: string): PairedHistory {
+  try {
+    return pairWhileValidating((visit) => eachRecordOfText(text, visit));
+  } catch (error) {
+    if (!(error instanceof HistoryFormatError)) throw error;
+    parseHistory(text);
+    throw error; // not reached: a history that fails one validation fails the other
+  }
+}
+
+/** Pairs the records `each` hands over once validated (see eachRecordFromJson). */
+function pairWhileValidating(
+  each: (visit: (record: HistoryRecord) => void) => void,
+): PairedHistory {
   // Per process, its outstanding invoke and the slot (operation id) it will fill.
   const open = new Map<number, { invoke: HistoryRecord; slot: number }>();
   const operations: (Operation | undefined)[] = [];
@@ -297,7 +320,7 @@ function pairWhileValidating(values: readonly unknown[]): PairedHistory {
   // Noted while each reply's BigInt was just read by the validation, so this reads no memory.
   const numbers: number[] = [];
   let lastIndex = 0;
-  eachRecordFromJson(values, (record) => {
+  each((record) => {
     lastIndex = record.index;
     if (record.type === "event") {
       events.push(sessionEvent(record));
