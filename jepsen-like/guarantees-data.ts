@@ -156,7 +156,9 @@ function checkChildren(findings: Findings, read: Operation, writes: WriteIndex):
 export function checkSequentialReads(_history: PairedHistory, writes: WriteIndex): GuaranteeResult {
   // The reads come from `writes`, built from the same history in one pass over it.
   const findings = new Findings("sequential-reads");
-  for (const read of writes.answeredReads) {
+  const reads = writes.answeredReads;
+  for (let i = 0; i < reads.length; i++) {
+    const read = reads[i]!;
     const answered = read.status === "ok" || (read.status === "fail" && read.err === Err.NONODE);
     if (!answered || read.path === undefined) continue;
     if (read.op === "getChildren") {

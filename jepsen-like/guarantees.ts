@@ -137,7 +137,11 @@ const answered = (op: Operation): boolean =>
 export function bySession(history: PairedHistory): Map<string, SessionOps> {
   const sessions = new Map<string, SessionOps>();
   const zxids = zxidNumbers(history);
-  for (const op of history.operations) {
+  const ops = history.operations;
+  // Indexed: a walk this long may run before it is optimized, and for-of then allocates a
+  // result per step.
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
     let session = sessions.get(op.session);
     if (session === undefined) {
       session = { acknowledgedWrites: [], answered: [], setsWatch: false, zxids };

@@ -96,7 +96,9 @@ export class WriteIndex {
   constructor(history: PairedHistory) {
     // One pass over the operations: on histories of millions each pass is a walk through memory
     // (about 0.1-0.2 s), so the closes and expiries below work on lists gathered here.
-    for (const op of history.operations) {
+    const ops = history.operations;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
       this.add(op);
       if (isAnsweredRead(op)) this.answeredReads.push(op);
       const names = op.op === "multi" || (op.op === "create" && isSequentialMode(op.args.mode));
