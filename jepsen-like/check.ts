@@ -4,11 +4,11 @@
 
 import type { GuaranteeResult } from "./guarantees.ts";
 import {
-  bySession,
   checkFifoOrder,
   checkMonotonicReads,
   checkReadYourWrites,
   checkWatchOrder,
+  SessionGrouping,
 } from "./guarantees.ts";
 import { checkEphemerals, checkSequentialNames, checkSequentialReads } from "./guarantees-data.ts";
 import type { HistoryRecord } from "./history.ts";
@@ -57,8 +57,10 @@ function countsOf(history: PairedHistory): HistoryCounts {
 }
 
 export function checkGuarantees(history: PairedHistory): GuaranteeResult[] {
-  const sessions = bySession(history);
-  const writes = new WriteIndex(history);
+  // Grouped by session in the write index's walk over the operations: one walk instead of two.
+  const grouping = new SessionGrouping(history);
+  const writes = new WriteIndex(history, grouping);
+  const sessions = grouping.sessions;
   return [
     checkFifoOrder(sessions),
     checkMonotonicReads(sessions),

@@ -135,17 +135,32 @@ const answered = (op: Operation): boolean =>
 
 /** The history's operations grouped by session, in invoke order. */
 export function bySession(history: PairedHistory): Map<string, SessionOps> {
-  const sessions = new Map<string, SessionOps>();
-  const zxids = zxidNumbers(history);
+  const grouping = new SessionGrouping(history);
   const ops = history.operations;
   // Indexed: a walk this long may run before it is optimized, and for-of then allocates a
   // result per step.
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i]!;
-    let session = sessions.get(op.session);
+  for (let i = 0; i < ops.length; i++) grouping.add(ops[i]!);
+  return grouping.sessions;
+}
+
+/**
+ * Groups operations by session one at a time, so a walk over the history made for something
+ * else (the write index's) can do it too: on a million ops each walk is a tenth of a second.
+ * Operations must come in invoke order.
+ */
+export class SessionGrouping {
+  readonly sessions = new Map<string, SessionOps>();
+  private readonly zxids: readonly number[];
+
+  constructor(history: PairedHistory) {
+    this.zxids = zxidNumbers(history);
+  }
+
+  add(op: Operation): void {
+    let session = this.sessions.get(op.session);
     if (session === undefined) {
-      session = { acknowledgedWrites: [], answered: [], setsWatch: false, zxids };
-      sessions.set(op.session, session);
+      session = { acknowledgedWrites: [], answered: [], setsWatch: false, zxids: this.zxids };
+      this.sessions.set(op.session, session);
     }
     if (isWrite(op) && op.status === "ok" && op.zxid !== undefined)
       session.acknowledgedWrites.push(op);
@@ -155,7 +170,6 @@ export function bySession(history: PairedHistory): Map<string, SessionOps> {
     const dataRead = op.op === "getData" || op.op === "exists";
     if (dataRead && op.args.watch === true) session.setsWatch = true;
   }
-  return sessions;
 }
 
 /** FIFO client order: a session's acknowledged writes take zxids in the order it issued them. */

@@ -93,12 +93,15 @@ export class WriteIndex {
   /** Closes and ephemeral creates with unknown outcomes, in history order. */
   private readonly uncertainEnds: Operation[] = [];
 
-  constructor(history: PairedHistory) {
+  /** `alongside` sees every operation in this index's one walk over them (see below). */
+  constructor(history: PairedHistory, alongside?: { add(op: Operation): void }) {
     // One pass over the operations: on histories of millions each pass is a walk through memory
-    // (about 0.1-0.2 s), so the closes and expiries below work on lists gathered here.
+    // (about 0.1-0.2 s), so the closes and expiries below work on lists gathered here, and a
+    // caller's own walk can ride along.
     const ops = history.operations;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
+      alongside?.add(op);
       this.add(op);
       if (isAnsweredRead(op)) this.answeredReads.push(op);
       const names = op.op === "multi" || (op.op === "create" && isSequentialMode(op.args.mode));
