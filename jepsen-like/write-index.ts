@@ -30,7 +30,7 @@ const isAnsweredRead = (op: Operation): boolean =>
   (op.op === "getData" || op.op === "exists" || op.op === "getChildren") &&
   (op.status === "ok" || (op.status === "fail" && op.err === Err.NONODE));
 
-const noChanges = Object.freeze({ at: undefined, after: undefined });
+const noChanges = Object.freeze({ at: undefined, after: undefined, afterNumber: Number.NaN });
 
 const compareZxid = (a: Mutation, b: Mutation): number =>
   a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0;
@@ -293,12 +293,13 @@ export class WriteIndex {
 
   /**
    * The known change of `path` at exactly `zxid` and the first one after it: at and firstAfter in
-   * one search (a check of every read asks for both).
+   * one search (a check of every read asks for both). `afterNumber`: that one's zxid as a number,
+   * so a caller can compare it without reading the Mutation (see PathChanges).
    */
   atAndAfter(
     path: string,
     zxid: bigint,
-  ): { at: Mutation | undefined; after: Mutation | undefined } {
+  ): { at: Mutation | undefined; after: Mutation | undefined; afterNumber: number } {
     const changes = this.byPath.get(path);
     if (changes === undefined) return noChanges;
     const { list, keys } = changes;
@@ -307,7 +308,8 @@ export class WriteIndex {
     // Below 2^53 equal numbers are equal zxids, and the BigInt need not be read.
     const exact = key <= Number.MAX_SAFE_INTEGER;
     const same = i > 0 && keys[i - 1] === key && (exact || list[i - 1]!.zxid === zxid);
-    return { at: same ? list[i - 1] : undefined, after: list[i] };
+    const afterNumber = i < keys.length ? keys[i]! : Number.NaN;
+    return { at: same ? list[i - 1] : undefined, after: list[i], afterNumber };
   }
 
   /** The first known change of `path` with zxid > `zxid`. */
