@@ -4,11 +4,11 @@
 
 import type { GuaranteeResult } from "./guarantees.ts";
 import {
-  bySession,
   checkFifoOrder,
   checkMonotonicReads,
   checkReadYourWrites,
   checkWatchOrder,
+  SessionGrouping,
 } from "./guarantees.ts";
 import { checkEphemerals, checkSequentialNames, checkSequentialReads } from "./guarantees-data.ts";
 import type { HistoryRecord } from "./history.ts";
@@ -51,13 +51,10 @@ export interface CheckOutcome {
 }
 
 function countsOf(history: PairedHistory): HistoryCounts {
-  const counts = {
-    operations: history.operations.length,
-    ok: 0,
-    fail: 0,
-    info: 0,
-    events: history.events.length,
-  };
+  const operations = history.operations.length;
+  const events = history.events.length;
+  if (history.statusCounts !== undefined) return { operations, ...history.statusCounts, events };
+  const counts = { operations, ok: 0, fail: 0, info: 0, events };
   for (const op of history.operations) counts[op.status]++;
   return counts;
 }
@@ -66,8 +63,10 @@ export function checkGuarantees(
   history: PairedHistory,
   options: ReapingOptions = {},
 ): GuaranteeResult[] {
-  const sessions = bySession(history.operations);
-  const writes = new WriteIndex(history);
+  // Grouped by session in the write index's walk over the operations: one walk instead of two.
+  const grouping = new SessionGrouping(history);
+  const writes = new WriteIndex(history, grouping);
+  const sessions = grouping.sessions;
   return [
     checkFifoOrder(sessions),
     checkMonotonicReads(sessions),

@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { CheckOptions } from "./check.ts";
 import { checkPaired } from "./check.ts";
-import { HistoryFormatError, parseHistory } from "./history.ts";
-import { pairOperations } from "./operations.ts";
+import { HistoryFormatError } from "./history.ts";
+import type { PairedHistory } from "./operations.ts";
+import { pairedFromText } from "./operations.ts";
 import { renderHtml } from "./report/html.ts";
 import { textVerdict } from "./report/text.ts";
 import { visualizationData } from "./report/visualization.ts";
@@ -82,15 +83,16 @@ export function main(
     warn(`${error.message}\n${usage}\n`);
     return 2;
   }
-  let records;
+  let history: PairedHistory;
   try {
-    records = parseHistory(text);
+    // Paired while parsed: a history of millions is never held as records and operations at once.
+    history = pairedFromText(text);
   } catch (error) {
     if (!(error instanceof HistoryFormatError)) throw error;
     warn(`${args.file}: ${error.message}\n`);
     return 2;
   }
-  const outcome = checkPaired(pairOperations(records), args.options);
+  const outcome = checkPaired(history, args.options);
   const verdictText = textVerdict(outcome.verdict, outcome.ops);
   print(verdictText + `checked in ${(outcome.verdict.elapsedMs / 1000).toFixed(2)} s\n`);
   if (args.out !== undefined) {

@@ -8,7 +8,7 @@
 import { Err } from "../core/errors.ts";
 import { hex64 } from "./history.ts";
 import type { Operation, PairedHistory } from "./operations.ts";
-import { isSequentialMode, parentOf, subOpsOf } from "./operations.ts";
+import { isSequentialMode, parentOf, subOpsOf, zxidNumbers } from "./operations.ts";
 import type { GuaranteeResult } from "./guarantees.ts";
 import { Findings } from "./guarantees.ts";
 import type { Mutation, WriteIndex } from "./write-index.ts";
@@ -60,18 +60,28 @@ function mzxidProblem(
   return undefined;
 }
 
+/**
+ * Whether change `m` is at or before `read`'s reply, from their zxids as numbers (`mNumber`, and
+ * `readNumber` from zxidNumbers) unless those tie past 2^53.
+ */
+function atOrBefore(m: Mutation, mNumber: number, read: Operation, readNumber: number): boolean {
+  if (mNumber !== readNumber) return mNumber < readNumber;
+  return mNumber <= Number.MAX_SAFE_INTEGER || m.zxid <= read.zxid!;
+}
+
 /** A present read that carried the node's mzxid: the write at mzxid, and no newer one by zxid. */
 function checkByMzxid(
   findings: Findings,
   read: Operation,
   writes: WriteIndex,
   mzxid: bigint,
+  zxids: readonly number[],
 ): void {
-  const { at, after } = writes.atAndAfter(read.path!, mzxid);
+  const { at, after, afterNumber } = writes.atAndAfter(read.path!, mzxid);
   const problem = mzxidProblem(read, writes, mzxid, at);
   if (problem !== undefined) findings.report(problem, [read]);
   const newer = read.zxid === undefined ? undefined : after;
-  if (newer !== undefined && newer.zxid <= read.zxid!) {
+  if (newer !== undefined && atOrBefore(newer, afterNumber, read, zxids[read.id]!)) {
     findings.report(
       `#${read.id} is stale: it replied at ${z(read.zxid)} with ${read.path} as of ${z(mzxid)}, ` +
         `but #${newer.opId} changed ${read.path} at ${z(newer.zxid)}`,
@@ -153,10 +163,13 @@ function checkChildren(findings: Findings, read: Operation, writes: WriteIndex):
 }
 
 /** Sequential consistency of reads (plain and sync'ed): each is the state at its reply zxid. */
-export function checkSequentialReads(_history: PairedHistory, writes: WriteIndex): GuaranteeResult {
+export function checkSequentialReads(history: PairedHistory, writes: WriteIndex): GuaranteeResult {
   // The reads come from `writes`, built from the same history in one pass over it.
   const findings = new Findings("sequential-reads");
-  for (const read of writes.answeredReads) {
+  const zxids = zxidNumbers(history);
+  const reads = writes.answeredReads;
+  for (let i = 0; i < reads.length; i++) {
+    const read = reads[i]!;
     const answered = read.status === "ok" || (read.status === "fail" && read.err === Err.NONODE);
     if (!answered || read.path === undefined) continue;
     if (read.op === "getChildren") {
@@ -167,7 +180,7 @@ export function checkSequentialReads(_history: PairedHistory, writes: WriteIndex
       const mzxid = isPresent(read) ? read.result?.mzxid : undefined;
       if (mzxid === undefined && read.zxid === undefined) continue;
       findings.checked++;
-      if (mzxid !== undefined) checkByMzxid(findings, read, writes, mzxid);
+      if (mzxid !== undefined) checkByMzxid(findings, read, writes, mzxid, zxids);
       else checkByValue(findings, read, writes);
     }
   }

@@ -42,6 +42,35 @@ describe("guarantees: per session", () => {
   });
 });
 
+describe("guarantees: per session, zxids past 2^53", () => {
+  it("orders a session's zxids exactly where neighbours round to one number", () => {
+    const far = 2n ** 62n; // numbers there are 1024 apart
+    const inOrder = new Builder();
+    inOrder.invoke(1, "create", "/a", { data: "" }).ok(1, { path: "/a" }, far + 3n);
+    inOrder.invoke(1, "create", "/b", { data: "" }).ok(1, { path: "/b" }, far + 5n);
+    inOrder.invoke(1, "exists", "/b", {}).ok(1, { exists: true, mzxid: far + 5n }, far + 5n);
+    expect(violations(inOrder)).toEqual({});
+    const b = new Builder();
+    b.invoke(1, "create", "/a", { data: "" }).ok(1, { path: "/a" }, far + 5n);
+    b.invoke(1, "create", "/b", { data: "" }).ok(1, { path: "/b" }, far + 3n);
+    b.invoke(1, "exists", "/c", {}).ok(1, { exists: false }, far + 4n);
+    expect(violations(b)["fifo-order"]).toEqual([
+      "session 0x1: #1 was issued after #0 but committed at 0x4000000000000003, " +
+        "not after 0x4000000000000005",
+    ]);
+    expect(violations(b)["monotonic-reads"]).toEqual([
+      "session 0x1 went back in time: #1 replied at 0x4000000000000003 " +
+        "after #0 replied at 0x4000000000000005",
+      "session 0x1 went back in time: #2 replied at 0x4000000000000004 " +
+        "after #0 replied at 0x4000000000000005",
+    ]);
+    expect(violations(b)["read-your-writes"]).toEqual([
+      "#2 replied at 0x4000000000000004, " +
+        "before the session's own acknowledged write #0 at 0x4000000000000005",
+    ]);
+  });
+});
+
 describe("guarantees: a session's own multi", () => {
   it("read-your-writes pairs each op of a multi with its own result, checks included", () => {
     const b = new Builder();
@@ -97,6 +126,21 @@ describe("guarantees: what reads return (sequential consistency)", () => {
       "#4 listed /p at 0x100000003 without a, created by #1 at 0x100000002",
       "#4 listed ghost under /p, which no write created",
     ]);
+  });
+
+  it("orders zxids past 2^53 exactly, where neighbours round to one number", () => {
+    const far = 2n ** 62n; // numbers there are 1024 apart
+    const b = new Builder();
+    b.invoke(1, "create", "/a", { data: "x" }).ok(1, { path: "/a" }, far + 1n);
+    b.invoke(1, "setData", "/a", { data: "y", version: -1 }).ok(1, { version: 1 }, far + 2n);
+    b.invoke(2, "getData", "/a", {}).ok(2, { data: "x" }, far + 1n); // lagging: fine
+    b.invoke(3, "getData", "/a", {}).ok(3, { data: "x", version: 0, mzxid: far + 1n }, far + 3n);
+    expect(violations(b)).toEqual({
+      "sequential-reads": [
+        "#3 is stale: it replied at 0x4000000000000003 with /a as of 0x4000000000000001, " +
+          "but #1 changed /a at 0x4000000000000002",
+      ],
+    });
   });
 });
 

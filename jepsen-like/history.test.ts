@@ -3,7 +3,13 @@ import { describe, expect, it } from "vitest";
 import { Err } from "../core/errors.ts";
 import type { HistoryRecord } from "./history.ts";
 import { HistoryFormatError, parseHistory, recordsFromJson, serializeHistory } from "./history.ts";
-import { classifyCompletion, pairedFromJson, pairOperations, pathsOf } from "./operations.ts";
+import {
+  classifyCompletion,
+  pairedFromJson,
+  pairedFromText,
+  pairOperations,
+  pathsOf,
+} from "./operations.ts";
 import { generateDefaults, generateHistory } from "./test/generate.ts";
 
 const invoke =
@@ -207,5 +213,22 @@ describe("operations: pairing and the meaning of error codes", () => {
     ];
     expect(() => recordsFromJson(bad)).toThrow("line 3: time must be an integer");
     expect(() => pairedFromJson(bad)).toThrow("line 3: time must be an integer");
+  });
+
+  it("pairs JSON Lines while parsing exactly as parsing then pairing, errors included", () => {
+    const records = generateHistory({ ...generateDefaults, seed: 9, ops: 2000, infoRate: 0.05 });
+    const lines = serializeHistory(records).split("\n");
+    lines.splice(5, 0, "", "   "); // blank lines count as lines but hold no record
+    const text = lines.join("\n");
+    expect(pairedFromText(text)).toEqual(pairOperations(parseHistory(text)));
+    expect(pairedFromText("")).toEqual(pairOperations([]));
+    // parseHistory checks every line's fields before any order rule: line 3 is the error.
+    const bad = [
+      invoke,
+      ok.replace('"process":1', '"process":7'),
+      ok.replace('"time":25', '"time":1.5'),
+    ];
+    expect(() => pairedFromText(bad.join("\n"))).toThrow("line 3: time must be an integer");
+    expect(() => pairedFromText(`${invoke}\n\n{oops`)).toThrow("line 3: not valid JSON");
   });
 });

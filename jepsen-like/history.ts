@@ -689,6 +689,32 @@ export function eachRecordFromJson(
   }
 }
 
+/**
+ * Validates a JSON Lines history as parseHistory does, handing each record on as soon as it
+ * passed (so a caller that keeps only what it derives never holds every record). Problems are
+ * found in another order than parseHistory reports them: a caller that wants its exact error
+ * runs it after a failure.
+ */
+export function eachRecordOfText(text: string, visit: (record: HistoryRecord) => void): void {
+  const order = new OrderCheck();
+  const rows = text.split("\n");
+  let position = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i]!.trim();
+    if (row.length === 0) continue;
+    let record: HistoryRecord;
+    try {
+      record = toRecord(JSON.parse(row), position++);
+    } catch (problem) {
+      if (problem instanceof SyntaxError) throw new HistoryFormatError(i + 1, "not valid JSON");
+      if (typeof problem !== "string") throw problem;
+      throw new HistoryFormatError(i + 1, problem);
+    }
+    order.next(record, i + 1);
+    visit(record);
+  }
+}
+
 function resultToJson(result: OpResult): Json {
   const json: Json = {};
   for (const [key, value] of Object.entries(result)) {

@@ -36,13 +36,50 @@ const isAnsweredRead = (op: Operation): boolean =>
   (op.op === "getData" || op.op === "exists" || op.op === "getChildren") &&
   (op.status === "ok" || (op.status === "fail" && op.err === Err.NONODE));
 
-const noChanges = Object.freeze({ at: undefined, after: undefined });
+const noChanges = Object.freeze({ at: undefined, after: undefined, afterNumber: Number.NaN });
 
 const compareZxid = (a: Mutation, b: Mutation): number =>
   a.zxid < b.zxid ? -1 : a.zxid > b.zxid ? 1 : 0;
 
+/**
+ * One path's known changes in zxid order, and their zxids as numbers: the searches run on those,
+ * back to back in memory, instead of reading a Mutation and its BigInt per step (most of the read
+ * checks' time on a million ops). Rounding to a number keeps the order; only zxids past 2^53 may
+ * round to one number, and then the BigInts decide.
+ */
+interface PathChanges {
+  readonly list: Mutation[];
+  keys: Float64Array;
+}
+
+const noKeys = new Float64Array(0);
+
+function sortChanges(changes: PathChanges): void {
+  const { list } = changes;
+  list.sort(compareZxid);
+  const keys = new Float64Array(list.length);
+  for (let i = 0; i < list.length; i++) keys[i] = Number(list[i]!.zxid);
+  changes.keys = keys;
+}
+
+/** Index of the first change with zxid > `zxid`. */
+function upperBound({ list, keys }: PathChanges, zxid: bigint): number {
+  const key = Number(zxid);
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! <= key) lo = mid + 1;
+    else hi = mid;
+  }
+  // Below 2^53 equal numbers are equal zxids; above, a tie may hide later zxids at its end.
+  if (key > Number.MAX_SAFE_INTEGER)
+    while (lo > 0 && keys[lo - 1] === key && list[lo - 1]!.zxid > zxid) lo--;
+  return lo;
+}
+
 export class WriteIndex {
-  private readonly byPath = new Map<string, Mutation[]>();
+  private readonly byPath = new Map<string, PathChanges>();
   private readonly uncertain = new Map<string, Uncertain>();
   private readonly childPaths = new Map<string, Set<string>>();
   /** Paths under a parent that sequential creates with unknown names may have made. */
@@ -62,11 +99,16 @@ export class WriteIndex {
   /** Closes and ephemeral creates with unknown outcomes, in history order. */
   private readonly uncertainEnds: Operation[] = [];
 
-  constructor(history: PairedHistory) {
+  /** `alongside` sees every operation in this index's one walk over them (see below). */
+  constructor(history: PairedHistory, alongside?: { add(op: Operation): void }) {
     // One pass over the operations: on histories of millions each pass is a walk through memory
-    // (about 0.1-0.2 s), so the closes and expiries below work on lists gathered here.
+    // (about 0.1-0.2 s), so the closes and expiries below work on lists gathered here, and a
+    // caller's own walk can ride along.
     const reaped = reapedPaths(history.operations);
-    for (const op of history.operations) {
+    const ops = history.operations;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      alongside?.add(op);
       if (reaped.size > 0 && op.path !== undefined && reaped.has(op.path)) continue;
       this.add(op);
       if (isAnsweredRead(op)) this.answeredReads.push(op);
@@ -79,15 +121,15 @@ export class WriteIndex {
         this.uncertainEnds.push(op);
       }
     }
-    for (const list of this.byPath.values()) list.sort(compareZxid);
+    for (const changes of this.byPath.values()) sortChanges(changes);
     this.addCloses(this.committedCloses);
     this.addExpiries(this.committedCloses, this.uncertainEnds);
   }
 
   private known(m: Mutation): void {
-    const list = this.byPath.get(m.path);
-    if (list === undefined) this.byPath.set(m.path, [m]);
-    else list.push(m);
+    const changes = this.byPath.get(m.path);
+    if (changes === undefined) this.byPath.set(m.path, { list: [m], keys: noKeys });
+    else changes.list.push(m);
     if (m.owner !== undefined) this.ephemeralCreates.push(m);
     this.noteChild(m.path);
   }
@@ -184,12 +226,12 @@ export class WriteIndex {
   /** Paths whose latest known create at or before `zxid` is an ephemeral of `session`. */
   private ownedAt(session: string, zxid: bigint): string[] {
     const owned: string[] = [];
-    for (const [path, list] of this.byPath) {
-      const last = this.latestIn(list, zxid);
+    for (const [path, changes] of this.byPath) {
+      const last = this.latestIn(changes, zxid);
       if (
         last !== undefined &&
         last.kind !== "delete" &&
-        this.creatorOf(list, last)?.owner === session
+        this.creatorOf(changes.list, last)?.owner === session
       )
         owned.push(path);
     }
@@ -200,8 +242,8 @@ export class WriteIndex {
   private addCloses(closes: readonly Operation[]): void {
     for (const op of closes) {
       for (const path of this.ownedAt(op.session, op.zxid!)) {
-        const list = this.byPath.get(path)!;
-        list.push({
+        const changes = this.byPath.get(path)!;
+        changes.list.push({
           zxid: op.zxid!,
           path,
           kind: "delete",
@@ -210,7 +252,7 @@ export class WriteIndex {
           owner: undefined,
           opId: op.id,
         });
-        list.sort(compareZxid);
+        sortChanges(changes);
       }
     }
   }
@@ -223,7 +265,7 @@ export class WriteIndex {
     }
     for (const op of uncertainEnds) {
       if (op.op === "closeSession" && op.status === "info") {
-        for (const [path, list] of this.byPath) {
+        for (const [path, { list }] of this.byPath) {
           if (list.some((m) => m.owner === op.session))
             this.maybe(path, "delete", undefined, op.invokeIndex);
         }
@@ -235,21 +277,9 @@ export class WriteIndex {
     }
   }
 
-  /** Index of the first change with zxid > `zxid`. */
-  private upperBound(list: readonly Mutation[], zxid: bigint): number {
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (list[mid]!.zxid <= zxid) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
-  private latestIn(list: readonly Mutation[], zxid: bigint): Mutation | undefined {
-    const at = this.upperBound(list, zxid);
-    return at === 0 ? undefined : list[at - 1];
+  private latestIn(changes: PathChanges, zxid: bigint): Mutation | undefined {
+    const at = upperBound(changes, zxid);
+    return at === 0 ? undefined : changes.list[at - 1];
   }
 
   private creatorOf(list: readonly Mutation[], m: Mutation): Mutation | undefined {
@@ -259,8 +289,8 @@ export class WriteIndex {
 
   /** The latest known change of `path` with zxid <= `zxid`. */
   latestAtOrBefore(path: string, zxid: bigint): Mutation | undefined {
-    const list = this.byPath.get(path);
-    return list === undefined ? undefined : this.latestIn(list, zxid);
+    const changes = this.byPath.get(path);
+    return changes === undefined ? undefined : this.latestIn(changes, zxid);
   }
 
   /** The known change of `path` at exactly `zxid`. */
@@ -271,32 +301,38 @@ export class WriteIndex {
 
   /**
    * The known change of `path` at exactly `zxid` and the first one after it: at and firstAfter in
-   * one search (a check of every read asks for both).
+   * one search (a check of every read asks for both). `afterNumber`: that one's zxid as a number,
+   * so a caller can compare it without reading the Mutation (see PathChanges).
    */
   atAndAfter(
     path: string,
     zxid: bigint,
-  ): { at: Mutation | undefined; after: Mutation | undefined } {
-    const list = this.byPath.get(path);
-    if (list === undefined) return noChanges;
-    const i = this.upperBound(list, zxid);
-    const before = i === 0 ? undefined : list[i - 1]!;
-    return { at: before?.zxid === zxid ? before : undefined, after: list[i] };
+  ): { at: Mutation | undefined; after: Mutation | undefined; afterNumber: number } {
+    const changes = this.byPath.get(path);
+    if (changes === undefined) return noChanges;
+    const { list, keys } = changes;
+    const i = upperBound(changes, zxid);
+    const key = Number(zxid);
+    // Below 2^53 equal numbers are equal zxids, and the BigInt need not be read.
+    const exact = key <= Number.MAX_SAFE_INTEGER;
+    const same = i > 0 && keys[i - 1] === key && (exact || list[i - 1]!.zxid === zxid);
+    const afterNumber = i < keys.length ? keys[i]! : Number.NaN;
+    return { at: same ? list[i - 1] : undefined, after: list[i], afterNumber };
   }
 
   /** The first known change of `path` with zxid > `zxid`. */
   firstAfter(path: string, zxid: bigint): Mutation | undefined {
-    const list = this.byPath.get(path);
-    return list === undefined ? undefined : list[this.upperBound(list, zxid)];
+    const changes = this.byPath.get(path);
+    return changes === undefined ? undefined : changes.list[upperBound(changes, zxid)];
   }
 
   /** The create that made the incarnation `m` belongs to. */
   creator(m: Mutation): Mutation | undefined {
-    return this.creatorOf(this.byPath.get(m.path) ?? [], m);
+    return this.creatorOf(this.byPath.get(m.path)?.list ?? [], m);
   }
 
   knownChanges(path: string): readonly Mutation[] {
-    return this.byPath.get(path) ?? [];
+    return this.byPath.get(path)?.list ?? [];
   }
 
   peekUncertain(path: string): Uncertain | undefined {

@@ -59,7 +59,7 @@ export class Builder {
     return this;
   }
 
-  ok(process: number, result?: OpResult, zxid?: number): this {
+  ok(process: number, result?: OpResult, zxid?: number | bigint): this {
     return this.complete("ok", process, {
       ...(result === undefined ? {} : { result }),
       ...(zxid === undefined ? {} : { zxid: BigInt(zxid) }),
