@@ -3,7 +3,7 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { utf8 } from "./bytes.ts";
+import { concatBytes, utf8 } from "./bytes.ts";
 import { Database } from "./database.ts";
 import { decodeSnapshot, encodeSnapshot, SnapshotEncoder } from "./storage.ts";
 import type { TxnBody } from "./txn.ts";
@@ -44,17 +44,6 @@ class Applier {
   }
 }
 
-function join(header: Uint8Array, pieces: Uint8Array[]): Uint8Array {
-  const bytes = new Uint8Array(header.length + pieces.reduce((n, p) => n + p.length, 0));
-  bytes.set(header);
-  let at = header.length;
-  for (const piece of pieces) {
-    bytes.set(piece, at);
-    at += piece.length;
-  }
-  return bytes;
-}
-
 describe("core: snapshots from a tree capture", () => {
   it("encodes the database as it was when captured, while it changes", () => {
     const step = fc.tuple(fc.nat(), fc.nat(1000));
@@ -78,7 +67,7 @@ describe("core: snapshots from a tree capture", () => {
               applier.apply(nextTxn(db, draw, value));
             }
           }
-          expect(join(encoder.header(), pieces)).toEqual(expected);
+          expect(concatBytes([encoder.header(), ...pieces])).toEqual(expected);
         },
       ),
       { numRuns: 300 },
@@ -115,7 +104,7 @@ describe("core: snapshots from a tree capture", () => {
     const pieces = [encoder.nextPiece(64).slice()];
     for (let i = 0; i < 30; i++) applier.apply(nextTxn(db, i * 5, i));
     while (!encoder.done) pieces.push(encoder.nextPiece(64).slice());
-    const restored = decodeSnapshot(join(encoder.header(), pieces), {
+    const restored = decodeSnapshot(concatBytes([encoder.header(), ...pieces]), {
       extendedTypesEnabled: false,
     });
     expect(encodeSnapshot(restored)).toEqual(captured);
@@ -149,7 +138,7 @@ describe("core: snapshots from a tree capture", () => {
     for (let i = 0; i < 20; i++) applier.apply(nextTxn(db, i * 7, i));
     expect(db.tree.nodes.slotCount).toBeGreaterThan(3000); // held: not swept
     while (!encoder.done) pieces.push(encoder.nextPiece(40).slice());
-    expect(join(encoder.header(), pieces)).toEqual(expected);
+    expect(concatBytes([encoder.header(), ...pieces])).toEqual(expected);
     // Released: the sweep resumes, a few slots per change. Nodes made after the dead slots are
     // moved down past them, leaving stale copies behind; a walk over the tree or a capture in
     // the middle of it sees every node once.
@@ -181,7 +170,7 @@ describe("core: snapshots from a tree capture", () => {
     const more = [during.nextPiece(40).slice()];
     churn(50, "/lock");
     while (!during.done) more.push(during.nextPiece(40).slice());
-    expect(join(during.header(), more)).toEqual(midSweep);
+    expect(concatBytes([during.header(), ...more])).toEqual(midSweep);
     churn(100, "/lock");
     expect(db.tree.nodes.skipped.end).toBe(0);
     expect(db.tree.nodes.slotCount).toBeLessThan(2 * db.tree.size + 1100);

@@ -9,6 +9,7 @@
 
 import { open, rename } from "node:fs/promises";
 import { join } from "node:path";
+import { concatBytes } from "../core/bytes.ts";
 import { snapshotHeaderBytes } from "../core/storage.ts";
 import type { SnapshotEncoder } from "../core/storage.ts";
 import type { Zxid } from "../core/types.ts";
@@ -114,22 +115,11 @@ export class Snapshotter {
   private async encodeInMemory(encoder: SnapshotEncoder): Promise<Uint8Array> {
     try {
       const pieces: Uint8Array[] = [];
-      let size = 0;
       while (!encoder.done) {
-        const piece = this.nextPiece(encoder).slice(); // the encoder reuses its buffer
-        pieces.push(piece);
-        size += piece.length;
+        pieces.push(this.nextPiece(encoder).slice()); // the encoder reuses its buffer
         if (!encoder.done) await new Promise((resolve) => setImmediate(resolve));
       }
-      const header = encoder.header();
-      const bytes = new Uint8Array(header.length + size);
-      bytes.set(header);
-      let at = header.length;
-      for (const piece of pieces) {
-        bytes.set(piece, at);
-        at += piece.length;
-      }
-      return bytes;
+      return concatBytes([encoder.header(), ...pieces]);
     } finally {
       this.finish(encoder);
     }

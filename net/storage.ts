@@ -27,6 +27,7 @@ import {
   ftruncateSync,
 } from "node:fs";
 import { join } from "node:path";
+import { concatBytes } from "../core/bytes.ts";
 import type { DiskWrite, DurableState } from "../core/replica/index.ts";
 import { decodeLog, encodeLogRecord } from "../core/storage.ts";
 import { logRecordPieces } from "./txn-bytes.ts";
@@ -226,7 +227,7 @@ export class FileStorage {
         rmSync(path);
         continue;
       }
-      atomicWrite(path, concat(keep.map(encodeLogRecord)));
+      atomicWrite(path, concatBytes(keep.map(encodeLogRecord)));
     }
     this.logFd = openSync(this.logPath, "a");
   }
@@ -303,16 +304,6 @@ function fsyncDir(dir: string): void {
   const fd = openSync(dir, "r");
   fsyncSync(fd);
   closeSync(fd);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 const logFiles = (dir: string) =>

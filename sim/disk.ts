@@ -17,6 +17,7 @@
 // - Crashes aimed at the windows that matter (between a write and its fsync, between an fsync and
 //   the step that hears of it, again soon after a restart) are the nemesis's (world.armCrash).
 
+import { concatBytes } from "../core/bytes.ts";
 import { decodeLog, encodeLogRecord } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
 import { assert } from "../core/assert.ts";
@@ -132,7 +133,7 @@ export class SimDisk {
     const outOfOrderChance = this.faults.outOfOrderFlushChance ?? 0;
     const outOfOrder = after.length > 0 && this.damageRng.chance(outOfOrderChance);
     const tail = outOfOrder ? [damage.bytes, ...after.map(encodeLogRecord)] : [damage.bytes];
-    this.tornTail = concat(tail);
+    this.tornTail = concatBytes(tail);
     return outOfOrder ? `${damage.what}, ${after.length} whole records after it` : damage.what;
   }
 
@@ -169,7 +170,7 @@ export class SimDisk {
       return bytes;
     });
     if (this.tornTail !== undefined) records.push(this.tornTail);
-    const decoded = decodeLog(concat(records));
+    const decoded = decodeLog(concatBytes(records));
     const log = this.image.log;
     assert(
       decoded.txns.length === log.length &&
@@ -182,14 +183,4 @@ export class SimDisk {
     this.tornTail = undefined;
     return { ...recoverDiskImage(this.image), log: decoded.txns };
   }
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((n, b) => n + b.length, 0));
-  let offset = 0;
-  for (const bytes of parts) {
-    all.set(bytes, offset);
-    offset += bytes.length;
-  }
-  return all;
 }
