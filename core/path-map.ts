@@ -6,20 +6,23 @@
 // children.
 
 export class PathMap<V> implements Iterable<[string, V]> {
-  private readonly entries: Record<string, V> = Object.create(null) as Record<string, V>;
+  /** Path -> its slot: a small integer, so the dictionary holds no pointer to the value. */
+  private readonly entries: Record<string, number> = Object.create(null) as Record<string, number>;
   private count = 0;
   /**
-   * Every value set, with its path, in the order set: slot i is live while entries[its path] is its
-   * value. Deleting leaves a dead slot behind; once they outnumber the live ones a sweep moves the
-   * live ones down, a few slots per set or delete (one pass over 2M slots, half of them dead, held
-   * the event loop 140 ms), and never while a reader holds slot numbers (hold). The slots the sweep
-   * has passed and not yet refilled, [gapStart, gapEnd), hold stale copies and are skipped.
-   * Iteration walks these, in insertion order, and a snapshot can go through the slots of one
-   * moment while the map changes: listing the keys of a dictionary of a million paths took the
-   * event loop a second.
+   * Every value set, with its path, in the order set: slot i is live while entries[its path] is i.
+   * Deleting leaves a dead slot behind; once they outnumber the live ones a sweep moves the live
+   * ones down, a few slots per set or delete (one pass over 2M slots, half of them dead, held the
+   * event loop 140 ms), and never while a reader holds slot numbers (hold). The slots the sweep has
+   * passed and not yet refilled, [gapStart, gapEnd), hold stale copies and are skipped. Iteration
+   * walks these, in insertion order, and a snapshot can go through the slots of one moment while
+   * the map changes: listing the keys of a dictionary of a million paths took the event loop a
+   * second. A slot dying while no reader holds the slots lets go of its path and value at once:
+   * kept until the sweep, every deleted node lived on through a thousand changes and was copied
+   * out of the young generation by the GC (a create+delete workload promoted its nodes).
    */
   private readonly slotPaths: string[] = [];
-  private readonly slotValues: V[] = [];
+  private readonly slotValues: (V | undefined)[] = [];
   private holders = 0;
   /** A sweep under way reads at gapEnd and writes at gapStart; none when they are equal. */
   private gapStart = 0;
@@ -31,7 +34,8 @@ export class PathMap<V> implements Iterable<[string, V]> {
   }
 
   get(path: string): V | undefined {
-    return this.entries[path];
+    const slot = this.entries[path];
+    return slot === undefined ? undefined : this.slotValues[slot];
   }
 
   has(path: string): boolean {
@@ -40,23 +44,32 @@ export class PathMap<V> implements Iterable<[string, V]> {
 
   set(path: string, value: V): void {
     const old = this.entries[path];
-    if (old === value) return;
     if (old === undefined) this.count++;
-    this.entries[path] = value;
+    else if (this.slotValues[old] === value) return;
+    else if (this.holders === 0) this.forget(old);
+    this.entries[path] = this.slotPaths.length;
     this.slotPaths.push(path);
     this.slotValues.push(value);
     if (this.sweeping && this.holders === 0) this.sweepSome();
   }
 
   delete(path: string): boolean {
-    if (this.entries[path] === undefined) return false;
+    const slot = this.entries[path];
+    if (slot === undefined) return false;
     delete this.entries[path];
     this.count--;
     if (this.holders === 0) {
+      this.forget(slot);
       if (!this.sweeping && this.slotPaths.length > 2 * this.count + 1024) this.sweeping = true;
       if (this.sweeping) this.sweepSome();
     }
     return true;
+  }
+
+  /** A dead slot no reader holds: "" is no path, so the slot stays dead. */
+  private forget(slot: number): void {
+    this.slotPaths[slot] = "";
+    this.slotValues[slot] = undefined;
   }
 
   /** How many slots there are now: a reader holding them sees slots 0 .. slotCount - 1. */
@@ -73,13 +86,14 @@ export class PathMap<V> implements Iterable<[string, V]> {
     return this.slotPaths[slot]!;
   }
 
-  slotValue(slot: number): V {
-    return this.slotValues[slot]!;
+  /** The slot's value; undefined once it died while no reader held the slots. */
+  slotValue(slot: number): V | undefined {
+    return this.slotValues[slot];
   }
 
   /** Whether the slot's value is still the map's value for its path (outside the skipped ones). */
   isLive(slot: number): boolean {
-    return this.entries[this.slotPaths[slot]!] === this.slotValues[slot];
+    return this.entries[this.slotPaths[slot]!] === slot;
   }
 
   /** Slot numbers stay as they are until release (no sweep meanwhile). */
@@ -101,9 +115,10 @@ export class PathMap<V> implements Iterable<[string, V]> {
     const until = Math.min(paths.length, read + sweepSlotsPerChange);
     for (; read < until; read++) {
       const path = paths[read]!;
-      if (entries[path] !== values[read]) continue;
+      if (entries[path] !== read) continue;
       paths[write] = path;
-      values[write] = values[read]!;
+      values[write] = values[read];
+      entries[path] = write;
       write++;
     }
     if (read === paths.length) {
@@ -125,7 +140,7 @@ export class PathMap<V> implements Iterable<[string, V]> {
     for (let i = 0; i < paths.length; i++) {
       if (i === this.gapStart && this.gapEnd > i) i = this.gapEnd;
       const path = paths[i]!;
-      if (entries[path] === values[i]) visit(values[i]!, path);
+      if (entries[path] === i) visit(values[i]!, path);
     }
   }
 

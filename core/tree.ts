@@ -136,6 +136,8 @@ export class TreeCapture {
       }
       const slot = this.slot++;
       const node = nodes.slotValue(slot);
+      // Died before the capture, while no capture held the slots.
+      if (node === undefined) continue;
       // A slot is of a node live at the capture if that node is live still, or was deleted since
       // (it left a copy); otherwise it was deleted before.
       const copy = this.earlier.get(node);
