@@ -8,6 +8,8 @@ export class FrameError extends Error {
 
 export class Framer {
   private chunks: Uint8Array[] = [];
+  /** Where the unread bytes start in chunks[0]. */
+  private at = 0;
   private buffered = 0;
 
   constructor(private readonly maxFrameBytes: number) {}
@@ -19,16 +21,14 @@ export class Framer {
       this.buffered += bytes.length;
     }
     const frames: Uint8Array[] = [];
-    for (;;) {
-      if (this.buffered < 4) return frames;
-      const head = this.peek(4);
-      const length = new DataView(head.buffer, head.byteOffset, 4).getInt32(0);
+    while (this.buffered >= 4) {
+      const length = this.peekLength();
       if (length < 0 || length > this.maxFrameBytes)
         throw new FrameError(`frame length ${length} outside [0, ${this.maxFrameBytes}]`);
-      if (this.buffered < 4 + length) return frames;
-      this.take(4);
+      if (this.buffered < 4 + length) break;
       frames.push(this.take(length));
     }
+    return frames;
   }
 
   /** Bytes received but not yet part of a complete frame. */
@@ -36,48 +36,68 @@ export class Framer {
     return this.buffered;
   }
 
-  private peek(n: number): Uint8Array {
+  /** The next frame's length, read where it lies: no view or DataView for four bytes. */
+  private peekLength(): number {
     const first = this.chunks[0]!;
-    if (first.length >= n) return first.subarray(0, n);
-    return this.copy(n, false);
+    const at = this.at;
+    if (first.length - at >= 4)
+      return (first[at]! << 24) | (first[at + 1]! << 16) | (first[at + 2]! << 8) | first[at + 3]!;
+    let length = 0;
+    let chunk = 0;
+    let offset = at;
+    for (let i = 0; i < 4; i++) {
+      while (offset === this.chunks[chunk]!.length) {
+        chunk++;
+        offset = 0;
+      }
+      length = (length << 8) | this.chunks[chunk]![offset++]!;
+    }
+    return length | 0;
   }
 
   /**
-   * The next n bytes: a view of the chunk the socket delivered when they lie in one (most frames
-   * do), so that a frame costs no buffer of its own; a copy when they straddle chunks.
+   * Consumes a length prefix and the `n` bytes after it: a view of the chunk the socket delivered
+   * when they lie in one (most frames do), so that a frame costs one view and no buffer of its
+   * own; a copy when they straddle chunks.
    */
   private take(n: number): Uint8Array {
-    if (n === 0) return new Uint8Array(0);
-    this.buffered -= n;
+    this.buffered -= 4 + n;
     const first = this.chunks[0]!;
-    if (first.length > n) {
-      this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    if (first.length === n) {
-      this.chunks.shift();
-      return first;
-    }
-    return this.copy(n, true);
-  }
-
-  private copy(n: number, consume: boolean): Uint8Array {
-    const out = new Uint8Array(n);
-    let offset = 0;
-    let index = 0;
-    while (offset < n) {
-      const chunk = this.chunks[index]!;
-      const used = Math.min(chunk.length, n - offset);
-      out.set(chunk.subarray(0, used), offset);
-      offset += used;
-      if (!consume) {
-        index++;
-        continue;
+    const start = this.at + 4;
+    if (first.length >= start + n) {
+      const view = first.subarray(start, start + n);
+      this.at = start + n;
+      if (this.at === first.length) {
+        this.chunks.shift();
+        this.at = 0;
       }
-      if (used === chunk.length) this.chunks.shift();
-      else this.chunks[0] = chunk.subarray(used);
+      return view;
+    }
+    this.skip(4);
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[0]!;
+      const used = Math.min(chunk.length - this.at, n - filled);
+      out.set(chunk.subarray(this.at, this.at + used), filled);
+      filled += used;
+      this.skip(used);
     }
     return out;
+  }
+
+  /** Moves past `n` bytes already counted out of `buffered`. */
+  private skip(n: number): void {
+    while (n > 0) {
+      const left = this.chunks[0]!.length - this.at;
+      if (n < left) {
+        this.at += n;
+        return;
+      }
+      n -= left;
+      this.chunks.shift();
+      this.at = 0;
+    }
   }
 }
 
