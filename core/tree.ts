@@ -469,9 +469,26 @@ function mix(h: number, v: number): number {
 // Scratch space to split a 64-bit value into halves without allocating BigInts on every hash.
 const split64 = new DataView(new ArrayBuffer(8));
 
-function mixBig(h: number, v: bigint): number {
+/** The two lanes of the hash being computed, for the helpers below (no pair per value). */
+let laneA = 0;
+let laneB = 0;
+
+function mixBigLanes(v: bigint): void {
   split64.setBigUint64(0, v); // takes v modulo 2^64, as BigInt.asUintN(64, v)
-  return mix(mix(h, split64.getUint32(4)), split64.getUint32(0));
+  const lo = split64.getUint32(4);
+  const hi = split64.getUint32(0);
+  laneA = mix(mix(laneA, lo), hi);
+  laneB = mix(mix(laneB, lo), hi);
+}
+
+/** The second lane is salted for numbers, as it always was. */
+function mixNumberLanes(v: number): void {
+  // Versions and lengths are 32-bit: the same halves without a division.
+  const small = (v | 0) === v;
+  const lo = small ? v : v % 4294967296;
+  const hi = small ? (v < 0 ? -1 : 0) : Math.floor(v / 4294967296);
+  laneA = mix(mix(laneA, lo), hi);
+  laneB = mix(mix(laneB ^ 0x5bd1e995, lo), hi);
 }
 
 function finalize(h: number): number {
@@ -504,30 +521,21 @@ function hashNode(path: string, node: ZNode): void {
     b = mix(b, nullDataMark);
   }
   // Written out, not looped over arrays: this runs for every node restored and every change.
-  a = mixBig(a, node.czxid);
-  b = mixBig(b, node.czxid);
-  a = mixBig(a, node.mzxid);
-  b = mixBig(b, node.mzxid);
-  a = mixBig(a, node.pzxid);
-  b = mixBig(b, node.pzxid);
-  a = mixBig(a, node.ephemeralOwner);
-  b = mixBig(b, node.ephemeralOwner);
-  a = mixNumber(a, node.ctime, 0);
-  b = mixNumber(b, node.ctime, 0x5bd1e995);
-  a = mixNumber(a, node.mtime, 0);
-  b = mixNumber(b, node.mtime, 0x5bd1e995);
-  a = mixNumber(a, node.version, 0);
-  b = mixNumber(b, node.version, 0x5bd1e995);
-  a = mixNumber(a, node.cversion, 0);
-  b = mixNumber(b, node.cversion, 0x5bd1e995);
-  a = mixNumber(a, node.aversion, 0);
-  b = mixNumber(b, node.aversion, 0x5bd1e995);
-  a = mixNumber(a, data.length, 0);
-  b = mixNumber(b, data.length, 0x5bd1e995);
+  // Each value is split once for both lanes (the same mixes as one split per lane).
+  laneA = a;
+  laneB = b;
+  mixBigLanes(node.czxid);
+  mixBigLanes(node.mzxid);
+  mixBigLanes(node.pzxid);
+  mixBigLanes(node.ephemeralOwner);
+  mixNumberLanes(node.ctime);
+  mixNumberLanes(node.mtime);
+  mixNumberLanes(node.version);
+  mixNumberLanes(node.cversion);
+  mixNumberLanes(node.aversion);
+  mixNumberLanes(data.length);
+  a = laneA;
+  b = laneB;
   node.hashHigh = finalize(a);
   node.hashLow = finalize(b ^ 0x27d4eb2f);
-}
-
-function mixNumber(h: number, v: number, salt: number): number {
-  return mix(mix(h ^ salt, v % 4294967296), Math.floor(v / 4294967296));
 }
