@@ -138,12 +138,19 @@ export class ByteSlab {
   private buffer = new Uint8Array(0);
   private used = 0;
 
+  /**
+   * `inputBytes`: the size of what is decoded, which bounds the data copied out of it, so the
+   * first slab is no larger (a small tree restored in the simulator paid for a zeroed 1 MiB).
+   */
+  constructor(private inputBytes = slabBytes) {}
+
   copy(source: Uint8Array): Uint8Array {
     const length = source.length;
     if (length === 0) return emptyBytes;
     if (length > slabBytes / 16) return source.slice();
     if (this.used + length > this.buffer.length) {
-      this.buffer = new Uint8Array(slabBytes);
+      this.buffer = new Uint8Array(Math.max(length, Math.min(slabBytes, this.inputBytes)));
+      this.inputBytes = slabBytes;
       this.used = 0;
     }
     const view = this.buffer.subarray(this.used, this.used + length);

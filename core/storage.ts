@@ -199,7 +199,7 @@ export function decodeLog(
 ): DecodedLog {
   const txns: Txn[] = [];
   const r = new ByteReader(bytes);
-  const slab = new ByteSlab();
+  const slab = new ByteSlab(bytes.length);
   while (r.remaining > 0) {
     const start = r.offset;
     try {
@@ -392,7 +392,7 @@ export function decodeSnapshot(
   bytes: Uint8Array,
   options: { extendedTypesEnabled: boolean },
 ): Database {
-  const r = new ByteReader(checkSnapshot(bytes), new ByteSlab());
+  const r = new ByteReader(checkSnapshot(bytes), new ByteSlab(bytes.length));
   const db = new Database(options);
   const lastZxid = zxid(r.i64());
   const digest = r.i64();

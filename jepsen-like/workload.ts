@@ -137,6 +137,26 @@ const watchTargets = ["/w", "/w/a", "/w/b", ...containerPaths, ...ttlPaths];
 /** Children of the reaped nodes (a TTL node with a child is kept). */
 const reapedChildren = ["/c0/a", "/c0/b", "/c1/a", "/t0/a", "/t1/a"];
 
+// Module functions rather than closures made in each plan(): under tsx every named closure is
+// also given its name at run time (a defineProperty per closure), three per op.
+function createRequest(path: string, value: string, flags: number): CreateRequest {
+  return { op: "create", path, data: utf8(value), acl: openAclUnsafe, flags, ttl: -1 };
+}
+
+function plannedOp(
+  kind: OpKind,
+  request: ClientOp,
+  record: PlannedRecord,
+  syncFirst = false,
+): PlannedOp {
+  return { kind, request, syncFirst, record };
+}
+
+function removal(kind: OpKind, path: string): PlannedOp {
+  const request: ClientOp = { op: "delete", path, version: -1 };
+  return plannedOp(kind, request, { op: "delete", path, args: { version: -1 } });
+}
+
 /**
  * One client's planner: its counter for unique values, the versions it last saw (for CAS) and the
  * sequential nodes it knows of (to dequeue and unlock). Several requests of one client may be in
@@ -226,41 +246,28 @@ export class WorkloadClient {
           : (unsharedKind[wanted] ?? wanted);
     const key = `/k${random.int(0, this.shape.keys - 1)}`;
     const value = `v${this.process}.${++this.counter}`;
-    const create = (path: string, flags: number): CreateRequest => ({
-      op: "create",
-      path,
-      data: utf8(value),
-      acl: openAclUnsafe,
-      flags,
-      ttl: -1,
-    });
-    const planned = (request: ClientOp, record: PlannedRecord, syncFirst = false): PlannedOp => ({
-      kind,
-      request,
-      syncFirst,
-      record,
-    });
-    const remove = (path: string): PlannedOp =>
-      planned({ op: "delete", path, version: -1 }, { op: "delete", path, args: { version: -1 } });
     switch (kind) {
       case "read":
       case "syncRead": {
         const watch = random.chance(0.3);
         const sync = kind === "syncRead";
-        return planned(
+        return plannedOp(
+          kind,
           { op: "getData", path: key, watch },
           { op: "getData", path: key, args: { sync, watch } },
           sync,
         );
       }
       case "write":
-        return planned(
+        return plannedOp(
+          kind,
           { op: "setData", path: key, data: utf8(value), version: -1 },
           { op: "setData", path: key, args: { data: value, version: -1 } },
         );
       case "cas": {
         const version = this.versions.get(key) ?? 0;
-        return planned(
+        return plannedOp(
+          kind,
           { op: "setData", path: key, data: utf8(value), version },
           { op: "setData", path: key, args: { data: value, version } },
         );
@@ -276,13 +283,17 @@ export class WorkloadClient {
             ? denseCreatePath(roll, multiPath, key)
             : thinCreatePath(roll, multiPath, key);
         const args: OpArgs = { data: value, mode: "persistent" };
-        return planned(create(path, CreateMode.PERSISTENT), { op: "create", path, args });
+        return plannedOp(kind, createRequest(path, value, CreateMode.PERSISTENT), {
+          op: "create",
+          path,
+          args,
+        });
       }
       case "delete":
-        return remove(key);
+        return removal(kind, key);
       case "ephemeral": {
         const path = `/e${this.process}`;
-        return planned(create(path, CreateMode.EPHEMERAL), {
+        return plannedOp(kind, createRequest(path, value, CreateMode.EPHEMERAL), {
           op: "create",
           path,
           args: { data: value, mode: "ephemeral" },
@@ -290,7 +301,7 @@ export class WorkloadClient {
       }
       case "sequential": {
         const args: OpArgs = { data: value, mode: "sequential" };
-        return planned(create("/q/n-", CreateMode.PERSISTENT_SEQUENTIAL), {
+        return plannedOp(kind, createRequest("/q/n-", value, CreateMode.PERSISTENT_SEQUENTIAL), {
           op: "create",
           path: "/q/n-",
           args,
@@ -300,25 +311,29 @@ export class WorkloadClient {
         // The oldest known item mostly (a queue's head, which consumers race for), else any.
         const items = [...this.queued].sort();
         if (items.length === 0) return this.plan("children");
-        return remove(random.chance(0.7) ? items[0]! : items[random.int(0, items.length - 1)]!);
+        return removal(
+          kind,
+          random.chance(0.7) ? items[0]! : items[random.int(0, items.length - 1)]!,
+        );
       }
       case "lock": {
         if (this.process > (this.shape.lockContenders ?? 3)) return this.plan("children");
         const args: OpArgs = { data: value, mode: "ephemeralSequential" };
         const prefix = `${lockParent}/l-`;
-        return planned(create(prefix, CreateMode.EPHEMERAL_SEQUENTIAL), {
+        return plannedOp(kind, createRequest(prefix, value, CreateMode.EPHEMERAL_SEQUENTIAL), {
           op: "create",
           path: prefix,
           args,
         });
       }
       case "unlock":
-        return this.locks.length === 0 ? this.plan("lock") : remove(this.locks[0]!);
+        return this.locks.length === 0 ? this.plan("lock") : removal(kind, this.locks[0]!);
       case "readMulti": {
         const path = `/m${random.int(0, multiPaths - 1)}`;
         const watch = random.chance(0.3);
         const sync = random.chance(0.3);
-        return planned(
+        return plannedOp(
+          kind,
           { op: "getData", path, watch },
           { op: "getData", path, args: { sync, watch } },
           sync,
@@ -326,7 +341,8 @@ export class WorkloadClient {
       }
       case "children": {
         const path = dense && random.chance(0.5) ? lockParent : queueParent;
-        return planned(
+        return plannedOp(
+          kind,
           { op: "getChildren", path, watch: false },
           { op: "getChildren", path, args: {} },
         );
@@ -334,7 +350,7 @@ export class WorkloadClient {
       case "multi":
         return dense ? this.denseMulti(value) : this.multi(value);
       case "closeSession":
-        return planned({ op: "closeSession" }, { op: "closeSession", args: {} });
+        return plannedOp(kind, { op: "closeSession" }, { op: "closeSession", args: {} });
       case "addWatch": {
         // Half of them a recursive watch on the whole watched tree, which grandchildren test.
         const whole = random.chance(0.5);
@@ -342,7 +358,8 @@ export class WorkloadClient {
         const recursive = whole || random.chance(0.5);
         const mode = recursive ? AddWatchMode.PersistentRecursive : AddWatchMode.Persistent;
         const watchMode = recursive ? "persistentRecursive" : "persistent";
-        return planned(
+        return plannedOp(
+          kind,
           { op: "addWatch", path, mode },
           { op: "addWatch", path, args: { watchMode } },
         );
@@ -351,36 +368,56 @@ export class WorkloadClient {
         return this.treeWrite(value);
       case "container": {
         const path = containerPaths[random.int(0, containerPaths.length - 1)]!;
-        const request: ClientOp = { ...create(path, CreateMode.CONTAINER), op: "createContainer" };
-        return planned(request, { op: "create", path, args: { data: value, mode: "container" } });
+        const request: ClientOp = {
+          ...createRequest(path, value, CreateMode.CONTAINER),
+          op: "createContainer",
+        };
+        return plannedOp(kind, request, {
+          op: "create",
+          path,
+          args: { data: value, mode: "container" },
+        });
       }
       case "ttl": {
         const path = ttlPaths[random.int(0, ttlPaths.length - 1)]!;
         const ttl = this.shape.ttlMs ?? 1_000;
         const request: ClientOp = {
-          ...create(path, CreateMode.PERSISTENT_WITH_TTL),
+          ...createRequest(path, value, CreateMode.PERSISTENT_WITH_TTL),
           op: "createTTL",
           ttl,
         };
-        return planned(request, { op: "create", path, args: { data: value, mode: "ttl", ttl } });
+        return plannedOp(kind, request, {
+          op: "create",
+          path,
+          args: { data: value, mode: "ttl", ttl },
+        });
       }
       case "touchTtl": {
         const path = ttlPaths[random.int(0, ttlPaths.length - 1)]!;
-        return planned(
+        return plannedOp(
+          kind,
           { op: "setData", path, data: utf8(value), version: -1 },
           { op: "setData", path, args: { data: value, version: -1 } },
         );
       }
       case "reapedChild": {
         const path = reapedChildren[random.int(0, reapedChildren.length - 1)]!;
-        if (random.chance(0.4)) return remove(path);
+        if (random.chance(0.4)) return removal(kind, path);
         const args: OpArgs = { data: value, mode: "persistent" };
-        return planned(create(path, CreateMode.PERSISTENT), { op: "create", path, args });
+        return plannedOp(kind, createRequest(path, value, CreateMode.PERSISTENT), {
+          op: "create",
+          path,
+          args,
+        });
       }
       case "readEphemeral": {
         // Another client's ephemeral: the checker's ephemerals guarantee needs reads of them.
         const path = `/e${random.int(1, this.shape.clients)}`;
-        return planned({ op: "getData", path, watch: false }, { op: "getData", path, args: {} });
+        return plannedOp(
+          kind,
+          { op: "getData", path, watch: false },
+          { op: "getData", path, args: {} },
+        );
       }
     }
   }

@@ -18,7 +18,11 @@ export interface NetworkOptions {
 // connections (negative connection ids); each key names one link as long as |id| < 2^20.
 const idSpan = 1 << 21;
 const pairKey = (a: NodeId, b: NodeId) => (a < b ? a * idSpan + b : b * idSpan + a);
-const linkKey = (from: NodeId, to: NodeId) => from * idSpan + to;
+/**
+ * A client's direction gets a small negative key (connection times 256, less the server): keys
+ * from * 2^21 + to of a negative `from` were doubles, which a Map hashes and boxes on every send.
+ */
+const linkKey = (from: NodeId, to: NodeId) => (from < 0 ? from * 256 - to : from * idSpan + to);
 
 export class SimNetwork {
   /** Connection generation per unordered pair; odd = up, even = down. */

@@ -19,7 +19,8 @@ interface Committed {
    * (describing every txn on every server was most of this checker's cost).
    */
   txn: Txn;
-  line: string;
+  /** describeTxn(txn), made when first compared with another object or reported. */
+  line: string | undefined;
   sessionId: SessionId;
   cxid: number;
 }
@@ -48,33 +49,35 @@ export class StateChecker {
 
   /** One applied txn: it must be the next one of the committed history, or extend it. */
   private check(node: NodeId, txn: Txn, position: number | undefined): number | undefined {
-    const at = this.position.get(txn.zxid);
+    // Zxids in the history are unique and increasing: a server in step finds its next txn next.
+    const next = position === undefined ? undefined : this.history[position + 1];
+    const at = next?.zxid === txn.zxid ? position! + 1 : this.position.get(txn.zxid);
     if (at !== undefined) {
       const entry = this.history[at]!;
-      const line = entry.txn === txn ? entry.line : describeTxn(txn);
-      if (entry.line !== line)
+      if (entry.txn !== txn && lineOf(entry) !== describeTxn(txn))
         throw new InvariantViolation(
-          `state checker: node ${node} applied "${line}" ` +
-            `where the committed history has "${entry.line}"`,
+          `state checker: node ${node} applied "${describeTxn(txn)}" ` +
+            `where the committed history has "${lineOf(entry)}"`,
         );
       if (position !== undefined && at !== position + 1) {
         throw new InvariantViolation(
-          `state checker: node ${node} skipped "${this.history[position + 1]!.line}" ` +
+          `state checker: node ${node} skipped "${lineOf(this.history[position + 1]!)}" ` +
             "of the committed history",
         );
       }
       return at;
     }
-    const line = describeTxn(txn);
     const end = this.history.length - 1;
     if (end >= 0 && txn.zxid < this.history[end]!.zxid) {
       throw new InvariantViolation(
-        `state checker: node ${node} applied "${line}", which the committed history does not have`,
+        `state checker: node ${node} applied "${describeTxn(txn)}", ` +
+          "which the committed history does not have",
       );
     }
     // Cannot tell what came between: stop checking this batch.
     if (position !== end) return undefined;
-    this.history.push({ zxid: txn.zxid, txn, line, sessionId: txn.sessionId, cxid: txn.cxid });
+    const { sessionId, cxid } = txn;
+    this.history.push({ zxid: txn.zxid, txn, line: undefined, sessionId, cxid });
     this.position.set(txn.zxid, end + 1);
     return end + 1;
   }
@@ -109,7 +112,7 @@ export class StateChecker {
         throw new InvariantViolation(
           `state checker: acknowledged write lost: ${ack.what} s=${hex(ack.sessionId)} ` +
             `xid=${ack.xid} zxid=${hex(ack.zxid)}` +
-            (entry === undefined ? "" : ` (history has "${entry.line}")`),
+            (entry === undefined ? "" : ` (history has "${lineOf(entry)}")`),
         );
       }
     }
@@ -118,4 +121,10 @@ export class StateChecker {
   get committedCount(): number {
     return this.history.length;
   }
+}
+
+/** A committed txn's description, made once (the same object is the same txn). */
+function lineOf(entry: Committed): string {
+  entry.line ??= describeTxn(entry.txn);
+  return entry.line;
 }
