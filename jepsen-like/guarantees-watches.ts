@@ -131,9 +131,6 @@ function firstAbove(list: readonly Change[], zxid: bigint): number {
   return lo;
 }
 
-const watchOpsOf = (ops: readonly Operation[]): boolean =>
-  ops.some((op) => op.op === "addWatch" || op.op === "setWatches");
-
 /** One connection of one session: what was registered, delivered, and proven applied. */
 class Connection {
   readonly registrations: Registration[] = [];
@@ -328,14 +325,23 @@ function checkSession(
 /** Persistent and recursive watches deliver every covered change once, in order, never replayed. */
 export function checkPersistentWatches(history: PairedHistory): GuaranteeResult {
   const findings = new Findings("persistent-watches");
-  const bySession = new Map<string, Operation[]>();
-  for (const op of history.operations) {
-    const list = bySession.get(op.session);
-    if (list === undefined) bySession.set(op.session, [op]);
+  // The sessions that register watches first, by op name alone: most histories have none, and
+  // grouping a million ops by session only to find that took a fifth of a second.
+  const ops = history.operations;
+  const watchers = new Set<string>();
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (op.op === "addWatch" || op.op === "setWatches") watchers.add(op.session);
+  }
+  if (watchers.size === 0) return findings.result();
+  const watching = new Map<string, Operation[]>();
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (!watchers.has(op.session)) continue;
+    const list = watching.get(op.session);
+    if (list === undefined) watching.set(op.session, [op]);
     else list.push(op);
   }
-  const watching = [...bySession].filter(([, ops]) => watchOpsOf(ops));
-  if (watching.length === 0) return findings.result();
   const events = new Map<string, SessionEvent[]>();
   for (const e of history.events) {
     const list = events.get(e.session);

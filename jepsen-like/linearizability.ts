@@ -78,11 +78,7 @@ function buildEntries(ops: readonly Operation[]): {
     at[2 * i] = op.invokeIndex;
     at[2 * i + 1] = definite ? op.completeIndex! : Infinity;
   }
-  const order = new Int32Array(count);
-  for (let e = 0; e < count; e++) order[e] = e;
-  order.sort((x, y) =>
-    at[x] === at[y] ? (x & 1) - (y & 1) || (x >> 1) - (y >> 1) : at[x]! < at[y]! ? -1 : 1,
-  );
+  const order = entryOrder(at, ops.length);
   const head: Entry = {
     op: -1,
     call: false,
@@ -106,6 +102,37 @@ function buildEntries(ops: readonly Operation[]): {
   const callRanks: number[] = [];
   for (let i = 0; i < calls.length; i++) callRanks.push(calls[i]!.rank);
   return { head, calls, callRanks };
+}
+
+/**
+ * Entries (2i: op i's call, 2i+1: its return) sorted by `at`, at one index calls first, then by
+ * op. Each becomes one number, at * 2n + (calls 0..n-1, then returns n..2n-1), so the sort is a
+ * typed array's own, without a comparator called from it (half the building of 10k partitions);
+ * indexes too large for that exactly take the comparator.
+ */
+function entryOrder(at: Float64Array, n: number): Int32Array {
+  const count = 2 * n;
+  const order = new Int32Array(count);
+  let atMax = 0;
+  for (let e = 0; e < count; e++) if (at[e]! !== Infinity && at[e]! > atMax) atMax = at[e]!;
+  const infinity = atMax + 1;
+  if (infinity * count + count > Number.MAX_SAFE_INTEGER) {
+    for (let e = 0; e < count; e++) order[e] = e;
+    return order.sort((x, y) =>
+      at[x] === at[y] ? (x & 1) - (y & 1) || (x >> 1) - (y >> 1) : at[x]! < at[y]! ? -1 : 1,
+    );
+  }
+  const keys = new Float64Array(count);
+  for (let e = 0; e < count; e++) {
+    const index = at[e] === Infinity ? infinity : at[e]!;
+    keys[e] = index * count + (e & 1) * n + (e >> 1);
+  }
+  keys.sort();
+  for (let rank = 0; rank < count; rank++) {
+    const within = keys[rank]! % count;
+    order[rank] = within < n ? 2 * within : 2 * (within - n) + 1;
+  }
+  return order;
 }
 
 /**

@@ -6,6 +6,7 @@ import { assert } from "../core/assert.ts";
 import { Err } from "../core/errors.ts";
 import type { HistoryRecord, OpArgs, OpName, OpResult, SubOp } from "./history.ts";
 import {
+  ByProcess,
   eachRecordFromJson,
   eachRecordOfText,
   HistoryFormatError,
@@ -335,8 +336,11 @@ function pairWhileValidating(
   each: (visit: (record: HistoryRecord) => void) => void,
 ): PairedHistory {
   // Per process, its outstanding invoke and the slot (operation id) it will fill.
-  const open = new Map<number, { invoke: HistoryRecord; slot: number }>();
+  const open = new ByProcess<HistoryRecord>();
+  const openSlots = new ByProcess<number>();
   const operations: (Operation | undefined)[] = [];
+  // Noted as the invokes go by, so reapedPaths need not walk the operations once more.
+  const reaped = new Set<string>();
   const events: SessionEvent[] = [];
   // Counted here, where each operation is at hand: a pass of its own over a million of them
   // later took a tenth of a second.
@@ -349,23 +353,29 @@ function pairWhileValidating(
     if (record.type === "event") {
       events.push(sessionEvent(record));
     } else if (record.type === "invoke") {
-      open.set(record.process, { invoke: record, slot: operations.length });
+      open.set(record.process, record);
+      openSlots.set(record.process, operations.length);
       operations.push(undefined);
       numbers.push(Number.NaN);
+      const create = record.op === "create" && record.path !== undefined;
+      if (create && isReapedMode(record.args?.mode)) reaped.add(record.path!);
     } else {
-      const started = open.get(record.process);
-      assert(started !== undefined, "validated: a completion answers an invoke");
+      const invoke = open.get(record.process);
+      const slot = openSlots.get(record.process)!;
+      assert(invoke !== undefined, "validated: a completion answers an invoke");
       open.delete(record.process);
-      const op = completed(started.invoke, record, started.slot);
-      operations[started.slot] = op;
+      const op = completed(invoke, record, slot);
+      operations[slot] = op;
       statusCounts[op.status]++;
-      if (record.zxid !== undefined) numbers[started.slot] = Number(record.zxid);
+      if (record.zxid !== undefined) numbers[slot] = Number(record.zxid);
     }
   });
-  for (const { invoke, slot } of open.values()) {
+  open.forEach((process, invoke) => {
+    const slot = openSlots.get(process)!;
     operations[slot] = completed(invoke, undefined, slot);
     statusCounts.info++;
-  }
+  });
   const paired = operations as Operation[];
+  reapedCache.set(paired, reaped);
   return { operations: paired, events, lastIndex, statusCounts, zxidNumbers: numbers };
 }

@@ -220,6 +220,20 @@ function groupOperations(
   const byKey = new Map<string, number[]>();
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i]!;
+    const single = singlePathOf(op);
+    if (single !== undefined && op.op !== "closeSession") {
+      // Most ops name one path, filed under it: one lookup. A path first filed here joins the
+      // sets; one already filed joined them when it was (a close's key, an ephemeral path, joins
+      // with its session's below).
+      if (op.op === "getChildren") observed.add(single);
+      const positions = byKey.get(single);
+      if (positions !== undefined) positions.push(i);
+      else {
+        sets.find(single);
+        byKey.set(single, [i]);
+      }
+      continue;
+    }
     noteChildObserved(observed, op);
     joinOpPaths(sets, op);
     const key = keyOf(op, owners);

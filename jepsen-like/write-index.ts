@@ -128,10 +128,12 @@ export class WriteIndex {
 
   private known(m: Mutation): void {
     const changes = this.byPath.get(m.path);
-    if (changes === undefined) this.byPath.set(m.path, { list: [m], keys: noKeys });
-    else changes.list.push(m);
+    if (changes !== undefined) changes.list.push(m);
+    else {
+      this.byPath.set(m.path, { list: [m], keys: noKeys });
+      this.noteChild(m.path); // once per path, not once per write
+    }
     if (m.owner !== undefined) this.ephemeralCreates.push(m);
-    this.noteChild(m.path);
   }
 
   private noteChild(path: string): void {
