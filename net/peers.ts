@@ -11,7 +11,7 @@ import type { Server, Socket } from "node:net";
 import type { NodeId, PeerMessage } from "../core/replica/index.ts";
 import type { ServerEntry } from "./config.ts";
 import { frame, Framer } from "./framing.ts";
-import { writableBytes, writeCorked } from "./corked.ts";
+import { writeCorked } from "./corked.ts";
 import { TurnCache } from "./turn-cache.ts";
 import { decodePeerMessage, encodePeerFrame } from "./peer-codec.ts";
 
@@ -136,7 +136,7 @@ export class PeerTransport {
 
   private write(to: NodeId, socket: Socket, message: PeerMessage): void {
     // A snapshot is one big frame: the bound for what queues behind it starts after it.
-    if (writableBytes(socket) > peerSendBufferBytesMax + (this.snapshotBytes.get(socket) ?? 0)) {
+    if (socket.writableLength > peerSendBufferBytesMax + (this.snapshotBytes.get(socket) ?? 0)) {
       this.handlers.log(
         `peer ${to}: send buffer over ${peerSendBufferBytesMax} bytes, cutting the link`,
       );

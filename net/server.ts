@@ -54,7 +54,7 @@ import {
   UnsupportedOp,
   unsupportedOpErr,
 } from "./wire.ts";
-import { endAfterWrites, writableBytes, writeCorked } from "./corked.ts";
+import { writeCorked } from "./corked.ts";
 import type { ClientFrame } from "./wire.ts";
 
 /**
@@ -567,7 +567,7 @@ export class ZkServer {
   private mustThrottle(conn: ClientConn): boolean {
     return (
       this.outstanding >= this.config.globalOutstandingLimit ||
-      writableBytes(conn.socket) > clientSendBufferMax
+      conn.socket.writableLength > clientSendBufferMax
     );
   }
 
@@ -580,7 +580,7 @@ export class ZkServer {
       if (this.outstanding >= this.config.globalOutstandingLimit) return;
       this.throttled.delete(conn);
       if (!this.conns.has(conn.connId)) continue;
-      if (writableBytes(conn.socket) > clientSendBufferMax) {
+      if (conn.socket.writableLength > clientSendBufferMax) {
         this.throttled.add(conn); // re-queued at the end; its own drain event brings it back
         continue;
       }
@@ -652,7 +652,7 @@ export class ZkServer {
       { remote: conn.remote, reason },
     );
     this.forget(conn);
-    endAfterWrites(conn.socket);
+    conn.socket.end();
     if (tellCore) this.deliver({ type: "clientDisconnect", connId });
   }
 
