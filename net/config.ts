@@ -48,6 +48,11 @@ export interface ZooConfig {
   snapshotInline: boolean;
   /** Encode a SNAP sync's snapshot on the event loop (only for measuring the difference). */
   syncSnapshotInline: boolean;
+  /**
+   * Room for the heap to grow between full collections while it is small (gc-headroom.ts), in
+   * MiB: `zksim.gcHeadroomMB`; 0 leaves V8's own limits.
+   */
+  gcHeadroomMB: number;
   /** The server id of this process (from `myid` in dataDir, or given). */
   myid: number | undefined;
   /** Lowest level logged: `zksim.logLevel`, or the ZKSIM_LOG_LEVEL environment variable. */
@@ -141,6 +146,7 @@ export function defaultConfig(): ZooConfig {
     myid: undefined,
     snapshotInline: false,
     syncSnapshotInline: false,
+    gcHeadroomMB: 128,
     logLevel: "info",
   };
 }
@@ -306,6 +312,9 @@ function applyKey(c: ZooConfig, key: string, value: string, warnings: string[]):
       return;
     case "zksim.syncSnapshotInline":
       c.syncSnapshotInline = boolean(key, value);
+      return;
+    case "zksim.gcHeadroomMB":
+      c.gcHeadroomMB = integer(key, value, 0, 1 << 20);
       return;
     case "zksim.logLevel":
       c.logLevel = logLevel(key, value);

@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { applyEnvironment, ConfigError, parseZooCfg } from "./config.ts";
+import { keepHeapHeadroom } from "./gc-headroom.ts";
 import { jsonLogger } from "./log.ts";
 import { ListenError, ZkServer } from "./server.ts";
 
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   }
   const log = jsonLogger({ server: parsed.config.myid ?? 1 }, parsed.config.logLevel);
   for (const warning of parsed.warnings) log("warn", warning);
+  // Process-wide (a V8 setting), so here and not in the server, which tests run several of.
+  if (parsed.config.gcHeadroomMB > 0) keepHeapHeadroom(parsed.config.gcHeadroomMB * 1024 * 1024);
   const server = new ZkServer(parsed.config, log);
   try {
     await server.start();
