@@ -18,8 +18,8 @@ export class PathMap<V> implements Iterable<[string, V]> {
    * walks these, in insertion order, and a snapshot can go through the slots of one moment while
    * the map changes: listing the keys of a dictionary of a million paths took the event loop a
    * second. A slot dying while no reader holds the slots lets go of its path and value at once:
-   * kept until the sweep, every deleted node lived on through a thousand changes and was copied
-   * out of the young generation by the GC (a create+delete workload promoted its nodes).
+   * kept until the sweep, every deleted node stayed reachable through about a thousand more
+   * changes (up to 2 x live + 1,024 of them).
    */
   private readonly slotPaths: string[] = [];
   private readonly slotValues: (V | undefined)[] = [];
