@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { crc32 } from "../core/codec.ts";
 import { decodeSnapshot } from "../core/storage.ts";
 import { parseZooCfg } from "./config.ts";
+import type { Logger } from "./log.ts";
 import { ZkServer } from "./server.ts";
 import { buildDataDir, nodePath } from "./test/data-dir.ts";
 import { freePort, waitFor } from "./test/ensemble.ts";
@@ -18,30 +19,41 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A data directory of the test's own, removed after it. */
+function freshDataDir(): string {
+  const dataDir = mkdtempSync(join(tmpdir(), "zk-recovery-"));
+  dirs.push(dataDir);
+  return dataDir;
+}
+
+/** A standalone server on `dataDir` on a free port, `extra` zoo.cfg lines added, started. */
+async function startOn(
+  dataDir: string,
+  extra: string[] = [],
+  log: Logger = () => {},
+): Promise<{ server: ZkServer; port: number }> {
+  const port = await freePort();
+  const lines = [`dataDir=${dataDir}`, `clientPort=${port}`, "clientPortAddress=127.0.0.1"];
+  const server = new ZkServer(parseZooCfg([...lines, ...extra].join("\n")).config, log);
+  await server.start();
+  return { server, port };
+}
+
+const leading = (server: ZkServer) =>
+  waitFor(
+    () =>
+      server.inspect().status.role === "leading" && server.inspect().status.phase === "broadcast",
+    30_000,
+  );
+
 describe("net: recovery of a large log tail", () => {
   it("starts from a snapshot and a 300,000-txn log after it, and serves all of it", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "zk-recovery-"));
-    dirs.push(dataDir);
+    const dataDir = freshDataDir();
     const built = buildDataDir(dataDir, { creates: 310_000, snapshotAfter: 10_000 });
     expect(built.logTxns).toBe(300_000);
-    const port = await freePort();
-    const config = parseZooCfg(
-      [
-        "tickTime=2000",
-        `dataDir=${dataDir}`,
-        `clientPort=${port}`,
-        "clientPortAddress=127.0.0.1",
-      ].join("\n"),
-    ).config;
-    const server = new ZkServer(config, () => {});
-    await server.start();
+    const { server, port } = await startOn(dataDir, ["tickTime=2000"]);
     try {
-      await waitFor(
-        () =>
-          server.inspect().status.role === "leading" &&
-          server.inspect().status.phase === "broadcast",
-        30_000,
-      );
+      await leading(server);
       // and /, /zookeeper, its quota and config
       expect(server.inspect().tree.size).toBe(310_000 + 4);
       const client = await ZkClient.connect("127.0.0.1", port);
@@ -59,8 +71,7 @@ describe("net: recovery of a large log tail", () => {
   }, 90_000);
 
   it("skips newer snapshots failing their checksum or digest for the one before", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "zk-recovery-"));
-    dirs.push(dataDir);
+    const dataDir = freshDataDir();
     buildDataDir(dataDir, { creates: 2_000, snapshotAfter: 1_000 });
     const good = readdirSync(dataDir).find((f) => f.startsWith("snapshot."))!;
     const bytes = new Uint8Array(readFileSync(join(dataDir, good)));
@@ -72,22 +83,12 @@ describe("net: recovery of a large log tail", () => {
     const badChecksum = bytes.slice();
     badChecksum[bytes.length - 1]! ^= 1;
     writeFileSync(join(dataDir, "snapshot.00000001ffffff01"), badChecksum);
-    const port = await freePort();
-    const config = parseZooCfg(
-      `dataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1`,
-    ).config;
     const notes: string[] = [];
-    const server = new ZkServer(config, (_level, msg, fields) => {
+    const { server } = await startOn(dataDir, [], (_level, msg, fields) => {
       if (msg === "recovery") notes.push(String(fields!.note));
     });
-    await server.start();
     try {
-      await waitFor(
-        () =>
-          server.inspect().status.role === "leading" &&
-          server.inspect().status.phase === "broadcast",
-        30_000,
-      );
+      await leading(server);
       expect(notes).toEqual([
         "skipping damaged snapshot.00000001ffffff01: snapshot checksum mismatch",
         "skipping damaged snapshot.00000001ffffff00: snapshot digest mismatch",
@@ -99,16 +100,10 @@ describe("net: recovery of a large log tail", () => {
   });
 
   it("snapshots the whole tree past a recovered tail", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "zk-recovery-"));
-    dirs.push(dataDir);
+    const dataDir = freshDataDir();
     // 4,000 recovered txns, applied in one step: the core's log keeps 500 of them (commitLogCount).
     buildDataDir(dataDir, { creates: 5_000, snapshotAfter: 1_000 });
-    const port = await freePort();
-    const config = parseZooCfg(
-      `dataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nsnapCount=3000`,
-    ).config;
-    const server = new ZkServer(config, () => {});
-    await server.start();
+    const { server } = await startOn(dataDir, ["snapCount=3000"]);
     try {
       await waitFor(() => server.snapshotsWritten >= 1, 30_000);
       const newest = readdirSync(dataDir)
@@ -127,19 +122,13 @@ describe("net: recovery of a large log tail", () => {
   });
 
   it("writes snapshots in pieces while writes go on, each one the tree at its zxid", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "zk-recovery-"));
-    dirs.push(dataDir);
+    const dataDir = freshDataDir();
     // 20,000 nodes of 100 bytes: a snapshot of about 3 MB, a dozen pieces.
     buildDataDir(dataDir, { creates: 20_000, snapshotAfter: 20_000 });
-    const port = await freePort();
-    const config = parseZooCfg(
-      `dataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nsnapCount=2000`,
-    ).config;
     const written: { zxid: bigint; changedMeanwhile: number }[] = [];
-    const server = new ZkServer(config, (_level, msg, fields) => {
+    const { server, port } = await startOn(dataDir, ["snapCount=2000"], (_level, msg, fields) => {
       if (msg === "snapshot written") written.push(fields as (typeof written)[number]);
     });
-    await server.start();
     await waitFor(() => server.inspect().status.phase === "broadcast", 30_000);
     const client = await ZkClient.connect("127.0.0.1", port);
     try {
