@@ -308,13 +308,10 @@ export function pairOperations(records: readonly HistoryRecord[]): PairedHistory
  * report the problem it would have found first).
  */
 export function pairedFromJson(values: readonly unknown[]): PairedHistory {
-  try {
-    return pairWhileValidating((visit) => eachRecordFromJson(values, visit));
-  } catch (error) {
-    if (!(error instanceof HistoryFormatError)) throw error;
-    recordsFromJson(values);
-    throw error; // not reached: a history that fails one validation fails the other
-  }
+  return pairReportingAs(
+    (visit) => eachRecordFromJson(values, visit),
+    () => recordsFromJson(values),
+  );
 }
 
 /**
@@ -322,11 +319,25 @@ export function pairedFromJson(values: readonly unknown[]): PairedHistory {
  * the CLI runs on a JSON Lines file. On a bad history, the same error as parseHistory.
  */
 export function pairedFromText(text: string): PairedHistory {
+  return pairReportingAs(
+    (visit) => eachRecordOfText(text, visit),
+    () => parseHistory(text),
+  );
+}
+
+/**
+ * Pairs while validating; on a bad history, reruns the validation that reports it (`validate`),
+ * so the error is the one that validation finds first.
+ */
+function pairReportingAs(
+  each: (visit: (record: HistoryRecord) => void) => void,
+  validate: () => unknown,
+): PairedHistory {
   try {
-    return pairWhileValidating((visit) => eachRecordOfText(text, visit));
+    return pairWhileValidating(each);
   } catch (error) {
     if (!(error instanceof HistoryFormatError)) throw error;
-    parseHistory(text);
+    validate();
     throw error; // not reached: a history that fails one validation fails the other
   }
 }
