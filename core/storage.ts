@@ -437,6 +437,7 @@ export function decodeSnapshot(
       children: null,
       hashHigh: 0,
       hashLow: 0,
+      hashStale: false,
     });
   }
   db.lastZxid = lastZxid;

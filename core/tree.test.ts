@@ -447,6 +447,36 @@ describe("tree: sessions, containers and TTL nodes", () => {
   });
 });
 
+describe("tree: digest", () => {
+  it("counts nodes changed since it was last read, however often it is read", () => {
+    // Two trees take the same 3,000 writes over 40 paths: one has its digest read after every
+    // write, the other only at the end, past several recounts of what changed in between.
+    const everyWrite = new Harness();
+    const atEnd = new Harness();
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    for (const h of [everyWrite, atEnd]) h.create("/d");
+    for (let i = 0; i < 3000; i++) {
+      const path = `/d/n${next(40)}`;
+      const pick = next(3);
+      for (const h of [everyWrite, atEnd]) {
+        if (pick === 0) h.create(path, { data: `c${i}` });
+        else if (pick === 1) h.send({ op: "setData", path, data: utf8(`s${i}`), version: -1 });
+        else h.send({ op: "delete", path, version: -1 });
+      }
+      everyWrite.server.db.tree.digest();
+    }
+    const digest = atEnd.server.db.tree.digest();
+    expect(everyWrite.server.db.tree.digest()).toBe(digest);
+    // Hashes every node afresh, and fails if a node's cached hash is not current.
+    expect(atEnd.server.db.tree.recomputeDigest()).toBe(digest);
+    expect(everyWrite.server.db.tree.recomputeDigest()).toBe(digest);
+  });
+});
+
 afterAll(() => {
   // The client-visible codes of the tree; the others belong to sessions, the wire and replication.
   const expected = [

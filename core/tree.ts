@@ -39,6 +39,8 @@ export interface ZNode {
   /** This node's contribution to the tree digest, two 32-bit lanes. */
   hashHigh: number;
   hashLow: number;
+  /** Changed since its hash was computed: the digest recounts it when next asked for. */
+  hashStale: boolean;
 }
 
 export type WatchEventType =
@@ -56,6 +58,8 @@ export interface WatchTrigger {
 }
 
 const zeroZxid = zxid(0n);
+/** Stale nodes recounted at once at most, so that a digest is never far behind. */
+const staleRecountLimit = 256;
 
 /**
  * The Stat a client sees. Two ZooKeeper quirks, checked against Apache ZooKeeper 3.8: cversion is
@@ -175,8 +179,16 @@ export class DataTree {
   readonly ephemerals = new Map<SessionId, Set<string>>();
   readonly containers = new Set<string>();
   readonly ttls = new Set<string>();
+  /** Sums of the nodes' hashes as last computed: stale nodes are recounted by digest(). */
   private digestHigh = 0;
   private digestLow = 0;
+  /**
+   * Nodes changed since their hash was computed, with their paths. Hashing at every change was a
+   * fifth of a write's cost in the core, while the digest is read only by snapshots and checks:
+   * a node changed many times between them is hashed once, one created and deleted not at all.
+   */
+  private stalePaths: string[] = [];
+  private staleNodes: ZNode[] = [];
   private readonly aclCache = new Map<string, readonly Acl[]>();
   /** Open captures: each gets a copy of a node before it first changes (usually none open). */
   private captures: TreeCapture[] = [];
@@ -238,6 +250,7 @@ export class DataTree {
 
   /** The tree digest as a 64-bit value; equal trees have equal digests. */
   digest(): bigint {
+    this.recountStale();
     return (BigInt(this.digestHigh >>> 0) << 32n) | BigInt(this.digestLow >>> 0);
   }
 
@@ -285,6 +298,7 @@ export class DataTree {
       children: null,
       hashHigh: 0,
       hashLow: 0,
+      hashStale: false,
     };
   }
 
@@ -360,8 +374,13 @@ export class DataTree {
       const existing = this.mustGet(path);
       if (this.captures.length !== 0) this.beforeChange(existing);
       this.unhash(existing);
-      Object.assign(existing, node, { children: existing.children, hashHigh: 0, hashLow: 0 });
-      this.rehash(path, existing);
+      Object.assign(existing, node, {
+        children: existing.children,
+        hashHigh: 0,
+        hashLow: 0,
+        hashStale: false,
+      });
+      this.hashNow(path, existing);
       return;
     }
     const parentName = parentPath(path);
@@ -372,7 +391,7 @@ export class DataTree {
     }
     this.addChild(this.restoreParent!, childName(path));
     this.nodes.set(path, node);
-    this.rehash(path, node);
+    this.hashNow(path, node);
     this.indexOwner(path, node.ephemeralOwner, true);
   }
 
@@ -416,22 +435,47 @@ export class DataTree {
     }
   }
 
+  /** Takes a node's hash out of the sums (it is being deleted, or about to be recounted). */
   private unhash(node: ZNode): void {
     this.digestHigh = (this.digestHigh - node.hashHigh) | 0;
     this.digestLow = (this.digestLow - node.hashLow) | 0;
+    node.hashStale = false;
   }
 
-  private rehash(path: string, node: ZNode): void {
+  private hashNow(path: string, node: ZNode): void {
     this.unhash(node);
     hashNode(path, node);
     this.digestHigh = (this.digestHigh + node.hashHigh) | 0;
     this.digestLow = (this.digestLow + node.hashLow) | 0;
   }
 
+  /** `node` at `path` changed: its hash is recounted when the digest is next asked for. */
+  private rehash(path: string, node: ZNode): void {
+    if (node.hashStale) return;
+    node.hashStale = true;
+    this.stalePaths.push(path);
+    this.staleNodes.push(node);
+    if (this.staleNodes.length >= staleRecountLimit) this.recountStale();
+  }
+
+  private recountStale(): void {
+    const nodes = this.staleNodes;
+    if (nodes.length === 0) return;
+    const paths = this.stalePaths;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      // Not stale any more: deleted since (unhash took its hash out of the sums).
+      if (node.hashStale) this.hashNow(paths[i]!, node);
+    }
+    this.staleNodes = [];
+    this.stalePaths = [];
+  }
+
   /**
    * Recomputes the digest from scratch; equal to digest() unless the incremental upkeep is wrong.
    */
   recomputeDigest(): bigint {
+    this.recountStale();
     let high = 0;
     let low = 0;
     for (const [path, node] of this.nodes) {
