@@ -229,6 +229,8 @@ export class WatchManager {
    * before the connection's ACL check).
    */
   trigger(triggers: readonly WatchTrigger[], zxid: Zxid, deliver?: DeliveryFilter): WatchEvent[] {
+    // Most writes under load change paths nobody watches: no set of sessions per trigger then.
+    if (this.tables.data.size === 0 && this.tables.child.size === 0) return [];
     const events: WatchEvent[] = [];
     for (const t of triggers) {
       const type = EventType[t.type];
