@@ -11,6 +11,7 @@ import type { NodeId, PeerMessage } from "./messages.ts";
 import { becomeLooking } from "./roles.ts";
 import type { FollowerState, ReplicaState } from "./state.ts";
 import { lastLoggedZxid } from "./state.ts";
+import type { Zxid } from "../types.ts";
 import { completeForwardReply, dropSessionConnection } from "./clients.ts";
 
 type Msg<T extends PeerMessage["type"]> = Extract<PeerMessage, { type: T }>;
@@ -66,9 +67,7 @@ export function onLeaderMessage(s: ReplicaState, from: NodeId, m: PeerMessage): 
     case "PROPOSAL":
       if (f.phase !== "sync" && f.phase !== "broadcast") return;
       appendToLog(s, [m.txn]);
-      s.config.policy.proposalLogged(() =>
-        send(s, from, { type: "ACK", attempt: f.attempt, epoch: f.epoch, zxid: m.txn.zxid }),
-      );
+      s.config.policy.proposalLogged(s, m.txn.zxid, ackLogged);
       return;
     case "COMMIT":
       if (f.phase === "sync" || f.phase === "broadcast")
@@ -92,6 +91,12 @@ export function onLeaderMessage(s: ReplicaState, from: NodeId, m: PeerMessage): 
     default:
       return;
   }
+}
+
+/** ACKs a proposal as soon as it is logged: only a planted policy asks for that. */
+function ackLogged(s: ReplicaState, zxid: Zxid): void {
+  const f = followerOf(s);
+  send(s, f.leader, { type: "ACK", attempt: f.attempt, epoch: f.epoch, zxid });
 }
 
 function onLeaderInfo(s: ReplicaState, m: Msg<"LEADERINFO">): void {

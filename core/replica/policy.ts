@@ -3,7 +3,7 @@
 // functions unconditionally; there is no "bug on" branch anywhere. Only zabPolicy ships.
 
 import type { Zxid } from "../types.ts";
-import type { ReplicaConfig } from "./state.ts";
+import type { ReplicaConfig, ReplicaState } from "./state.ts";
 import type { Vote } from "./messages.ts";
 
 export interface ProtocolPolicy {
@@ -22,8 +22,15 @@ export interface ProtocolPolicy {
    * TRUNC.
    */
   truncationPoint(theirs: Zxid, commonPrefix: Zxid): Zxid | undefined;
-  /** Called when a follower has logged (not yet made durable) a proposal; Zab does nothing yet. */
-  proposalLogged(acknowledge: () => void): void;
+  /**
+   * Called when a follower has logged (not yet made durable) proposal `zxid`; Zab does nothing
+   * yet. `acknowledge` would ACK it now (a function, not a closure per proposal).
+   */
+  proposalLogged(
+    s: ReplicaState,
+    zxid: Zxid,
+    acknowledge: (s: ReplicaState, zxid: Zxid) => void,
+  ): void;
   /** How a follower handles a client's sync: Zab asks the leader for a quorum round. */
   routeSync(throughLeader: () => void, answerLocally: () => void): void;
 }

@@ -13,7 +13,7 @@ export const plantedBugs: Record<string, ProtocolPolicy> = {
   "ack-before-fsync": {
     ...zabPolicy,
     name: "ack-before-fsync",
-    proposalLogged: (acknowledge) => acknowledge(),
+    proposalLogged: (s, zxid, acknowledge) => acknowledge(s, zxid),
   },
   /**
    * Leader choice ignores history: votes compare server ids only, and discovery does not check
