@@ -167,6 +167,9 @@ export function encodeLogRecord(txn: Txn): Uint8Array {
   return record;
 }
 
+/** A log record's header: the payload's length and crc32. */
+export const logRecordHeaderBytes = 8;
+
 /** A log record's 8-byte header for `payload` (an encoded txn), written at `offset` of `view`. */
 export function writeLogRecordHeader(view: DataView, offset: number, payload: Uint8Array): void {
   view.setUint32(offset, payload.length);

@@ -23,14 +23,15 @@ import {
   renameSync,
   rmSync,
   writeFileSync,
-  writevSync,
+  writeSync,
   ftruncateSync,
 } from "node:fs";
 import { join } from "node:path";
 import { concatBytes } from "../core/bytes.ts";
 import type { DiskWrite, DurableState } from "../core/replica/index.ts";
-import { decodeLog, encodeLogRecord } from "../core/storage.ts";
-import { logRecordPieces } from "./txn-bytes.ts";
+import { decodeLog, encodeLogRecord, logRecordHeaderBytes } from "../core/storage.ts";
+import { writeLogRecordHeader } from "../core/storage.ts";
+import { txnBytes } from "./txn-bytes.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
 
@@ -43,16 +44,20 @@ export interface StorageStats {
   maxFsyncMs: number;
 }
 
-/** A persist's write as queued: an append already laid out as its log records. */
+/** A persist's write as queued: an append as its txns' encodings (the records' payloads). */
 type QueuedWrite =
   | Exclude<DiskWrite, { kind: "append" }>
-  | { kind: "records"; records: Uint8Array[]; lastZxid: Zxid | undefined };
+  | { kind: "records"; payloads: Uint8Array[]; lastZxid: Zxid | undefined };
+
+/** A round's records are laid out in this much memory kept between rounds; more is one-off. */
+const recordBufferKeptBytes = 1 << 20;
 
 export class FileStorage {
   private queue: { id: number; writes: readonly QueuedWrite[] }[] = [];
   private flushing = false;
-  /** Log records of this round not yet written (pieces of one gathered write). */
+  /** Payloads of this round's log records not yet written (one gathered write). */
   private appends: Uint8Array[] = [];
+  private recordBuffer = Buffer.allocUnsafeSlow(0);
   private logFd: number;
   private logPath: string;
   /** Zxid of the last record appended; a rolled log is named after the next one. */
@@ -132,14 +137,16 @@ export class FileStorage {
 
   /** Queues a persist effect; its persistDone is reported once an fsync covered it. */
   enqueue(id: number, writes: readonly DiskWrite[]): void {
-    // Appends become their records now, while their txns' encodings are at hand (txn-bytes.ts
-    // keeps them for the turn of the event loop that made or received them).
-    const queued = writes.map((write): QueuedWrite => {
-      if (write.kind !== "append") return write;
-      const records: Uint8Array[] = [];
-      logRecordPieces(write.txns, records);
-      return { kind: "records", records, lastZxid: write.txns.at(-1)?.zxid };
-    });
+    // Appends keep their txns' encodings now, while they are at hand (txn-bytes.ts keeps them
+    // for the turn of the event loop that made or received them).
+    const queued: QueuedWrite[] = [];
+    for (const write of writes) {
+      if (write.kind !== "append") queued.push(write);
+      else {
+        const payloads = write.txns.map((txn) => txnBytes(txn));
+        queued.push({ kind: "records", payloads, lastZxid: write.txns.at(-1)?.zxid });
+      }
+    }
     this.queue.push({ id, writes: queued });
     if (!this.flushing) {
       this.flushing = true;
@@ -179,7 +186,7 @@ export class FileStorage {
     switch (write.kind) {
       case "records":
         // Gathered: the round's records leave in one write, before anything else touches files.
-        for (const piece of write.records) this.appends.push(piece);
+        for (const payload of write.payloads) this.appends.push(payload);
         if (write.lastZxid !== undefined) this.lastAppended = write.lastZxid;
         return;
       case "truncate":
@@ -198,20 +205,29 @@ export class FileStorage {
     }
   }
 
-  /** Writes the gathered log records (writev: one system call for many records). */
+  /**
+   * Writes the gathered log records in one system call, laid out in one buffer: a header view and
+   * a payload per record for writev cost more in allocations than the copy.
+   */
   private writeAppends(): void {
-    let pieces = this.appends;
-    if (pieces.length === 0) return;
+    const payloads = this.appends;
+    if (payloads.length === 0) return;
     this.appends = [];
-    // writev takes at most IOV_MAX (1024) buffers; a short write resumes where it stopped.
-    while (pieces.length > 0) {
-      const now = pieces.slice(0, 1024);
-      let written = writevSync(this.logFd, now);
-      let used = 0;
-      while (used < now.length && written >= now[used]!.length) written -= now[used++]!.length;
-      pieces = pieces.slice(used);
-      if (written > 0) pieces[0] = pieces[0]!.subarray(written);
+    let size = 0;
+    for (const payload of payloads) size += logRecordHeaderBytes + payload.length;
+    if (size > this.recordBuffer.length && size <= recordBufferKeptBytes)
+      this.recordBuffer = Buffer.allocUnsafeSlow(Math.min(recordBufferKeptBytes, 2 * size));
+    const out = size <= this.recordBuffer.length ? this.recordBuffer : Buffer.allocUnsafeSlow(size);
+    const view = new DataView(out.buffer, out.byteOffset, size);
+    let at = 0;
+    for (const payload of payloads) {
+      writeLogRecordHeader(view, at, payload);
+      out.set(payload, at + logRecordHeaderBytes);
+      at += logRecordHeaderBytes + payload.length;
     }
+    // A short write resumes where it stopped.
+    for (let written = 0; written < size; )
+      written += writeSync(this.logFd, out, written, size - written);
   }
 
   /** Rewrites the current log without the records after `zxid` (an uncommitted tail, TRUNC). */

@@ -2,7 +2,7 @@
 // same bytes (encodeTxn's), computed once (or kept from the PROPOSAL a follower decoded them from)
 // instead of once per use.
 
-import { decodeTxn, encodeTxn, writeLogRecordHeader } from "../core/storage.ts";
+import { decodeTxn, encodeTxn } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
 import { pooledBytes } from "./framing.ts";
 import { TurnCache } from "./turn-cache.ts";
@@ -26,15 +26,4 @@ export function decodeTxnKeepingBytes(bytes: Uint8Array): Txn {
   const txn = decodeTxn(bytes);
   encoded.set(txn, bytes);
   return txn;
-}
-
-/** The txns as log records (core/storage.ts's format), in pieces for one gathered write. */
-export function logRecordPieces(txns: readonly Txn[], into: Uint8Array[]): void {
-  const headers = pooledBytes(8 * txns.length);
-  const view = new DataView(headers.buffer, headers.byteOffset, headers.byteLength);
-  txns.forEach((txn, i) => {
-    const payload = txnBytes(txn);
-    writeLogRecordHeader(view, 8 * i, payload);
-    into.push(headers.subarray(8 * i, 8 * i + 8), payload);
-  });
 }
