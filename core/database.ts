@@ -20,8 +20,10 @@ export interface TxnResult {
 
 export interface ApplyOutcome {
   result: TxnResult;
-  triggers: WatchTrigger[];
+  triggers: readonly WatchTrigger[];
 }
+
+const noTriggers: readonly WatchTrigger[] = Object.freeze([]);
 
 export class Database {
   readonly tree: DataTree;
@@ -36,49 +38,56 @@ export class Database {
   /** Applies a committed txn. Txns arrive in zxid order; a gap or repeat is a bug. */
   applyTxn(txn: Txn): ApplyOutcome {
     assert(txn.zxid > this.lastZxid, `txn ${txn.zxid} follows last applied ${this.lastZxid}`);
-    const triggers: WatchTrigger[] = [];
-    const result = this.applyBody(txn, txn.body, triggers);
+    const outcome = this.applyBody(txn, txn.body);
     this.lastZxid = txn.zxid;
-    return { result, triggers };
+    return outcome;
   }
 
-  private applyBody(txn: Txn, body: TxnBody, triggers: WatchTrigger[]): TxnResult {
+  /** A single op's triggers are the tree's own list: no list gathered per txn for one op. */
+  private applyBody(txn: Txn, body: TxnBody): ApplyOutcome {
     const tree = this.tree;
     switch (body.type) {
       case "create": {
-        triggers.push(
-          ...tree.createNode({
-            path: body.path,
-            data: body.data,
-            acl: body.acl,
-            ephemeralOwner: body.ephemeralOwner,
-            parentCversion: body.parentCversion,
-            zxid: txn.zxid,
-            timeMs: txn.timeMs,
-          }),
-        );
-        return { err: Err.OK, path: body.path, stat: statOf(tree.mustGet(body.path)) };
+        const triggers = tree.createNode({
+          path: body.path,
+          data: body.data,
+          acl: body.acl,
+          ephemeralOwner: body.ephemeralOwner,
+          parentCversion: body.parentCversion,
+          zxid: txn.zxid,
+          timeMs: txn.timeMs,
+        });
+        const stat = statOf(tree.mustGet(body.path));
+        return { result: { err: Err.OK, path: body.path, stat }, triggers };
       }
       case "delete":
-        triggers.push(...tree.deleteNode(body.path, txn.zxid));
-        return { err: Err.OK, path: body.path };
-      case "setData":
-        triggers.push(...tree.setData(body.path, body.data, body.version, txn.zxid, txn.timeMs));
-        return { err: Err.OK, path: body.path, stat: statOf(tree.mustGet(body.path)) };
+        return {
+          result: { err: Err.OK, path: body.path },
+          triggers: tree.deleteNode(body.path, txn.zxid),
+        };
+      case "setData": {
+        const triggers = tree.setData(body.path, body.data, body.version, txn.zxid, txn.timeMs);
+        const stat = statOf(tree.mustGet(body.path));
+        return { result: { err: Err.OK, path: body.path, stat }, triggers };
+      }
       case "setACL":
         tree.setAcl(body.path, body.acl, body.aversion);
-        return { err: Err.OK, path: body.path, stat: statOf(tree.mustGet(body.path)) };
+        return {
+          result: { err: Err.OK, path: body.path, stat: statOf(tree.mustGet(body.path)) },
+          triggers: noTriggers,
+        };
       case "check":
-        return { err: Err.OK, path: body.path };
+        return { result: { err: Err.OK, path: body.path }, triggers: noTriggers };
       case "error":
-        return { err: body.err };
+        return { result: { err: body.err }, triggers: noTriggers };
       case "multi":
-        return this.applyMulti(txn, body.ops, triggers);
+        return this.applyMulti(txn, body.ops);
       case "createSession":
         assert(!this.sessions.has(txn.sessionId), "session ids are unique");
         this.sessions.set(txn.sessionId, body.timeoutMs);
-        return { err: Err.OK };
-      case "closeSession":
+        return { result: { err: Err.OK }, triggers: noTriggers };
+      case "closeSession": {
+        const triggers: WatchTrigger[] = [];
         for (const path of body.ephemerals) triggers.push(...tree.deleteNode(path, txn.zxid));
         // The leader lists every ephemeral the session owns once the txns before it apply.
         assert(
@@ -86,7 +95,8 @@ export class Database {
           `closed session ${txn.sessionId} owns no ephemerals`,
         );
         this.sessions.delete(txn.sessionId);
-        return { err: Err.OK };
+        return { result: { err: Err.OK }, triggers };
+      }
     }
   }
 
@@ -95,10 +105,16 @@ export class Database {
    * before it, its own code for it and RUNTIMEINCONSISTENCY for the ops after
    * (DataTree.processTxn).
    */
-  private applyMulti(txn: Txn, ops: readonly TxnBody[], triggers: WatchTrigger[]): TxnResult {
+  private applyMulti(txn: Txn, ops: readonly TxnBody[]): ApplyOutcome {
     const failed = ops.some((op) => op.type === "error");
     if (!failed) {
-      return { err: Err.OK, results: ops.map((op) => this.applyBody(txn, op, triggers)) };
+      const triggers: WatchTrigger[] = [];
+      const results = ops.map((op) => {
+        const outcome = this.applyBody(txn, op);
+        triggers.push(...outcome.triggers);
+        return outcome.result;
+      });
+      return { result: { err: Err.OK, results }, triggers };
     }
     let afterFailure = false;
     const results = ops.map((op): TxnResult => {
@@ -110,6 +126,6 @@ export class Database {
       return { err: afterFailure ? Err.RUNTIMEINCONSISTENCY : Err.OK };
     });
     // The reply header of a multi says OK even when an op failed; the op results carry the codes.
-    return { err: Err.OK, results };
+    return { result: { err: Err.OK, results }, triggers: noTriggers };
   }
 }
