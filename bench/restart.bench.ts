@@ -26,6 +26,7 @@ import { utf8 } from "../core/bytes.ts";
 import { openAclUnsafe } from "../core/types.ts";
 import { buildDataDir, nodePath } from "../net/test/data-dir.ts";
 import { freePort } from "../net/test/ensemble.ts";
+import { serverNodeFlags } from "../net/server-flags.ts";
 import { zkServerScript } from "../net/test/reference-zookeeper.ts";
 import { ZkClient } from "../net/zk-client.ts";
 
@@ -117,7 +118,11 @@ function ours(root: string, port: number): { dir: string; spawnServer: () => Chi
     `tickTime=2000\ndataDir=${dir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\n`,
   );
   const spawnServer = () =>
-    track(spawn(process.execPath, ["--import", "tsx", mainPath, cfg], { stdio: "ignore" }));
+    track(
+      spawn(process.execPath, [...serverNodeFlags, "--import", "tsx", mainPath, cfg], {
+        stdio: "ignore",
+      }),
+    );
   return { dir, spawnServer };
 }
 

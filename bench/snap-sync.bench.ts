@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { utf8 } from "../core/bytes.ts";
 import { freePort } from "../net/test/ensemble.ts";
 import { fourLetterWord } from "../net/processes.ts";
+import { serverNodeFlags } from "../net/server-flags.ts";
 import { ZkClient } from "../net/zk-client.ts";
 import { buildSnapshot } from "./large-tree.ts";
 
@@ -85,7 +86,7 @@ async function run(label: string, snapshot: Uint8Array, inline: boolean): Promis
   const start = (i: number) =>
     (processes[i] = spawn(
       process.execPath,
-      ["--max-old-space-size=4096", "--import", "tsx", mainPath, configs[i]!],
+      [...serverNodeFlags, "--max-old-space-size=4096", "--import", "tsx", mainPath, configs[i]!],
       { stdio: "ignore" },
     ));
   try {

@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { serverNodeFlags } from "./server-flags.ts";
 
 const size = Number(process.argv[2] ?? 3);
 const base = join(process.cwd(), "data", "ensemble");
@@ -35,7 +36,7 @@ const children = Array.from({ length: size }, (_, i) => {
   );
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", new URL("./main.ts", import.meta.url).pathname, cfg],
+    [...serverNodeFlags, "--import", "tsx", new URL("./main.ts", import.meta.url).pathname, cfg],
     { stdio: ["ignore", "inherit", "inherit"] },
   );
   console.error(`server ${id}: client port ${2180 + id}, data ${dir} (pid ${child.pid})`);

@@ -11,6 +11,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./testing.ts";
+import { serverNodeFlags } from "./server-flags.ts";
 
 export interface ProcessEnsemble {
   clientPorts: number[];
@@ -50,7 +51,7 @@ function spawnServer(
   captureStderr = false,
   env: NodeJS.ProcessEnv = {},
 ): ChildProcess {
-  const argv = [...loader, "--import", exitWithParent, mainPath, cfg];
+  const argv = [...serverNodeFlags, ...loader, "--import", exitWithParent, mainPath, cfg];
   const stdio = ["ignore", "ignore", captureStderr ? "pipe" : "ignore", "ipc"] as const;
   const child = spawn(process.execPath, argv, {
     stdio: [...stdio],

@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../net/test/ensemble.ts";
 import { fourLetterWord } from "../../net/processes.ts";
+import { serverNodeFlags } from "../../net/server-flags.ts";
 import { ZkClient } from "../../net/zk-client.ts";
 
 export type ServerKind = "zookeeper" | "ours";
@@ -121,7 +122,13 @@ export async function startEnsemble(
       const child =
         kind === "zookeeper"
           ? spawn(zkServerScript, ["start-foreground", cfg], { stdio })
-          : spawn(process.execPath, [...nodeArgs, "--import", "tsx", mainPath, cfg], { stdio });
+          : spawn(
+              process.execPath,
+              [...serverNodeFlags, ...nodeArgs, "--import", "tsx", mainPath, cfg],
+              {
+                stdio,
+              },
+            );
       closeSync(out);
       running.add(child);
       children.push(child);
