@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ByteReader, ByteSlab, ByteWriter, crc32, DecodeError } from "./codec.ts";
+import { decodeLog, encodeLogRecord } from "./storage.ts";
+import { makeZxid, sessionId } from "./types.ts";
 
 describe("codec", () => {
   it("reads int53 without BigInts over the whole safe range, refuses what is outside", () => {
@@ -123,5 +125,30 @@ describe("storage encoders", () => {
       body: { type: "setData" as const, path: "/日本", data: new Uint8Array(300), version: 1 },
     };
     expect(decodeLog(encodeLogRecord(txn)).txns).toEqual([txn]);
+  });
+
+  it("a log's zeros after its records end it; a torn record is damage even when it starts 0 0 0", () => {
+    const txn = {
+      zxid: makeZxid(1, 1),
+      sessionId: sessionId(1n),
+      cxid: 1,
+      timeMs: 5,
+      body: { type: "delete" as const, path: "/a" },
+    };
+    const record = encodeLogRecord(txn);
+    const withZeros = new Uint8Array(record.length + 4096);
+    withZeros.set(record);
+    expect(decodeLog(withZeros)).toEqual({
+      txns: [txn],
+      validBytes: record.length,
+      tornTail: false,
+    });
+    // A record cut after the high bytes of its length: zeros, but shorter than a header.
+    const torn = new Uint8Array(record.length + 3);
+    torn.set(record);
+    expect(decodeLog(torn)).toMatchObject({ validBytes: record.length, tornTail: true });
+    // Zeros with anything after them are damage, not the end.
+    withZeros[withZeros.length - 1] = 7;
+    expect(decodeLog(withZeros)).toMatchObject({ validBytes: record.length, tornTail: true });
   });
 });

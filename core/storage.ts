@@ -205,6 +205,10 @@ export function decodeLog(
   const slab = new ByteSlab(bytes.length);
   while (r.remaining > 0) {
     const start = r.offset;
+    // A log file is grown by zeros ahead of its records (net/storage.ts): they end it. A torn
+    // record is never a header's worth of zeros: its length field is not zero.
+    if (bytes.length - start >= logRecordHeaderBytes && onlyZerosFrom(bytes, start))
+      return { txns, validBytes: start, tornTail: false };
     try {
       const length = r.u32();
       const checksum = r.u32();
@@ -221,6 +225,12 @@ export function decodeLog(
     }
   }
   return { txns, validBytes: bytes.length, tornTail: false };
+}
+
+/** Whether every byte from `start` on is zero. */
+function onlyZerosFrom(bytes: Uint8Array, start: number): boolean {
+  for (let i = start; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 const snapshotMagic = 0x5a4b5453; // "ZKTS"

@@ -4,6 +4,7 @@ import {
   mkdtempSync,
   readdirSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +12,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { utf8 } from "../core/bytes.ts";
 import { Database } from "../core/database.ts";
-import { encodeSnapshot } from "../core/storage.ts";
+import { encodeLogRecord, encodeSnapshot } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
 import { makeZxid, openAclUnsafe, sessionId } from "../core/types.ts";
 import { FileStorage } from "./storage.ts";
@@ -89,6 +90,30 @@ describe("net: file storage", () => {
     expect(durable.log.map((t) => t.cxid)).toEqual([1, 2]);
     expect(recoveryNotes.join()).toMatch(/torn/);
     expect(open(dir, []).recoveryNotes).toEqual([]);
+  });
+
+  it("grows the log by zeros ahead of its records, and reads them as its end", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
+    dirs.push(dir);
+    const logDir = join(dir, "log");
+    const first = open(dir, []).storage;
+    first.enqueue(1, [{ kind: "append", txns: [txn(1), txn(2)] }]);
+    await settle();
+    first.close();
+    const file = join(logDir, readdirSync(logDir)[0]!);
+    const records = encodeLogRecord(txn(1)).length + encodeLogRecord(txn(2)).length;
+    expect(statSync(file).size).toBeGreaterThanOrEqual(records + (4 << 20));
+    const again = open(dir, []);
+    expect(again.recoveryNotes).toEqual([]);
+    expect(again.durable.log.map((t) => t.cxid)).toEqual([1, 2]);
+    // The next record goes right after the recovered ones, over the zeros.
+    again.storage.enqueue(1, [{ kind: "append", txns: [txn(3)] }]);
+    await settle();
+    again.storage.close();
+    const last = open(dir, []);
+    expect(last.recoveryNotes).toEqual([]);
+    expect(last.durable.log.map((t) => t.cxid)).toEqual([1, 2, 3]);
+    last.storage.close();
   });
 
   it("removes a snapshot's temp file left by a crash, and recovers without it", async () => {

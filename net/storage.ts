@@ -11,8 +11,14 @@
 // fsync covers the lot, then one persistDone reports them all (the last one's id). Nothing is
 // reported before its fsync completed: that is the durability contract the core's acknowledgements
 // rest on.
+//
+// Preallocation: the log file is grown ahead of its records by zeros, written and made durable
+// with the round that needs them, 4 MiB at a time. A record then overwrites blocks the file
+// already has, so the round's fdatasync flushes data only, without a journal commit for a new
+// file size: half the system time and half the wall time per round on ext4. Recovery reads zeros
+// after the last record as the log's end (core/storage.ts decodeLog).
 
-import { fsync } from "node:fs";
+import { constants, fdatasync, fstatSync } from "node:fs";
 import {
   closeSync,
   fsyncSync,
@@ -51,6 +57,10 @@ type QueuedWrite =
 
 /** A round's records are laid out in this much memory kept between rounds; more is one-off. */
 const recordBufferKeptBytes = 1 << 20;
+/** How far the log file is grown by zeros ahead of the records that need it. */
+const preallocBytes = 4 << 20;
+let zeros: Uint8Array | undefined;
+const openLogFlags = constants.O_RDWR | constants.O_CREAT;
 
 export class FileStorage {
   private queue: { id: number; writes: readonly QueuedWrite[] }[] = [];
@@ -60,6 +70,10 @@ export class FileStorage {
   private recordBuffer = Buffer.allocUnsafeSlow(0);
   private logFd: number;
   private logPath: string;
+  /** Where the next record goes: the end of the valid records. */
+  private logEnd: number;
+  /** The log file's size: zeros from logEnd to here. */
+  private logFilled: number;
   /** Zxid of the last record appended; a rolled log is named after the next one. */
   private lastAppended = 0n;
   /**
@@ -76,10 +90,21 @@ export class FileStorage {
     private readonly retainSnapshots: number,
     private readonly onDurable: (id: number) => void,
     logPath: string,
+    logEnd: number,
     private readonly onPurged: (removed: readonly string[]) => void,
   ) {
     this.logPath = logPath;
-    this.logFd = openSync(logPath, "a");
+    this.logFd = openSync(logPath, openLogFlags);
+    this.logEnd = logEnd;
+    this.logFilled = fstatSync(this.logFd).size;
+  }
+
+  /** Appends to a log file after its first `end` bytes (records; zeros after them), or all. */
+  private openLog(path: string, end?: number): void {
+    this.logPath = path;
+    this.logFd = openSync(path, openLogFlags);
+    this.logFilled = fstatSync(this.logFd).size;
+    this.logEnd = end ?? this.logFilled;
   }
 
   /** Opens (creating if needed) the directories and recovers what they hold. */
@@ -104,7 +129,7 @@ export class FileStorage {
     }
     const epochs = readEpochs(options.dataDir);
     const snapshot = newestSnapshot(options.dataDir);
-    const { txns, lastLog } = readLogs(options.dataLogDir, notes);
+    const { txns, lastLog, lastLogEnd } = readLogs(options.dataLogDir, notes);
     const logPath = lastLog ?? join(options.dataLogDir, `log.${hex16(1n)}`);
     const storage = new FileStorage(
       options.dataDir,
@@ -112,6 +137,7 @@ export class FileStorage {
       options.retainSnapshots,
       options.onDurable,
       logPath,
+      lastLogEnd,
       options.onPurged ?? (() => {}),
     );
     storage.lastAppended = txns.length > 0 ? txns[txns.length - 1]!.zxid : 0n;
@@ -165,7 +191,7 @@ export class FileStorage {
     }
     for (const persist of batch) for (const write of persist.writes) this.apply(write);
     this.writeAppends();
-    fsync(this.logFd, (error) => {
+    fdatasync(this.logFd, (error) => {
       if (error) throw error; // a failed fsync leaves nothing we could promise: crash loudly
       this.afterFsync(batch, performance.now() - started);
     });
@@ -225,38 +251,58 @@ export class FileStorage {
       out.set(payload, at + logRecordHeaderBytes);
       at += logRecordHeaderBytes + payload.length;
     }
+    // At least a header's worth of zeros stays after the records: recovery reads that as the end.
+    if (this.logEnd + size + logRecordHeaderBytes > this.logFilled)
+      this.growLog(this.logEnd + size);
     // A short write resumes where it stopped.
     for (let written = 0; written < size; )
-      written += writeSync(this.logFd, out, written, size - written);
+      written += writeSync(this.logFd, out, written, size - written, this.logEnd + written);
+    this.logEnd += size;
+  }
+
+  /** Grows the log file by zeros to `preallocBytes` past `end`; this round's fdatasync keeps them. */
+  private growLog(end: number): void {
+    zeros ??= new Uint8Array(1 << 20);
+    const target = end + preallocBytes;
+    for (let at = this.logFilled; at < target; ) {
+      at += writeSync(this.logFd, zeros, 0, Math.min(zeros.length, target - at), at);
+    }
+    this.logFilled = target;
   }
 
   /** Rewrites the current log without the records after `zxid` (an uncommitted tail, TRUNC). */
   private truncateAfter(z: Zxid): void {
     fsyncSync(this.logFd);
     closeSync(this.logFd);
+    // Where the current log's records end: a rewritten file holds nothing else.
+    let currentEnd: number | undefined;
     for (const file of logFiles(this.logDir)) {
       const path = join(this.logDir, file);
       const decoded = decodeLog(readFileSync(path));
       const keep = decoded.txns.filter((t) => t.zxid <= z);
-      if (keep.length === decoded.txns.length && !decoded.tornTail) continue;
+      if (keep.length === decoded.txns.length && !decoded.tornTail) {
+        if (path === this.logPath) currentEnd = decoded.validBytes; // zeros may follow
+        continue;
+      }
       if (keep.length === 0 && path !== this.logPath) {
         rmSync(path);
         continue;
       }
       atomicWrite(path, concatBytes(keep.map(encodeLogRecord)));
     }
-    this.logFd = openSync(this.logPath, "a");
+    this.openLog(this.logPath, currentEnd);
   }
 
   /**
    * After a snapshot: new records go to a fresh log file; old ones go once enough snapshots exist.
    */
   private rollLog(z: Zxid, replace: boolean): void {
+    // A log that is done keeps its records only, not the zeros grown ahead of them.
+    ftruncateSync(this.logFd, this.logEnd);
     fsyncSync(this.logFd);
     closeSync(this.logFd);
     if (replace) for (const file of logFiles(this.logDir)) rmSync(join(this.logDir, file));
-    this.logPath = join(this.logDir, `log.${hex16(z + 1n)}`);
-    this.logFd = openSync(this.logPath, "a");
+    this.openLog(join(this.logDir, `log.${hex16(z + 1n)}`), 0);
     fsyncDir(this.logDir);
     this.purge();
   }
@@ -367,9 +413,13 @@ function readWhole(path: string): Uint8Array {
 /**
  * Every log record in order; a torn tail of the last file is cut off (it was never acknowledged).
  */
-function readLogs(dir: string, notes: string[]): { txns: Txn[]; lastLog: string | undefined } {
+function readLogs(
+  dir: string,
+  notes: string[],
+): { txns: Txn[]; lastLog: string | undefined; lastLogEnd: number } {
   const files = logFiles(dir);
   let txns: Txn[] = [];
+  let lastLogEnd = 0;
   for (const [i, file] of files.entries()) {
     const path = join(dir, file);
     const bytes = readWhole(path);
@@ -389,6 +439,8 @@ function readLogs(dir: string, notes: string[]): { txns: Txn[]; lastLog: string 
       fsyncSync(fd);
       closeSync(fd);
     }
+    lastLogEnd = decoded.validBytes;
   }
-  return { txns, lastLog: files.length === 0 ? undefined : join(dir, files[files.length - 1]!) };
+  const lastLog = files.length === 0 ? undefined : join(dir, files[files.length - 1]!);
+  return { txns, lastLog, lastLogEnd };
 }
