@@ -68,12 +68,12 @@ export class FileStorage {
   /** Payloads of this round's log records not yet written (one gathered write). */
   private appends: Uint8Array[] = [];
   private recordBuffer = Buffer.allocUnsafeSlow(0);
-  private logFd: number;
-  private logPath: string;
+  private logFd!: number;
+  private logPath!: string;
   /** Where the next record goes: the end of the valid records. */
-  private logEnd: number;
+  private logEnd!: number;
   /** The log file's size: zeros from logEnd to here. */
-  private logFilled: number;
+  private logFilled!: number;
   /** Zxid of the last record appended; a rolled log is named after the next one. */
   private lastAppended = 0n;
   /**
@@ -93,10 +93,7 @@ export class FileStorage {
     logEnd: number,
     private readonly onPurged: (removed: readonly string[]) => void,
   ) {
-    this.logPath = logPath;
-    this.logFd = openSync(logPath, openLogFlags);
-    this.logEnd = logEnd;
-    this.logFilled = fstatSync(this.logFd).size;
+    this.openLog(logPath, logEnd);
   }
 
   /** Appends to a log file after its first `end` bytes (records; zeros after them), or all. */
@@ -302,7 +299,8 @@ export class FileStorage {
     fsyncSync(this.logFd);
     closeSync(this.logFd);
     if (replace) for (const file of logFiles(this.logDir)) rmSync(join(this.logDir, file));
-    this.openLog(join(this.logDir, `log.${hex16(z + 1n)}`), 0);
+    // A new file, or this one again (no record since): cut back to its records above.
+    this.openLog(join(this.logDir, `log.${hex16(z + 1n)}`));
     fsyncDir(this.logDir);
     this.purge();
   }
