@@ -58,7 +58,7 @@ export interface WatchTrigger {
 }
 
 const zeroZxid = zxid(0n);
-/** Stale nodes recounted at once at most, so that a digest is never far behind. */
+/** Stale nodes wait for a digest read up to this many, then are recounted (a read stays cheap). */
 const staleRecountLimit = 256;
 
 /**
@@ -184,8 +184,9 @@ export class DataTree {
   private digestLow = 0;
   /**
    * Nodes changed since their hash was computed, with their paths. Hashing at every change was a
-   * fifth of a write's cost in the core, while the digest is read only by snapshots and checks:
-   * a node changed many times between them is hashed once, one created and deleted not at all.
+   * tenth of the core's time in a 3-replica commit, while the digest is read only by snapshots and
+   * checks: a node changed many times between reads is hashed once, one created and deleted not at
+   * all.
    */
   private stalePaths: string[] = [];
   private staleNodes: ZNode[] = [];
