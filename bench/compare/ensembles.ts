@@ -119,16 +119,11 @@ export async function startEnsemble(
       const out = openSync(logPath, "a");
       logs.push(logPath);
       const stdio: ["ignore", number, number] = ["ignore", out, out];
+      const oursArgs = [...serverNodeFlags, ...nodeArgs, "--import", "tsx", mainPath, cfg];
       const child =
         kind === "zookeeper"
           ? spawn(zkServerScript, ["start-foreground", cfg], { stdio })
-          : spawn(
-              process.execPath,
-              [...serverNodeFlags, ...nodeArgs, "--import", "tsx", mainPath, cfg],
-              {
-                stdio,
-              },
-            );
+          : spawn(process.execPath, oursArgs, { stdio });
       closeSync(out);
       running.add(child);
       children.push(child);
