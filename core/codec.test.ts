@@ -127,7 +127,7 @@ describe("storage encoders", () => {
     expect(decodeLog(encodeLogRecord(txn)).txns).toEqual([txn]);
   });
 
-  it("a log's zeros after its records end it; a torn record is damage even when it starts 0 0 0", () => {
+  it("reads zeros after a log's records as its end; a torn record starting 0 0 0 as damage", () => {
     const txn = {
       zxid: makeZxid(1, 1),
       sessionId: sessionId(1n),

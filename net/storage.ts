@@ -257,7 +257,7 @@ export class FileStorage {
     this.logEnd += size;
   }
 
-  /** Grows the log file by zeros to `preallocBytes` past `end`; this round's fdatasync keeps them. */
+  /** Grows the log file with zeros to `preallocBytes` past `end`, for this round to sync. */
   private growLog(end: number): void {
     zeros ??= new Uint8Array(1 << 20);
     const target = end + preallocBytes;
