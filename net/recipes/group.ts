@@ -70,11 +70,15 @@ export class Group {
   /** Calls `listener` with the members now and after every change, until the returned stop. */
   watch(listener: (members: Member[]) => void): () => void {
     let stopped = false;
+    // A refresh reads the children, then each member's data: one started by a later change can
+    // finish first, so an older one's list (maybe of members gone since) is dropped, not shown last.
+    let latest = 0;
     const refresh = () => {
       if (stopped || sessionEnded(this.client)) return;
+      const mine = ++latest;
       this.members(refresh).then(
         (members) => {
-          if (!stopped) listener(members);
+          if (!stopped && mine === latest) listener(members);
         },
         () => {},
       );

@@ -4,7 +4,7 @@
 // lets the guarded resource refuse it.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ZooKeeperClient } from "../client/index.ts";
+import { NoNodeError, ZooKeeperClient } from "../client/index.ts";
 import { startPausableProxy } from "../test/pausable-proxy.ts";
 import { referenceAvailable, startReferenceZooKeeper } from "../test/reference-zookeeper.ts";
 import type { TestCluster } from "../testing.ts";
@@ -55,6 +55,49 @@ class FencedResource {
 }
 
 describe("recipe decisions (no I/O)", () => {
+  it("group: a refresh overtaken by a later one is not shown last", async () => {
+    // One session's replies in the order its requests were sent, delivered one at a time.
+    const replies: (() => void)[] = [];
+    const members = new Map<string, Uint8Array>();
+    for (let i = 0; i < 10; i++) members.set(`m${i}`, new Uint8Array([i]));
+    let childWatch: (() => void) | undefined;
+    const session = {
+      state: "connected",
+      getChildren: (_path: string, options: { watch?: () => void }) =>
+        new Promise<string[]>((resolve) =>
+          replies.push(() => {
+            childWatch = options.watch;
+            resolve([...members.keys()]);
+          }),
+        ),
+      getData: (path: string) =>
+        new Promise<{ data: Uint8Array }>((resolve, reject) =>
+          replies.push(() => {
+            const data = members.get(path.slice(path.lastIndexOf("/") + 1));
+            if (data === undefined) reject(new NoNodeError(path));
+            else resolve({ data });
+          }),
+        ),
+    };
+    const deliver = async (count: number) => {
+      for (let i = 0; i < count && replies.length > 0; i++) {
+        replies.shift()!();
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    const seen: string[][] = [];
+    new Group(session as unknown as ZooKeeperClient, "/g").watch((list) =>
+      seen.push(list.map((m) => m.id)),
+    );
+    await deliver(3); // the children, then m0 and m1 read
+    // Nine members leave at once (their sessions expired): the watch starts a second refresh,
+    // which reads one member while the first still reads the other eight, who are gone.
+    for (let i = 1; i < 10; i++) members.delete(`m${i}`);
+    childWatch!();
+    await deliver(100);
+    expect(seen.at(-1)).toEqual(["m0"]);
+  });
+
   const n = (prefix: string, seq: number) => `${prefix}${String(seq).padStart(10, "0")}`;
 
   it("a writer waits on the node before it, a reader on the last writer before it", () => {
