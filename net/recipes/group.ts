@@ -71,7 +71,7 @@ export class Group {
   watch(listener: (members: Member[]) => void): () => void {
     let stopped = false;
     // A refresh reads the children, then each member's data: one started by a later change can
-    // finish first, so an older one's list (maybe of members gone since) is dropped, not shown last.
+    // finish first, so an older one's list (maybe of members gone since) is dropped, not shown.
     let latest = 0;
     const refresh = () => {
       if (stopped || sessionEnded(this.client)) return;
