@@ -207,7 +207,7 @@ export class DataTree {
     this.insertSystemNode(configPath, readAclUnsafe);
     // ZooKeeper sets the config node's ACL with version -1 after creating it, leaving aversion -1.
     this.mustGet(configPath).aversion = -1;
-    this.rehash(configPath, this.mustGet(configPath));
+    this.markStale(configPath, this.mustGet(configPath));
   }
 
   private insertSystemNode(path: string, acl: readonly Acl[]): void {
@@ -215,7 +215,7 @@ export class DataTree {
     node.pzxid = zeroZxid;
     if (path !== rootPath) this.addChild(this.mustGet(parentPath(path)), childName(path));
     this.nodes.set(path, node);
-    this.rehash(path, node);
+    this.markStale(path, node);
   }
 
   get size(): number {
@@ -329,10 +329,10 @@ export class DataTree {
       parent.pzxid = args.zxid;
     }
     this.addChild(parent, name);
-    this.rehash(parentName, parent);
+    this.markStale(parentName, parent);
     const node = this.newNode(args.data, args.acl, args.zxid, args.timeMs, args.ephemeralOwner);
     this.nodes.set(args.path, node);
-    this.rehash(args.path, node);
+    this.markStale(args.path, node);
     this.indexOwner(args.path, args.ephemeralOwner, true);
     return [
       { type: "NodeCreated", path: args.path },
@@ -355,7 +355,7 @@ export class DataTree {
     }
     assert(parent.children !== null && parent.children.delete(childName(path)), "child was listed");
     if (z > parent.pzxid) parent.pzxid = z;
-    this.rehash(parentName, parent);
+    this.markStale(parentName, parent);
     this.unhash(node);
     this.nodes.delete(path);
     this.indexOwner(path, node.ephemeralOwner, false);
@@ -403,7 +403,7 @@ export class DataTree {
     node.version = version;
     node.mzxid = z;
     node.mtime = timeMs;
-    this.rehash(path, node);
+    this.markStale(path, node);
     return [{ type: "NodeDataChanged", path }];
   }
 
@@ -412,7 +412,7 @@ export class DataTree {
     if (this.captures.length !== 0) this.beforeChange(node);
     node.acl = this.internAcl(acl);
     node.aversion = aversion;
-    this.rehash(path, node);
+    this.markStale(path, node);
   }
 
   private indexOwner(path: string, owner: bigint, add: boolean): void {
@@ -451,7 +451,7 @@ export class DataTree {
   }
 
   /** `node` at `path` changed: its hash is recounted when the digest is next asked for. */
-  private rehash(path: string, node: ZNode): void {
+  private markStale(path: string, node: ZNode): void {
     if (node.hashStale) return;
     node.hashStale = true;
     this.stalePaths.push(path);
