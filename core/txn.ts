@@ -73,3 +73,16 @@ export function describeTxn(txn: Txn): string {
     `txn ${hex(txn.zxid)} s=${hex(txn.sessionId)} cxid=${txn.cxid} ` + describeTxnBody(txn.body)
   );
 }
+
+const descriptions = new WeakMap<Txn, string>();
+
+/**
+ * describeTxn, made once per txn object: txns never change once made, and the checks that compare
+ * whole histories again and again (the cluster invariant, the simulator's state checker) would
+ * otherwise describe the same txns each time.
+ */
+export function describeTxnOnce(txn: Txn): string {
+  let line = descriptions.get(txn);
+  if (line === undefined) descriptions.set(txn, (line = describeTxn(txn)));
+  return line;
+}

@@ -7,7 +7,7 @@
 import { InvariantViolation } from "../core/assert.ts";
 import type { NodeId } from "../core/replica/index.ts";
 import type { Txn } from "../core/txn.ts";
-import { describeTxn } from "../core/txn.ts";
+import { describeTxn, describeTxnOnce } from "../core/txn.ts";
 import type { SessionId, Zxid } from "../core/types.ts";
 import { hex } from "../core/types.ts";
 
@@ -15,12 +15,11 @@ interface Committed {
   zxid: Zxid;
   /**
    * The txn as first applied. Servers of one simulation share the txn objects they pass in
-   * messages, and the core never changes one: the same object is the same txn, described once
-   * (describing every txn on every server was most of this checker's cost).
+   * messages, and the core never changes one: the same object is the same txn, described only when
+   * compared with another object or reported (describing every txn on every server was most of
+   * this checker's cost).
    */
   txn: Txn;
-  /** describeTxn(txn), made when first compared with another object or reported. */
-  line: string | undefined;
   sessionId: SessionId;
   cxid: number;
 }
@@ -54,15 +53,15 @@ export class StateChecker {
     const at = next?.zxid === txn.zxid ? position! + 1 : this.position.get(txn.zxid);
     if (at !== undefined) {
       const entry = this.history[at]!;
-      if (entry.txn !== txn && lineOf(entry) !== describeTxn(txn))
+      if (entry.txn !== txn && describeTxnOnce(entry.txn) !== describeTxnOnce(txn))
         throw new InvariantViolation(
           `state checker: node ${node} applied "${describeTxn(txn)}" ` +
-            `where the committed history has "${lineOf(entry)}"`,
+            `where the committed history has "${describeTxnOnce(entry.txn)}"`,
         );
       if (position !== undefined && at !== position + 1) {
+        const skipped = describeTxnOnce(this.history[position + 1]!.txn);
         throw new InvariantViolation(
-          `state checker: node ${node} skipped "${lineOf(this.history[position + 1]!)}" ` +
-            "of the committed history",
+          `state checker: node ${node} skipped "${skipped}" of the committed history`,
         );
       }
       return at;
@@ -77,7 +76,7 @@ export class StateChecker {
     // Cannot tell what came between: stop checking this batch.
     if (position !== end) return undefined;
     const { sessionId, cxid } = txn;
-    this.history.push({ zxid: txn.zxid, txn, line: undefined, sessionId, cxid });
+    this.history.push({ zxid: txn.zxid, txn, sessionId, cxid });
     this.position.set(txn.zxid, end + 1);
     return end + 1;
   }
@@ -112,7 +111,7 @@ export class StateChecker {
         throw new InvariantViolation(
           `state checker: acknowledged write lost: ${ack.what} s=${hex(ack.sessionId)} ` +
             `xid=${ack.xid} zxid=${hex(ack.zxid)}` +
-            (entry === undefined ? "" : ` (history has "${lineOf(entry)}")`),
+            (entry === undefined ? "" : ` (history has "${describeTxnOnce(entry.txn)}")`),
         );
       }
     }
@@ -121,10 +120,4 @@ export class StateChecker {
   get committedCount(): number {
     return this.history.length;
   }
-}
-
-/** A committed txn's description, made once (the same object is the same txn). */
-function lineOf(entry: Committed): string {
-  entry.line ??= describeTxn(entry.txn);
-  return entry.line;
 }

@@ -2,8 +2,7 @@
 // checkReplicaInvariants looks at one node; checkClusterInvariants at all of them together.
 
 import { assert } from "../assert.ts";
-import type { Txn } from "../txn.ts";
-import { describeTxn } from "../txn.ts";
+import { describeTxnOnce } from "../txn.ts";
 import type { Zxid } from "../types.ts";
 import { hex } from "../types.ts";
 import type { NodeId } from "./messages.ts";
@@ -76,20 +75,8 @@ function checkPairAgrees([a, sa]: [NodeId, ReplicaState], [b, sb]: [NodeId, Repl
     const theirs = sb.log[j];
     if (theirs === undefined || theirs.zxid !== txn.zxid || theirs === txn) continue;
     assert(
-      described(theirs) === described(txn),
+      describeTxnOnce(theirs) === describeTxnOnce(txn),
       `committed txn ${hex(txn.zxid)} differs between nodes ${a} and ${b}`,
     );
   }
-}
-
-/**
- * Txns never change once made, so each is described once: every cluster check compared whole
- * logs again, describing the same recovered or SNAP-installed txns each time.
- */
-const descriptions = new WeakMap<Txn, string>();
-
-function described(txn: Txn): string {
-  let line = descriptions.get(txn);
-  if (line === undefined) descriptions.set(txn, (line = describeTxn(txn)));
-  return line;
 }
