@@ -35,8 +35,12 @@ import {
 import { join } from "node:path";
 import { concatBytes } from "../core/bytes.ts";
 import type { DiskWrite, DurableState } from "../core/replica/index.ts";
-import { decodeLog, encodeLogRecord, logRecordHeaderBytes } from "../core/storage.ts";
-import { writeLogRecordHeader } from "../core/storage.ts";
+import {
+  decodeLog,
+  encodeLogRecord,
+  logRecordHeaderBytes,
+  writeLogRecordHeader,
+} from "../core/storage.ts";
 import { txnBytes } from "./txn-bytes.ts";
 import type { Txn } from "../core/txn.ts";
 import type { Zxid } from "../core/types.ts";
