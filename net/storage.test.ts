@@ -1,7 +1,9 @@
 import {
   appendFileSync,
+  closeSync,
   existsSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   rmSync,
   statSync,
@@ -114,6 +116,28 @@ describe("net: file storage", () => {
     expect(last.recoveryNotes).toEqual([]);
     expect(last.durable.log.map((t) => t.cxid)).toEqual([1, 2, 3]);
     last.storage.close();
+  });
+
+  it("leaves the log's descriptor alone after close, with a round scheduled or syncing", async () => {
+    for (const syncing of [false, true]) {
+      const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
+      dirs.push(dir);
+      const done: number[] = [];
+      const { storage } = open(dir, done);
+      storage.enqueue(1, [{ kind: "append", txns: [txn(1)] }]);
+      if (syncing) {
+        await new Promise((r) => setImmediate(r)); // the round ran; its fdatasync is under way
+        storage.enqueue(2, [{ kind: "append", txns: [txn(2)] }]);
+      }
+      storage.close();
+      // The number close freed goes to the next file opened: nothing of the log may land there.
+      const other = join(dir, "other");
+      const fd = openSync(other, "w+");
+      await settle();
+      closeSync(fd);
+      expect(statSync(other).size).toBe(0);
+      expect(done).toEqual([]);
+    }
   });
 
   it("removes a snapshot's temp file left by a crash, and recovers without it", async () => {

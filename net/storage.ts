@@ -69,6 +69,11 @@ const openLogFlags = constants.O_RDWR | constants.O_CREAT;
 export class FileStorage {
   private queue: { id: number; writes: readonly QueuedWrite[] }[] = [];
   private flushing = false;
+  /**
+   * Set by close: a round still scheduled or an fdatasync still running must not touch the log's
+   * descriptor after it, whose number the process may already have given to another file.
+   */
+  private closed = false;
   /** Payloads of this round's log records not yet written (one gathered write). */
   private appends: Uint8Array[] = [];
   private recordBuffer = Buffer.allocUnsafeSlow(0);
@@ -164,6 +169,7 @@ export class FileStorage {
 
   /** Queues a persist effect; its persistDone is reported once an fsync covered it. */
   enqueue(id: number, writes: readonly DiskWrite[]): void {
+    if (this.closed) return; // stopping: nothing more is written or reported
     // Appends keep their txns' encodings now, while they are at hand (txn-bytes.ts keeps them
     // for the turn of the event loop that made or received them).
     const queued: QueuedWrite[] = [];
@@ -183,6 +189,7 @@ export class FileStorage {
 
   /** One round: write everything queued, one fsync (off the event loop), then report. */
   private flush(): void {
+    if (this.closed) return;
     const batch = this.queue;
     this.queue = [];
     const started = performance.now();
@@ -193,6 +200,7 @@ export class FileStorage {
     for (const persist of batch) for (const write of persist.writes) this.apply(write);
     this.writeAppends();
     fdatasync(this.logFd, (error) => {
+      if (this.closed) return; // closed meanwhile: close() synced what was written
       if (error) throw error; // a failed fsync leaves nothing we could promise: crash loudly
       this.afterFsync(batch, performance.now() - started);
     });
@@ -346,6 +354,8 @@ export class FileStorage {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     fsyncSync(this.logFd);
     closeSync(this.logFd);
     // A snapshot written after the last flush (its purge would have come with the next round), or
