@@ -118,7 +118,7 @@ describe("net: file storage", () => {
     last.storage.close();
   });
 
-  it("leaves the log's descriptor alone after close, with a round scheduled or syncing", async () => {
+  it("after close, leaves the log's descriptor alone, with a round due or syncing", async () => {
     for (const syncing of [false, true]) {
       const dir = mkdtempSync(join(tmpdir(), "zkstore-"));
       dirs.push(dir);
