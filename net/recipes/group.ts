@@ -50,7 +50,9 @@ export class Group {
       );
     } catch (error) {
       if (!(error instanceof NoNodeError)) throw error;
-      if (watch !== undefined) await this.client.exists(this.path, { watch });
+      if (watch === undefined) return [];
+      // Created between the two reads: a watch on it now would never see its children come.
+      if ((await this.client.exists(this.path, { watch })) !== null) return this.members(watch);
       return [];
     }
     const out: Member[] = [];

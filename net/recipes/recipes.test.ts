@@ -55,6 +55,31 @@ class FencedResource {
 }
 
 describe("recipe decisions (no I/O)", () => {
+  it("group: a group made between the watcher's two reads is read with a child watch", async () => {
+    let exists = false;
+    let childWatch: (() => void) | undefined;
+    const session = {
+      state: "connected",
+      getChildren: async (path: string, options: { watch?: () => void }) => {
+        if (!exists) {
+          exists = true; // a member's join creates the group right after this read
+          throw new NoNodeError(path);
+        }
+        childWatch = options.watch;
+        return ["alpha"];
+      },
+      exists: async () => (exists ? {} : null),
+      getData: async () => ({ data: new Uint8Array() }),
+    };
+    const seen: string[][] = [];
+    new Group(session as unknown as ZooKeeperClient, "/g").watch((list) =>
+      seen.push(list.map((m) => m.id)),
+    );
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([["alpha"]]);
+    expect(childWatch).toBeDefined(); // later joins and leaves are seen
+  });
+
   it("group: a refresh overtaken by a later one is not shown last", async () => {
     // One session's replies in the order its requests were sent, delivered one at a time.
     const replies: (() => void)[] = [];
