@@ -93,7 +93,9 @@ const authenticatedSchemes = new Set(["digest", "super"]);
  * Validates and expands the ACL of a create or setACL (fixupACL): duplicates dropped, `auth`
  * replaced by the caller's authenticated ids. Undefined means INVALIDACL.
  */
-export function fixupAcl(acl: readonly Acl[], authIds: readonly Id[]): Acl[] | undefined {
+export function fixupAcl(acl: readonly Acl[], authIds: readonly Id[]): readonly Acl[] | undefined {
+  // Nearly every create carries the open ACL alone: nothing to expand, nothing to copy.
+  if (acl.length === 1 && acl[0]!.id.scheme === "world" && acl[0]!.id.id === "anyone") return acl;
   const unique: Acl[] = [];
   for (const entry of acl) {
     if (!unique.some((u) => aclEquals(u, entry))) unique.push(entry);

@@ -78,6 +78,51 @@ describe("storage encoders", () => {
     }
   });
 
+  it("decodes the open ACL through its shortcut and every other ACL in full", async () => {
+    const { decodeTxn, encodeTxn } = await import("./storage.ts");
+    const { openAclUnsafe } = await import("./types.ts");
+    const id = (scheme: string, name: string) => ({ scheme, id: name });
+    const acls = [
+      openAclUnsafe,
+      [{ perms: 1, id: id("world", "anyone") }],
+      [{ perms: 31, id: id("world", "anyones") }],
+      [{ perms: 31, id: id("worlds", "anyone") }],
+      [
+        { perms: 31, id: id("world", "anyone") },
+        { perms: 1, id: id("ip", "10.0.0.1") },
+      ],
+      [
+        { perms: 1, id: id("ip", "10.0.0.1") },
+        { perms: 31, id: id("world", "anyone") },
+      ],
+      [],
+    ];
+    for (const acl of acls) {
+      const txn = {
+        zxid: makeZxid(1, 2),
+        sessionId: sessionId(3n),
+        cxid: 4,
+        timeMs: 5,
+        body: {
+          type: "create" as const,
+          path: "/a",
+          data: new Uint8Array([1]),
+          acl,
+          ephemeralOwner: 0n,
+          parentCversion: 1,
+        },
+      };
+      const decoded = decodeTxn(encodeTxn(txn));
+      expect(decoded.body).toEqual(txn.body);
+      // The shortcut's ACL is shared by every record: nobody may change it.
+      if (decoded.body.type === "create" && acl === openAclUnsafe) {
+        expect(Object.isFrozen(decoded.body.acl) && Object.isFrozen(decoded.body.acl[0])).toBe(
+          true,
+        );
+      }
+    }
+  });
+
   it("size a snapshot exactly (no copy), round-trip non-ASCII paths and ACLs", async () => {
     const { StandaloneServer } = await import("./standalone.ts");
     const { decodeSnapshot, encodeSnapshot, decodeLog, encodeLogRecord } = await import(

@@ -253,6 +253,12 @@ export class ByteReader {
     return fromUtf8(this.bytesView());
   }
 
+  /** Moves the read position `bytes` ahead. */
+  skip(bytes: number): void {
+    this.need(bytes);
+    this.offset += bytes;
+  }
+
   /** Whether the bytes at the read position are `prefix` (the position does not move). */
   startsWith(prefix: Uint8Array): boolean {
     if (prefix.length > this.remaining) return false;

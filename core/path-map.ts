@@ -42,15 +42,17 @@ export class PathMap<V> implements Iterable<[string, V]> {
     return this.entries[path] !== undefined;
   }
 
-  set(path: string, value: V): void {
+  /** Sets the path's value; true when the path was not in the map. */
+  set(path: string, value: V): boolean {
     const old = this.entries[path];
     if (old === undefined) this.count++;
-    else if (this.slotValues[old] === value) return;
+    else if (this.slotValues[old] === value) return false;
     else if (this.holders === 0) this.forget(old);
     this.entries[path] = this.slotPaths.length;
     this.slotPaths.push(path);
     this.slotValues.push(value);
     if (this.sweeping && this.holders === 0) this.sweepSome();
+    return old === undefined;
   }
 
   delete(path: string): boolean {
@@ -170,10 +172,12 @@ export class NameSet implements Iterable<string> {
     return this.names[name] === true;
   }
 
-  add(name: string): void {
-    if (this.names[name] === true) return;
+  /** Adds the name; true when it was not in the set. */
+  add(name: string): boolean {
+    if (this.names[name] === true) return false;
     this.names[name] = true;
     this.count++;
+    return true;
   }
 
   delete(name: string): boolean {

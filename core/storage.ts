@@ -22,7 +22,7 @@ import type { ByteAllocator } from "./codec.ts";
 import { Database } from "./database.ts";
 import type { TreeCapture, ZNode } from "./tree.ts";
 import type { Txn, TxnBody } from "./txn.ts";
-import { sessionId, zxid } from "./types.ts";
+import { Perms, sessionId, zxid } from "./types.ts";
 import type { Acl, SessionId, Zxid } from "./types.ts";
 
 const txnTags = [
@@ -42,12 +42,25 @@ function writeAcl(w: ByteWriter, acl: readonly Acl[]): void {
   for (const entry of acl) w.i32(entry.perms).string(entry.id.scheme).string(entry.id.id);
 }
 
-function readAcl(r: ByteReader): Acl[] {
+/** world:anyone with every permission, as writeAcl lays out its scheme and id. */
+const openAcl: readonly Acl[] = Object.freeze([
+  Object.freeze({ perms: Perms.ALL, id: Object.freeze({ scheme: "world", id: "anyone" }) }),
+]);
+const worldAnyoneBytes = new ByteWriter(32).string("world").string("anyone").finish();
+
+function readAcl(r: ByteReader): readonly Acl[] {
   const count = r.u32();
   if (count > r.remaining) throw new DecodeError("acl count exceeds record");
   const acl: Acl[] = [];
-  for (let i = 0; i < count; i++)
-    acl.push({ perms: r.i32(), id: { scheme: r.string(), id: r.string() } });
+  for (let i = 0; i < count; i++) {
+    const perms = r.i32();
+    // Nearly every create carries the open ACL alone: shared, without decoding two strings.
+    if (count === 1 && perms === Perms.ALL && r.startsWith(worldAnyoneBytes)) {
+      r.skip(worldAnyoneBytes.length);
+      return openAcl;
+    }
+    acl.push({ perms, id: { scheme: r.string(), id: r.string() } });
+  }
   return acl;
 }
 

@@ -4,7 +4,7 @@
 // two replicas that applied the same txns agree on it and a replay can be proven equal without
 // comparing trees.
 
-import { assert } from "./assert.ts";
+import { assert, InvariantViolation } from "./assert.ts";
 import { dataLength, emptyBytes } from "./bytes.ts";
 import type { ZnodeData } from "./bytes.ts";
 import { childName, configPath, isSpecialPath, parentPath } from "./path.ts";
@@ -245,7 +245,8 @@ export class DataTree {
 
   mustGet(path: string): ZNode {
     const node = this.nodes.get(path);
-    assert(node !== undefined, `node ${path} exists`);
+    // Not assert(): its message would be built on every write.
+    if (node === undefined) throw new InvariantViolation(`node ${path} exists`);
     return node;
   }
 
@@ -303,9 +304,10 @@ export class DataTree {
     };
   }
 
-  private addChild(parent: ZNode, name: string): void {
+  /** Lists the child; true when it was not listed. */
+  private addChild(parent: ZNode, name: string): boolean {
     if (parent.children === null) parent.children = new NameSet();
-    parent.children.add(name);
+    return parent.children.add(name);
   }
 
   /** Creates a node (DataTree.createNode); the parent's cversion only moves forward. */
@@ -320,18 +322,19 @@ export class DataTree {
   }): WatchTrigger[] {
     const parentName = parentPath(args.path);
     const parent = this.mustGet(parentName);
-    const name = childName(args.path);
-    assert(!this.nodes.has(args.path), `create ${args.path}: node is new`);
-    assert(parent.children === null || !parent.children.has(name), "child is new");
+    const node = this.newNode(args.data, args.acl, args.zxid, args.timeMs, args.ephemeralOwner);
+    // The checks that the node is new are the inserts themselves: a lookup before each cost as
+    // much as the insert, for a path never seen before.
+    if (!this.nodes.set(args.path, node)) {
+      throw new InvariantViolation(`create ${args.path}: node is new`);
+    }
     if (this.captures.length !== 0) this.beforeChange(parent);
+    assert(this.addChild(parent, childName(args.path)), "child is new");
     if (args.parentCversion > parent.cversion) {
       parent.cversion = args.parentCversion;
       parent.pzxid = args.zxid;
     }
-    this.addChild(parent, name);
     this.markStale(parentName, parent);
-    const node = this.newNode(args.data, args.acl, args.zxid, args.timeMs, args.ephemeralOwner);
-    this.nodes.set(args.path, node);
     this.markStale(args.path, node);
     this.indexOwner(args.path, args.ephemeralOwner, true);
     return [
@@ -343,10 +346,9 @@ export class DataTree {
   /** Deletes a node (DataTree.deleteNode): the parent's pzxid moves, its cversion does not. */
   deleteNode(path: string, z: Zxid): WatchTrigger[] {
     const node = this.mustGet(path);
-    assert(
-      node.children === null || node.children.size === 0,
-      `delete ${path}: node has no children`,
-    );
+    if (node.children !== null && node.children.size !== 0) {
+      throw new InvariantViolation(`delete ${path}: node has no children`);
+    }
     const parentName = parentPath(path);
     const parent = this.mustGet(parentName);
     if (this.captures.length !== 0) {

@@ -115,6 +115,7 @@ export function ttlEphemeralOwner(ttlMs: number): bigint {
 
 /** Classifies an ephemeralOwner as ZooKeeper does; TTL owners only exist with extended types on. */
 export function ephemeralKind(owner: bigint, extendedTypesEnabled: boolean): EphemeralKind {
+  if (owner === 0n) return "none"; // most nodes: no BigInt.asUintN (it allocates) on every write
   const unsigned = BigInt.asUintN(64, owner);
   if (extendedTypesEnabled && (unsigned & extendedMask) === extendedMask) {
     if ((unsigned & reservedBitsMask) !== 0n) return "session"; // not a known extended feature

@@ -1,7 +1,7 @@
 // Invariants, checked after every step in the simulator and in tests (TigerBeetle's invariants()).
 // checkReplicaInvariants looks at one node; checkClusterInvariants at all of them together.
 
-import { assert } from "../assert.ts";
+import { assert, InvariantViolation } from "../assert.ts";
 import { describeTxnOnce } from "../txn.ts";
 import type { Zxid } from "../types.ts";
 import { hex } from "../types.ts";
@@ -62,10 +62,12 @@ export function checkClusterInvariants(states: ReadonlyMap<NodeId, ReplicaState>
 function checkPairAgrees([a, sa]: [NodeId, ReplicaState], [b, sb]: [NodeId, ReplicaState]): void {
   const upTo: Zxid = sa.db.lastZxid < sb.db.lastZxid ? sa.db.lastZxid : sb.db.lastZxid;
   if (sa.db.lastZxid === sb.db.lastZxid) {
-    assert(
-      sa.db.tree.digest() === sb.db.tree.digest(),
-      `nodes ${a} and ${b} applied up to ${hex(upTo)} with different digests`,
-    );
+    // Not assert(): these messages would be formatted at every check.
+    if (sa.db.tree.digest() !== sb.db.tree.digest()) {
+      throw new InvariantViolation(
+        `nodes ${a} and ${b} applied up to ${hex(upTo)} with different digests`,
+      );
+    }
   }
   // Both logs are sorted: walk them together over the applied range.
   let j = 0;
@@ -74,9 +76,10 @@ function checkPairAgrees([a, sa]: [NodeId, ReplicaState], [b, sb]: [NodeId, Repl
     while (j < sb.log.length && sb.log[j]!.zxid < txn.zxid) j++;
     const theirs = sb.log[j];
     if (theirs === undefined || theirs.zxid !== txn.zxid || theirs === txn) continue;
-    assert(
-      describeTxnOnce(theirs) === describeTxnOnce(txn),
-      `committed txn ${hex(txn.zxid)} differs between nodes ${a} and ${b}`,
-    );
+    if (describeTxnOnce(theirs) !== describeTxnOnce(txn)) {
+      throw new InvariantViolation(
+        `committed txn ${hex(txn.zxid)} differs between nodes ${a} and ${b}`,
+      );
+    }
   }
 }

@@ -43,8 +43,8 @@ export function logIndexOf(s: ReplicaState, z: Zxid): number {
   return -1;
 }
 
-/** Txns logged after `z`, in order. */
-export function logAfter(s: ReplicaState, z: Zxid): Txn[] {
+/** Index of the first txn logged after `z` (the log's length when there is none). */
+export function logIndexAfter(s: ReplicaState, z: Zxid): number {
   let lo = 0;
   let hi = s.log.length;
   while (lo < hi) {
@@ -52,5 +52,10 @@ export function logAfter(s: ReplicaState, z: Zxid): Txn[] {
     if (s.log[mid]!.zxid <= z) lo = mid + 1;
     else hi = mid;
   }
-  return s.log.slice(lo);
+  return lo;
+}
+
+/** Txns logged after `z`, in order. */
+export function logAfter(s: ReplicaState, z: Zxid): Txn[] {
+  return s.log.slice(logIndexAfter(s, z));
 }
