@@ -20,6 +20,16 @@ function sim(...args: string[]) {
 }
 
 describe("sim CLI", () => {
+  it("explains a seed whose faults left no client a session to invoke from", () => {
+    const harsh = sim("--seed", "42");
+    expect(harsh.status, harsh.stderr).toBe(0);
+    expect(harsh.stdout).toMatch(/ops: 0 invoked[^]*no client kept a session long enough/);
+    const busy = sim("--seed", "1");
+    expect(busy.status, busy.stderr).toBe(0);
+    expect(busy.stdout).toMatch(/ops: [1-9]\d* invoked/);
+    expect(busy.stdout).not.toMatch(/no client kept a session/);
+  });
+
   it("--shrink writes a scenario and its report; --replay runs it to the same failure", () => {
     const file = join(scratch, "s51.json");
     const report = join(scratch, "r51");

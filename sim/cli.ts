@@ -181,11 +181,16 @@ function printSummary(
     `  virtual time ${(result.virtualMs / 1000).toFixed(1)} s in ${(wallMs / 1000).toFixed(2)} s ` +
       `wall (${(result.virtualMs / wallMs).toFixed(0)}x), ${result.events} events`,
   );
-  if (result.recipe === undefined)
+  if (result.recipe === undefined) {
     console.log(
       `  ops: ${c.invoke} invoked, ${c.ok} ok, ${c.fail} failed, ${c.info} indeterminate`,
     );
-  else {
+    // Seed 42, the README's example, is one: say so rather than leave "0 invoked" unexplained.
+    if (c.invoke === 0) {
+      console.log("  (no client kept a session long enough to invoke an op while the faults ran:");
+      console.log("   a swarm draw can be this harsh; the run still checks safety)");
+    }
+  } else {
     const { kind, ops, violations } = result.recipe;
     console.log(
       `  ${kind} workload: ${ops} replies; recipe check: ${violations.length} violations`,
