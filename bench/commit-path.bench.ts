@@ -1,8 +1,9 @@
 // The commit path piece by piece, so that a regression in write throughput shows where it is:
 // the wire decode and reply encode of a request, prep (request -> txn against the pending view),
 // apply, txn and peer-message encode/decode, the log append (with and without fsync), and a whole
-// commit through three replicas' `step` in memory (no sockets, no disk). Every write is a setData
-// of 100 bytes unless named otherwise, on a tree of TREE znodes (default 10,000).
+// commit through three replicas' `step` in memory (no sockets, no disk), also with every peer
+// message through the peer codec. Every write is a setData of 100 bytes unless named otherwise, on
+// a tree of TREE znodes (default 10,000).
 // Run: npm run bench:commit (MAX_TIME=1 for about a second per case instead of 3).
 
 import b from "benny";
@@ -10,7 +11,7 @@ import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { assert } from "../core/assert.ts";
-import { utf8 } from "../core/bytes.ts";
+import { fromUtf8, utf8 } from "../core/bytes.ts";
 import { Database } from "../core/database.ts";
 import { PendingChanges } from "../core/pending.ts";
 import { prepareTxn } from "../core/prep.ts";
@@ -36,7 +37,7 @@ import { decodeTxn, encodeLogRecord, encodeTxn } from "../core/storage.ts";
 import type { Txn } from "../core/txn.ts";
 import { openAclUnsafe, sessionId, zxid } from "../core/types.ts";
 import type { Zxid } from "../core/types.ts";
-import { decodePeerMessage, encodePeerMessage } from "../net/peer-codec.ts";
+import { decodePeerMessage, encodePeerFrame, encodePeerMessage } from "../net/peer-codec.ts";
 import { FileStorage } from "../net/storage.ts";
 import { decodeClientFrame, encodeReply, encodeRequest } from "../net/wire.ts";
 
@@ -151,7 +152,11 @@ class MemoryEnsemble {
   readonly sessions = new Map<ConnId, bigint>();
   nowMs = 0;
 
-  constructor(readonly ids: NodeId[]) {
+  /** With `wired`, every peer message goes through the peer codec, as between servers. */
+  constructor(
+    readonly ids: NodeId[],
+    private readonly wired = false,
+  ) {
     for (const id of ids) {
       // Snapshots are the snapshotter's business in the server, as here: never inside a step.
       const config = replicaConfig({
@@ -183,12 +188,15 @@ class MemoryEnsemble {
   private handlersFor(driver: ReplicaDriver): EffectHandlers {
     const id = driver.id;
     return {
-      send: (e) =>
+      send: (e) => {
+        const message = driver.encodeSnapshotFor(e.message);
         this.enqueue(e.to, {
           type: "peerMessage",
           from: id,
-          message: driver.encodeSnapshotFor(e.message),
-        }),
+          // A frame's payload follows its 4-byte length.
+          message: this.wired ? decodePeerMessage(encodePeerFrame(message).subarray(4)) : message,
+        });
+      },
       persist: (e) => this.enqueue(id, { type: "persistDone", id: e.id }),
       reply: (e) => {
         assert(e.reply.err === 0, `reply err ${e.reply.err}`);
@@ -253,28 +261,33 @@ class MemoryEnsemble {
   }
 }
 
-const ensemble = new MemoryEnsemble([1, 2, 3]);
-ensemble.runUntil(
-  () =>
-    ensemble.leader() !== undefined &&
-    [...ensemble.statuses.values()].every((s) => s.role !== "looking"),
-);
-const leaderId = ensemble.leader()!;
-const followerId = ensemble.ids.find((id) => id !== leaderId)!;
 const leaderConn = 1;
 const followerConn = 2;
-ensemble.connect(leaderId, leaderConn);
-ensemble.connect(followerId, followerConn);
 let xid = 0;
-const request = (node: NodeId, connId: ConnId, op: ClientOp) =>
-  ensemble.enqueue(node, { type: "clientRequest", connId, xid: ++xid, request: op });
-const createParent = (path: string) => {
-  request(leaderId, leaderConn, create(path, 0));
-  ensemble.drain();
-};
-createParent("/bench");
-for (let i = 0; i < 16; i++) createParent(`/bench/n${i}`);
-createParent("/bench/seq");
+
+/** Elects a leader, opens a session on it and one on a follower, creates the nodes written. */
+function settle(ensemble: MemoryEnsemble) {
+  ensemble.runUntil(
+    () =>
+      ensemble.leader() !== undefined &&
+      [...ensemble.statuses.values()].every((s) => s.role !== "looking"),
+  );
+  const leaderId = ensemble.leader()!;
+  const followerId = ensemble.ids.find((id) => id !== leaderId)!;
+  ensemble.connect(leaderId, leaderConn);
+  ensemble.connect(followerId, followerConn);
+  const request = (node: NodeId, connId: ConnId, op: ClientOp) =>
+    ensemble.enqueue(node, { type: "clientRequest", connId, xid: ++xid, request: op });
+  const parents = ["/bench", ...Array.from({ length: 16 }, (_, i) => `/bench/n${i}`), "/bench/seq"];
+  for (const path of parents) {
+    request(leaderId, leaderConn, create(path, 0));
+    ensemble.drain();
+  }
+  return { ensemble, leaderId, followerId, request };
+}
+
+const { ensemble, leaderId, followerId, request } = settle(new MemoryEnsemble([1, 2, 3]));
+const wired = settle(new MemoryEnsemble([1, 2, 3], true));
 
 function commitVia(node: NodeId, connId: ConnId, count: number): void {
   const before = ensemble.replies.get(connId) ?? 0;
@@ -288,6 +301,27 @@ function createDeleteVia(node: NodeId, connId: ConnId): void {
   request(node, connId, create(path, 0));
   request(node, connId, { op: "delete", path, version: -1 });
   ensemble.drain();
+}
+
+/**
+ * Through the peer codec, with paths decoded as from the wire: `pairs` creates and deletes, then
+ * the event loop turns, as a server's does between socket reads (the codec keeps a txn's encoding
+ * for the rest of its turn).
+ */
+async function createDeleteWired(pairs: number): Promise<void> {
+  const before = wired.ensemble.replies.get(leaderConn) ?? 0;
+  for (let i = 0; i < pairs; i++) {
+    const path = fromUtf8(utf8(`/bench/seq/w${counter++}`));
+    wired.request(wired.leaderId, leaderConn, create(path, 0));
+    wired.request(wired.leaderId, leaderConn, {
+      op: "delete",
+      path: fromUtf8(utf8(path)),
+      version: -1,
+    });
+    wired.ensemble.drain();
+  }
+  assert(wired.ensemble.replies.get(leaderConn) === before + 2 * pairs, "every write answered");
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 // --- log append on a real file ---
@@ -325,6 +359,7 @@ function persistBatch(count: number): Promise<void> {
 const perWrite = new Map<string, number>([
   ["3 replicas: 16 setData pipelined on the leader", 16],
   ["log: 16 appends, group-committed by one fsync", 16],
+  ["3 replicas, peer codec: 256 create+delete per turn", 512],
 ]);
 
 try {
@@ -372,6 +407,7 @@ try {
       commitVia(followerId, followerConn, 1),
     ),
     b.add("3 replicas: create + delete on the leader", () => createDeleteVia(leaderId, leaderConn)),
+    b.add("3 replicas, peer codec: 256 create+delete per turn", () => createDeleteWired(256)),
     b.add("3 replicas: getData on a follower", () => {
       request(followerId, followerConn, { op: "getData", path: "/bench/n0", watch: false });
       ensemble.drain();
