@@ -304,9 +304,9 @@ function createDeleteVia(node: NodeId, connId: ConnId): void {
 }
 
 /**
- * Through the peer codec, with paths decoded as from the wire: `pairs` creates and deletes, then
- * the event loop turns, as a server's does between socket reads (the codec keeps a txn's encoding
- * for the rest of its turn).
+ * Through the peer codec, with paths decoded as from the wire: `pairs` creates and deletes sent
+ * at once, as a pipelining client does (so ACKs and COMMITs cover many txns each, as between
+ * servers), then the event loop turns (the codec keeps a txn's encoding for the rest of a turn).
  */
 async function createDeleteWired(pairs: number): Promise<void> {
   const before = wired.ensemble.replies.get(leaderConn) ?? 0;
@@ -318,8 +318,8 @@ async function createDeleteWired(pairs: number): Promise<void> {
       path: fromUtf8(utf8(path)),
       version: -1,
     });
-    wired.ensemble.drain();
   }
+  wired.ensemble.drain();
   assert(wired.ensemble.replies.get(leaderConn) === before + 2 * pairs, "every write answered");
   await new Promise((resolve) => setImmediate(resolve));
 }

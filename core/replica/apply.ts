@@ -76,9 +76,10 @@ function maybeSnapshot(s: ReplicaState): void {
  * Keeps `commitLogKeep` applied txns in memory for DIFFs (twice that before trimming, to batch).
  */
 function trimAppliedLog(s: ReplicaState): void {
-  if (s.log.length <= 2 * s.config.commitLogKeep) return; // runs after every apply: skip the scan
-  const appliedCount = s.log.findIndex((t) => t.zxid > s.db.lastZxid);
-  const applied = appliedCount === -1 ? s.log.length : appliedCount;
+  if (s.log.length <= 2 * s.config.commitLogKeep) return; // runs after every apply: skip the search
+  // A binary search: with many txns in flight the log stays longer than twice the kept count for
+  // hundreds of applies in a row, and a scan from its start at each one was quadratic.
+  const applied = logIndexAfter(s, s.db.lastZxid);
   if (applied <= 2 * s.config.commitLogKeep) return;
   const drop = applied - s.config.commitLogKeep;
   s.logBaseZxid = s.log[drop - 1]!.zxid;
