@@ -291,7 +291,7 @@ const wired = settle(new MemoryEnsemble([1, 2, 3], true));
 
 function commitVia(node: NodeId, connId: ConnId, count: number): void {
   const before = ensemble.replies.get(connId) ?? 0;
-  for (let i = 0; i < count; i++) request(node, connId, setData(`/bench/n${i}`));
+  for (let i = 0; i < count; i++) request(node, connId, setData(`/bench/n${i % 16}`));
   ensemble.drain();
   assert((ensemble.replies.get(connId) ?? 0) === before + count, "every write answered");
 }
@@ -358,6 +358,7 @@ function persistBatch(count: number): Promise<void> {
 
 const perWrite = new Map<string, number>([
   ["3 replicas: 16 setData pipelined on the leader", 16],
+  ["3 replicas: 2,000 setData pipelined on the leader", 2000],
   ["log: 16 appends, group-committed by one fsync", 16],
   ["3 replicas, peer codec: 256 create+delete per turn", 512],
 ]);
@@ -402,6 +403,10 @@ try {
     b.add("3 replicas: setData on the leader", () => commitVia(leaderId, leaderConn, 1)),
     b.add("3 replicas: 16 setData pipelined on the leader", () =>
       commitVia(leaderId, leaderConn, 16),
+    ),
+    // One client with thousands of requests in flight: what a write costs must not grow with them.
+    b.add("3 replicas: 2,000 setData pipelined on the leader", () =>
+      commitVia(leaderId, leaderConn, 2000),
     ),
     b.add("3 replicas: setData on a follower (forwarded)", () =>
       commitVia(followerId, followerConn, 1),

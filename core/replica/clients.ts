@@ -40,6 +40,7 @@ export function onClientConnect(s: ReplicaState, input: Connect): void {
     established: false,
     held: [],
     queue: [],
+    syncBarriers: 0,
   };
   s.clients.conns.set(input.connId, conn);
   const tag = s.clients.nextTag++;
@@ -121,19 +122,14 @@ export function onClientRequest(s: ReplicaState, connId: ConnId, xid: number, op
     // Behind an unanswered sync, a write waits: forwarded now, it could commit before the sync's
     // answer, and the read after the sync would see it before its own reply (ZooKeeper's leader
     // answers a sync in order with its proposals, so that never happens there).
-    if (waitsForSync(conn, pending)) pending.status = "behindSync";
-    else forward(s, conn, pending);
+    if (conn.syncBarriers > 0) {
+      pending.status = "behindSync";
+      conn.syncBarriers++;
+    } else {
+      forward(s, conn, pending);
+    }
   }
   flush(s, conn);
-}
-
-function waitsForSync(conn: Connection, pending: PendingOp): boolean {
-  for (const earlier of conn.queue) {
-    if (earlier === pending) return false;
-    if (earlier.status === "behindSync" || (earlier.status === "sent" && earlier.op.op === "sync"))
-      return true;
-  }
-  return false;
 }
 
 /** Sends a write, close or sync on its way to the leader. */
@@ -141,8 +137,11 @@ function forward(s: ReplicaState, conn: Connection, pending: PendingOp): void {
   const { op, xid } = pending;
   const connId = conn.connId;
   const sessionId = conn.sessionId!;
+  if (pending.status === "behindSync") conn.syncBarriers--;
   pending.status = "sent";
   if (op.op === "sync") {
+    // Counted before routeSync: a sync the local leader answers at once completes within it.
+    conn.syncBarriers++;
     const tag = s.clients.nextTag++;
     s.clients.waiting.set(tag, { connId, kind: "sync", xid });
     s.config.policy.routeSync(
@@ -346,6 +345,7 @@ export function completeForwardReply(s: ReplicaState, tag: number, okay: boolean
   assert(s.db.lastZxid >= z, "a sync answer arrives after the commits it covers (FIFO)");
   pending.reply = { err: Err.OK, zxid: s.db.lastZxid, path: (pending.op as { path: string }).path };
   pending.status = "done";
+  conn.syncBarriers--;
   flush(s, conn);
   if (s.clients.conns.get(conn.connId) === conn) releaseBehindSync(s, conn);
 }

@@ -5,7 +5,7 @@
 import { assert } from "../assert.ts";
 import { decodeSnapshot } from "../storage.ts";
 import { applyUpTo } from "./apply.ts";
-import { emit, persist, send } from "./outputs.ts";
+import { currentEpochPersistPending, emit, persist, send } from "./outputs.ts";
 import { appendToLog, truncateLog } from "./log.ts";
 import type { NodeId, PeerMessage } from "./messages.ts";
 import { becomeLooking } from "./roles.ts";
@@ -183,7 +183,7 @@ export function followerDurable(s: ReplicaState): void {
   const f = followerOf(s);
   if (f.newLeaderZxid === undefined || s.currentEpoch !== f.epoch) return;
   // The first ACK of an epoch also says "currentEpoch is durable" (the NEWLEADER ack): wait for it.
-  if (s.persists.some((p) => p.actions.some((a) => a.kind === "currentEpoch"))) return;
+  if (currentEpochPersistPending(s)) return;
   send(s, f.leader, { type: "ACK", attempt: f.attempt, epoch: f.epoch, zxid: s.durableZxid });
 }
 

@@ -8,6 +8,7 @@ import { hex } from "../types.ts";
 import type { NodeId } from "./messages.ts";
 import type { ReplicaState } from "./state.ts";
 import { lastLoggedZxid } from "./state.ts";
+import { currentEpochPersistPending } from "./outputs.ts";
 
 export function checkReplicaInvariants(s: ReplicaState): void {
   // appendToLog asserts order on every append; here the tail, where appends and truncations happen.
@@ -28,6 +29,11 @@ export function checkReplicaInvariants(s: ReplicaState): void {
     if (leader.phase === "broadcast")
       assert(s.db.lastZxid === s.committedZxid, "a leader applies what it commits at once");
   }
+  assert(
+    currentEpochPersistPending(s) ===
+      s.persists.some((p) => p.actions.some((a) => a.kind === "currentEpoch")),
+    "a currentEpoch persist is in flight exactly when the newest one is",
+  );
   for (const conn of s.clients.conns.values()) {
     if (conn.established)
       assert(conn.sessionId !== undefined, "an established connection has a session");
@@ -35,6 +41,10 @@ export function checkReplicaInvariants(s: ReplicaState): void {
       conn.held.length === 0 || !conn.established,
       "held requests are released on establishment",
     );
+    let barriers = 0;
+    for (const p of conn.queue)
+      if (p.status === "behindSync" || (p.status === "sent" && p.op.op === "sync")) barriers++;
+    assert(conn.syncBarriers === barriers, "a connection counts the syncs that hold writes back");
   }
 }
 

@@ -9,7 +9,7 @@ import type { Zxid } from "../types.ts";
 import { makeZxid } from "../types.ts";
 import { proposalsUncommittedMax } from "../limits.ts";
 import { applyUpTo } from "./apply.ts";
-import { persist, send } from "./outputs.ts";
+import { currentEpochPersistPending, persist, send } from "./outputs.ts";
 import { appendToLog, logAfter, logIndexOf } from "./log.ts";
 import type { NodeId, PeerMessage } from "./messages.ts";
 import { becomeLooking } from "./roles.ts";
@@ -237,7 +237,7 @@ function tryEstablish(s: ReplicaState): void {
     s.durableZxid < leader.newLeaderZxid
   )
     return;
-  if (s.persists.some((p) => p.actions.some((a) => a.kind === "currentEpoch"))) return;
+  if (currentEpochPersistPending(s)) return;
   const synced = [...leader.learners].filter(([, l]) => l.phase === "synced");
   if (1 + synced.length < quorumSize(s.config)) return;
   leader.phase = "broadcast";

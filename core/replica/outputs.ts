@@ -27,9 +27,22 @@ export function sendToAll(s: ReplicaState, message: PeerMessage): void {
 /** Emits a persist effect; `actions` run when the harness reports it durable. */
 export function persist(s: ReplicaState, writes: DiskWrite[], actions: PersistAction[]): void {
   const id = s.nextPersistId++;
+  for (const action of actions)
+    if (action.kind === "currentEpoch") s.lastCurrentEpochPersistId = id;
   s.persists.push({ id, actions });
   assert(s.persists.length <= persistsInFlightMax, "the harness reports persists done");
   emit(s, { type: "persist", id, writes });
+}
+
+/**
+ * Whether a persist that makes currentEpoch durable is still in flight. Persists complete in
+ * issue order, so the newest such persist is in flight exactly when it is not older than the
+ * oldest persist in flight, and then no older one matters. No walk over the persists in flight:
+ * a follower asks at every durable append, with thousands of them in flight under a deep pipeline.
+ */
+export function currentEpochPersistPending(s: ReplicaState): boolean {
+  const oldest = s.persists[0];
+  return oldest !== undefined && oldest.id <= s.lastCurrentEpochPersistId;
 }
 
 export function setTimer(s: ReplicaState, atMs: number): void {

@@ -178,6 +178,12 @@ export interface Connection {
   established: boolean;
   held: { xid: number; op: ClientOp }[];
   queue: PendingOp[];
+  /**
+   * How many entries of `queue` hold back the writes after them: those waiting behind a sync, and
+   * syncs sent and not yet answered. Counted as they change, so that a write does not walk the
+   * whole queue of a client with thousands of requests in flight.
+   */
+  syncBarriers: number;
 }
 
 export interface ClientsState {
@@ -224,6 +230,8 @@ export interface ReplicaState {
   /** Persist effects not yet reported done, oldest first; completions arrive in order. */
   persists: { id: number; actions: PersistAction[] }[];
   nextPersistId: number;
+  /** The newest persist that makes currentEpoch durable (0: none yet); see outputs.ts. */
+  lastCurrentEpochPersistId: number;
   lastSnapshotZxid: Zxid;
   appliedSinceSnapshot: number;
   /** Counts follow attempts; a restart breaks every link, so counting from 0 again is safe. */
@@ -278,6 +286,7 @@ export function initReplica(
     durableZxid: log.length > 0 ? log[log.length - 1]!.zxid : base,
     persists: [],
     nextPersistId: 1,
+    lastCurrentEpochPersistId: 0,
     lastSnapshotZxid: base,
     appliedSinceSnapshot: 0,
     followAttempts: 0,
