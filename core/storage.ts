@@ -22,7 +22,7 @@ import type { ByteAllocator } from "./codec.ts";
 import { Database } from "./database.ts";
 import type { TreeCapture, ZNode } from "./tree.ts";
 import type { Txn, TxnBody } from "./txn.ts";
-import { Perms, sessionId, zxid } from "./types.ts";
+import { openAclUnsafe, Perms, sessionId, zxid } from "./types.ts";
 import type { Acl, SessionId, Zxid } from "./types.ts";
 
 const txnTags = [
@@ -42,10 +42,7 @@ function writeAcl(w: ByteWriter, acl: readonly Acl[]): void {
   for (const entry of acl) w.i32(entry.perms).string(entry.id.scheme).string(entry.id.id);
 }
 
-/** world:anyone with every permission, as writeAcl lays out its scheme and id. */
-const openAcl: readonly Acl[] = Object.freeze([
-  Object.freeze({ perms: Perms.ALL, id: Object.freeze({ scheme: "world", id: "anyone" }) }),
-]);
+/** world:anyone, as writeAcl lays out a scheme and id. */
 const worldAnyoneBytes = new ByteWriter(32).string("world").string("anyone").finish();
 
 function readAcl(r: ByteReader): readonly Acl[] {
@@ -57,7 +54,7 @@ function readAcl(r: ByteReader): readonly Acl[] {
     // Nearly every create carries the open ACL alone: shared, without decoding two strings.
     if (count === 1 && perms === Perms.ALL && r.startsWith(worldAnyoneBytes)) {
       r.skip(worldAnyoneBytes.length);
-      return openAcl;
+      return openAclUnsafe;
     }
     acl.push({ perms, id: { scheme: r.string(), id: r.string() } });
   }

@@ -50,11 +50,17 @@ export const Perms = {
   ALL: 31,
 } as const;
 
-export const anyoneId: Id = { scheme: "world", id: "anyone" };
+// Frozen: shared by every caller, and by every log record that carries the open ACL
+// (core/storage.ts readAcl), so nothing may change them.
+export const anyoneId: Id = Object.freeze({ scheme: "world", id: "anyone" });
 /** ZooDefs.Ids.OPEN_ACL_UNSAFE */
-export const openAclUnsafe: readonly Acl[] = [{ perms: Perms.ALL, id: anyoneId }];
+export const openAclUnsafe: readonly Acl[] = Object.freeze([
+  Object.freeze({ perms: Perms.ALL, id: anyoneId }),
+]);
 /** ZooDefs.Ids.READ_ACL_UNSAFE */
-export const readAclUnsafe: readonly Acl[] = [{ perms: Perms.READ, id: anyoneId }];
+export const readAclUnsafe: readonly Acl[] = Object.freeze([
+  Object.freeze({ perms: Perms.READ, id: anyoneId }),
+]);
 
 /** CreateMode flags as sent on the wire (ZooKeeper's CreateMode.toFlag). */
 export const CreateMode = {
