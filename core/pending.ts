@@ -25,7 +25,8 @@ export interface ChangeRecord {
 export const fromTreeZxid = zxid(-1n);
 
 export class PendingChanges {
-  private readonly records: ChangeRecord[] = [];
+  /** Pruned slots are cleared at once: a record kept there until compaction outlives scavenges. */
+  private readonly records: (ChangeRecord | undefined)[] = [];
   /** For records[i], the view of its path it replaced, so a failed multi can be undone exactly. */
   private readonly replaced: (ChangeRecord | undefined)[] = [];
   private head = 0;
@@ -78,6 +79,7 @@ export class PendingChanges {
     while (this.size > 0 && this.records[this.head]!.zxid <= applied) {
       const record = this.records[this.head]!;
       if (this.byPath.get(record.path) === record) this.byPath.delete(record.path);
+      this.records[this.head] = undefined;
       this.replaced[this.head] = undefined;
       this.head++;
     }
