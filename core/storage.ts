@@ -37,7 +37,8 @@ const txnTags = [
   "closeSession",
 ] as const;
 
-function writeAcl(w: ByteWriter, acl: readonly Acl[]): void {
+/** An ACL as log records, snapshots and forwarded requests lay it out. */
+export function writeAcl(w: ByteWriter, acl: readonly Acl[]): void {
   w.u32(acl.length);
   for (const entry of acl) w.i32(entry.perms).string(entry.id.scheme).string(entry.id.id);
 }
@@ -45,9 +46,9 @@ function writeAcl(w: ByteWriter, acl: readonly Acl[]): void {
 /** world:anyone, as writeAcl lays out a scheme and id. */
 const worldAnyoneBytes = new ByteWriter(32).string("world").string("anyone").finish();
 
-function readAcl(r: ByteReader): readonly Acl[] {
+export function readAcl(r: ByteReader): readonly Acl[] {
   const count = r.u32();
-  if (count > r.remaining) throw new DecodeError("acl count exceeds record");
+  if (count > r.remaining) throw new DecodeError("acl count exceeds the bytes left");
   const acl: Acl[] = [];
   for (let i = 0; i < count; i++) {
     const perms = r.i32();

@@ -80,6 +80,20 @@ export class JuteReader {
     return Array.from({ length: count }, element);
   }
 
+  /** Whether the bytes at the read position are `prefix` (the position does not move). */
+  startsWith(prefix: Uint8Array): boolean {
+    if (prefix.length > this.remaining) return false;
+    const at = this.offset;
+    for (let i = 0; i < prefix.length; i++) if (this.bytes[at + i] !== prefix[i]) return false;
+    return true;
+  }
+
+  /** Moves the read position `count` bytes ahead. */
+  skip(count: number): void {
+    this.need(count, "skip");
+    this.offset += count;
+  }
+
   end(what: string): void {
     if (this.remaining !== 0) throw new JuteError(`${what}: ${this.remaining} trailing bytes`);
   }

@@ -4,7 +4,7 @@
 import { pooledBytes } from "./framing.ts";
 import { ByteReader, ByteWriter, DecodeError } from "../core/codec.ts";
 import type { CreateOp, MultiWriteOp, WriteRequest } from "../core/requests.ts";
-import type { Acl } from "../core/types.ts";
+import { readAcl, writeAcl } from "../core/storage.ts";
 
 const ops = [
   "create",
@@ -17,20 +17,6 @@ const ops = [
   "setACL",
   "multi",
 ] as const;
-
-function writeAcl(w: ByteWriter, acl: readonly Acl[]): void {
-  w.u32(acl.length);
-  for (const a of acl) w.i32(a.perms).string(a.id.scheme).string(a.id.id);
-}
-
-function readAcl(r: ByteReader): Acl[] {
-  const count = r.u32();
-  if (count > r.remaining) throw new DecodeError("acl count exceeds frame");
-  return Array.from({ length: count }, () => ({
-    perms: r.i32(),
-    id: { scheme: r.string(), id: r.string() },
-  }));
-}
 
 function write(w: ByteWriter, req: WriteRequest): void {
   w.u8(ops.indexOf(req.op));

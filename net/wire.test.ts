@@ -5,6 +5,7 @@ import type { ClientOp } from "../core/replica/index.ts";
 import type { Reply } from "../core/requests.ts";
 import { Harness } from "../core/test/helpers.ts";
 import { openAclUnsafe, zxid } from "../core/types.ts";
+import type { Acl } from "../core/types.ts";
 import { Err } from "../core/errors.ts";
 import { JuteError, JuteWriter } from "./jute-io.ts";
 import {
@@ -121,6 +122,35 @@ describe("net: wire protocol", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("reads a request's open ACL as the shared list, and every other ACL entry by entry", () => {
+    const create = (acl: readonly Acl[]): ClientOp => ({
+      op: "create",
+      path: "/a",
+      data: null,
+      acl,
+      flags: 0,
+      ttl: -1,
+    });
+    const open = decodeClientFrame(encodeRequest(1, create(openAclUnsafe))).op;
+    expect(open.op === "create" && open.acl).toBe(openAclUnsafe);
+    const world = { scheme: "world", id: "anyone" };
+    const nearMisses = [
+      [{ perms: 1, id: world }],
+      [{ perms: 31, id: { scheme: "world", id: "anyonf" } }],
+      [
+        { perms: 31, id: world },
+        { perms: 1, id: { scheme: "ip", id: "10.0.0.1" } },
+      ],
+      [],
+    ];
+    for (const acl of nearMisses) {
+      const op = decodeClientFrame(encodeRequest(1, create(acl))).op;
+      expect(op.op === "create" && op.acl).toEqual(acl);
+      const setAcl: ClientOp = { op: "setACL", path: "/a", acl, version: 3 };
+      expect(decodeClientFrame(encodeRequest(2, setAcl)).op).toEqual(setAcl);
+    }
   });
 
   it("replies produced by the core round-trip through encode and decode", () => {

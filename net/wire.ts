@@ -8,7 +8,7 @@ import { Err } from "../core/errors.ts";
 import { isValidPath } from "../core/path.ts";
 import type { MultiReadOp, MultiWriteOp, OpResult, Reply, Request } from "../core/requests.ts";
 import type { Acl, Stat } from "../core/types.ts";
-import { sessionId, zxid } from "../core/types.ts";
+import { openAclUnsafe, Perms, sessionId, zxid } from "../core/types.ts";
 import type { SessionId, Zxid } from "../core/types.ts";
 import type { WatchEvent } from "../core/watches.ts";
 import { JuteError, JuteReader, JuteWriter } from "./jute-io.ts";
@@ -129,6 +129,18 @@ const readAcl = (r: JuteReader): Acl => ({
 });
 const writeAcl = (w: JuteWriter, a: Acl) => w.int(a.perms).ustring(a.id.scheme).ustring(a.id.id);
 
+/** The open ACL as a request's vector lays it out: one entry, every permission, world:anyone. */
+const openAclVector = Uint8Array.from(
+  new JuteWriter(64).int(1).int(Perms.ALL).ustring("world").ustring("anyone").finish(),
+);
+
+/** A request's ACL; nearly every create carries the open one, shared and read without strings. */
+function readAclVector(r: JuteReader): readonly Acl[] {
+  if (!r.startsWith(openAclVector)) return r.vector(() => readAcl(r));
+  r.skip(openAclVector.length);
+  return openAclUnsafe;
+}
+
 function readStat(r: JuteReader): Stat {
   return {
     czxid: zxid(r.long()),
@@ -175,7 +187,7 @@ function readOp(r: JuteReader, type: number): ClientOp {
     case OpCode.createTTL: {
       const path = r.ustring();
       const data = r.nullableBuffer();
-      const acl = r.vector(() => readAcl(r));
+      const acl = readAclVector(r);
       const flags = r.int();
       const ttl = type === OpCode.createTTL ? Number(r.long()) : -1;
       return { op: createOps[type], path, data, acl, flags, ttl };
@@ -191,7 +203,7 @@ function readOp(r: JuteReader, type: number): ClientOp {
     case OpCode.getACL:
       return { op: "getACL", path: r.ustring() };
     case OpCode.setACL:
-      return { op: "setACL", path: r.ustring(), acl: r.vector(() => readAcl(r)), version: r.int() };
+      return { op: "setACL", path: r.ustring(), acl: readAclVector(r), version: r.int() };
     case OpCode.getChildren:
       return { op: "getChildren", path: r.ustring(), watch: r.bool() };
     case OpCode.getChildren2:
