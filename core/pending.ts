@@ -30,7 +30,12 @@ export class PendingChanges {
   /** For records[i], the view of its path it replaced, so a failed multi can be undone exactly. */
   private readonly replaced: (ChangeRecord | undefined)[] = [];
   private head = 0;
-  private readonly byPath = new Map<string, ChangeRecord>();
+  /**
+   * Remade from its live entries at every compaction below. A Map kept for good sits in V8's old
+   * generation, and so does every table it rehashes into; a table left behind points at records
+   * that are gone, and a scavenge keeps them and promotes them until the next full collection.
+   */
+  private byPath = new Map<string, ChangeRecord>();
 
   get size(): number {
     return this.records.length - this.head;
@@ -87,6 +92,7 @@ export class PendingChanges {
       this.records.splice(0, this.head);
       this.replaced.splice(0, this.head);
       this.head = 0;
+      this.byPath = new Map(this.byPath);
     }
   }
 
