@@ -2,6 +2,9 @@
 
 import type { Socket } from "node:net";
 
+/** Sockets corked in this turn, uncorked together at its end (or earlier by sendCorked). */
+let corked: Socket[] = [];
+
 /**
  * Writes to a socket held corked until this turn of the event loop has run its I/O callbacks: the
  * replies to every request that arrived meanwhile, and every message to a peer of every step they
@@ -10,7 +13,15 @@ import type { Socket } from "node:net";
 export function writeCorked(socket: Socket, bytes: Uint8Array): void {
   if (socket.writableCorked === 0) {
     socket.cork();
-    setImmediate(() => socket.uncork());
+    if (corked.length === 0) setImmediate(sendCorked);
+    corked.push(socket);
   }
   socket.write(bytes);
+}
+
+/** Sends what this turn corked now, on every socket, instead of when the turn ends. */
+export function sendCorked(): void {
+  const sockets = corked;
+  corked = [];
+  for (const socket of sockets) socket.uncork();
 }

@@ -54,7 +54,7 @@ import {
   UnsupportedOp,
   unsupportedOpErr,
 } from "./wire.ts";
-import { writeCorked } from "./corked.ts";
+import { sendCorked, writeCorked } from "./corked.ts";
 import type { ClientFrame } from "./wire.ts";
 
 /**
@@ -232,6 +232,7 @@ export class ZkServer {
       onPurged: (removed) => {
         this.log("info", "purged", { files: removed, retainSnapshots: c.autopurgeSnapRetainCount });
       },
+      beforeRound: sendCorked,
     });
     this.storage = storage;
     this.core = new ReplicaDriver(this.id, coreConfig);

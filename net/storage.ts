@@ -101,6 +101,7 @@ export class FileStorage {
     logPath: string,
     logEnd: number,
     private readonly onPurged: (removed: readonly string[]) => void,
+    private readonly beforeRound: () => void,
   ) {
     this.openLog(logPath, logEnd);
   }
@@ -121,6 +122,11 @@ export class FileStorage {
     onDurable: (id: number) => void;
     /** Told the files a purge removed (snapshots past retainSnapshots, logs they make useless). */
     onPurged?: (removed: readonly string[]) => void;
+    /**
+     * Runs as a round starts, before its writes: the server sends what this turn corked, so that
+     * proposals and replies do not wait behind the local disk.
+     */
+    beforeRound?: () => void;
   }): { storage: FileStorage; durable: DurableState; recoveryNotes: string[] } {
     mkdirSync(options.dataDir, { recursive: true });
     mkdirSync(options.dataLogDir, { recursive: true });
@@ -145,6 +151,7 @@ export class FileStorage {
       logPath,
       lastLogEnd,
       options.onPurged ?? (() => {}),
+      options.beforeRound ?? (() => {}),
     );
     storage.lastAppended = txns.length > 0 ? txns[txns.length - 1]!.zxid : 0n;
     storage.snapshotFile = snapshot?.file;
@@ -190,6 +197,7 @@ export class FileStorage {
   /** One round: write everything queued, one fsync (off the event loop), then report. */
   private flush(): void {
     if (this.closed) return;
+    this.beforeRound();
     const batch = this.queue;
     this.queue = [];
     const started = performance.now();
