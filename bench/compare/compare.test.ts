@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { openAclUnsafe } from "../../core/types.ts";
 import { decodeClientFrame } from "../../net/wire.ts";
 import { ZkClient } from "../../net/zk-client.ts";
-import { startEnsemble } from "../../net/test/ensemble.ts";
+import { freePort, startEnsemble } from "../../net/test/ensemble.ts";
+import { gcBetween, gcSummary, parseGc } from "./gc.ts";
 import { bucketCount, bucketLow, bucketOf, newHistogram, percentile } from "./histogram.ts";
 import { runRawCell } from "./loadgen.ts";
 import { sessionPlan, valueBytes } from "./workloads.ts";
@@ -61,9 +62,37 @@ describe("pre-encoded requests", () => {
   });
 });
 
+describe("garbage collection figures", () => {
+  it("reads prom-client's GC histogram by kind; a window is the difference of two", () => {
+    const text = (minor: number, major: number) =>
+      [
+        "# TYPE zk_process_nodejs_gc_duration_seconds histogram",
+        `zk_process_nodejs_gc_duration_seconds_bucket{le="0.001",kind="minor"} ${minor - 1}`,
+        `zk_process_nodejs_gc_duration_seconds_sum{kind="minor"} ${minor * 0.002}`,
+        `zk_process_nodejs_gc_duration_seconds_count{kind="minor"} ${minor}`,
+        `zk_process_nodejs_gc_duration_seconds_sum{kind="incremental"} 0.0125`,
+        `zk_process_nodejs_gc_duration_seconds_count{kind="incremental"} 7`,
+        `zk_process_nodejs_gc_duration_seconds_sum{kind="major"} ${major * 0.008}`,
+        `zk_process_nodejs_gc_duration_seconds_count{kind="major"} ${major}`,
+        'zk_process_nodejs_gc_duration_seconds_count{kind="weakcb"} 99',
+      ].join("\n");
+    const before = parseGc(text(10, 1));
+    expect(before.scavenges).toBe(10);
+    expect(before.scavengeMs).toBeCloseTo(20);
+    expect(before.markCompacts).toBe(1);
+    expect(before.markCompactMs).toBeCloseTo(8);
+    expect(before.incrementalMs).toBeCloseTo(12.5);
+    const window = gcBetween(before, parseGc(text(25, 3)));
+    expect(window).toMatchObject({ scavenges: 15, markCompacts: 2, incrementalMs: 0 });
+    expect(gcSummary(window)).toBe("46 ms, 2 MC");
+    expect(gcSummary(undefined)).toBe("-");
+  });
+});
+
 describe("raw generator", () => {
   it("runs create-sequential+delete against a real server without an error", async () => {
-    const server = await startEnsemble(1);
+    const metricsPort = await freePort();
+    const server = await startEnsemble(1, `metricsProvider.httpPort=${metricsPort}`);
     try {
       const zk = await ZkClient.connect("127.0.0.1", server.clientPorts[0]!);
       const create = (path: string) =>
@@ -79,7 +108,7 @@ describe("raw generator", () => {
       for (let s = 0; s < 2; s++) await create(`/bench/c${s}`);
       await zk.close();
       const m = await runRawCell(
-        { clientPorts: server.clientPorts, pids: [process.pid] },
+        { clientPorts: server.clientPorts, pids: [process.pid], metricsPorts: [metricsPort] },
         {
           workload: "createDelete",
           sessions: 2,
@@ -93,6 +122,9 @@ describe("raw generator", () => {
       expect(m.errorCodes).toEqual({});
       expect(m.ops).toBeGreaterThan(50);
       expect(m.serverCpuMicros[0]).toBeGreaterThan(0);
+      // The server's metrics port answered both reads (its collections are this process's).
+      expect(m.serverGc).toHaveLength(1);
+      expect(m.serverGc[0]?.scavenges).toBeGreaterThanOrEqual(0);
     } finally {
       await server.stop();
     }

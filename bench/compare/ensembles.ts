@@ -29,6 +29,8 @@ const mainPath = new URL("../../net/main.ts", import.meta.url).pathname;
 export interface Ensemble {
   kind: ServerKind;
   clientPorts: number[];
+  /** Each member's Prometheus metrics port (metricsProvider.httpPort; only ours serves it). */
+  metricsPorts: number[];
   pids: number[];
   /** Each member's output (ZooKeeper's console log, this server's JSON log). */
   logs: string[];
@@ -62,8 +64,17 @@ export function ensureZooKeeperInstalled(log: (line: string) => void): void {
     throw new Error("apt-get install zookeeper did not provide zkServer.sh");
 }
 
-/** The zoo.cfg both servers get; `servers` is empty for a standalone server. */
-export function zooCfg(dataDir: string, clientPort: number, servers: string[]): string {
+/**
+ * The zoo.cfg both servers get; `servers` is empty for a standalone server. ZooKeeper reads the
+ * metrics port only with its Prometheus provider named (metricsProvider.className), and is not
+ * given one: Debian's package lacks it.
+ */
+export function zooCfg(
+  dataDir: string,
+  clientPort: number,
+  metricsPort: number,
+  servers: string[],
+): string {
   return [
     "tickTime=2000",
     "initLimit=10",
@@ -75,6 +86,7 @@ export function zooCfg(dataDir: string, clientPort: number, servers: string[]): 
     "forceSync=yes",
     "admin.enableServer=false",
     "4lw.commands.whitelist=*",
+    `metricsProvider.httpPort=${metricsPort}`,
     ...servers,
     "",
   ].join("\n");
@@ -88,7 +100,7 @@ export async function startEnsemble(
   nodeArgs: readonly string[] = [],
 ): Promise<Ensemble> {
   const root = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
-  const ports = await Promise.all(Array.from({ length: size * 3 }, () => freePort()));
+  const ports = await Promise.all(Array.from({ length: size * 4 }, () => freePort()));
   const servers =
     size === 1
       ? []
@@ -97,6 +109,7 @@ export async function startEnsemble(
           (_, i) => `server.${i + 1}=127.0.0.1:${ports[3 * i]}:${ports[3 * i + 1]}`,
         );
   const clientPorts = Array.from({ length: size }, (_, i) => ports[3 * i + 2]!);
+  const metricsPorts = Array.from({ length: size }, (_, i) => ports[3 * size + i]!);
   const children: ChildProcess[] = [];
   const logs: string[] = [];
   const stop = (keepFiles = false) => {
@@ -112,7 +125,7 @@ export async function startEnsemble(
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, "myid"), `${i + 1}\n`);
       const cfg = join(dir, "zoo.cfg");
-      writeFileSync(cfg, zooCfg(dir, clientPorts[i]!, servers));
+      writeFileSync(cfg, zooCfg(dir, clientPorts[i]!, metricsPorts[i]!, servers));
       // Both log as packaged, at INFO: ZooKeeper to its console (Debian's log4j.properties),
       // this server JSON on stderr; both into a file beside the member's data.
       const logPath = join(dir, "server.log");
@@ -133,7 +146,7 @@ export async function startEnsemble(
     stop();
     throw error;
   }
-  return { kind, clientPorts, pids: children.map((c) => c.pid!), logs, stop };
+  return { kind, clientPorts, metricsPorts, pids: children.map((c) => c.pid!), logs, stop };
 }
 
 async function untilServing(

@@ -6,6 +6,8 @@
 import { Worker } from "node:worker_threads";
 import { mergeInto, newHistogram } from "./histogram.ts";
 import type { FromWorker, ToWorker, WorkerInit } from "./loadgen-worker.ts";
+import { gcWindow, scrapeGc } from "./gc.ts";
+import type { GcFigures } from "./gc.ts";
 import { ownCpuMicros, processCpuMicros } from "./procstat.ts";
 import { sessionPlan } from "./workloads.ts";
 import type { Workload } from "./workloads.ts";
@@ -22,6 +24,8 @@ export interface CellSpec {
 export interface Target {
   clientPorts: number[];
   pids: number[];
+  /** Members' metrics ports, where their garbage collection is read (gc.ts); none: not read. */
+  metricsPorts?: number[];
 }
 
 export interface Measurement {
@@ -35,6 +39,8 @@ export interface Measurement {
   clientCpuMicros: number;
   /** CPU time of each server process during the window, in its member order. */
   serverCpuMicros: number[];
+  /** Each member's garbage collection during the window, where its metrics tell (gc.ts). */
+  serverGc: (GcFigures | undefined)[];
 }
 
 /** Measures between `begin` and `end`, given as callbacks the generators call at those instants. */
@@ -72,6 +78,11 @@ export function cpuWindow(target: Target): {
       seconds: (t1 - t0) / 1000,
     }),
   };
+}
+
+/** Every member's collections so far, read at once (undefined for a member that did not tell). */
+export function scrapeMembersGc(target: Target): Promise<(GcFigures | undefined)[]> {
+  return Promise.all((target.metricsPorts ?? []).map(scrapeGc));
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -121,6 +132,8 @@ export async function runRawCell(
     await waitFor("every session connected", () => readyCount === workerCount);
     const send = (m: ToWorker) => workers.forEach((w) => w.postMessage(m));
     const cpu = cpuWindow(target);
+    let gcBefore: (GcFigures | undefined)[] = [];
+    let gcAfter: (GcFigures | undefined)[] = [];
     const started = performance.now();
     const ticker = setInterval(
       () =>
@@ -134,11 +147,13 @@ export async function runRawCell(
       send({ type: "go" });
       await sleep(spec.warmupSeconds * 1000);
       if (failure !== undefined) throw failure;
+      gcBefore = await scrapeMembersGc(target);
       cpu.window.begin();
       send({ type: "measure", on: true });
       await sleep(spec.seconds * 1000);
       send({ type: "measure", on: false });
       cpu.window.end();
+      gcAfter = await scrapeMembersGc(target);
       send({ type: "stop" });
       await waitFor("every session closed", () => results.length === workerCount);
     } finally {
@@ -160,6 +175,7 @@ export async function runRawCell(
       maxMicros: Math.max(...results.map((r) => r.maxMicros)),
       clientCpuMicros: client,
       serverCpuMicros: servers,
+      serverGc: gcWindow(gcBefore, gcAfter),
     };
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));

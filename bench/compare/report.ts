@@ -9,6 +9,7 @@ import type { Mode, Run } from "./results.ts";
 import {
   cellName,
   cpuPerMember,
+  gcPerMember,
   figures,
   fmtInt,
   fmtMs,
@@ -114,8 +115,9 @@ function runsTable(runs: Run[]): string[] {
       "errors",
       "client CPU µs/op",
       "server CPU µs/op per member",
+      "server GC pauses per member",
     ]),
-    "|---|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    "|---|---|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|",
   ];
   for (const run of runs) {
     const f = figures(run);
@@ -135,6 +137,7 @@ function runsTable(runs: Run[]): string[] {
         f.errors,
         fmtInt(f.clientCpuPerOp),
         cpuPerMember(f.serverCpuPerOp, run.roles),
+        gcPerMember(run.m.serverGc, run.roles),
       ]),
     );
   }
@@ -219,6 +222,9 @@ export function writeReport(dir: string, runs: Run[], ctx: ReportContext): strin
     "Ratios are ours / ZooKeeper (above 1: ours is faster). Every figure is the median over the",
     "rounds; CPU per op is CPU time during the measured window divided by the requests answered",
     "in it (for the servers: summed over the members; per member in the table of every run).",
+    "That table also gives each of our members' garbage collection in the window (pauses of",
+    "every kind, and how many were mark-compacts), from its metrics; ZooKeeper's JVM exports",
+    "none here.",
     "",
     "## Setup",
     "",

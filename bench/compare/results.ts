@@ -1,6 +1,8 @@
 // One measured run, its summary figures, and the medians over rounds that the report compares.
 
 import type { ServerKind } from "./ensembles.ts";
+import { gcSummary } from "./gc.ts";
+import type { GcFigures } from "./gc.ts";
 import { percentile } from "./histogram.ts";
 import type { Measurement } from "./loadgen.ts";
 import type { Workload } from "./workloads.ts";
@@ -86,6 +88,15 @@ export const fmtInt = (v: number) =>
 export const fmtMs = (v: number) => (Number.isNaN(v) ? "-" : v < 10 ? v.toFixed(2) : v.toFixed(1));
 export const fmtRatio = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");
 
+/**
+ * "38 ms, 0 MC F / 61 ms, 1 MC L / ...": each member's GC pauses in the window and its
+ * mark-compacts, with its role; "-" for a server whose members do not tell (ZooKeeper's).
+ */
+export function gcPerMember(gc: readonly (GcFigures | undefined)[], roles: string[]): string {
+  if (gc.length === 0 || gc.every((g) => g === undefined)) return "-";
+  return gc.map((g, i) => `${gcSummary(g)} ${roles[i] ?? ""}`.trim()).join(" / ");
+}
+
 /** "41 L / 20 F / 19 F": CPU µs per op of each member with its role. */
 export function cpuPerMember(perOp: number[], roles: string[]): string {
   return perOp.map((v, i) => `${fmtInt(v)} ${roles[i] ?? ""}`.trim()).join(" / ");
@@ -105,6 +116,9 @@ export function runLine(run: Run): string {
     `  err ${f.errors}${errorDetail(run.m.errorCodes)}`,
     `  cpu µs/op client ${fmtInt(f.clientCpuPerOp)} (${f.clientCores.toFixed(2)} cores)`,
     `, servers ${cpuPerMember(f.serverCpuPerOp, run.roles)}`,
+    run.m.serverGc.some((g) => g !== undefined)
+      ? `; GC ${gcPerMember(run.m.serverGc, run.roles)}`
+      : "",
   ].join("");
 }
 
