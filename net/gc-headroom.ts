@@ -2,12 +2,13 @@
 // the old generation reaches a limit it sets at a small multiple of what the last one left live.
 // A server's heap is small (about 11 MB live for a small tree). Write load promoted about a
 // megabyte per scavenge, and each member ran a mark-compact every 0.6-0.9 s, pausing it 3-15 ms:
-// the tail of the write latency. (Most of that megabyte was kept by hash tables a Map had left
-// behind and by the in-memory log; see turn-cache.ts and core/replica/apply.ts. Under setData at
-// 16x16 a follower now promotes a few KB per scavenge, a leader 150-220 KB.) While the heap is
-// small, the growing factor is raised so that the next limit is at least `headroomBytes` above it;
-// once the live heap is a third of the headroom or more, V8's own factor (up to 4) gives as much,
-// and it is left to decide. The factor is V8's --heap-growing-percent, read at each collection.
+// the tail of the write latency. (That megabyte was kept by hash tables a Map had left behind and
+// by the in-memory log, plus a spread in prep; see turn-cache.ts, core/replica/apply.ts and
+// core/prep.ts. Under write load at 16x16 every member now promotes a few KB per scavenge.)
+// While the heap is small, the growing factor is raised so that the next limit is at least
+// `headroomBytes` above it; once the live heap is a third of the headroom or more, V8's own factor
+// (up to 4) gives as much, and it is left to decide. The factor is V8's --heap-growing-percent,
+// read at each collection.
 
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import type { PerformanceEntry } from "node:perf_hooks";
