@@ -78,7 +78,7 @@ function maybeSnapshot(s: ReplicaState): void {
  * long as a server takes between scavenges is promoted, and once most of an allocation site's
  * objects are alive at a scavenge, V8 allocates them all in the old generation. Under setData at
  * 16x16 the leader's old generation grew by 480 KB per scavenge with the longer log, 220 KB with
- * this one.
+ * this one (most of the rest was a spread in prep, since gone).
  */
 function trimAppliedLog(s: ReplicaState): void {
   const most = s.config.commitLogKeep + Math.ceil(s.config.commitLogKeep / 8);
