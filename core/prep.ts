@@ -282,13 +282,7 @@ export function prepareCloseSession(input: Omit<PrepInput, "sessionError">): Txn
     input.pending.add({ ...parent, zxid: input.zxid, childCount: parent.childCount - 1 });
     input.pending.add({ ...node, zxid: input.zxid, exists: false });
   }
-  return {
-    zxid: input.zxid,
-    sessionId: owner,
-    cxid: input.ctx.cxid,
-    timeMs: input.nowMs,
-    body: { type: "closeSession", ephemerals },
-  };
+  return txnOf(input, { type: "closeSession", ephemerals });
 }
 
 /**
