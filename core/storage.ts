@@ -22,7 +22,7 @@ import type { ByteAllocator } from "./codec.ts";
 import { Database } from "./database.ts";
 import type { TreeCapture, ZNode } from "./tree.ts";
 import type { Txn, TxnBody } from "./txn.ts";
-import { openAclUnsafe, Perms, sessionId, zxid } from "./types.ts";
+import { openAclUnsafe, sessionId, zxid } from "./types.ts";
 import type { Acl, SessionId, Zxid } from "./types.ts";
 
 const txnTags = [
@@ -43,22 +43,24 @@ export function writeAcl(w: ByteWriter, acl: readonly Acl[]): void {
   for (const entry of acl) w.i32(entry.perms).string(entry.id.scheme).string(entry.id.id);
 }
 
-/** world:anyone, as writeAcl lays out a scheme and id. */
-const worldAnyoneBytes = new ByteWriter(32).string("world").string("anyone").finish();
+/** The open ACL as writeAcl lays it out: one entry, every permission, world:anyone. */
+const openAclBytes = (() => {
+  const w = new ByteWriter(32);
+  writeAcl(w, openAclUnsafe);
+  return w.finish();
+})();
 
 export function readAcl(r: ByteReader): readonly Acl[] {
+  // Nearly every create carries the open ACL: shared, without decoding two strings.
+  if (r.startsWith(openAclBytes)) {
+    r.skip(openAclBytes.length);
+    return openAclUnsafe;
+  }
   const count = r.u32();
   if (count > r.remaining) throw new DecodeError("acl count exceeds the bytes left");
   const acl: Acl[] = [];
-  for (let i = 0; i < count; i++) {
-    const perms = r.i32();
-    // Nearly every create carries the open ACL alone: shared, without decoding two strings.
-    if (count === 1 && perms === Perms.ALL && r.startsWith(worldAnyoneBytes)) {
-      r.skip(worldAnyoneBytes.length);
-      return openAclUnsafe;
-    }
-    acl.push({ perms, id: { scheme: r.string(), id: r.string() } });
-  }
+  for (let i = 0; i < count; i++)
+    acl.push({ perms: r.i32(), id: { scheme: r.string(), id: r.string() } });
   return acl;
 }
 
