@@ -43,46 +43,45 @@ export interface Measurement {
   serverGc: (GcFigures | undefined)[];
 }
 
-/** Measures between `begin` and `end`, given as callbacks the generators call at those instants. */
-export interface Window {
-  begin(): void;
-  end(): void;
-}
-
-export function cpuWindow(target: Target): {
-  window: Window;
-  result(): { client: number; servers: number[]; seconds: number };
+/**
+ * What the servers and the generator spent between `begin` and `end`, which the generators await
+ * at those instants: CPU time (the client's own, each server process's) and, where members serve
+ * their metrics, each one's garbage collection (read just before the window and just after it).
+ */
+export function measureWindow(target: Target): {
+  begin(): Promise<void>;
+  end(): Promise<void>;
+  result(): { client: number; servers: number[]; seconds: number; gc: (GcFigures | undefined)[] };
 } {
+  const scrape = () => Promise.all((target.metricsPorts ?? []).map(scrapeGc));
   let t0 = 0;
   let t1 = 0;
   let client0 = 0;
   let client1 = 0;
   let servers0: number[] = [];
   let servers1: number[] = [];
+  let gc0: (GcFigures | undefined)[] = [];
+  let gc1: (GcFigures | undefined)[] = [];
   return {
-    window: {
-      begin() {
-        t0 = performance.now();
-        client0 = ownCpuMicros();
-        servers0 = target.pids.map(processCpuMicros);
-      },
-      end() {
-        t1 = performance.now();
-        client1 = ownCpuMicros();
-        servers1 = target.pids.map(processCpuMicros);
-      },
+    async begin() {
+      gc0 = await scrape();
+      t0 = performance.now();
+      client0 = ownCpuMicros();
+      servers0 = target.pids.map(processCpuMicros);
+    },
+    async end() {
+      t1 = performance.now();
+      client1 = ownCpuMicros();
+      servers1 = target.pids.map(processCpuMicros);
+      gc1 = await scrape();
     },
     result: () => ({
       client: client1 - client0,
       servers: servers1.map((v, i) => v - servers0[i]!),
       seconds: (t1 - t0) / 1000,
+      gc: gcWindow(gc0, gc1),
     }),
   };
-}
-
-/** Every member's collections so far, read at once (undefined for a member that did not tell). */
-export function scrapeMembersGc(target: Target): Promise<(GcFigures | undefined)[]> {
-  return Promise.all((target.metricsPorts ?? []).map(scrapeGc));
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -131,9 +130,7 @@ export async function runRawCell(
     }
     await waitFor("every session connected", () => readyCount === workerCount);
     const send = (m: ToWorker) => workers.forEach((w) => w.postMessage(m));
-    const cpu = cpuWindow(target);
-    let gcBefore: (GcFigures | undefined)[] = [];
-    let gcAfter: (GcFigures | undefined)[] = [];
+    const window = measureWindow(target);
     const started = performance.now();
     const ticker = setInterval(
       () =>
@@ -147,13 +144,11 @@ export async function runRawCell(
       send({ type: "go" });
       await sleep(spec.warmupSeconds * 1000);
       if (failure !== undefined) throw failure;
-      gcBefore = await scrapeMembersGc(target);
-      cpu.window.begin();
+      await window.begin();
       send({ type: "measure", on: true });
       await sleep(spec.seconds * 1000);
       send({ type: "measure", on: false });
-      cpu.window.end();
-      gcAfter = await scrapeMembersGc(target);
+      await window.end();
       send({ type: "stop" });
       await waitFor("every session closed", () => results.length === workerCount);
     } finally {
@@ -161,7 +156,7 @@ export async function runRawCell(
     }
     const histogram = newHistogram();
     for (const r of results) mergeInto(histogram, r.histogram);
-    const { client, servers, seconds } = cpu.result();
+    const { client, servers, seconds, gc } = window.result();
     const errorCodes: Record<number, number> = {};
     for (const r of results)
       for (const [code, n] of Object.entries(r.errorCodes))
@@ -175,7 +170,7 @@ export async function runRawCell(
       maxMicros: Math.max(...results.map((r) => r.maxMicros)),
       clientCpuMicros: client,
       serverCpuMicros: servers,
-      serverGc: gcWindow(gcBefore, gcAfter),
+      serverGc: gc,
     };
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));

@@ -4,11 +4,9 @@
 
 import zookeeper from "node-zookeeper-client";
 import type { Client } from "node-zookeeper-client";
-import { gcWindow } from "./gc.ts";
-import type { GcFigures } from "./gc.ts";
 import { bucketOf, newHistogram } from "./histogram.ts";
 import type { CellSpec, Measurement, Target } from "./loadgen.ts";
-import { cpuWindow, scrapeMembersGc } from "./loadgen.ts";
+import { measureWindow } from "./loadgen.ts";
 import { dataPath, parentPath, sessionTimeoutMs, value } from "./workloads.ts";
 import type { Workload } from "./workloads.ts";
 
@@ -101,9 +99,7 @@ export async function runNzkCell(
     };
     next();
   };
-  const cpu = cpuWindow(target);
-  let gcBefore: (GcFigures | undefined)[] = [];
-  let gcAfter: (GcFigures | undefined)[] = [];
+  const window = measureWindow(target);
   const started = performance.now();
   const ticker = setInterval(() => progress(completed, (performance.now() - started) / 1000), 1000);
   try {
@@ -111,13 +107,11 @@ export async function runNzkCell(
       for (let lane = 0; lane < spec.inflight; lane++) loop(client, s, lane);
     });
     await sleep(spec.warmupSeconds * 1000);
-    gcBefore = await scrapeMembersGc(target);
-    cpu.window.begin();
+    await window.begin();
     measuring = true;
     await sleep(spec.seconds * 1000);
     measuring = false;
-    cpu.window.end();
-    gcAfter = await scrapeMembersGc(target);
+    await window.end();
     stopping = true;
     const drainDeadline = Date.now() + 10_000;
     while (outstanding > 0 && Date.now() < drainDeadline) await sleep(20);
@@ -125,7 +119,7 @@ export async function runNzkCell(
     clearInterval(ticker);
     for (const client of clients) client.close();
   }
-  const { client, servers, seconds } = cpu.result();
+  const { client, servers, seconds, gc } = window.result();
   return {
     ops,
     seconds,
@@ -135,6 +129,6 @@ export async function runNzkCell(
     maxMicros,
     clientCpuMicros: client,
     serverCpuMicros: servers,
-    serverGc: gcWindow(gcBefore, gcAfter),
+    serverGc: gc,
   };
 }
